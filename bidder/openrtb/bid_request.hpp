@@ -1,0 +1,184 @@
+// File: bidder/openrtb/bid_request.hpp
+//
+// The compact, validated view of an OpenRTB 2.6 BidRequest that the engine reads. It holds only
+// what the auction needs; strings are views into the decoder's buffers (JSON parser string
+// buffer or protobuf arena), valid until that decoder parses the next request. Both the JSON
+// and the protobuf decoders fill this same struct, so the engine never knows the wire format.
+//
+// OpenRTB 2.5 locations of 2.6 fields (regs.ext.gdpr, regs.ext.us_privacy, user.ext.consent,
+// user.ext.eids) are folded into the 2.6 fields here by the decoders.
+//
+// Lifetime: one `bid_request` per worker thread, reset per request; no allocation once warm.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "bidder/core/reuse_vector.hpp"
+
+namespace bidder::openrtb {
+
+struct format {
+  std::int32_t w = 0;
+  std::int32_t h = 0;
+};
+
+struct deal {
+  std::string_view id;
+  double bidfloor = 0;
+  std::string_view bidfloorcur;  // empty: USD
+  reuse_vector<std::string_view> wseat;
+  void reset() {
+    id = {};
+    bidfloor = 0;
+    bidfloorcur = {};
+    wseat.clear();
+  }
+};
+
+struct banner_spec {
+  bool present = false;
+  reuse_vector<format> formats;  // banner.w/h first (when given), then banner.format[]
+  reuse_vector<std::int32_t> battr;
+};
+
+struct video_spec {
+  bool present = false;
+  std::int32_t w = 0;
+  std::int32_t h = 0;
+  std::int32_t minduration = 0;
+  std::int32_t maxduration = 0;  // 0: no limit given
+  reuse_vector<std::string_view> mimes;
+  reuse_vector<std::int32_t> battr;
+};
+
+struct audio_spec {
+  bool present = false;
+  std::int32_t minduration = 0;
+  std::int32_t maxduration = 0;
+  reuse_vector<std::string_view> mimes;
+  reuse_vector<std::int32_t> battr;
+};
+
+struct native_spec {
+  bool present = false;
+  reuse_vector<std::int32_t> battr;
+};
+
+struct imp {
+  std::string_view id;
+  std::string_view tagid;
+  banner_spec banner;
+  video_spec video;
+  audio_spec audio;
+  native_spec native;
+  double bidfloor = 0;
+  std::string_view bidfloorcur;  // empty: USD
+  bool instl = false;
+  bool private_auction = false;
+  reuse_vector<deal> deals;
+  void reset() {
+    id = tagid = {};
+    banner.present = video.present = audio.present = native.present = false;
+    banner.formats.clear();
+    banner.battr.clear();
+    video.w = video.h = video.minduration = video.maxduration = 0;
+    video.mimes.clear();
+    video.battr.clear();
+    audio.minduration = audio.maxduration = 0;
+    audio.mimes.clear();
+    audio.battr.clear();
+    native.battr.clear();
+    bidfloor = 0;
+    bidfloorcur = {};
+    instl = private_auction = false;
+    deals.clear();
+  }
+};
+
+/// The kinds of user identifier an audience look-up can use, in the order they are tried.
+enum class user_id_kind : std::uint8_t {
+  buyeruid,  // user.buyeruid: our own id for the user, synced with the exchange
+  user_id,   // user.id: the exchange's id for the user
+  ifa,       // device.ifa: the advertising id of a mobile or CTV device
+  eid,       // user.eids[].uids[].id, namespaced by user.eids[].source
+};
+
+struct user_id {
+  user_id_kind kind = user_id_kind::user_id;
+  std::string_view source;  // eid source domain (e.g. "uidapi.com"), empty otherwise
+  std::string_view id;
+};
+
+enum class inventory_kind : std::uint8_t { unknown, site, app, dooh };
+
+struct bid_request {
+  std::string_view id;
+  reuse_vector<imp> imps;
+  std::int32_t tmax_ms = 0;  // 0: absent, use the configured default
+  bool test = false;
+  bool allimps = false;
+  std::int32_t auction_type = 2;  // 1 first price, 2 second price plus (the default)
+  reuse_vector<std::string_view> cur;
+  reuse_vector<std::string_view> bcat;
+  reuse_vector<std::string_view> badv;
+  reuse_vector<std::string_view> bapp;
+  reuse_vector<std::string_view> wseat;
+  reuse_vector<std::string_view> bseat;
+
+  // site / app / dooh
+  inventory_kind inventory = inventory_kind::unknown;
+  std::string_view domain;  // site.domain or app.domain
+  std::string_view page;    // site.page
+  std::string_view bundle;  // app.bundle
+  std::string_view publisher_id;
+  reuse_vector<std::string_view> content_cat;  // site/app .cat, .sectioncat, .pagecat
+
+  // device
+  std::int32_t devicetype = 0;  // OpenRTB List 5.21; 0: unknown
+  std::string_view os;
+  std::string_view ifa;
+  std::string_view ip;
+  std::string_view ua;
+  std::string_view country;  // ISO-3166-1 alpha-3 as OpenRTB sends it
+  std::string_view region;
+  std::string_view zip;
+
+  // user
+  std::string_view user_id;
+  std::string_view buyeruid;
+  std::string_view consent;
+  reuse_vector<openrtb::user_id> eids;  // only kind == eid entries
+
+  // regs
+  bool coppa = false;
+  std::optional<bool> gdpr;  // absent: unknown
+  std::string_view us_privacy;
+
+  void reset() {
+    id = {};
+    imps.clear();
+    tmax_ms = 0;
+    test = allimps = false;
+    auction_type = 2;
+    cur.clear();
+    bcat.clear();
+    badv.clear();
+    bapp.clear();
+    wseat.clear();
+    bseat.clear();
+    inventory = inventory_kind::unknown;
+    domain = page = bundle = publisher_id = {};
+    content_cat.clear();
+    devicetype = 0;
+    os = ifa = ip = ua = country = region = zip = {};
+    user_id = buyeruid = consent = {};
+    eids.clear();
+    coppa = false;
+    gdpr.reset();
+    us_privacy = {};
+  }
+};
+
+}  // namespace bidder::openrtb

@@ -1,0 +1,47 @@
+// File: bidder/openrtb/json_decoder.hpp
+//
+// Decodes an OpenRTB 2.5/2.6 JSON BidRequest into `bid_request` in one pass with simdjson's
+// on-demand API: no DOM, unknown fields skipped, each wanted field read once. Types of the
+// fields the engine uses are checked (a string where a number belongs is a 400, naming the
+// path, e.g. "imp[0].banner.w: expected an integer"); JSON null counts as absent.
+//
+//   bidder::openrtb::json_decoder decoder;          // one per worker thread
+//   bidder::openrtb::bid_request request;
+//   if (auto r = decoder.decode(body, request); !r) reply_400(r.error().message);
+//
+// Not thread-safe; views in the decoded request live until the next decode() call.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "bidder/core/error.hpp"
+#include "bidder/openrtb/bid_request.hpp"
+
+namespace bidder::openrtb {
+
+/// Limits on a request's shape: far above real traffic, low enough to bound the work per request.
+struct decode_limits {
+  std::size_t max_imps = 64;
+  std::size_t max_list_items = 1024;  // bcat, badv, formats, deals, eids, ...
+  std::size_t max_depth = 64;         // real requests nest < 10 deep
+};
+
+class json_decoder {
+ public:
+  explicit json_decoder(decode_limits limits = {});
+  ~json_decoder();
+  json_decoder(const json_decoder&) = delete;
+  json_decoder& operator=(const json_decoder&) = delete;
+
+  /// Fills `out` (reset first) from `json`. Errors: malformed_request (not JSON, truncated,
+  /// nested deeper than max_depth, trailing bytes), invalid_field (wrong type, too many items),
+  /// missing_field (no id, no imp, an imp without id or without any media object).
+  [[nodiscard]] result<void> decode(std::string_view json, bid_request& out);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace bidder::openrtb

@@ -1,0 +1,138 @@
+#include "bidder/openrtb/json_writer.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace bidder::openrtb {
+namespace {
+
+void append_number(std::string& out, double value) {
+  char buffer[32];
+  // Prices are CPMs with at most micro precision; "%.6g"-like shortest form keeps them exact.
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  if (ec != std::errc()) {
+    out += '0';
+    return;
+  }
+  out.append(buffer, end);
+}
+
+void append_int(std::string& out, long long value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
+
+void append_key(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void append_string_field(std::string& out, std::string_view key, std::string_view value) {
+  if (value.empty()) return;
+  out += ',';
+  append_key(out, key);
+  append_json_string(out, value);
+}
+
+void append_string_array(std::string& out, std::string_view key,
+                         std::span<const std::string> values) {
+  if (values.empty()) return;
+  out += ',';
+  append_key(out, key);
+  out += '[';
+  bool first = true;
+  for (const std::string& v : values) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, v);
+  }
+  out += ']';
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view value) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run_start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value.data() + run_start, i - run_start);
+    run_start = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+  }
+  out.append(value.data() + run_start, value.size() - run_start);
+  out += '"';
+}
+
+void write_json_response(const bid_response& response, std::string& out) {
+  out.clear();
+  out += "{\"id\":";
+  append_json_string(out, response.id);
+  out += ",\"seatbid\":[{\"bid\":[";
+  bool first = true;
+  for (const bid& b : response.bids) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":";
+    append_json_string(out, b.id);
+    out += ",\"impid\":";
+    append_json_string(out, b.imp_id);
+    out += ",\"price\":";
+    append_number(out, b.price);
+    append_string_field(out, "adid", b.adid);
+    append_string_field(out, "crid", b.crid);
+    append_string_field(out, "cid", b.cid);
+    append_string_field(out, "adm", b.adm);
+    append_string_field(out, "dealid", b.dealid);
+    append_string_field(out, "bundle", b.bundle);
+    append_string_field(out, "nurl", b.nurl);
+    append_string_field(out, "burl", b.burl);
+    append_string_field(out, "lurl", b.lurl);
+    append_string_array(out, "adomain", b.adomain);
+    append_string_array(out, "cat", b.cat);
+    if (b.w > 0 && b.h > 0) {
+      out += ",\"w\":";
+      append_int(out, b.w);
+      out += ",\"h\":";
+      append_int(out, b.h);
+    }
+    out += ",\"mtype\":";
+    append_int(out, static_cast<int>(b.mtype));
+    out += '}';
+  }
+  out += ']';
+  if (!response.seat.empty()) {
+    out += ',';
+    append_key(out, "seat");
+    append_json_string(out, response.seat);
+  }
+  out += "}]";
+  append_string_field(out, "cur", response.cur);
+  out += '}';
+}
+
+}  // namespace bidder::openrtb

@@ -1,0 +1,394 @@
+#include "bidder/openrtb/proto_codec.hpp"
+
+#include <google/protobuf/arena.h>
+
+#include <bit>
+#include <climits>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "openrtb/openrtb.pb.h"
+
+namespace bidder::openrtb {
+namespace {
+
+using pb_request = BidRequest;
+using pb_imp = BidRequest_Imp;
+using pb_geo = BidRequest_Geo;
+using pb_response = BidResponse;
+using pb_seatbid = BidResponse_SeatBid;
+using pb_bid = BidResponse_SeatBid_Bid;
+
+/// Most impressions one request may carry; more is refused rather than partly bid on.
+constexpr int max_imps = 64;
+
+/// The arena's first block, kept across requests. A typical request decodes into a few KiB of
+/// message objects; larger ones spill into heap blocks that Arena::Reset() returns on the next
+/// call. (String characters beyond 15 bytes are on the heap either way in protobuf 3.21.)
+constexpr std::size_t initial_block_size = 64 * 1024;
+
+std::string_view view(const std::string& s) noexcept { return s; }
+
+template <class Strings>
+void copy_strings(const Strings& from, reuse_vector<std::string_view>& to) {
+  for (const std::string& s : from) to.push_back(s);
+}
+
+template <class Ints>
+void copy_ints(const Ints& from, reuse_vector<std::int32_t>& to) {
+  for (std::int32_t v : from) to.push_back(v);
+}
+
+std::string imp_field(int index, std::string_view field) {
+  std::string name = "imp[" + std::to_string(index) + "]";
+  if (!field.empty()) {
+    name += '.';
+    name += field;
+  }
+  return name;
+}
+
+/// A floor must be a price: finite and not negative.
+bool valid_floor(double floor) noexcept { return std::isfinite(floor) && floor >= 0; }
+
+result<void> decode_imp(const pb_imp& in, int index, imp& out) {
+  if (in.id().empty()) return make_error(errc::missing_field, imp_field(index, "id") + ": missing");
+  if (!in.has_banner() && !in.has_video() && !in.has_audio() && !in.has_native()) {
+    return make_error(errc::missing_field,
+                      imp_field(index, "") + ": missing (needs banner, video, audio or native)");
+  }
+  out.id = view(in.id());
+  out.tagid = view(in.tagid());
+
+  if (in.has_banner()) {
+    const auto& banner = in.banner();
+    out.banner.present = true;
+    if (banner.w() > 0 && banner.h() > 0) out.banner.formats.push_back({banner.w(), banner.h()});
+    for (const auto& f : banner.format()) {
+      if (f.w() > 0 && f.h() > 0) out.banner.formats.push_back({f.w(), f.h()});
+    }
+    copy_ints(banner.battr(), out.banner.battr);
+  }
+  if (in.has_video()) {
+    const auto& video = in.video();
+    out.video.present = true;
+    out.video.w = video.w();
+    out.video.h = video.h();
+    out.video.minduration = video.minduration();
+    out.video.maxduration = video.maxduration();
+    copy_strings(video.mimes(), out.video.mimes);
+    copy_ints(video.battr(), out.video.battr);
+  }
+  if (in.has_audio()) {
+    const auto& audio = in.audio();
+    out.audio.present = true;
+    out.audio.minduration = audio.minduration();
+    out.audio.maxduration = audio.maxduration();
+    copy_strings(audio.mimes(), out.audio.mimes);
+    copy_ints(audio.battr(), out.audio.battr);
+  }
+  if (in.has_native()) {
+    out.native.present = true;
+    copy_ints(in.native().battr(), out.native.battr);
+  }
+
+  if (!valid_floor(in.bidfloor())) {
+    return make_error(errc::invalid_field,
+                      imp_field(index, "bidfloor") + ": must be a finite number >= 0");
+  }
+  out.bidfloor = in.bidfloor();
+  out.bidfloorcur = view(in.bidfloorcur());
+  out.instl = in.instl();
+
+  if (in.has_pmp()) {
+    const auto& pmp = in.pmp();
+    out.private_auction = pmp.private_auction();
+    for (int d = 0; d < pmp.deals_size(); ++d) {
+      const auto& from = pmp.deals(d);
+      // A deal without an id cannot be bid on (bid.dealid must name it): skip it.
+      if (from.id().empty()) continue;
+      if (!valid_floor(from.bidfloor())) {
+        return make_error(errc::invalid_field,
+                          imp_field(index, "pmp.deals[" + std::to_string(d) + "].bidfloor") +
+                              ": must be a finite number >= 0");
+      }
+      deal& to = out.deals.emplace();
+      to.id = view(from.id());
+      to.bidfloor = from.bidfloor();
+      to.bidfloorcur = view(from.bidfloorcur());
+      copy_strings(from.wseat(), to.wseat);
+    }
+  }
+  return {};
+}
+
+template <class Inventory>
+void decode_inventory(const Inventory& in, inventory_kind kind, bid_request& out) {
+  out.inventory = kind;
+  out.domain = view(in.domain());
+  out.publisher_id = view(in.publisher().id());
+  copy_strings(in.cat(), out.content_cat);
+  copy_strings(in.sectioncat(), out.content_cat);
+  copy_strings(in.pagecat(), out.content_cat);
+}
+
+bool has_location(const pb_geo& geo) noexcept {
+  return !geo.country().empty() || !geo.region().empty() || !geo.zip().empty();
+}
+
+result<void> decode_request(const pb_request& in, bid_request& out) {
+  if (in.id().empty()) return make_error(errc::missing_field, "id: missing");
+  if (in.imp_size() == 0) return make_error(errc::missing_field, "imp: missing");
+  if (in.imp_size() > max_imps) {
+    return make_error(errc::invalid_field, "imp: more than 64 impressions");
+  }
+  if (in.tmax() < 0) return make_error(errc::invalid_field, "tmax: must be >= 0");
+
+  out.id = view(in.id());
+  for (int i = 0; i < in.imp_size(); ++i) {
+    if (auto r = decode_imp(in.imp(i), i, out.imps.emplace()); !r) return r;
+  }
+  out.tmax_ms = in.tmax();
+  out.test = in.test();
+  out.allimps = in.allimps();
+  out.auction_type = in.at();  // 2 when absent (the schema default)
+  copy_strings(in.cur(), out.cur);
+  copy_strings(in.bcat(), out.bcat);
+  copy_strings(in.badv(), out.badv);
+  copy_strings(in.bapp(), out.bapp);
+  copy_strings(in.wseat(), out.wseat);
+  copy_strings(in.bseat(), out.bseat);
+
+  switch (in.distributionchannel_oneof_case()) {
+    case pb_request::kSite:
+      decode_inventory(in.site(), inventory_kind::site, out);
+      out.page = view(in.site().page());
+      break;
+    case pb_request::kApp:
+      decode_inventory(in.app(), inventory_kind::app, out);
+      out.bundle = view(in.app().bundle());
+      break;
+    case pb_request::kDooh:
+      out.inventory = inventory_kind::dooh;
+      out.domain = view(in.dooh().domain());
+      out.publisher_id = view(in.dooh().publisher().id());
+      break;
+    case pb_request::DISTRIBUTIONCHANNEL_ONEOF_NOT_SET:
+      break;
+  }
+
+  const auto& device = in.device();
+  out.devicetype = device.devicetype();
+  out.os = view(device.os());
+  out.ifa = view(device.ifa());
+  out.ip = view(device.ip().empty() ? device.ipv6() : device.ip());
+  out.ua = view(device.ua());
+  // The device's current location; the user's home location when the device has none. Both
+  // default to empty messages when absent. One source for all three, so they stay consistent.
+  const pb_geo& geo = has_location(device.geo()) ? device.geo() : in.user().geo();
+  out.country = view(geo.country());
+  out.region = view(geo.region());
+  out.zip = view(geo.zip());
+
+  const auto& user = in.user();
+  out.user_id = view(user.id());
+  out.buyeruid = view(user.buyeruid());
+  out.consent = view(user.consent());
+  for (const auto& eid : user.eids()) {
+    for (const auto& uid : eid.uids()) {
+      if (uid.id().empty()) continue;
+      out.eids.push_back({user_id_kind::eid, view(eid.source()), view(uid.id())});
+    }
+  }
+
+  const auto& regs = in.regs();
+  out.coppa = regs.coppa();
+  if (regs.has_gdpr()) out.gdpr = regs.gdpr();
+  out.us_privacy = view(regs.us_privacy());
+  return {};
+}
+
+// ---- BidResponse encoding -------------------------------------------------------------------
+// Written by hand into the caller's string (no message objects, no copies of the markup); the
+// field numbers come from the generated classes so they cannot drift from the schema.
+
+enum wire_type : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2 };
+
+constexpr std::uint64_t tag(int field, wire_type type) noexcept {
+  return (static_cast<std::uint64_t>(field) << 3) | type;
+}
+
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+/// Counts the bytes a message would take.
+struct size_sink {
+  std::size_t size = 0;
+  void put_varint(std::uint64_t v) noexcept { size += varint_size(v); }
+  void put_fixed64(std::uint64_t) noexcept { size += 8; }
+  void put_bytes(std::string_view s) noexcept { size += s.size(); }
+};
+
+/// Appends the bytes to a string.
+struct string_sink {
+  std::string& out;
+  void put_varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  void put_fixed64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  void put_bytes(std::string_view s) { out.append(s); }
+};
+
+template <class Sink>
+void put_string(Sink& sink, int field, std::string_view s) {
+  sink.put_varint(tag(field, length_delimited));
+  sink.put_varint(s.size());
+  sink.put_bytes(s);
+}
+
+template <class Sink>
+void put_nonempty(Sink& sink, int field, std::string_view s) {
+  if (!s.empty()) put_string(sink, field, s);
+}
+
+template <class Sink>
+void put_int32(Sink& sink, int field, std::int32_t v) {
+  sink.put_varint(tag(field, varint));
+  // Negative int32 values are sign-extended to 10 bytes, as protobuf does.
+  sink.put_varint(static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+}
+
+template <class Sink>
+void put_double(Sink& sink, int field, double v) {
+  sink.put_varint(tag(field, fixed64));
+  sink.put_fixed64(std::bit_cast<std::uint64_t>(v));
+}
+
+/// Writes the fields of one Bid in field-number order.
+template <class Sink>
+void put_bid_fields(Sink& sink, const bid& b) {
+  put_string(sink, pb_bid::kIdFieldNumber, b.id);
+  put_string(sink, pb_bid::kImpidFieldNumber, b.imp_id);
+  put_double(sink, pb_bid::kPriceFieldNumber, b.price);
+  put_nonempty(sink, pb_bid::kAdidFieldNumber, b.adid);
+  put_nonempty(sink, pb_bid::kNurlFieldNumber, b.nurl);
+  put_nonempty(sink, pb_bid::kAdmFieldNumber, b.adm);
+  for (const std::string& d : b.adomain) put_string(sink, pb_bid::kAdomainFieldNumber, d);
+  put_nonempty(sink, pb_bid::kCidFieldNumber, b.cid);
+  put_nonempty(sink, pb_bid::kCridFieldNumber, b.crid);
+  put_nonempty(sink, pb_bid::kDealidFieldNumber, b.dealid);
+  put_nonempty(sink, pb_bid::kBundleFieldNumber, b.bundle);
+  for (const std::string& c : b.cat) put_string(sink, pb_bid::kCatFieldNumber, c);
+  if (b.w > 0) put_int32(sink, pb_bid::kWFieldNumber, b.w);
+  if (b.h > 0) put_int32(sink, pb_bid::kHFieldNumber, b.h);
+  put_nonempty(sink, pb_bid::kBurlFieldNumber, b.burl);
+  put_nonempty(sink, pb_bid::kLurlFieldNumber, b.lurl);
+  put_int32(sink, pb_bid::kMtypeFieldNumber, static_cast<std::int32_t>(b.mtype));
+}
+
+std::size_t bid_size(const bid& b) noexcept {
+  size_sink sizer;
+  put_bid_fields(sizer, b);
+  return sizer.size;
+}
+
+template <class Sink>
+void put_seatbid_fields(Sink& sink, const bid_response& response) {
+  for (const bid& b : response.bids) {
+    sink.put_varint(tag(pb_seatbid::kBidFieldNumber, length_delimited));
+    sink.put_varint(bid_size(b));
+    put_bid_fields(sink, b);
+  }
+  put_nonempty(sink, pb_seatbid::kSeatFieldNumber, response.seat);
+}
+
+template <class Sink>
+void put_response_fields(Sink& sink, const bid_response& response) {
+  put_string(sink, pb_response::kIdFieldNumber, response.id);
+  if (!response.bids.empty()) {
+    size_sink seatbid;
+    put_seatbid_fields(seatbid, response);
+    sink.put_varint(tag(pb_response::kSeatbidFieldNumber, length_delimited));
+    sink.put_varint(seatbid.size);
+    put_seatbid_fields(sink, response);
+  }
+  put_nonempty(sink, pb_response::kCurFieldNumber, response.cur);
+}
+
+}  // namespace
+
+struct proto_decoder::state {
+  static google::protobuf::ArenaOptions arena_options(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = initial_block_size;
+    options.start_block_size = 16 * 1024;
+    options.max_block_size = 256 * 1024;
+    return options;
+  }
+
+  state() : block(new char[initial_block_size]), arena(arena_options(block.get())) {}
+
+  std::unique_ptr<char[]> block;  // declared before `arena`, which must not outlive it
+  google::protobuf::Arena arena;
+};
+
+proto_decoder::proto_decoder() noexcept = default;
+proto_decoder::~proto_decoder() = default;
+
+result<void> proto_decoder::decode(std::string_view bytes, bid_request& out) {
+  try {
+    out.reset();
+    if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+      return make_error(errc::too_large, "body: too large for a protobuf message");
+    }
+    if (!state_) {
+      state_ = std::make_unique<state>();
+    } else {
+      state_->arena.Reset();  // frees the previous message; keeps the first block
+    }
+    auto* message = google::protobuf::Arena::CreateMessage<pb_request>(&state_->arena);
+    if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return make_error(errc::malformed_request, "body: not a valid protobuf BidRequest");
+    }
+    return decode_request(*message, out);
+  } catch (const std::bad_alloc&) {
+    return make_error(errc::too_large, "body: out of memory while decoding");
+  } catch (const std::exception& e) {
+    return make_error(errc::malformed_request, std::string("body: ") + e.what());
+  } catch (...) {
+    return make_error(errc::malformed_request, "body: unknown error while decoding");
+  }
+}
+
+void write_proto_response(const bid_response& response, std::string& out) {
+  out.clear();
+  try {
+    size_sink sizer;
+    put_response_fields(sizer, response);
+    out.reserve(sizer.size);
+    string_sink sink{out};
+    put_response_fields(sink, response);
+  } catch (...) {
+    out.clear();  // only std::bad_alloc can get here
+  }
+}
+
+}  // namespace bidder::openrtb
