@@ -1,0 +1,85 @@
+// File: bidder/pricing/model.hpp
+//
+// The pricing-model interface. A model turns one impression (plus what the engine knows about
+// the user) into a CPM, or declines. Models do no I/O, take no locks, never throw, and are
+// immutable and thread-safe once built: the engine calls them concurrently from every worker.
+//
+//   pricing::quote q = model.price(input);
+//   if (q.is_bid()) use(q.price());
+//
+// The engine, not the model, applies the campaign's max CPM cap and the floor, so every model
+// obeys them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "bidder/core/deadline.hpp"
+#include "bidder/core/money.hpp"
+#include "bidder/core/segment_dictionary.hpp"
+#include "bidder/openrtb/bid_request.hpp"
+
+namespace bidder::pricing {
+
+/// Why a model did not price (a decision, not an error).
+enum class decline_reason : std::uint8_t {
+  model_declined,  // the model's own rules said no
+  zero_price,      // the computed price was zero
+};
+
+class quote {
+ public:
+  static quote bid(money price) noexcept { return quote(price, {}); }
+  static quote decline(decline_reason reason) noexcept { return quote({}, reason); }
+  bool is_bid() const noexcept { return !price_.is_zero(); }
+  money price() const noexcept { return price_; }
+  decline_reason reason() const noexcept { return reason_; }
+
+ private:
+  quote(money price, decline_reason reason) : price_(price), reason_(reason) {}
+  money price_;
+  decline_reason reason_ = decline_reason::zero_price;
+};
+
+/// Everything a model may use. Plain values and views, valid for the duration of the call.
+struct pricing_input {
+  const openrtb::bid_request& request;
+  const openrtb::imp& imp;
+  /// The user's segment memberships (empty for unknown users and when privacy rules forbid
+  /// audience data), sorted by segment id.
+  std::span<const segment_membership> segments;
+  /// The floor this bid must reach, in the campaign's currency.
+  money floor;
+  /// The campaign's cap, in the campaign's currency.
+  money max_cpm;
+  /// Wall-clock time for recency and hour-of-day rules.
+  unix_seconds now = 0;
+};
+
+class model {
+ public:
+  virtual ~model() = default;
+  /// Prices one impression. Must be fast (sub-microsecond), noexcept and thread-safe.
+  virtual quote price(const pricing_input& input) const noexcept = 0;
+};
+
+/// Finds a membership of `segment` in the sorted `segments`, if any.
+inline const segment_membership* find_segment(std::span<const segment_membership> segments,
+                                              segment_id segment) noexcept {
+  // Users belong to a handful of segments; a linear scan beats a binary search at that size.
+  for (const segment_membership& m : segments) {
+    if (m.segment == segment) return &m;
+    if (m.segment > segment) break;
+  }
+  return nullptr;
+}
+
+/// True when the membership exists and, if `within_days` > 0, was seen that recently.
+inline bool seen_within(const segment_membership* m, std::uint32_t within_days,
+                        unix_seconds now) noexcept {
+  if (m == nullptr) return false;
+  if (within_days == 0) return true;
+  return now - m->last_seen <= static_cast<unix_seconds>(within_days) * 86400;
+}
+
+}  // namespace bidder::pricing
