@@ -1,0 +1,79 @@
+#include "bidder/audience/store.hpp"
+
+#include "bidder/audience/user_key.hpp"
+
+namespace bidder::audience {
+namespace {
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void encode_memberships(std::span<const membership> memberships, std::string& out) {
+  out.clear();
+  for (const membership& m : memberships) {
+    put_varint(out, m.segment.size());
+    out += m.segment;
+    put_varint(out, static_cast<std::uint64_t>(m.last_seen < 0 ? 0 : m.last_seen));
+  }
+}
+
+bool decode_memberships(std::string_view value, std::vector<membership_view>& out) noexcept {
+  const std::size_t first = out.size();
+  while (!value.empty()) {
+    std::uint64_t length = 0, seen = 0;
+    if (!get_varint(value, length) || length > value.size()) {
+      out.resize(first);
+      return false;
+    }
+    std::string_view segment = value.substr(0, length);
+    value.remove_prefix(length);
+    if (!get_varint(value, seen) || seen > static_cast<std::uint64_t>(INT64_MAX)) {
+      out.resize(first);
+      return false;
+    }
+    out.push_back({segment, static_cast<unix_seconds>(seen)});
+  }
+  return true;
+}
+
+void make_user_key(const openrtb::user_id& id, std::string& out) {
+  out.clear();
+  switch (id.kind) {
+    case openrtb::user_id_kind::buyeruid:
+      out += "buyeruid:";
+      break;
+    case openrtb::user_id_kind::user_id:
+      out += "user:";
+      break;
+    case openrtb::user_id_kind::ifa:
+      out += "ifa:";
+      break;
+    case openrtb::user_id_kind::eid:
+      out += "eid:";
+      out += id.source;
+      out += ':';
+      break;
+  }
+  out += id.id;
+}
+
+}  // namespace bidder::audience
