@@ -1,0 +1,251 @@
+#include "bidder/config/loader.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <boost/json/value.hpp>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace bidder::config {
+namespace {
+
+using v1::Campaign;
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// Protobuf's JSON errors look like "INVALID_ARGUMENT:Cannot find field: foo"; keep the part a
+// person needs.
+std::string protobuf_reason(const google::protobuf::util::Status& status) {
+  std::string message(status.message());
+  return message.empty() ? status.ToString() : message;
+}
+
+std::string line_column(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+class campaign_checker {
+ public:
+  explicit campaign_checker(const Campaign& c) : c_(c) {}
+
+  result<void> check() {
+    if (c_.status() == Campaign::STATUS_UNSPECIFIED) return fail("status", "say ACTIVE or PAUSED");
+    if (c_.has_start() && c_.has_end() && c_.end().seconds() <= c_.start().seconds()) {
+      return fail("end", "must be after start");
+    }
+    if (c_.advertiser_domains().empty())
+      return fail("advertiser_domains", "at least one is needed");
+    if (!std::isfinite(c_.max_cpm()) || c_.max_cpm() <= 0) return fail("max_cpm", "must be > 0");
+    if (c_.max_cpm() > 10000) return fail("max_cpm", "more than 10000 is surely a typo");
+    if (c_.creatives().empty()) return fail("creatives", "at least one is needed");
+    std::set<std::string> creative_ids;
+    for (int i = 0; i < c_.creatives_size(); ++i) {
+      if (auto r = check_creative(i, creative_ids); !r) return r;
+    }
+    if (c_.pricing().name().empty()) return fail("pricing.name", "missing (e.g. \"fixed\")");
+    return check_audience();
+  }
+
+ private:
+  result<void> fail(const std::string& field, std::string_view what) const {
+    return make_error(errc::invalid_config,
+                      "campaign " + quoted(c_.id()) + ": " + field + ": " + std::string(what));
+  }
+
+  result<void> check_creative(int i, std::set<std::string>& ids) const {
+    const v1::Creative& cr = c_.creatives(i);
+    const std::string where = "creatives[" + std::to_string(i) + "]";
+    if (cr.id().empty()) return fail(where + ".id", "missing");
+    if (!ids.insert(cr.id()).second) return fail(where + ".id", "duplicate " + quoted(cr.id()));
+    switch (cr.format_case()) {
+      case v1::Creative::kBanner:
+        if (cr.banner().sizes().empty()) return fail(where + ".banner.sizes", "at least one");
+        for (int s = 0; s < cr.banner().sizes_size(); ++s) {
+          const auto& size = cr.banner().sizes(s);
+          if (size.w() <= 0 || size.h() <= 0) {
+            return fail(where + ".banner.sizes[" + std::to_string(s) + "]", "w and h must be > 0");
+          }
+        }
+        break;
+      case v1::Creative::kVideo:
+        if (cr.video().duration_seconds() < 0) {
+          return fail(where + ".video.duration_seconds", "must not be negative");
+        }
+        break;
+      case v1::Creative::kAudio:
+        if (cr.audio().duration_seconds() < 0) {
+          return fail(where + ".audio.duration_seconds", "must not be negative");
+        }
+        break;
+      case v1::Creative::kNative:
+        break;
+      case v1::Creative::FORMAT_NOT_SET:
+        return fail(where, "needs one of banner, video, audio, native");
+    }
+    if (cr.markup().empty()) return fail(where + ".markup", "missing");
+    return {};
+  }
+
+  result<void> check_audience() const {
+    const auto& audience = c_.targeting().audience();
+    auto check_list = [&](const auto& list, std::string_view name) -> result<void> {
+      for (int i = 0; i < list.size(); ++i) {
+        if (list[i].segment().empty()) {
+          return fail(
+              "targeting.audience." + std::string(name) + "[" + std::to_string(i) + "].segment",
+              "missing");
+        }
+      }
+      return {};
+    };
+    if (auto r = check_list(audience.all_of(), "all_of"); !r) return r;
+    if (auto r = check_list(audience.any_of(), "any_of"); !r) return r;
+    return check_list(audience.none_of(), "none_of");
+  }
+
+  const Campaign& c_;
+};
+
+void apply_defaults(v1::BidderConfig& config) {
+  if (config.seat().empty()) config.set_seat("bidder");
+  if (config.default_tmax_ms() == 0) config.set_default_tmax_ms(100);
+  if (config.network_allowance_ms() == 0) config.set_network_allowance_ms(15);
+  if (config.max_body_bytes() == 0) config.set_max_body_bytes(256 * 1024);
+  if (config.notice_base_url().empty()) config.set_notice_base_url("http://127.0.0.1:8080");
+  if (config.max_user_ids() == 0) config.set_max_user_ids(4);
+  (*config.mutable_currency_rates())["USD"] = 1.0;
+  for (Campaign& c : *config.mutable_campaigns()) {
+    if (c.currency().empty()) c.set_currency("USD");
+  }
+}
+
+result<void> check_settings(const v1::BidderConfig& config) {
+  for (const auto& [currency, rate] : config.currency_rates()) {
+    if (currency.size() != 3 || !std::isfinite(rate) || rate <= 0) {
+      return make_error(errc::invalid_config,
+                        "currency_rates." + currency + ": needs a 3-letter code and a rate > 0");
+    }
+  }
+  if (config.default_tmax_ms() > 10000) {
+    return make_error(errc::invalid_config, "default_tmax_ms: at most 10000");
+  }
+  if (config.network_allowance_ms() >= config.default_tmax_ms()) {
+    return make_error(errc::invalid_config, "network_allowance_ms: must be below default_tmax_ms");
+  }
+  if (config.max_user_ids() > 16) {
+    return make_error(errc::invalid_config, "max_user_ids: at most 16");
+  }
+  std::set<std::string> ids;
+  for (const Campaign& c : config.campaigns()) {
+    if (!ids.insert(c.id()).second) {
+      return make_error(errc::invalid_config, "campaign " + quoted(c.id()) + ": id: duplicate");
+    }
+    if (!config.currency_rates().contains(c.currency())) {
+      return make_error(errc::invalid_config, "campaign " + quoted(c.id()) +
+                                                  ": currency: " + quoted(c.currency()) +
+                                                  " has no entry in currency_rates");
+    }
+    if (auto r = campaign_checker(c).check(); !r) return r;
+  }
+  for (int i = 0; i < config.demo_users_size(); ++i) {
+    if (config.demo_users(i).key().empty()) {
+      return make_error(errc::invalid_config, "demo_users[" + std::to_string(i) + "].key: missing");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+result<std::shared_ptr<const bidder_config>> parse(std::string_view json, std::string_view source) {
+  const std::string where(source);
+  boost::json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = 64;
+  boost::system::error_code ec;
+  boost::json::value root;
+  {
+    boost::json::stream_parser parser({}, options);
+    const std::size_t used = parser.write_some(json.data(), json.size(), ec);
+    if (!ec) parser.finish(ec);
+    if (ec) {
+      return make_error(errc::invalid_config, where + ":" + line_column(json, used) +
+                                                  ": JSON syntax error: " + ec.message());
+    }
+    root = parser.release();
+  }
+  if (!root.is_object()) {
+    return make_error(errc::invalid_config, where + ": the config must be a JSON object");
+  }
+  boost::json::object& object = root.as_object();
+  boost::json::value campaigns;
+  if (auto it = object.find("campaigns"); it != object.end()) {
+    campaigns = it->value();
+    object.erase(it);
+  }
+
+  auto config = std::make_shared<v1::BidderConfig>();
+  google::protobuf::util::JsonParseOptions strict;
+  strict.ignore_unknown_fields = false;
+  if (auto status = google::protobuf::util::JsonStringToMessage(boost::json::serialize(object),
+                                                                config.get(), strict);
+      !status.ok()) {
+    return make_error(errc::invalid_config, where + ": " + protobuf_reason(status));
+  }
+  if (!campaigns.is_null()) {
+    if (!campaigns.is_array()) {
+      return make_error(errc::invalid_config, where + ": campaigns: expected an array");
+    }
+    const auto& list = campaigns.as_array();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      // Each campaign is decoded alone so its errors can name it.
+      std::string name = "#" + std::to_string(i);
+      if (list[i].is_object()) {
+        if (auto id = list[i].as_object().if_contains("id"); id && id->is_string()) {
+          name = quoted(std::string(id->as_string()));
+        }
+      }
+      Campaign* campaign = config->add_campaigns();
+      if (auto status = google::protobuf::util::JsonStringToMessage(boost::json::serialize(list[i]),
+                                                                    campaign, strict);
+          !status.ok()) {
+        return make_error(errc::invalid_config,
+                          where + ": campaign " + name + ": " + protobuf_reason(status));
+      }
+      if (campaign->id().empty()) {
+        return make_error(errc::invalid_config, where + ": campaign " + name + ": id: missing");
+      }
+    }
+  }
+  apply_defaults(*config);
+  if (auto r = check_settings(*config); !r) {
+    return make_error(errc::invalid_config, where + ": " + r.error().message);
+  }
+  return std::shared_ptr<const bidder_config>(std::move(config));
+}
+
+result<std::shared_ptr<const bidder_config>> load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(errc::io_error, path + ": cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(errc::io_error, path + ": read failed");
+  return parse(text.str(), path);
+}
+
+}  // namespace bidder::config
