@@ -1,0 +1,474 @@
+#include "bidder/engine/auction.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "bidder/audience/user_key.hpp"
+
+namespace bidder::engine {
+namespace {
+
+bool contains(const std::vector<std::string>& sorted, std::string_view value) {
+  return !value.empty() &&
+         std::binary_search(sorted.begin(), sorted.end(), value,
+                            [](std::string_view a, std::string_view b) { return a < b; });
+}
+
+template <class List>
+bool list_has(const List& list, std::string_view value) {
+  for (std::string_view item : list) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+// "news.example.com" is covered by "example.com" in a domain list.
+bool domain_in(const std::vector<std::string>& domains, std::string_view domain) {
+  if (domain.empty()) return false;
+  if (contains(domains, domain)) return true;
+  for (std::size_t dot = domain.find('.'); dot != std::string_view::npos;
+       dot = domain.find('.', dot + 1)) {
+    if (contains(domains, domain.substr(dot + 1))) return true;
+  }
+  return false;
+}
+
+// bcat "IAB1" blocks "IAB1" and its subcategories "IAB1-2"; badv "example.com" blocks
+// "shop.example.com" too.
+bool category_blocked(const openrtb::bid_request& request, const std::string& category) {
+  for (std::string_view blocked : request.bcat) {
+    if (category == blocked) return true;
+    if (category.size() > blocked.size() && category.compare(0, blocked.size(), blocked) == 0 &&
+        category[blocked.size()] == '-') {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool advertiser_blocked(const openrtb::bid_request& request, const std::string& domain) {
+  for (std::string_view blocked : request.badv) {
+    if (domain == blocked) return true;
+    if (domain.size() > blocked.size() && domain.ends_with(blocked) &&
+        domain[domain.size() - blocked.size() - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool equals_lower(std::string_view request_value, const std::vector<std::string>& sorted_lower) {
+  char buffer[64];
+  if (request_value.empty() || request_value.size() > sizeof buffer) return false;
+  for (std::size_t i = 0; i < request_value.size(); ++i) {
+    buffer[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(request_value[i])));
+  }
+  return contains(sorted_lower, std::string_view(buffer, request_value.size()));
+}
+
+bool attributes_blocked(const reuse_vector<std::int32_t>& blocked,
+                        const std::vector<std::int32_t>& sorted_attributes) {
+  for (std::int32_t attribute : blocked) {
+    if (std::binary_search(sorted_attributes.begin(), sorted_attributes.end(), attribute)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool mime_and_duration_fit(const reuse_vector<std::string_view>& mimes, std::int32_t min_duration,
+                           std::int32_t max_duration, const compiled_creative& creative) {
+  if (!mimes.empty()) {
+    bool any = false;
+    for (std::string_view mime : mimes) {
+      if (contains(creative.mimes, mime)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  if (creative.duration_seconds > 0) {
+    if (min_duration > 0 && creative.duration_seconds < min_duration) return false;
+    if (max_duration > 0 && creative.duration_seconds > max_duration) return false;
+  }
+  return true;
+}
+
+void append_hex(std::string& out, std::uint64_t value) {
+  char buffer[17];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, 16);
+  out.append(buffer, end);
+}
+
+// Notice URLs carry the OpenRTB macros the exchange substitutes, plus our own ids so the notice
+// handlers can find the bid. Campaign and creative ids are URL-safe (checked at config load).
+void build_notice_url(std::string& out, const std::string& base, std::string_view path,
+                      const openrtb::bid& bid, std::string_view extra) {
+  out.clear();
+  out += base;
+  out += path;
+  out += "?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=";
+  out += bid.id;
+  out += "&campaign=";
+  out += bid.cid;
+  out += "&creative=";
+  out += bid.crid;
+  out += extra;
+}
+
+}  // namespace
+
+std::string_view to_string(no_bid_reason reason) noexcept {
+  switch (reason) {
+    case no_bid_reason::no_matching_creative:
+      return "no_matching_creative";
+    case no_bid_reason::below_floor:
+      return "below_floor";
+    case no_bid_reason::currency:
+      return "currency";
+    case no_bid_reason::seat_blocked:
+      return "seat_blocked";
+    case no_bid_reason::deadline:
+      return "deadline";
+    case no_bid_reason::count_:
+      break;
+  }
+  return "unknown";
+}
+
+bidder::deadline compute_deadline(steady_clock::time_point arrival, std::int32_t tmax_ms,
+                                  const settings& config) noexcept {
+  const std::int64_t budget_ms =
+      static_cast<std::int64_t>(tmax_ms > 0 ? tmax_ms
+                                            : static_cast<std::int32_t>(config.default_tmax_ms)) -
+      static_cast<std::int64_t>(config.network_allowance_ms);
+  return bidder::deadline(arrival +
+                          std::chrono::milliseconds(std::max<std::int64_t>(budget_ms, 0)));
+}
+
+bool audience_data_allowed(const openrtb::bid_request& request) noexcept {
+  if (request.coppa) return false;
+  if (request.gdpr.value_or(false) && request.consent.empty()) return false;
+  // CCPA string "1YYN": version, notice given, opted out of sale, LSPA. 'Y' third = opt-out.
+  if (request.us_privacy.size() >= 3 &&
+      (request.us_privacy[2] == 'Y' || request.us_privacy[2] == 'y')) {
+    return false;
+  }
+  return true;
+}
+
+auction::auction(audience::store* store, std::uint32_t worker_id, std::uint64_t seed)
+    : store_(store), worker_id_(worker_id), seed_(seed) {}
+
+outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
+                     const request_context& ctx, openrtb::bid_response& out) {
+  out.reset();
+  // A new snapshot may have another number of campaigns; stamps of the old one mean nothing.
+  if (campaign_stamp_.size() != snap.campaigns.size() || ++request_stamp_ == 0) {
+    campaign_stamp_.assign(snap.campaigns.size(), 0);
+    campaign_ok_.assign(snap.campaigns.size(), false);
+    request_stamp_ = 1;
+  }
+  if (creative_stamp_.size() != snap.creatives.size()) {
+    creative_stamp_.assign(snap.creatives.size(), 0);
+    imp_stamp_ = 0;
+  }
+  below_floor_seen_ = false;
+
+  const std::string& seat = snap.config.seat;
+  if ((!request.wseat.empty() && !list_has(request.wseat, seat)) || list_has(request.bseat, seat)) {
+    return {false, no_bid_reason::seat_blocked};
+  }
+  // Bid in the first currency the request allows that we can convert to (USD when none given).
+  std::string_view currency = "USD";
+  double response_rate = snap.rate(currency);
+  if (!request.cur.empty()) {
+    response_rate = 0;
+    for (std::string_view c : request.cur) {
+      if (double r = snap.rate(c); r > 0) {
+        currency = c;
+        response_rate = r;
+        break;
+      }
+    }
+    if (response_rate <= 0) return {false, no_bid_reason::currency};
+  }
+  if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};
+
+  audience_allowed_ = audience_data_allowed(request);
+  segments_.clear();
+  if (snap.any_audience_campaign && store_ != nullptr) {
+    if (audience_allowed_) {
+      look_up_audience(snap, request);
+      if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};
+    } else {
+      stats_.skipped_for_privacy.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  for (const openrtb::imp& imp : request.imps) {
+    if (ctx.deadline.expired(ctx.now())) {
+      out.bids.clear();
+      return {false, no_bid_reason::deadline};
+    }
+    if (++imp_stamp_ == 0) {
+      std::fill(creative_stamp_.begin(), creative_stamp_.end(), 0);
+      imp_stamp_ = 1;
+    }
+    candidate best;
+    auto consider_list = [&](const std::vector<std::uint32_t>& list, std::int32_t w,
+                             std::int32_t h) {
+      for (std::uint32_t index : list) {
+        if (creative_stamp_[index] == imp_stamp_) continue;  // already seen for this imp
+        creative_stamp_[index] = imp_stamp_;
+        consider(snap, snap.creatives[index], request, imp, ctx, response_rate, w, h, best);
+      }
+    };
+    if (imp.banner.present) {
+      for (const openrtb::format& f : imp.banner.formats) {
+        auto it = snap.banner_by_size.find(snapshot::size_key(f.w, f.h));
+        if (it != snap.banner_by_size.end()) consider_list(it->second, f.w, f.h);
+      }
+    }
+    if (imp.video.present) consider_list(snap.video, imp.video.w, imp.video.h);
+    if (imp.audio.present) consider_list(snap.audio, 0, 0);
+    if (imp.native.present) consider_list(snap.native, 0, 0);
+    if (best.creative != nullptr) fill_bid(snap, best, imp, out.bids.emplace());
+  }
+  if (out.bids.empty()) {
+    return {false,
+            below_floor_seen_ ? no_bid_reason::below_floor : no_bid_reason::no_matching_creative};
+  }
+  out.id = request.id;
+  out.cur = currency;
+  out.seat = seat;
+  return {true, no_bid_reason::no_matching_creative};
+}
+
+void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request) {
+  auto eid_wanted = [&](std::string_view source) {
+    return snap.config.eid_sources.empty() || contains(snap.config.eid_sources, source);
+  };
+  audience::for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
+                              [&](std::string_view key) {
+                                stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+                                memberships_.clear();
+                                switch (store_->lookup(key, memberships_)) {
+                                  case audience::lookup_status::found:
+                                    stats_.found.fetch_add(1, std::memory_order_relaxed);
+                                    break;
+                                  case audience::lookup_status::not_found:
+                                    return;
+                                  case audience::lookup_status::not_in_memory:
+                                    stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
+                                    return;
+                                  case audience::lookup_status::failed:
+                                    stats_.failed.fetch_add(1, std::memory_order_relaxed);
+                                    return;
+                                }
+                                // The views die with the next look-up, so segments are interned
+                                // right away; segments no campaign mentions are dropped here.
+                                for (const audience::membership_view& m : memberships_) {
+                                  if (auto id = snap.segments.find(m.segment))
+                                    segments_.push_back({*id, m.last_seen});
+                                }
+                              });
+  // Sorted by segment, most recent first, one entry per segment.
+  std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) {
+    return a.segment != b.segment ? a.segment < b.segment : a.last_seen > b.last_seen;
+  });
+  segments_.erase(std::unique(segments_.begin(), segments_.end(),
+                              [](const auto& a, const auto& b) { return a.segment == b.segment; }),
+                  segments_.end());
+}
+
+bool auction::audience_matches(const compiled_campaign& c, unix_seconds now) const {
+  auto seen = [&](const segment_condition& cond) {
+    return pricing::seen_within(pricing::find_segment(segments_, cond.segment), cond.within_days,
+                                now);
+  };
+  for (const segment_condition& cond : c.all_of) {
+    if (!seen(cond)) return false;
+  }
+  if (!c.any_of.empty() && std::none_of(c.any_of.begin(), c.any_of.end(), seen)) return false;
+  return std::none_of(c.none_of.begin(), c.none_of.end(), seen);
+}
+
+bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
+                                const openrtb::bid_request& request, const request_context& ctx) {
+  // Campaign-level rules do not depend on the imp, so the answer is cached for the request.
+  const compiled_campaign& c = snap.campaigns[index];
+  auto decide = [&]() -> bool {
+    if (!c.active) return false;
+    if (c.start != 0 && ctx.wall_now < c.start) return false;
+    if (c.end != 0 && ctx.wall_now >= c.end) return false;
+    for (const std::string& cat : c.categories) {
+      if (category_blocked(request, cat)) return false;
+    }
+    for (const std::string& domain : c.advertiser_domains) {
+      if (advertiser_blocked(request, domain)) return false;
+    }
+    if (!c.advertised_bundle.empty() && list_has(request.bapp, c.advertised_bundle)) return false;
+    if (!c.countries.empty() && !contains(c.countries, request.country)) return false;
+    if (!c.regions.empty() && !contains(c.regions, request.region)) return false;
+    if (!c.zips.empty() && !contains(c.zips, request.zip)) return false;
+    if (!c.device_types.empty() &&
+        !std::binary_search(c.device_types.begin(), c.device_types.end(), request.devicetype)) {
+      return false;
+    }
+    if (!c.os_lower.empty() && !equals_lower(request.os, c.os_lower)) return false;
+    const bool is_site = request.inventory == openrtb::inventory_kind::site;
+    const bool is_app = request.inventory == openrtb::inventory_kind::app;
+    if (!c.site_allow.empty() || !c.app_allow.empty()) {
+      const bool allowed = (is_site && domain_in(c.site_allow, request.domain)) ||
+                           (is_app && contains(c.app_allow, request.bundle));
+      if (!allowed) return false;
+    }
+    if (is_site && domain_in(c.site_block, request.domain)) return false;
+    if (is_app && contains(c.app_block, request.bundle)) return false;
+    if (c.needs_audience) {
+      if (!audience_allowed_) return false;
+      if (!audience_matches(c, ctx.wall_now)) return false;
+    }
+    return true;
+  };
+  if (campaign_stamp_[index] != request_stamp_) {
+    campaign_stamp_[index] = request_stamp_;
+    campaign_ok_[index] = decide();
+  }
+  return campaign_ok_[index];
+}
+
+void auction::consider(const snapshot& snap, const compiled_creative& creative,
+                       const openrtb::bid_request& request, const openrtb::imp& imp,
+                       const request_context& ctx, double response_rate, std::int32_t w,
+                       std::int32_t h, candidate& best) {
+  switch (creative.media) {
+    case media_kind::banner:
+      if (attributes_blocked(imp.banner.battr, creative.attributes)) return;
+      break;
+    case media_kind::video:
+      if (attributes_blocked(imp.video.battr, creative.attributes)) return;
+      if (!mime_and_duration_fit(imp.video.mimes, imp.video.minduration, imp.video.maxduration,
+                                 creative)) {
+        return;
+      }
+      break;
+    case media_kind::audio:
+      if (attributes_blocked(imp.audio.battr, creative.attributes)) return;
+      if (!mime_and_duration_fit(imp.audio.mimes, imp.audio.minduration, imp.audio.maxduration,
+                                 creative)) {
+        return;
+      }
+      break;
+    case media_kind::native:
+      if (attributes_blocked(imp.native.battr, creative.attributes)) return;
+      break;
+  }
+  if (!campaign_eligible(snap, creative.campaign, request, ctx)) return;
+  const compiled_campaign& c = snap.campaigns[creative.campaign];
+
+  // PMP: a campaign with deal ids bids only through one of its deals; any other campaign bids
+  // only in the open auction, which a private auction does not have.
+  const openrtb::deal* deal = nullptr;
+  if (!c.deal_ids.empty()) {
+    for (const openrtb::deal& d : imp.deals) {
+      if (contains(c.deal_ids, d.id) && (d.wseat.empty() || list_has(d.wseat, snap.config.seat))) {
+        deal = &d;
+        break;
+      }
+    }
+    if (deal == nullptr) return;
+  } else if (imp.private_auction) {
+    return;
+  }
+
+  const double floor_units = deal != nullptr ? deal->bidfloor : imp.bidfloor;
+  const std::string_view floor_currency = deal != nullptr ? deal->bidfloorcur : imp.bidfloorcur;
+  const double floor_rate = snap.rate(floor_currency);
+  if (floor_rate <= 0) {  // a floor in a currency we cannot convert cannot be checked
+    below_floor_seen_ = true;
+    return;
+  }
+  const double floor_usd = floor_units / floor_rate;
+  const money floor = money::from_units(floor_usd * c.rate_per_usd);
+
+  pricing::pricing_input input{request,
+                               imp,
+                               audience_allowed_ ? std::span<const segment_membership>(segments_)
+                                                 : std::span<const segment_membership>(),
+                               floor,
+                               c.max_cpm,
+                               ctx.wall_now};
+  const pricing::quote quote = c.model->price(input);
+  if (!quote.is_bid()) return;
+  const money price = std::min(quote.price(), c.max_cpm);
+  if (price < floor) {
+    below_floor_seen_ = true;
+    return;
+  }
+  // Convert to the response currency; rounding must never take a bid under the floor.
+  double price_out = price.units() / c.rate_per_usd * response_rate;
+  const double floor_out = floor_usd * response_rate;
+  if (price_out < floor_out) price_out = floor_out;
+  price_out = static_cast<double>(money::from_units(price_out).micros()) / 1e6;
+  if (price_out < floor_out) price_out += 1e-6;
+  if (price_out > best.price) {
+    best.creative = &creative;
+    best.deal = deal;
+    best.price = price_out;
+    best.w = w;
+    best.h = h;
+  }
+}
+
+void auction::fill_bid(const snapshot& snap, const candidate& winner, const openrtb::imp& imp,
+                       openrtb::bid& out) {
+  const compiled_creative& creative = *winner.creative;
+  const compiled_campaign& c = snap.campaigns[creative.campaign];
+  out.id.clear();
+  append_hex(out.id, seed_);
+  out.id += '-';
+  append_hex(out.id, worker_id_);
+  out.id += '-';
+  append_hex(out.id, ++next_bid_);
+  out.imp_id = imp.id;
+  out.price = winner.price;
+  out.adid = creative.id;
+  out.crid = creative.id;
+  out.cid = c.id;
+  out.adm = creative.markup;
+  out.dealid = winner.deal != nullptr ? winner.deal->id : std::string_view();
+  out.bundle = c.advertised_bundle;
+  out.adomain = c.advertiser_domains;
+  out.cat = c.categories;
+  switch (creative.media) {
+    case media_kind::banner:
+      out.mtype = openrtb::markup_type::banner;
+      out.w = winner.w;
+      out.h = winner.h;
+      break;
+    case media_kind::video:
+      out.mtype = openrtb::markup_type::video;
+      out.w = winner.w > 0 ? winner.w : creative.w;
+      out.h = winner.h > 0 ? winner.h : creative.h;
+      break;
+    case media_kind::audio:
+      out.mtype = openrtb::markup_type::audio;
+      break;
+    case media_kind::native:
+      out.mtype = openrtb::markup_type::native;
+      break;
+  }
+  const std::string& base = snap.config.notice_base_url;
+  build_notice_url(out.nurl, base, "/notice/win", out,
+                   "&price=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}");
+  build_notice_url(out.burl, base, "/notice/bill", out,
+                   "&price=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}");
+  build_notice_url(out.lurl, base, "/notice/loss", out,
+                   "&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}");
+}
+
+}  // namespace bidder::engine

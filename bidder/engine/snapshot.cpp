@@ -1,0 +1,141 @@
+#include "bidder/engine/snapshot.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace bidder::engine {
+namespace {
+
+template <class Repeated>
+std::vector<std::string> sorted(const Repeated& values, bool lower = false) {
+  std::vector<std::string> out(values.begin(), values.end());
+  if (lower) {
+    for (std::string& s : out) {
+      std::transform(s.begin(), s.end(), s.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+template <class Repeated>
+std::vector<segment_condition> conditions(const Repeated& list, segment_dictionary& segments) {
+  std::vector<segment_condition> out;
+  for (const auto& c : list) out.push_back({segments.intern(c.segment()), c.within_days()});
+  return out;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+double snapshot::rate(std::string_view currency) const noexcept {
+  if (currency.empty()) currency = "USD";
+  auto it = config.currency_rates.find(std::string(currency));
+  return it == config.currency_rates.end() ? 0.0 : it->second;
+}
+
+result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
+                                                       const pricing::registry& registry) {
+  auto snap = std::make_shared<snapshot>();
+  snap->config.seat = config.seat();
+  snap->config.default_tmax_ms = config.default_tmax_ms();
+  snap->config.network_allowance_ms = config.network_allowance_ms();
+  snap->config.notice_base_url = config.notice_base_url();
+  while (!snap->config.notice_base_url.empty() && snap->config.notice_base_url.back() == '/') {
+    snap->config.notice_base_url.pop_back();
+  }
+  snap->config.max_user_ids = config.max_user_ids();
+  snap->config.eid_sources = sorted(config.eid_sources());
+  for (const auto& [currency, rate] : config.currency_rates()) {
+    snap->config.currency_rates.emplace(currency, rate);
+  }
+
+  for (const auto& c : config.campaigns()) {
+    const std::string who = "campaign \"" + c.id() + "\": ";
+    compiled_campaign out;
+    out.id = c.id();
+    out.active = c.status() == config::v1::Campaign::ACTIVE;
+    out.start = c.has_start() ? c.start().seconds() : 0;
+    out.end = c.has_end() ? c.end().seconds() : 0;
+    out.advertiser_domains.assign(c.advertiser_domains().begin(), c.advertiser_domains().end());
+    out.categories.assign(c.categories().begin(), c.categories().end());
+    out.currency = c.currency();
+    out.rate_per_usd = snap->rate(c.currency());
+    out.max_cpm = money::from_units(c.max_cpm());
+    out.advertised_bundle = c.advertised_app_bundle();
+    const auto& t = c.targeting();
+    out.countries = sorted(t.countries());
+    out.regions = sorted(t.regions());
+    out.zips = sorted(t.zips());
+    out.os_lower = sorted(t.os(), /*lower=*/true);
+    out.device_types.assign(t.device_types().begin(), t.device_types().end());
+    std::sort(out.device_types.begin(), out.device_types.end());
+    out.site_allow = sorted(t.site_domains_allow());
+    out.site_block = sorted(t.site_domains_block());
+    out.app_allow = sorted(t.app_bundles_allow());
+    out.app_block = sorted(t.app_bundles_block());
+    out.deal_ids = sorted(t.deal_ids());
+    out.all_of = conditions(t.audience().all_of(), snap->segments);
+    out.any_of = conditions(t.audience().any_of(), snap->segments);
+    out.none_of = conditions(t.audience().none_of(), snap->segments);
+    out.needs_audience = !out.all_of.empty() || !out.any_of.empty() || !out.none_of.empty();
+
+    const pricing::factory* factory = registry.find(c.pricing().name());
+    if (factory == nullptr) {
+      return make_error(errc::invalid_config, who + "pricing.name: no model \"" +
+                                                  c.pricing().name() +
+                                                  "\"; known: " + join(registry.names()));
+    }
+    pricing::create_context ctx{snap->segments};
+    auto model = factory->create(c.pricing().config(), ctx);
+    if (!model) return make_error(errc::invalid_config, who + "pricing." + model.error().message);
+    out.model = std::move(*model);
+
+    const auto campaign_index = static_cast<std::uint32_t>(snap->campaigns.size());
+    for (const auto& cr : c.creatives()) {
+      compiled_creative creative;
+      creative.campaign = campaign_index;
+      creative.id = cr.id();
+      creative.markup = cr.markup();
+      creative.attributes.assign(cr.attributes().begin(), cr.attributes().end());
+      std::sort(creative.attributes.begin(), creative.attributes.end());
+      const auto creative_index = static_cast<std::uint32_t>(snap->creatives.size());
+      if (cr.has_banner()) {
+        creative.media = media_kind::banner;
+        for (const auto& size : cr.banner().sizes()) {
+          creative.sizes.emplace_back(size.w(), size.h());
+          auto& slot = snap->banner_by_size[snapshot::size_key(size.w(), size.h())];
+          if (slot.empty() || slot.back() != creative_index) slot.push_back(creative_index);
+        }
+      } else if (cr.has_video()) {
+        creative.media = media_kind::video;
+        creative.mimes = sorted(cr.video().mimes());
+        creative.duration_seconds = cr.video().duration_seconds();
+        creative.w = cr.video().w();
+        creative.h = cr.video().h();
+        snap->video.push_back(creative_index);
+      } else if (cr.has_audio()) {
+        creative.media = media_kind::audio;
+        creative.mimes = sorted(cr.audio().mimes());
+        creative.duration_seconds = cr.audio().duration_seconds();
+        snap->audio.push_back(creative_index);
+      } else {
+        creative.media = media_kind::native;
+        snap->native.push_back(creative_index);
+      }
+      snap->creatives.push_back(std::move(creative));
+    }
+    snap->any_audience_campaign = snap->any_audience_campaign || out.needs_audience;
+    snap->campaigns.push_back(std::move(out));
+  }
+  return std::shared_ptr<const snapshot>(std::move(snap));
+}
+
+}  // namespace bidder::engine

@@ -1,0 +1,100 @@
+// File: bidder/engine/snapshot.hpp
+//
+// An immutable, compiled campaign set: campaigns with sorted targeting lists, their pricing
+// models, the segment dictionary and the index from media type and size to creatives. The bid
+// path only reads it; a reload builds a new one and swaps it in (snapshot_holder.hpp).
+//
+//   auto snap = engine::build_snapshot(*config, registry);
+//   if (!snap) report(snap.error().message);  // names the campaign and field
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bidder/config/loader.hpp"
+#include "bidder/core/error.hpp"
+#include "bidder/core/money.hpp"
+#include "bidder/core/segment_dictionary.hpp"
+#include "bidder/openrtb/bid_response.hpp"
+#include "bidder/pricing/model.hpp"
+#include "bidder/pricing/registry.hpp"
+
+namespace bidder::engine {
+
+enum class media_kind : std::uint8_t { banner, video, audio, native };
+
+struct segment_condition {
+  segment_id segment = 0;
+  std::uint32_t within_days = 0;
+};
+
+struct compiled_creative {
+  std::uint32_t campaign = 0;  // index into snapshot::campaigns
+  std::string id;
+  media_kind media = media_kind::banner;
+  std::vector<std::pair<std::int32_t, std::int32_t>> sizes;  // banner
+  std::vector<std::string> mimes;                            // video/audio, sorted
+  std::int32_t duration_seconds = 0;
+  std::int32_t w = 0, h = 0;  // video player size, when given
+  std::string markup;
+  std::vector<std::int32_t> attributes;  // sorted
+};
+
+struct compiled_campaign {
+  std::string id;
+  bool active = false;
+  std::int64_t start = 0;  // unix seconds; 0: no start
+  std::int64_t end = 0;    // unix seconds; 0: no end
+  std::vector<std::string> advertiser_domains;
+  std::vector<std::string> categories;
+  std::string currency;
+  double rate_per_usd = 1;  // units of `currency` per USD
+  money max_cpm;
+  std::string advertised_bundle;
+  // Targeting; every list sorted (binary search), empty means "any".
+  std::vector<std::string> countries, regions, zips, os_lower;
+  std::vector<std::int32_t> device_types;
+  std::vector<std::string> site_allow, site_block, app_allow, app_block, deal_ids;
+  std::vector<segment_condition> all_of, any_of, none_of;
+  bool needs_audience = false;  // any audience condition at all
+  std::unique_ptr<pricing::model> model;
+};
+
+struct settings {
+  std::string seat;
+  std::uint32_t default_tmax_ms = 100;
+  std::uint32_t network_allowance_ms = 15;
+  std::string notice_base_url;
+  std::uint32_t max_user_ids = 4;
+  std::vector<std::string> eid_sources;                    // sorted; empty: any
+  std::unordered_map<std::string, double> currency_rates;  // units per USD
+};
+
+struct snapshot {
+  settings config;
+  std::vector<compiled_campaign> campaigns;
+  std::vector<compiled_creative> creatives;
+  segment_dictionary segments;
+  bool any_audience_campaign = false;
+  // The targeting index: which creatives can fill which slot, built once per load so a request
+  // touches only creatives of a matching media type and size, never every campaign.
+  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> banner_by_size;
+  std::vector<std::uint32_t> video, audio, native;
+
+  static std::uint64_t size_key(std::int32_t w, std::int32_t h) noexcept {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(w)) << 32) |
+           static_cast<std::uint32_t>(h);
+  }
+  /// Units of `currency` per USD; 0 when the currency is unknown.
+  double rate(std::string_view currency) const noexcept;
+};
+
+/// Compiles `config` with models from `registry`. Errors: invalid_config naming the campaign
+/// and field (e.g. campaign "x": pricing.name: no model "foo"; known: fixed, rules).
+[[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
+    const config::bidder_config& config, const pricing::registry& registry);
+
+}  // namespace bidder::engine
