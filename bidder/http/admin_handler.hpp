@@ -1,0 +1,33 @@
+// File: bidder/http/admin_handler.hpp
+//
+// The admin port: GET /healthz, GET /metrics (Prometheus text), POST /admin/reload (re-reads
+// the config; 200 with a summary, or 422 with the reason while the old campaigns keep
+// serving). The admin port listens on localhost by default.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "bidder/core/error.hpp"
+#include "bidder/http/server.hpp"
+
+namespace bidder::http {
+
+struct admin_actions {
+  /// Appends the Prometheus text of every metric.
+  std::function<void(std::string&)> write_metrics;
+  /// Reloads the config; returns a one-line summary or the reason it was refused.
+  std::function<result<std::string>()> reload;
+};
+
+class admin_handler final : public handler {
+ public:
+  explicit admin_handler(admin_actions actions) : actions_(std::move(actions)) {}
+  steady_clock::time_point handle(request& req, steady_clock::time_point arrival,
+                                  response& res) noexcept override;
+
+ private:
+  admin_actions actions_;
+};
+
+}  // namespace bidder::http

@@ -1,0 +1,156 @@
+#include "bidder/http/bid_handler.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "bidder/http/gzip.hpp"
+#include "bidder/openrtb/json_writer.hpp"
+
+namespace bidder::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "application/x-protobuf; charset=..." -> protobuf. Anything else (or nothing) is JSON.
+bool is_protobuf(std::string_view content_type) {
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
+  return iequals(content_type, "application/x-protobuf") ||
+         iequals(content_type, "application/protobuf") ||
+         iequals(content_type, "application/vnd.google.protobuf");
+}
+
+}  // namespace
+
+bid_handler::bid_handler(const engine::snapshot_holder& snapshots, audience::store* store,
+                         std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes)
+    : snapshots_(snapshots), auction_(store, worker_id, seed), max_body_bytes_(max_body_bytes) {}
+
+void bid_handler::on_written(bool late) noexcept {
+  if (late) metrics_.add(metrics_.late_answers);
+}
+
+void bid_handler::on_refused(unsigned status) noexcept {
+  switch (status) {
+    case 413:
+      metrics_.add(metrics_.too_large);
+      break;
+    case 408:
+      metrics_.add(metrics_.timeouts);
+      break;
+    default:
+      metrics_.add(metrics_.bad_requests);
+      break;
+  }
+}
+
+void bid_handler::refuse(response& res, unsigned status, std::string_view message) {
+  res.result(static_cast<bhttp::status>(status));
+  res.set(bhttp::field::content_type, "text/plain");
+  res.body().assign(message);
+  res.body() += '\n';
+}
+
+steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_point arrival,
+                                             response& res) noexcept {
+  res.set("x-openrtb-version", "2.6");
+  try {
+    std::string_view target = req.target();
+    target = target.substr(0, target.find('?'));
+    if (target != "/bid") {
+      metrics_.add(metrics_.unsupported);
+      refuse(res, 404, "not found: the bid endpoint is POST /bid");
+      return steady_clock::time_point::max();
+    }
+    if (req.method() != bhttp::verb::post) {
+      metrics_.add(metrics_.unsupported);
+      res.set(bhttp::field::allow, "POST");
+      refuse(res, 405, "method not allowed: use POST");
+      return steady_clock::time_point::max();
+    }
+    metrics_.add(metrics_.requests);
+    return serve_bid(req, arrival, res);
+  } catch (...) {
+    // Nothing on this path should throw; if it does (e.g. out of memory), answer no-bid rather
+    // than a 5xx or a dropped connection.
+    metrics_.add(metrics_.internal_errors);
+    res.clear();
+    res.set("x-openrtb-version", "2.6");
+    res.result(bhttp::status::no_content);
+    res.body().clear();
+    return steady_clock::time_point::max();
+  }
+}
+
+steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time_point arrival,
+                                                response& res) {
+  std::string_view body = req.body();
+  if (auto encoding = req[bhttp::field::content_encoding]; !encoding.empty()) {
+    if (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")) {
+      metrics_.add(metrics_.gzip_requests);
+      if (auto r = gunzip(body, max_body_bytes_, inflated_); !r) {
+        const bool too_large = r.error().code == errc::too_large;
+        metrics_.add(too_large ? metrics_.too_large : metrics_.bad_requests);
+        refuse(res, too_large ? 413 : 400, r.error().message);
+        return steady_clock::time_point::max();
+      }
+      body = inflated_;
+    } else if (!iequals(encoding, "identity")) {
+      metrics_.add(metrics_.unsupported);
+      refuse(res, 415, "unsupported Content-Encoding (use gzip or none)");
+      return steady_clock::time_point::max();
+    }
+  }
+  const bool protobuf = is_protobuf(req[bhttp::field::content_type]);
+  if (protobuf) metrics_.add(metrics_.protobuf_requests);
+  auto decoded = protobuf ? proto_.decode(body, request_) : json_.decode(body, request_);
+  if (!decoded) {
+    metrics_.add(metrics_.bad_requests);
+    refuse(res, 400, decoded.error().message);
+    return steady_clock::time_point::max();
+  }
+
+  const engine::snapshot& snap = snapshots_.get();
+  const engine::request_context ctx{
+      arrival, engine::compute_deadline(arrival, request_.tmax_ms, snap.config), wall_now()};
+  const engine::outcome outcome = auction_.run(snap, request_, ctx, response_);
+  const auto done = steady_clock::now();
+  metrics_.observe_latency(done - arrival);
+  if (!outcome.is_bid() || ctx.deadline.expired(done)) {
+    // A bid that is already late is worthless: answer no-bid at once instead.
+    const auto reason = outcome.is_bid() ? engine::no_bid_reason::deadline : outcome.reason;
+    metrics_.add(metrics_.no_bids[static_cast<std::size_t>(reason)]);
+    res.result(bhttp::status::no_content);
+    return ctx.deadline.at();
+  }
+  metrics_.add(metrics_.bids);
+  metrics_.add(metrics_.bid_imps, response_.bids.size());
+  std::string& out = res.body();
+  if (protobuf) {
+    openrtb::write_proto_response(response_, out);
+    res.set(bhttp::field::content_type, "application/x-protobuf");
+  } else {
+    openrtb::write_json_response(response_, out);
+    res.set(bhttp::field::content_type, "application/json");
+  }
+  if (auto accept = req[bhttp::field::accept_encoding]; !accept.empty() && accepts_gzip(accept)) {
+    gzip(out, encoded_);
+    out.swap(encoded_);
+    res.set(bhttp::field::content_encoding, "gzip");
+  }
+  return ctx.deadline.at();
+}
+
+}  // namespace bidder::http

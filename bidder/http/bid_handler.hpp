@@ -1,0 +1,56 @@
+// File: bidder/http/bid_handler.hpp
+//
+// The bid port's handler: POST /bid with an OpenRTB 2.6 BidRequest in JSON (application/json or
+// no Content-Type) or protobuf (application/x-protobuf), optionally gzip-encoded. Answers 200
+// with a BidResponse in the request's format (gzip when Accept-Encoding asks), 204 with no body
+// for no-bid, 400 for an invalid request (the body says what and where), 413 for a body over
+// the limit, 415 for an encoding we do not speak, 404/405 for other paths and methods. Every
+// answer carries "x-openrtb-version: 2.6". One handler per worker thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bidder/audience/store.hpp"
+#include "bidder/engine/auction.hpp"
+#include "bidder/engine/snapshot_holder.hpp"
+#include "bidder/http/metrics.hpp"
+#include "bidder/http/server.hpp"
+#include "bidder/openrtb/bid_request.hpp"
+#include "bidder/openrtb/bid_response.hpp"
+#include "bidder/openrtb/json_decoder.hpp"
+#include "bidder/openrtb/proto_codec.hpp"
+
+namespace bidder::http {
+
+class bid_handler final : public handler {
+ public:
+  bid_handler(const engine::snapshot_holder& snapshots, audience::store* store,
+              std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes);
+
+  steady_clock::time_point handle(request& req, steady_clock::time_point arrival,
+                                  response& res) noexcept override;
+  void on_written(bool late) noexcept override;
+  void on_refused(unsigned status) noexcept override;
+
+  const bid_metrics& metrics() const noexcept { return metrics_; }
+  const engine::audience_stats& audience() const noexcept { return auction_.stats(); }
+
+ private:
+  steady_clock::time_point serve_bid(request& req, steady_clock::time_point arrival, response& res);
+  void refuse(response& res, unsigned status, std::string_view message);
+
+  engine::snapshot_holder::reader snapshots_;
+  engine::auction auction_;
+  std::size_t max_body_bytes_;
+  openrtb::json_decoder json_;
+  openrtb::proto_decoder proto_;
+  openrtb::bid_request request_;
+  openrtb::bid_response response_;
+  std::string inflated_;
+  std::string encoded_;
+  bid_metrics metrics_;
+};
+
+}  // namespace bidder::http

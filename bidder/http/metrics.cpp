@@ -1,0 +1,118 @@
+#include "bidder/http/metrics.hpp"
+
+#include <algorithm>
+
+namespace bidder::http {
+namespace {
+
+using counter = bid_metrics::counter;
+
+std::uint64_t sum(std::span<const bid_metrics* const> workers, counter bid_metrics::*field) {
+  std::uint64_t total = 0;
+  for (const bid_metrics* w : workers) total += (w->*field).load(std::memory_order_relaxed);
+  return total;
+}
+
+void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+}  // namespace
+
+void bid_metrics::observe_latency(steady_clock::duration d) noexcept {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  const auto bucket = std::lower_bound(latency_bucket_us.begin(), latency_bucket_us.end(),
+                                       static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0))) -
+                      latency_bucket_us.begin();
+  add(latency[static_cast<std::size_t>(bucket)]);
+  add(latency_sum_us, static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0)));
+}
+
+void write_prometheus(std::span<const bid_metrics* const> workers,
+                      std::span<const engine::audience_stats* const> audience, std::string& out) {
+  header(out, "bidder_requests_total", "counter", "Requests received on POST /bid.");
+  line(out, "bidder_requests_total", "", sum(workers, &bid_metrics::requests));
+  header(out, "bidder_bids_total", "counter", "Answers with a bid (HTTP 200).");
+  line(out, "bidder_bids_total", "", sum(workers, &bid_metrics::bids));
+  header(out, "bidder_bid_imps_total", "counter", "Impressions bid on.");
+  line(out, "bidder_bid_imps_total", "", sum(workers, &bid_metrics::bid_imps));
+  header(out, "bidder_no_bids_total", "counter", "No-bid answers (HTTP 204) by reason.");
+  for (std::size_t r = 0; r < static_cast<std::size_t>(engine::no_bid_reason::count_); ++r) {
+    std::uint64_t total = 0;
+    for (const bid_metrics* w : workers) total += w->no_bids[r].load(std::memory_order_relaxed);
+    line(out, "bidder_no_bids_total",
+         "reason=\"" + std::string(engine::to_string(static_cast<engine::no_bid_reason>(r))) + "\"",
+         total);
+  }
+  header(out, "bidder_errors_total", "counter", "Refused requests by kind.");
+  line(out, "bidder_errors_total", "kind=\"bad_request\"",
+       sum(workers, &bid_metrics::bad_requests));
+  line(out, "bidder_errors_total", "kind=\"too_large\"", sum(workers, &bid_metrics::too_large));
+  line(out, "bidder_errors_total", "kind=\"unsupported\"", sum(workers, &bid_metrics::unsupported));
+  line(out, "bidder_errors_total", "kind=\"timeout\"", sum(workers, &bid_metrics::timeouts));
+  line(out, "bidder_errors_total", "kind=\"internal\"",
+       sum(workers, &bid_metrics::internal_errors));
+  header(out, "bidder_late_answers_total", "counter",
+         "Answers written after the request's deadline (target: 0).");
+  line(out, "bidder_late_answers_total", "", sum(workers, &bid_metrics::late_answers));
+  header(out, "bidder_gzip_requests_total", "counter", "Requests with a gzip body.");
+  line(out, "bidder_gzip_requests_total", "", sum(workers, &bid_metrics::gzip_requests));
+  header(out, "bidder_protobuf_requests_total", "counter", "Requests in protobuf.");
+  line(out, "bidder_protobuf_requests_total", "", sum(workers, &bid_metrics::protobuf_requests));
+
+  header(out, "bidder_audience_lookups_total", "counter", "Audience store reads by result.");
+  std::uint64_t lookups = 0, found = 0, cold = 0, failed = 0, privacy = 0;
+  for (const engine::audience_stats* a : audience) {
+    lookups += a->lookups.load(std::memory_order_relaxed);
+    found += a->found.load(std::memory_order_relaxed);
+    cold += a->not_in_memory.load(std::memory_order_relaxed);
+    failed += a->failed.load(std::memory_order_relaxed);
+    privacy += a->skipped_for_privacy.load(std::memory_order_relaxed);
+  }
+  line(out, "bidder_audience_lookups_total", "result=\"found\"", found);
+  line(out, "bidder_audience_lookups_total", "result=\"not_found\"",
+       lookups - found - cold - failed);
+  line(out, "bidder_audience_lookups_total", "result=\"not_in_memory\"", cold);
+  line(out, "bidder_audience_lookups_total", "result=\"failed\"", failed);
+  header(out, "bidder_audience_skipped_for_privacy_total", "counter",
+         "Requests whose privacy signals forbid audience data.");
+  line(out, "bidder_audience_skipped_for_privacy_total", "", privacy);
+
+  header(out, "bidder_request_duration_seconds", "histogram",
+         "Time from a request's arrival to its answer being ready.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < latency_bucket_us.size(); ++b) {
+    for (const bid_metrics* w : workers)
+      cumulative += w->latency[b].load(std::memory_order_relaxed);
+    std::string le = b + 1 == latency_bucket_us.size()
+                         ? std::string("+Inf")
+                         : std::to_string(static_cast<double>(latency_bucket_us[b]) / 1e6);
+    line(out, "bidder_request_duration_seconds_bucket", "le=\"" + le + "\"", cumulative);
+  }
+  out += "bidder_request_duration_seconds_sum " +
+         std::to_string(static_cast<double>(sum(workers, &bid_metrics::latency_sum_us)) / 1e6) +
+         "\n";
+  line(out, "bidder_request_duration_seconds_count", "", cumulative);
+}
+
+}  // namespace bidder::http
