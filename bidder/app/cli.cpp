@@ -1,0 +1,132 @@
+#include "bidder/app/cli.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <charconv>
+#include <csignal>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bidder/app/service.hpp"
+
+namespace bidder::app {
+namespace {
+
+constexpr std::string_view usage = R"(usage:
+  bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+               [--data-dir DIR] [--threads N]
+      Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
+      (demo campaigns, and demo users written into an empty audience store).
+      Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
+      --threads <cores>. SIGHUP or POST /admin/reload re-reads the config; SIGTERM/SIGINT
+      finish in-flight requests and exit 0.
+  bidder check-config [FILE]
+      Validates a config file (or the embedded demo) exactly as serve would, without serving.
+  bidder help
+)";
+
+int fail_usage(std::string_view message) {
+  std::cerr << "bidder: " << message << "\n\n" << usage;
+  return 2;
+}
+
+int serve(const std::vector<std::string_view>& args) {
+  serve_options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (i + 1 == args.size()) return fail_usage(std::string(flag) + " needs a value");
+    const std::string value(args[++i]);
+    if (flag == "--config") {
+      options.config_path = value;
+    } else if (flag == "--listen") {
+      options.listen = value;
+    } else if (flag == "--admin-listen") {
+      options.admin_listen = value;
+    } else if (flag == "--data-dir") {
+      options.data_dir = value;
+    } else if (flag == "--threads") {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), options.threads);
+      if (ec != std::errc() || end != value.data() + value.size() || options.threads > 256) {
+        return fail_usage("--threads takes a number from 0 to 256");
+      }
+    } else {
+      return fail_usage("unknown option " + std::string(flag));
+    }
+  }
+
+  // Asio routes a signal to this signal_set whichever thread the kernel delivers it to.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
+
+  auto svc = service::start(options, std::cerr);
+  if (!svc) {
+    std::cerr << "bidder: cannot start: " << svc.error().message << "\n";
+    return svc.error().code == errc::invalid_config ? 2 : 1;
+  }
+  std::cerr << "bidder: ready (SIGHUP reloads, SIGTERM/SIGINT stop)" << std::endl;
+
+  bool stopping = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        auto r = (*svc)->reload();
+        std::cerr << "bidder: SIGHUP: "
+                  << (r ? *r
+                        : "reload refused, the previous campaigns keep serving: " +
+                              r.error().message)
+                  << std::endl;
+        wait_signal();
+        return;
+      }
+      stopping = true;
+      std::cerr << "bidder: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
+                << ": draining in-flight requests" << std::endl;
+    });
+  };
+  wait_signal();
+  while (!stopping && signals_io.run_one() > 0) {
+  }
+  (*svc)->stop(std::chrono::seconds(5));
+  std::cerr << "bidder: stopped" << std::endl;
+  return 0;
+}
+
+int check(const std::vector<std::string_view>& args) {
+  if (args.size() > 1) return fail_usage("check-config takes one file");
+  std::optional<std::string> path;
+  if (!args.empty()) path = std::string(args[0]);
+  auto r = check_config(path);
+  if (!r) {
+    std::cerr << "bidder: config refused: " << r.error().message << "\n";
+    return 2;
+  }
+  std::cout << (path ? *path : std::string("embedded demo config")) << ": " << *r << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return fail_usage("no command given");
+  const std::string_view command = args.front();
+  args.erase(args.begin());
+  if (command == "serve") return serve(args);
+  if (command == "check-config") return check(args);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << usage;
+    return 0;
+  }
+  return fail_usage("unknown command " + std::string(command));
+}
+
+}  // namespace bidder::app

@@ -1,0 +1,176 @@
+#include "bidder/app/service.hpp"
+
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/config/loader.hpp"
+#include "bidder/engine/snapshot.hpp"
+#include "bidder/engine/snapshot_holder.hpp"
+#include "bidder/http/admin_handler.hpp"
+#include "bidder/http/bid_handler.hpp"
+#include "bidder/http/server.hpp"
+#include "models/builtin.hpp"
+
+namespace bidder::app {
+namespace {
+
+using config_ptr = std::shared_ptr<const config::bidder_config>;
+
+result<config_ptr> load(const std::optional<std::string>& path) {
+  if (path) return config::load_file(*path);
+  return config::parse(config::demo_config_json(), "<embedded demo config>");
+}
+
+std::string summary(const engine::snapshot& snap) {
+  std::size_t active = 0;
+  for (const auto& c : snap.campaigns) active += c.active ? 1 : 0;
+  return std::to_string(snap.campaigns.size()) + " campaigns (" + std::to_string(active) +
+         " active), " + std::to_string(snap.creatives.size()) + " creatives";
+}
+
+// Writes the config's demo users into an empty store, so the demo has someone to recognise.
+result<std::size_t> seed_demo_users(const config::bidder_config& config, audience::store& store) {
+  if (config.demo_users().empty()) return std::size_t{0};
+  auto empty = store.is_empty();
+  if (!empty) return empty.error();
+  if (!*empty) return std::size_t{0};
+  const unix_seconds now = wall_now();
+  for (const auto& user : config.demo_users()) {
+    std::vector<audience::membership> memberships;
+    for (const auto& m : user.segments()) {
+      memberships.push_back({m.segment(), now - static_cast<unix_seconds>(m.days_ago()) * 86400});
+    }
+    if (auto r = store.write_user(user.key(), memberships); !r) return r.error();
+  }
+  return static_cast<std::size_t>(config.demo_users_size());
+}
+
+}  // namespace
+
+struct service::impl {
+  serve_options options;
+  pricing::registry models;
+  std::unique_ptr<audience::rocksdb_store> store;
+  std::unique_ptr<engine::snapshot_holder> snapshots;
+  std::unique_ptr<http::server> bids;
+  std::unique_ptr<http::server> admin;
+  std::vector<http::bid_handler*> handlers;
+  std::mutex reload_mutex;  // one reload at a time (SIGHUP and the admin API may race)
+};
+
+service::service(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+service::~service() { stop(std::chrono::milliseconds(1000)); }
+
+result<std::unique_ptr<service>> service::start(const serve_options& options, std::ostream& log) {
+  auto self = std::make_unique<impl>();
+  self->options = options;
+  if (auto r = models::register_builtin_models(self->models); !r) return r.error();
+
+  auto config = load(options.config_path);
+  if (!config) return config.error();
+  auto snap = engine::build_snapshot(**config, self->models);
+  if (!snap) return snap.error();
+  log << "bidder: " << summary(**snap) << " from "
+      << (options.config_path ? *options.config_path : "the embedded demo config") << "\n";
+
+  std::error_code fs_error;
+  const std::string store_path = options.data_dir + "/audience";
+  std::filesystem::create_directories(store_path, fs_error);
+  if (fs_error) {
+    return make_error(errc::io_error, "cannot create " + store_path + ": " + fs_error.message());
+  }
+  auto store = audience::rocksdb_store::open({.path = store_path});
+  if (!store) return store.error();
+  self->store = std::move(*store);
+  auto seeded = seed_demo_users(**config, *self->store);
+  if (!seeded) return seeded.error();
+  log << "bidder: audience store " << store_path;
+  if (*seeded > 0) log << " (first start: wrote " << *seeded << " demo users)";
+  log << "\n";
+
+  self->snapshots = std::make_unique<engine::snapshot_holder>(*snap);
+
+  auto bid_address = http::parse_host_port(options.listen);
+  if (!bid_address) return bid_address.error();
+  auto admin_address = http::parse_host_port(options.admin_listen);
+  if (!admin_address) return admin_address.error();
+  const unsigned threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t max_body = (*config)->max_body_bytes();
+  const std::uint64_t seed = std::random_device{}() ^ static_cast<std::uint64_t>(wall_now());
+
+  impl* state = self.get();
+  state->handlers.resize(threads, nullptr);
+  self->bids = std::make_unique<http::server>(http::server_options{.host = bid_address->first,
+                                                                   .port = bid_address->second,
+                                                                   .threads = threads,
+                                                                   .max_body_bytes = max_body},
+                                              [state, seed, max_body](unsigned worker) {
+                                                auto h = std::make_unique<http::bid_handler>(
+                                                    *state->snapshots, state->store.get(), worker,
+                                                    seed, max_body);
+                                                state->handlers[worker] = h.get();
+                                                return h;
+                                              });
+  if (auto r = self->bids->start(); !r) return r.error();
+
+  std::unique_ptr<service> svc(new service(std::move(self)));
+  service* raw = svc.get();
+  http::admin_actions actions{.write_metrics =
+                                  [state](std::string& out) {
+                                    std::vector<const http::bid_metrics*> metrics;
+                                    std::vector<const engine::audience_stats*> audience;
+                                    for (const http::bid_handler* h : state->handlers) {
+                                      metrics.push_back(&h->metrics());
+                                      audience.push_back(&h->audience());
+                                    }
+                                    http::write_prometheus(metrics, audience, out);
+                                  },
+                              .reload = [raw] { return raw->reload(); }};
+  state->admin = std::make_unique<http::server>(
+      http::server_options{
+          .host = admin_address->first, .port = admin_address->second, .threads = 1},
+      [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
+  if (auto r = state->admin->start(); !r) return r.error();
+
+  log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
+      << "/bid (" << threads << " threads)\n";
+  log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
+      << " (/healthz, /metrics, POST /admin/reload)\n";
+  return svc;
+}
+
+std::uint16_t service::bid_port() const noexcept { return impl_->bids->port(); }
+std::uint16_t service::admin_port() const noexcept { return impl_->admin->port(); }
+
+result<std::string> service::reload() {
+  std::lock_guard lock(impl_->reload_mutex);
+  auto config = load(impl_->options.config_path);
+  if (!config) return config.error();
+  auto snap = engine::build_snapshot(**config, impl_->models);
+  if (!snap) return snap.error();
+  std::string line = "reloaded: " + summary(**snap);
+  impl_->snapshots->publish(std::move(*snap));
+  return line;
+}
+
+void service::stop(std::chrono::milliseconds grace) {
+  if (impl_->admin) impl_->admin->drain(grace);
+  if (impl_->bids) impl_->bids->drain(grace);
+}
+
+result<std::string> check_config(const std::optional<std::string>& path) {
+  pricing::registry models;
+  if (auto r = models::register_builtin_models(models); !r) return r.error();
+  auto config = load(path);
+  if (!config) return config.error();
+  auto snap = engine::build_snapshot(**config, models);
+  if (!snap) return snap.error();
+  return "OK: " + summary(**snap);
+}
+
+}  // namespace bidder::app

@@ -1,0 +1,59 @@
+// File: bidder/app/service.hpp
+//
+// The composition root: loads the config, opens the audience store, builds the campaign
+// snapshot, and starts the bid and admin servers. `bidder serve` runs one; the integration tests
+// start one on port 0 so they exercise exactly what production runs.
+//
+//   auto svc = app::service::start({.config_path = "campaigns.json", .data_dir = dir}, std::cerr);
+//   ... (*svc)->bid_port() ...
+//   (*svc)->stop(std::chrono::seconds(5));
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "bidder/core/error.hpp"
+
+namespace bidder::app {
+
+struct serve_options {
+  /// Config file; none: the embedded demo config.
+  std::optional<std::string> config_path;
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:8081";
+  /// RocksDB lives in <data_dir>/audience.
+  std::string data_dir = "data";
+  /// Bid-serving threads; 0: one per core.
+  unsigned threads = 0;
+};
+
+class service {
+ public:
+  /// Starts everything and prints start-up lines to `log`. Errors: invalid_config, io_error.
+  [[nodiscard]] static result<std::unique_ptr<service>> start(const serve_options& options,
+                                                              std::ostream& log);
+  ~service();
+
+  std::uint16_t bid_port() const noexcept;
+  std::uint16_t admin_port() const noexcept;
+  /// Re-reads the config and swaps in the new campaigns atomically; on error the old ones keep
+  /// serving. Returns a one-line summary. Thread-safe.
+  [[nodiscard]] result<std::string> reload();
+  /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  struct impl;
+  explicit service(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Loads and compiles a config (the file, or the demo when `path` is empty) exactly as `serve`
+/// would, without serving. Returns a summary line. Errors: io_error, invalid_config.
+[[nodiscard]] result<std::string> check_config(const std::optional<std::string>& path);
+
+}  // namespace bidder::app
