@@ -1,5 +1,6 @@
 #include "bidder/core/error.hpp"
 
+#include <ostream>
 #include <stdexcept>
 
 namespace bidder {
@@ -26,6 +27,10 @@ std::string_view to_string(errc code) noexcept {
       return "duplicate";
   }
   return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& os, const error& e) {
+  return os << to_string(e.code) << ": " << e.message;
 }
 
 void throw_exception_from_error(const error& e, const boost::source_location&) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/system/result.hpp>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,9 @@ struct error {
   errc code;
   std::string message;
 };
+
+/// Prints "code: message" (for logs and test failure messages).
+std::ostream& operator<<(std::ostream& os, const error& e);
 
 /// Raised only when `.value()` is called on a failed result; data-plane code checks instead.
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);

@@ -1,0 +1,475 @@
+// Integration tests: the real service (the same composition `bidder serve` runs) on loopback
+// port 0 with a fresh RocksDB directory, driven over real HTTP.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "bidder/app/service.hpp"
+#include "bidder/config/loader.hpp"
+#include "bidder/http/gzip.hpp"
+#include "http_client.hpp"
+#include "openrtb/openrtb.pb.h"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using bidder::test::http_call;
+using bidder::test::http_client;
+using bidder::test::http_reply;
+using bidder::test::post;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("bidder-it-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+struct running_service {
+  temp_dir dir;
+  std::ostringstream log;
+  std::unique_ptr<bidder::app::service> svc;
+  explicit running_service(std::optional<std::string> config = std::nullopt) {
+    bidder::app::serve_options options;
+    options.config_path = std::move(config);
+    options.listen = "127.0.0.1:0";
+    options.admin_listen = "127.0.0.1:0";
+    options.data_dir = dir.path.string();
+    options.threads = 2;
+    auto started = bidder::app::service::start(options, log);
+    if (!started) FAIL("service did not start: " << started.error().message);
+    svc = std::move(*started);
+  }
+  std::uint16_t port() const { return svc->bid_port(); }
+  std::uint16_t admin() const { return svc->admin_port(); }
+};
+
+double number(const json::value& v) {
+  if (v.is_double()) return v.as_double();
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  return 0;
+}
+
+std::string str(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+bool listed(const json::object& o, std::string_view key, std::string_view value) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_array()) return false;
+  for (const auto& item : v->as_array()) {
+    if (item.is_string() && item.as_string() == value) return true;
+  }
+  return false;
+}
+
+// Checks a 200 answer against the request it answers, as an exchange would.
+void check_bid_response(const std::string& request_text, const std::string& response_text,
+                        const bidder::config::bidder_config& config) {
+  const json::object request = json::parse(request_text).as_object();
+  const json::object response = json::parse(response_text).as_object();
+  REQUIRE(str(response, "id") == str(request, "id"));
+  const std::string cur = str(response, "cur").empty() ? "USD" : str(response, "cur");
+  if (auto* allowed = request.if_contains("cur");
+      allowed && allowed->is_array() && !allowed->as_array().empty()) {
+    CHECK(listed(request, "cur", cur));
+  }
+  const double cur_rate = config.currency_rates().at(cur);
+  const auto& seatbids = response.at("seatbid").as_array();
+  REQUIRE(!seatbids.empty());
+  for (const auto& seatbid : seatbids) {
+    for (const auto& bid_value : seatbid.at("bid").as_array()) {
+      const json::object& bid = bid_value.as_object();
+      const std::string impid = str(bid, "impid");
+      const json::object* imp = nullptr;
+      for (const auto& candidate : request.at("imp").as_array()) {
+        if (str(candidate.as_object(), "id") == impid) imp = &candidate.as_object();
+      }
+      INFO("bid for imp " << impid);
+      REQUIRE(imp != nullptr);
+      const double price = number(bid.at("price"));
+      CHECK(price > 0);
+      // The floor that applies: the deal's when bidding through a deal, else the imp's.
+      double floor = imp->if_contains("bidfloor") ? number(imp->at("bidfloor")) : 0.0;
+      std::string floor_cur = str(*imp, "bidfloorcur");
+      const std::string dealid = str(bid, "dealid");
+      const json::object* pmp = imp->if_contains("pmp") && imp->at("pmp").is_object()
+                                    ? &imp->at("pmp").as_object()
+                                    : nullptr;
+      if (!dealid.empty()) {
+        REQUIRE(pmp != nullptr);
+        bool found = false;
+        for (const auto& deal : pmp->at("deals").as_array()) {
+          if (str(deal.as_object(), "id") == dealid) {
+            found = true;
+            floor = deal.as_object().if_contains("bidfloor")
+                        ? number(deal.as_object().at("bidfloor"))
+                        : 0.0;
+            floor_cur = str(deal.as_object(), "bidfloorcur");
+          }
+        }
+        CHECK(found);
+      } else if (pmp != nullptr && pmp->if_contains("private_auction")) {
+        CHECK(number(pmp->at("private_auction")) == 0);
+      }
+      if (floor_cur.empty()) floor_cur = "USD";
+      const double floor_in_cur = floor / config.currency_rates().at(floor_cur) * cur_rate;
+      CHECK(price >= floor_in_cur - 1e-6);
+      for (const auto& cat : bid.at("cat").as_array()) {
+        const std::string c(cat.as_string());
+        if (auto* bcat = request.if_contains("bcat"); bcat && bcat->is_array()) {
+          for (const auto& blocked : bcat->as_array()) {
+            const std::string b(blocked.as_string());
+            CHECK(c != b);
+            CHECK(c.rfind(b + "-", 0) != 0);
+          }
+        }
+      }
+      for (const auto& domain : bid.at("adomain").as_array()) {
+        CHECK_FALSE(listed(request, "badv", std::string(domain.as_string())));
+      }
+      CHECK(str(bid, "nurl").find("${AUCTION_PRICE}") != std::string::npos);
+      CHECK(!str(bid, "adm").empty());
+      CHECK(!str(bid, "crid").empty());
+      CHECK(bid.if_contains("mtype"));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every corpus request gets a valid bid, a no-bid, or (DEVIATION files) a 400",
+          "[integration][corpus]") {
+  running_service server;
+  auto demo = bidder::config::parse(bidder::config::demo_config_json(), "demo");
+  REQUIRE(demo);
+  std::size_t files = 0, bids = 0, no_bids = 0, refused = 0;
+  http_client client(server.port());  // one keep-alive connection for the whole corpus
+  for (const auto& entry : fs::directory_iterator(BIDDER_CORPUS_DIR "/openrtb")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string name = entry.path().filename().string();
+    INFO(name);
+    const std::string body = read_file(entry.path());
+    http_call call;
+    call.body = body;
+    call.headers = {{"Content-Type", "application/json"}};
+    const http_reply reply = client.send(call);
+    ++files;
+    CHECK(reply.headers.at("x-openrtb-version") == "2.6");
+    if (reply.status == 200) {
+      ++bids;
+      CHECK(reply.headers.at("content-type") == "application/json");
+      check_bid_response(body, reply.body, **demo);
+    } else if (reply.status == 204) {
+      ++no_bids;
+      CHECK(reply.body.empty());
+      CHECK_FALSE(reply.has("content-length"));
+    } else {
+      ++refused;
+      CHECK(reply.status == 400);
+      CHECK(name.find("DEVIATION") != std::string::npos);
+      CHECK(!reply.body.empty());
+    }
+  }
+  CHECK(files == 173);
+  // The demo campaigns are broad: most real traffic must exercise the bid path.
+  CHECK(bids * 2 > files);
+  WARN("corpus: " << bids << " bids, " << no_bids << " no-bids, " << refused << " refused");
+}
+
+TEST_CASE("malformed requests get their 4xx and the server keeps serving",
+          "[integration][hostile]") {
+  running_service server;
+  const std::string valid =
+      R"({"id":"ok","imp":[{"id":"1","banner":{"w":300,"h":250}}],"site":{"domain":"a.com"}})";
+  std::string deep = R"({"id":"1","imp":[{"id":"1","banner":{}}],"ext":)";
+  deep += std::string(10000, '[') + std::string(10000, ']') + "}";
+  std::string garbage(4096, '\0');
+  std::mt19937 rng(42);
+  for (char& c : garbage) c = static_cast<char>(rng());
+  std::string gzipped_valid;
+  bidder::http::gzip(valid, gzipped_valid);
+
+  struct bad_case {
+    std::string name;
+    std::string body;
+    std::map<std::string, std::string> headers;
+    unsigned status;
+  };
+  const std::vector<bad_case> cases = {
+      {"truncated JSON", valid.substr(0, valid.size() / 2), {}, 400},
+      {"wrong type", R"({"id":"1","imp":[{"id":"1","banner":{"w":"300","h":250}}]})", {}, 400},
+      {"imp is an object", R"({"id":"1","imp":{"id":"1"}})", {}, 400},
+      {"empty imp", R"({"id":"1","imp":[]})", {}, 400},
+      {"no id", R"({"imp":[{"id":"1","banner":{}}]})", {}, 400},
+      {"10,000-deep nesting", deep, {}, 400},
+      {"binary garbage", garbage, {}, 400},
+      {"binary garbage as protobuf", garbage, {{"Content-Type", "application/x-protobuf"}}, 400},
+      {"empty body", "", {}, 400},
+      {"trailing bytes", valid + "xyz", {}, 400},
+      {"huge body", std::string(300 * 1024, ' '), {}, 413},
+      {"invalid gzip", "\x1f\x8b\x08 not really gzip", {{"Content-Encoding", "gzip"}}, 400},
+      {"truncated gzip",
+       gzipped_valid.substr(0, gzipped_valid.size() - 6),
+       {{"Content-Encoding", "gzip"}},
+       400},
+      {"unknown encoding", valid, {{"Content-Encoding", "br"}}, 415},
+  };
+  for (const bad_case& c : cases) {
+    INFO(c.name);
+    const http_reply reply = post(server.port(), "/bid", c.body, c.headers);
+    CHECK(reply.status == c.status);
+    CHECK(!reply.body.empty());  // the reason, for the exchange's logs
+    // ... and the server still answers a valid request.
+    CHECK(post(server.port(), "/bid", valid).status == 200);
+  }
+
+  SECTION("a zip bomb is stopped at the body limit") {
+    std::string bomb;
+    bidder::http::gzip(std::string(20 * 1024 * 1024, '{'), bomb);
+    CHECK(bomb.size() < 256 * 1024);
+    CHECK(post(server.port(), "/bid", bomb, {{"Content-Encoding", "gzip"}}).status == 413);
+  }
+  SECTION("malformed HTTP gets 400 and closes") {
+    http_client client(server.port());
+    const http_reply reply = client.send_raw("GARBAGE\r\n\r\n");
+    CHECK(reply.status == 400);
+    CHECK_FALSE(reply.keep_alive);
+  }
+  SECTION("other paths and methods") {
+    http_client client(server.port());
+    http_call get;
+    get.method = "GET";
+    CHECK(client.send(get).status == 405);
+    http_call other;
+    other.target = "/nope";
+    CHECK(client.send(other).status == 404);
+  }
+  CHECK(post(server.admin(), "/healthz", "").status == 405);  // healthz is GET
+  http_client admin(server.admin());
+  http_call health;
+  health.method = "GET";
+  health.target = "/healthz";
+  CHECK(admin.send(health).body == "ok\n");
+}
+
+TEST_CASE("keep-alive, HTTP/1.0, gzip answers and protobuf all work on /bid",
+          "[integration][http]") {
+  running_service server;
+  const std::string body =
+      read_file(BIDDER_CORPUS_DIR "/openrtb/iab-ortb26__6.2.1-simple-banner.json");
+
+  SECTION("many requests on one keep-alive connection") {
+    http_client client(server.port());
+    http_call call;
+    call.body = body;
+    for (int i = 0; i < 50; ++i) {
+      const http_reply reply = client.send(call);
+      REQUIRE(reply.status == 200);
+      REQUIRE(reply.keep_alive);
+    }
+  }
+  SECTION("HTTP/1.0 gets an answer and the connection closes") {
+    http_client client(server.port());
+    http_call call;
+    call.body = body;
+    call.version = 10;
+    const http_reply reply = client.send(call);
+    CHECK(reply.status == 200);
+    CHECK_FALSE(reply.keep_alive);
+  }
+  SECTION("gzip request and gzip answer") {
+    std::string compressed;
+    bidder::http::gzip(body, compressed);
+    const http_reply reply = post(server.port(), "/bid", compressed,
+                                  {{"Content-Encoding", "gzip"}, {"Accept-Encoding", "gzip, br"}});
+    REQUIRE(reply.status == 200);
+    CHECK(reply.headers.at("content-encoding") == "gzip");
+    std::string plain;
+    REQUIRE(bidder::http::gunzip(reply.body, 1 << 20, plain));
+    CHECK(json::parse(plain).at("id").as_string() == "80ce30c53c16e6ede735f123ef6e32361bfc7b22");
+  }
+  SECTION("protobuf in, protobuf out") {
+    bidder::openrtb::BidRequest request;
+    request.set_id("proto-1");
+    auto* imp = request.add_imp();
+    imp->set_id("i1");
+    imp->set_bidfloor(0.5);
+    imp->mutable_banner()->set_w(728);
+    imp->mutable_banner()->set_h(90);
+    request.mutable_site()->set_domain("news.example.org");
+    const http_reply reply = post(server.port(), "/bid", request.SerializeAsString(),
+                                  {{"Content-Type", "application/x-protobuf"}});
+    REQUIRE(reply.status == 200);
+    CHECK(reply.headers.at("content-type") == "application/x-protobuf");
+    bidder::openrtb::BidResponse response;
+    REQUIRE(response.ParseFromString(reply.body));
+    CHECK(response.id() == "proto-1");
+    REQUIRE(response.seatbid_size() == 1);
+    REQUIRE(response.seatbid(0).bid_size() == 1);
+    CHECK(response.seatbid(0).bid(0).impid() == "i1");
+    CHECK(response.seatbid(0).bid(0).price() >= 0.5);
+    CHECK(response.seatbid(0).bid(0).w() == 728);
+  }
+}
+
+TEST_CASE("a user in the demo audience is priced by the audience campaign's rules",
+          "[integration][audience]") {
+  running_service server;
+  const std::string known = R"({"id":"a1","imp":[{"id":"1","banner":{"w":300,"h":250}}],
+      "user":{"id":"demo-car-buyer"},"device":{"geo":{"zip":"90210"}}})";
+  const http_reply reply = post(server.port(), "/bid", known);
+  REQUIRE(reply.status == 200);
+  const json::object bid =
+      json::parse(reply.body).at("seatbid").as_array()[0].at("bid").as_array()[0].as_object();
+  CHECK(bid.at("cid").as_string() == "auto-intenders");
+  // 3.00 base x 1.5 (zip) x 1.3 (old car) x 1.2 (seen within 3 days)
+  CHECK(bid.at("price").as_double() == Approx(7.02));
+
+  SECTION("the same user under COPPA gets only the contextual campaign") {
+    const std::string coppa = R"({"id":"a2","imp":[{"id":"1","banner":{"w":300,"h":250}}],
+        "user":{"id":"demo-car-buyer"},"regs":{"coppa":1}})";
+    const http_reply r = post(server.port(), "/bid", coppa);
+    REQUIRE(r.status == 200);
+    CHECK(json::parse(r.body)
+              .at("seatbid")
+              .as_array()[0]
+              .at("bid")
+              .as_array()[0]
+              .at("cid")
+              .as_string() == "contextual-display");
+  }
+}
+
+TEST_CASE("reload swaps campaigns atomically and a bad file keeps the old ones serving",
+          "[integration][reload]") {
+  temp_dir config_dir;
+  const fs::path config_path = config_dir.path / "campaigns.json";
+  auto write_config = [&](const std::string& campaign_id, double cpm) {
+    std::ofstream(config_path) << R"({"campaigns":[{"id":")" << campaign_id
+                               << R"(","status":"ACTIVE","advertiser_domains":["a.com"],
+        "max_cpm":10,"creatives":[{"id":"c1","banner":{"sizes":[{"w":300,"h":250}]},
+        "markup":"<b>ad</b>"}],"pricing":{"name":"fixed","config":{"@type":
+        "type.googleapis.com/bidder.models.fixed.v1.FixedConfig","cpm":)"
+                               << cpm << "}}}]}";
+  };
+  write_config("first", 1.0);
+  running_service server(config_path.string());
+  const std::string request = R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]})";
+  auto winning_campaign = [&] {
+    const http_reply reply = post(server.port(), "/bid", request);
+    REQUIRE(reply.status == 200);
+    return std::string(json::parse(reply.body)
+                           .at("seatbid")
+                           .as_array()[0]
+                           .at("bid")
+                           .as_array()[0]
+                           .at("cid")
+                           .as_string());
+  };
+  CHECK(winning_campaign() == "first");
+
+  std::ofstream(config_path) << R"({"campaigns":[{"id":"broken","unknown_field":1}]})";
+  http_reply refused = post(server.admin(), "/admin/reload", "");
+  CHECK(refused.status == 422);
+  CHECK(refused.body.find("unknown_field") != std::string::npos);
+  CHECK(refused.body.find("broken") != std::string::npos);
+  CHECK(winning_campaign() == "first");
+
+  write_config("second", 2.0);
+  const http_reply accepted = post(server.admin(), "/admin/reload", "");
+  CHECK(accepted.status == 200);
+  CHECK(winning_campaign() == "second");
+
+  http_client admin(server.admin());
+  http_call metrics;
+  metrics.method = "GET";
+  metrics.target = "/metrics";
+  const std::string text = admin.send(metrics).body;
+  CHECK(text.find("bidder_bids_total 3") != std::string::npos);
+  CHECK(text.find("bidder_late_answers_total 0") != std::string::npos);
+  CHECK(text.find("bidder_request_duration_seconds_count 3") != std::string::npos);
+}
+
+TEST_CASE("stop drains: idle keep-alive connections do not hold the server up",
+          "[integration][drain]") {
+  running_service server;
+  http_client idle(server.port());
+  http_call call;
+  call.body = R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]})";
+  REQUIRE(idle.send(call).status == 200);
+  const auto start = std::chrono::steady_clock::now();
+  server.svc->stop(std::chrono::seconds(5));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+TEST_CASE("the bidder binary serves the demo and exits 0 on SIGTERM", "[integration][process]") {
+  temp_dir dir;
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  const std::string data = (dir.path / "data").string();
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDERR_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    execl(BIDDER_BINARY, BIDDER_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin-listen",
+          "127.0.0.1:0", "--data-dir", data.c_str(), "--threads", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  // Blocking reads of the child's stderr until its "ready" line: no sleeps, no polling.
+  std::string output;
+  auto read_until = [&](std::string_view marker) {
+    char chunk[512];
+    while (output.find(marker) == std::string::npos) {
+      const ssize_t n = read(pipe_fds[0], chunk, sizeof chunk);
+      if (n <= 0) return false;
+      output.append(chunk, static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  REQUIRE(read_until("ready"));
+  const auto at = output.find("POST http://127.0.0.1:");
+  REQUIRE(at != std::string::npos);
+  const auto port = static_cast<std::uint16_t>(std::stoi(output.substr(at + 22)));
+  CHECK(post(port, "/bid", R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]})").status ==
+        200);
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  // Read to the end of the child's stderr (it closes when the child exits), then reap it.
+  CHECK_FALSE(read_until("\x01never printed"));
+  close(pipe_fds[0]);
+  CHECK(output.find("bidder: stopped") != std::string::npos);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO("stderr: " << output);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  if (WIFSIGNALED(status)) FAIL("killed by signal " << WTERMSIG(status));
+}
