@@ -1,0 +1,193 @@
+// Micro-benchmarks of the bid path, stage by stage and whole: decode (JSON, protobuf), the
+// auction (targeting + audience look-up + pricing) on the embedded demo config, and writing the
+// response. Run: build/bench/bench_bid_path --benchmark_repetitions=5
+// --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/config/loader.hpp"
+#include "bidder/engine/auction.hpp"
+#include "bidder/engine/snapshot.hpp"
+#include "bidder/openrtb/json_decoder.hpp"
+#include "bidder/openrtb/json_writer.hpp"
+#include "bidder/openrtb/proto_codec.hpp"
+#include "models/builtin.hpp"
+#include "openrtb/openrtb.pb.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace bidder;
+
+std::string read_corpus(const char* name) {
+  std::ifstream in(std::string(BIDDER_CORPUS_DIR "/openrtb/") + name, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A 1.2 KB site banner request (IAB spec example) and a 4.5 KB site request with 3 video imps
+// and PMP deals (bsm/openrtb test data).
+const char* const small_request = "iab-ortb26__6.2.1-simple-banner.json";
+const char* const large_request = "bsm__video-pmp-multi-imp.json";
+
+const std::string& request_text(int which) {
+  static const std::string small = read_corpus(small_request);
+  static const std::string large = read_corpus(large_request);
+  return which == 0 ? small : large;
+}
+
+std::shared_ptr<const engine::snapshot> demo_snapshot() {
+  static std::shared_ptr<const engine::snapshot> snap = [] {
+    pricing::registry models;
+    if (!models::register_builtin_models(models)) std::abort();
+    auto config = config::parse(config::demo_config_json(), "demo");
+    if (!config) std::abort();
+    auto built = engine::build_snapshot(**config, models);
+    if (!built) std::abort();
+    return *built;
+  }();
+  return snap;
+}
+
+// The demo store with its two users plus `extra` random ones, in a temporary directory.
+struct bench_store {
+  fs::path dir;
+  std::unique_ptr<audience::rocksdb_store> store;
+  explicit bench_store(std::size_t extra) {
+    dir = fs::temp_directory_path() / ("bidder-bench-" + std::to_string(std::random_device{}()));
+    auto opened = audience::rocksdb_store::open({.path = dir.string()});
+    if (!opened) std::abort();
+    store = std::move(*opened);
+    const unix_seconds now = wall_now();
+    std::vector<audience::membership> car{{"auto-site-visitor", now - 2 * 86400},
+                                          {"old-car-owner", now - 30 * 86400}};
+    if (!store->write_user("user:demo-car-buyer", car)) std::abort();
+    std::mt19937_64 rng(7);
+    for (std::size_t i = 0; i < extra; ++i) {
+      if (!store->write_user("user:u" + std::to_string(rng()), car)) std::abort();
+    }
+  }
+  ~bench_store() {
+    store.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+void BM_decode_json(benchmark::State& state) {
+  const std::string& text = request_text(static_cast<int>(state.range(0)));
+  openrtb::json_decoder decoder;
+  openrtb::bid_request request;
+  for (auto _ : state) {
+    auto r = decoder.decode(text, request);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_decode_json)->ArgName("large")->Arg(0)->Arg(1);
+
+void BM_decode_protobuf(benchmark::State& state) {
+  // The same request as the JSON one, re-encoded as protobuf.
+  openrtb::json_decoder json;
+  openrtb::bid_request view;
+  if (!json.decode(request_text(0), view)) std::abort();
+  bidder::openrtb::BidRequest message;
+  message.set_id(std::string(view.id));
+  auto* imp = message.add_imp();
+  imp->set_id("1");
+  imp->mutable_banner()->set_w(300);
+  imp->mutable_banner()->set_h(250);
+  imp->set_bidfloor(0.5);
+  message.mutable_site()->set_domain("siteabcd.com");
+  message.mutable_site()->set_page("http://siteabcd.com/page.htm");
+  message.mutable_device()->set_ua(std::string(view.ua));
+  message.mutable_device()->set_ip("64.124.253.1");
+  message.mutable_user()->set_id("55816b39711f9b5acf3b90e313ed29e51665623f");
+  const std::string bytes = message.SerializeAsString();
+  openrtb::proto_decoder decoder;
+  openrtb::bid_request request;
+  for (auto _ : state) {
+    auto r = decoder.decode(bytes, request);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_decode_protobuf);
+
+void BM_auction(benchmark::State& state) {
+  auto snap = demo_snapshot();
+  bench_store store(static_cast<std::size_t>(state.range(1)));
+  openrtb::json_decoder decoder;
+  openrtb::bid_request request;
+  if (!decoder.decode(request_text(static_cast<int>(state.range(0))), request)) std::abort();
+  engine::auction auction(store.store.get(), 0, 1);
+  openrtb::bid_response response;
+  for (auto _ : state) {
+    const auto now = steady_clock::now();
+    engine::request_context ctx{now, deadline(now + std::chrono::milliseconds(80)), wall_now()};
+    auto outcome = auction.run(*snap, request, ctx, response);
+    benchmark::DoNotOptimize(outcome);
+  }
+}
+BENCHMARK(BM_auction)->ArgNames({"large", "users"})->Args({0, 0})->Args({1, 0})->Args({0, 100000});
+
+void BM_audience_lookup(benchmark::State& state) {
+  bench_store store(static_cast<std::size_t>(state.range(0)));
+  std::vector<audience::membership_view> out;
+  const std::string key = state.range(1) ? "user:demo-car-buyer" : "user:nobody";
+  for (auto _ : state) {
+    out.clear();
+    auto status = store.store->lookup(key, out);
+    benchmark::DoNotOptimize(status);
+  }
+}
+BENCHMARK(BM_audience_lookup)->ArgNames({"users", "hit"})->Args({100000, 1})->Args({100000, 0});
+
+void BM_write_json(benchmark::State& state) {
+  auto snap = demo_snapshot();
+  openrtb::json_decoder decoder;
+  openrtb::bid_request request;
+  if (!decoder.decode(request_text(1), request)) std::abort();
+  engine::auction auction(nullptr, 0, 1);
+  openrtb::bid_response response;
+  const auto now = steady_clock::now();
+  engine::request_context ctx{now, deadline(now + std::chrono::hours(1)), wall_now()};
+  if (!auction.run(*snap, request, ctx, response).is_bid()) std::abort();
+  std::string out;
+  for (auto _ : state) {
+    openrtb::write_json_response(response, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_write_json);
+
+// Decode + auction (with a RocksDB look-up) + write: the CPU the bid path adds on top of HTTP.
+void BM_bid_path(benchmark::State& state) {
+  auto snap = demo_snapshot();
+  bench_store store(0);
+  const std::string& text = request_text(static_cast<int>(state.range(0)));
+  openrtb::json_decoder decoder;
+  openrtb::bid_request request;
+  engine::auction auction(store.store.get(), 0, 1);
+  openrtb::bid_response response;
+  std::string out;
+  for (auto _ : state) {
+    const auto now = steady_clock::now();
+    if (!decoder.decode(text, request)) std::abort();
+    engine::request_context ctx{now, deadline(now + std::chrono::milliseconds(80)), wall_now()};
+    if (auction.run(*snap, request, ctx, response).is_bid()) {
+      openrtb::write_json_response(response, out);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_bid_path)->ArgName("large")->Arg(0)->Arg(1);
+
+}  // namespace
+
+BENCHMARK_MAIN();
