@@ -25,6 +25,18 @@ result<config_ptr> load(const std::optional<std::string>& path) {
   return config::parse(config::demo_config_json(), "<embedded demo config>");
 }
 
+// Compiles the config into a snapshot; errors are prefixed with the file like the loader's.
+result<std::shared_ptr<const engine::snapshot>> compile(const config::bidder_config& config,
+                                                        const pricing::registry& models,
+                                                        const std::optional<std::string>& path) {
+  auto snap = engine::build_snapshot(config, models);
+  if (!snap) {
+    return make_error(snap.error().code, (path ? *path : std::string("<embedded demo config>")) +
+                                             ": " + snap.error().message);
+  }
+  return snap;
+}
+
 std::string summary(const engine::snapshot& snap) {
   std::size_t active = 0;
   for (const auto& c : snap.campaigns) active += c.active ? 1 : 0;
@@ -72,7 +84,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   auto config = load(options.config_path);
   if (!config) return config.error();
-  auto snap = engine::build_snapshot(**config, self->models);
+  auto snap = compile(**config, self->models, options.config_path);
   if (!snap) return snap.error();
   log << "bidder: " << summary(**snap) << " from "
       << (options.config_path ? *options.config_path : "the embedded demo config") << "\n";
@@ -151,7 +163,7 @@ result<std::string> service::reload() {
   std::lock_guard lock(impl_->reload_mutex);
   auto config = load(impl_->options.config_path);
   if (!config) return config.error();
-  auto snap = engine::build_snapshot(**config, impl_->models);
+  auto snap = compile(**config, impl_->models, impl_->options.config_path);
   if (!snap) return snap.error();
   std::string line = "reloaded: " + summary(**snap);
   impl_->snapshots->publish(std::move(*snap));
@@ -168,7 +180,7 @@ result<std::string> check_config(const std::optional<std::string>& path) {
   if (auto r = models::register_builtin_models(models); !r) return r.error();
   auto config = load(path);
   if (!config) return config.error();
-  auto snap = engine::build_snapshot(**config, models);
+  auto snap = compile(**config, models, path);
   if (!snap) return snap.error();
   return "OK: " + summary(**snap);
 }

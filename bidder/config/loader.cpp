@@ -18,6 +18,19 @@ using v1::Campaign;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// Campaign and creative ids travel unescaped in notice URLs and reports, so they are limited to
+// URL-safe characters (RFC 3986 "unreserved").
+constexpr std::size_t max_id_bytes = 128;
+bool is_url_safe_id(std::string_view id) {
+  if (id.empty() || id.size() > max_id_bytes) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == '~';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // Protobuf's JSON errors look like "INVALID_ARGUMENT:Cannot find field: foo"; keep the part a
 // person needs.
 std::string protobuf_reason(const google::protobuf::util::Status& status) {
@@ -43,6 +56,9 @@ class campaign_checker {
   explicit campaign_checker(const Campaign& c) : c_(c) {}
 
   result<void> check() {
+    if (!is_url_safe_id(c_.id())) {
+      return fail("id", "use 1 to 128 of A-Z a-z 0-9 - _ . ~ (ids go into notice URLs)");
+    }
     if (c_.status() == Campaign::STATUS_UNSPECIFIED) return fail("status", "say ACTIVE or PAUSED");
     if (c_.has_start() && c_.has_end() && c_.end().seconds() <= c_.start().seconds()) {
       return fail("end", "must be after start");
@@ -70,6 +86,9 @@ class campaign_checker {
     const v1::Creative& cr = c_.creatives(i);
     const std::string where = "creatives[" + std::to_string(i) + "]";
     if (cr.id().empty()) return fail(where + ".id", "missing");
+    if (!is_url_safe_id(cr.id())) {
+      return fail(where + ".id", "use 1 to 128 of A-Z a-z 0-9 - _ . ~ (ids go into notice URLs)");
+    }
     if (!ids.insert(cr.id()).second) return fail(where + ".id", "duplicate " + quoted(cr.id()));
     switch (cr.format_case()) {
       case v1::Creative::kBanner:
