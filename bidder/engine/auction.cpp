@@ -5,31 +5,15 @@
 #include <charconv>
 
 #include "bidder/audience/user_key.hpp"
+#include "bidder/core/sorted_lists.hpp"
 
 namespace bidder::engine {
 namespace {
-
-bool contains(const std::vector<std::string>& sorted, std::string_view value) {
-  return !value.empty() &&
-         std::binary_search(sorted.begin(), sorted.end(), value,
-                            [](std::string_view a, std::string_view b) { return a < b; });
-}
 
 template <class List>
 bool list_has(const List& list, std::string_view value) {
   for (std::string_view item : list) {
     if (item == value) return true;
-  }
-  return false;
-}
-
-// "news.example.com" is covered by "example.com" in a domain list.
-bool domain_in(const std::vector<std::string>& domains, std::string_view domain) {
-  if (domain.empty()) return false;
-  if (contains(domains, domain)) return true;
-  for (std::size_t dot = domain.find('.'); dot != std::string_view::npos;
-       dot = domain.find('.', dot + 1)) {
-    if (contains(domains, domain.substr(dot + 1))) return true;
   }
   return false;
 }
@@ -64,7 +48,7 @@ bool equals_lower(std::string_view request_value, const std::vector<std::string>
   for (std::size_t i = 0; i < request_value.size(); ++i) {
     buffer[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(request_value[i])));
   }
-  return contains(sorted_lower, std::string_view(buffer, request_value.size()));
+  return sorted_contains(sorted_lower, std::string_view(buffer, request_value.size()));
 }
 
 bool attributes_blocked(const reuse_vector<std::int32_t>& blocked,
@@ -82,7 +66,7 @@ bool mime_and_duration_fit(const reuse_vector<std::string_view>& mimes, std::int
   if (!mimes.empty()) {
     bool any = false;
     for (std::string_view mime : mimes) {
-      if (contains(creative.mimes, mime)) {
+      if (sorted_contains(creative.mimes, mime)) {
         any = true;
         break;
       }
@@ -249,7 +233,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
 
 void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request) {
   auto eid_wanted = [&](std::string_view source) {
-    return snap.config.eid_sources.empty() || contains(snap.config.eid_sources, source);
+    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
   };
   audience::for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
                               [&](std::string_view key) {
@@ -311,9 +295,9 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
       if (advertiser_blocked(request, domain)) return false;
     }
     if (!c.advertised_bundle.empty() && list_has(request.bapp, c.advertised_bundle)) return false;
-    if (!c.countries.empty() && !contains(c.countries, request.country)) return false;
-    if (!c.regions.empty() && !contains(c.regions, request.region)) return false;
-    if (!c.zips.empty() && !contains(c.zips, request.zip)) return false;
+    if (!c.countries.empty() && !sorted_contains(c.countries, request.country)) return false;
+    if (!c.regions.empty() && !sorted_contains(c.regions, request.region)) return false;
+    if (!c.zips.empty() && !sorted_contains(c.zips, request.zip)) return false;
     if (!c.device_types.empty() &&
         !std::binary_search(c.device_types.begin(), c.device_types.end(), request.devicetype)) {
       return false;
@@ -322,12 +306,12 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
     const bool is_site = request.inventory == openrtb::inventory_kind::site;
     const bool is_app = request.inventory == openrtb::inventory_kind::app;
     if (!c.site_allow.empty() || !c.app_allow.empty()) {
-      const bool allowed = (is_site && domain_in(c.site_allow, request.domain)) ||
-                           (is_app && contains(c.app_allow, request.bundle));
+      const bool allowed = (is_site && domain_listed(c.site_allow, request.domain)) ||
+                           (is_app && sorted_contains(c.app_allow, request.bundle));
       if (!allowed) return false;
     }
-    if (is_site && domain_in(c.site_block, request.domain)) return false;
-    if (is_app && contains(c.app_block, request.bundle)) return false;
+    if (is_site && domain_listed(c.site_block, request.domain)) return false;
+    if (is_app && sorted_contains(c.app_block, request.bundle)) return false;
     if (c.needs_audience) {
       if (!audience_allowed_) return false;
       if (!audience_matches(c, ctx.wall_now)) return false;
@@ -375,7 +359,8 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
   const openrtb::deal* deal = nullptr;
   if (!c.deal_ids.empty()) {
     for (const openrtb::deal& d : imp.deals) {
-      if (contains(c.deal_ids, d.id) && (d.wseat.empty() || list_has(d.wseat, snap.config.seat))) {
+      if (sorted_contains(c.deal_ids, d.id) &&
+          (d.wseat.empty() || list_has(d.wseat, snap.config.seat))) {
         deal = &d;
         break;
       }

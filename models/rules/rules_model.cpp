@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bidder/core/sorted_lists.hpp"
 #include "bidder/pricing/typed_factory.hpp"
 #include "models/rules/rules.pb.h"
 
@@ -32,21 +33,6 @@ struct compiled_rule {
   std::vector<std::string> strings;  // sorted
   std::vector<std::int32_t> ints;    // sorted
 };
-
-bool contains(const std::vector<std::string>& sorted, std::string_view value) {
-  return !value.empty() && std::binary_search(sorted.begin(), sorted.end(), value);
-}
-
-// "news.example.com" matches "example.com": a domain list names a site and its subdomains.
-bool domain_in(const std::vector<std::string>& domains, std::string_view domain) {
-  if (domain.empty()) return false;
-  if (contains(domains, domain)) return true;
-  for (std::size_t dot = domain.find('.'); dot != std::string_view::npos;
-       dot = domain.find('.', dot + 1)) {
-    if (contains(domains, domain.substr(dot + 1))) return true;
-  }
-  return false;
-}
 
 class rules_model final : public pricing::model {
  public:
@@ -78,16 +64,16 @@ class rules_model final : public pricing::model {
         return count >= rule.at_least;
       }
       case condition::zip:
-        return contains(rule.strings, request.zip);
+        return sorted_contains(rule.strings, request.zip);
       case condition::region:
-        return contains(rule.strings, request.region);
+        return sorted_contains(rule.strings, request.region);
       case condition::device_type:
         return std::binary_search(rule.ints.begin(), rule.ints.end(), request.devicetype);
       case condition::site_domain:
-        return domain_in(rule.strings, request.domain);
+        return domain_listed(rule.strings, request.domain);
       case condition::category:
         for (std::string_view cat : request.content_cat) {
-          if (contains(rule.strings, cat)) return true;
+          if (sorted_contains(rule.strings, cat)) return true;
         }
         return false;
       case condition::hour_of_day: {
