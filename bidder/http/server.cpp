@@ -200,8 +200,10 @@ result<void> server::start() {
     const tcp::endpoint endpoint(address, port);
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) {
-      // Every worker binds the same port; the kernel spreads connections across them.
+    if (!ec && self.options.threads > 1) {
+      // Every worker binds the same port; the kernel spreads connections across them. (Only
+      // then: SO_REUSEPORT would also let a second process share the port silently, so a
+      // single-acceptor server such as the admin port keeps failing loudly on a busy port.)
       const int one = 1;
       if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
         ec.assign(errno, boost::system::system_category());
