@@ -7,6 +7,9 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 
+#include <filesystem>
+#include <string>
+
 namespace bidder::audience {
 
 struct rocksdb_store::impl {
@@ -16,8 +19,10 @@ struct rocksdb_store::impl {
 
 namespace {
 
-// The value bytes of the last look-up on this thread: membership views point into them.
-thread_local rocksdb::PinnableSlice tls_value;
+// The value bytes of the last look-up on this thread: membership views point into them. A copy
+// (values are tens of bytes), not a pinned block: a pinned cache block outliving its store
+// would be released into freed memory when the thread next looks up or exits.
+thread_local std::string tls_value;
 
 error io_error(std::string_view what, const rocksdb::Status& status) {
   return make_error(errc::io_error, std::string(what) + ": " + status.ToString());
@@ -49,6 +54,12 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = -1;
 
+  std::error_code fs_error;
+  std::filesystem::create_directories(options.path, fs_error);
+  if (fs_error) {
+    return make_error(errc::io_error, "cannot create audience store directory " + options.path +
+                                          ": " + fs_error.message());
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(db_options, options.path, &raw);
   if (!status.ok()) return io_error("cannot open audience store at " + options.path, status);
@@ -66,17 +77,17 @@ lookup_status rocksdb_store::lookup(std::string_view user_key,
                                     std::vector<membership_view>& out) noexcept {
   rocksdb::ReadOptions read;
   read.read_tier = rocksdb::kBlockCacheTier;  // never block a bid thread on the disk
-  rocksdb::PinnableSlice& value = tls_value;
-  value.Reset();
+  rocksdb::PinnableSlice value;
   const rocksdb::Status status =
       impl_->db->Get(read, impl_->db->DefaultColumnFamily(),
                      rocksdb::Slice(user_key.data(), user_key.size()), &value);
   if (status.IsNotFound()) return lookup_status::not_found;
   if (status.IsIncomplete()) return lookup_status::not_in_memory;
   if (!status.ok()) return lookup_status::failed;
-  if (!decode_memberships(std::string_view(value.data(), value.size()), out)) {
-    return lookup_status::failed;
-  }
+  std::string& copy = tls_value;
+  copy.assign(value.data(), value.size());
+  value.Reset();
+  if (!decode_memberships(copy, out)) return lookup_status::failed;
   return lookup_status::found;
 }
 

@@ -453,7 +453,7 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner, const open
   build_notice_url(out.burl, base, "/notice/bill", out,
                    "&price=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}");
   build_notice_url(out.lurl, base, "/notice/loss", out,
-                   "&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}");
+                   "&price=${AUCTION_PRICE}&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}");
 }
 
 }  // namespace bidder::engine

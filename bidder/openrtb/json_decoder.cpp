@@ -149,8 +149,14 @@ status for_each_field(od::value& v, Fn&& fn) {
   return {};
 }
 
+// List limits count what is already in `out`, so repeated keys cannot add up past them.
+error too_many(std::size_t max_items) {
+  return make_error(errc::invalid_field, ": more than " + std::to_string(max_items) + " items");
+}
+
 status read_string_list(od::value& v, reuse_vector<std::string_view>& out, std::size_t max_items) {
   return for_each_element(v, max_items, [&](od::value& e, std::size_t) -> status {
+    if (out.size() == max_items) return too_many(max_items);
     std::string_view s;
     if (auto r = read_string(e, s); !r) return r;
     if (!s.empty()) out.push_back(s);
@@ -160,6 +166,7 @@ status read_string_list(od::value& v, reuse_vector<std::string_view>& out, std::
 
 status read_int_list(od::value& v, reuse_vector<std::int32_t>& out, std::size_t max_items) {
   return for_each_element(v, max_items, [&](od::value& e, std::size_t) -> status {
+    if (out.size() == max_items) return too_many(max_items);
     std::int32_t i = 0;
     if (auto r = read_int(e, i); !r) return r;
     out.push_back(i);
@@ -216,7 +223,7 @@ status skip(od::value& v, std::size_t max_depth) {
     }
     case od::json_type::boolean: {
       bool b = false;
-      if (auto code = v.get_bool().get(b)) return syntax(code);
+      if (v.get_bool().get(b)) return syntax(simdjson::T_ATOM_ERROR);  // e.g. "tru"
       return {};
     }
     case od::json_type::null: {
@@ -279,6 +286,11 @@ class request_reader {
  private:
   status read_imps(od::value& v) {
     return for_each_element(v, limits_.max_imps, [&](od::value& e, std::size_t) -> status {
+      // Counted over the request: a repeated "imp" key must not add up past the limit.
+      if (out_.imps.size() == limits_.max_imps) {
+        return make_error(errc::invalid_field,
+                          ": more than " + std::to_string(limits_.max_imps) + " impressions");
+      }
       imp& item = out_.imps.emplace();
       if (auto r = read_imp(e, item); !r) return r;
       if (item.id.empty()) return make_error(errc::missing_field, ".id: missing");

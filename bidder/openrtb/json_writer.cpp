@@ -7,6 +7,10 @@ namespace bidder::openrtb {
 namespace {
 
 void append_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {  // JSON has no NaN or Infinity; the engine never makes one
+    out += '0';
+    return;
+  }
   char buffer[32];
   // Prices are CPMs with at most micro precision; "%.6g"-like shortest form keeps them exact.
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);

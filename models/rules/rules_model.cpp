@@ -132,6 +132,9 @@ class rules_factory final : public pricing::typed_factory<v1::RulesConfig> {
           for (const std::string& s : rule.segment_count().segments()) {
             c.segments.push_back(ctx.segments.intern(s));
           }
+          // A segment listed twice must not count twice.
+          std::sort(c.segments.begin(), c.segments.end());
+          c.segments.erase(std::unique(c.segments.begin(), c.segments.end()), c.segments.end());
           c.at_least = rule.segment_count().at_least();
           break;
         case v1::Rule::kZipIn:
