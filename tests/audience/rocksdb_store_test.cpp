@@ -1,0 +1,395 @@
+#include "bidder/audience/rocksdb_store.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bidder/audience/store.hpp"
+#include "bidder/audience/user_key.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bidder::audience::decode_memberships;
+using bidder::audience::encode_memberships;
+using bidder::audience::lookup_status;
+using bidder::audience::membership;
+using bidder::audience::membership_view;
+using bidder::audience::rocksdb_options;
+using bidder::audience::rocksdb_store;
+using bidder::openrtb::user_id;
+using bidder::openrtb::user_id_kind;
+
+/// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = fs::temp_directory_path() /
+            ("bidder-audience-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
+             "-" + std::to_string(counter.fetch_add(1)));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string db() const { return (path_ / "db").string(); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<rocksdb_store> open_store(const std::string& path) {
+  auto opened = rocksdb_store::open({.path = path});
+  INFO((opened ? std::string() : opened.error().message));
+  REQUIRE(opened);
+  return std::move(*opened);
+}
+
+struct plain_membership {
+  std::string segment;
+  bidder::unix_seconds last_seen;
+  bool operator==(const plain_membership&) const = default;
+};
+
+std::vector<plain_membership> plain(const std::vector<membership_view>& views) {
+  std::vector<plain_membership> out;
+  for (const auto& v : views) out.push_back({std::string(v.segment), v.last_seen});
+  return out;
+}
+
+}  // namespace
+
+namespace Catch {
+template <>
+struct StringMaker<plain_membership> {
+  static std::string convert(const plain_membership& m) {
+    return "{" + m.segment + ", " + std::to_string(m.last_seen) + "}";
+  }
+};
+}  // namespace Catch
+
+TEST_CASE("memberships survive an encode/decode round trip", "[audience][unit]") {
+  const std::vector<membership> in = {
+      {"auto-site-visitor", 1'750'000'000},
+      {"", 0},                                   // empty name, zero time
+      {std::string(300, 'x'), 1},                // a name longer than one varint byte
+      {"big-time", std::int64_t{1} << 40},       // a multi-byte varint time
+      {std::string("nul\0inside", 10), 12345}};  // bytes are opaque
+  std::string value = "stale";
+  encode_memberships(in, value);
+  CHECK(value.size() > 300);
+
+  std::vector<membership_view> out = {{"already-here", 7}};
+  REQUIRE(decode_memberships(value, out));
+  REQUIRE(out.size() == 1 + in.size());
+  CHECK(out[0].segment == "already-here");  // decode appends
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    CAPTURE(i);
+    CHECK(out[i + 1].segment == in[i].segment);
+    CHECK(out[i + 1].last_seen == in[i].last_seen);
+  }
+
+  SECTION("an empty list encodes to nothing and decodes to nothing") {
+    encode_memberships({}, value);
+    CHECK(value.empty());
+    std::vector<membership_view> none;
+    CHECK(decode_memberships(value, none));
+    CHECK(none.empty());
+  }
+  SECTION("a negative time is stored as 0") {
+    const std::vector<membership> negative = {{"s", -5}};
+    encode_memberships(negative, value);
+    std::vector<membership_view> decoded;
+    REQUIRE(decode_memberships(value, decoded));
+    REQUIRE(decoded.size() == 1);
+    CHECK(decoded[0].last_seen == 0);
+  }
+}
+
+TEST_CASE("corrupt stored values are rejected and leave the output unchanged", "[audience][unit]") {
+  const std::vector<membership> in = {{"first", 100}, {"second", 1'750'000'000}};
+  std::string good;
+  encode_memberships(in, good);
+
+  std::string bad;
+  SECTION("truncated varint of the length") { bad = std::string("\x80", 1); }
+  SECTION("truncated varint of the time") {
+    bad = good.substr(0, good.size() - 1);  // 1'750'000'000 needs 5 varint bytes
+  }
+  SECTION("length past the end") {
+    bad = std::string(
+        "\x05"
+        "abc",
+        4);
+  }
+  SECTION("length past the end in the second membership") {
+    bad = good;
+    bad += std::string(
+        "\x7f"
+        "xy",
+        3);
+  }
+  SECTION("a varint longer than 64 bits") { bad = std::string(11, '\xff'); }
+  SECTION("a time beyond int64") {
+    bad = std::string(
+        "\x01"
+        "s",
+        2);
+    bad += std::string(9, '\xff');
+    bad += '\x01';  // 2^64 - 1
+  }
+
+  std::vector<membership_view> out = {{"kept", 42}};
+  CHECK_FALSE(decode_memberships(bad, out));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].segment == "kept");
+  CHECK(out[0].last_seen == 42);
+}
+
+TEST_CASE("a written user is found by lookup with its memberships", "[audience][unit]") {
+  temp_dir dir;
+  auto store = open_store(dir.db());
+  const std::vector<membership> memberships = {{"auto-site-visitor", 1'700'000'000},
+                                               {"old-car-owner", 1'600'000'000}};
+  REQUIRE(store->write_user("user:abc", memberships));
+
+  std::vector<membership_view> out;
+  REQUIRE(store->lookup("user:abc", out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000},
+                                                    {"old-car-owner", 1'600'000'000}});
+
+  SECTION("an unknown user is not_found and adds nothing") {
+    std::vector<membership_view> none;
+    CHECK(store->lookup("user:abd", none) == lookup_status::not_found);
+    CHECK(store->lookup("user:ab", none) == lookup_status::not_found);
+    CHECK(store->lookup("buyeruid:abc", none) == lookup_status::not_found);
+    CHECK(none.empty());
+  }
+  SECTION("writing a user again replaces every membership") {
+    const std::vector<membership> replacement = {{"sports-fan", 5}};
+    REQUIRE(store->write_user("user:abc", replacement));
+    std::vector<membership_view> again;
+    REQUIRE(store->lookup("user:abc", again) == lookup_status::found);
+    CHECK(plain(again) == std::vector<plain_membership>{{"sports-fan", 5}});
+  }
+  SECTION("lookup appends to what the caller already has") {
+    std::vector<membership_view> appended = {{"from-another-key", 1}};
+    REQUIRE(store->lookup("user:abc", appended) == lookup_status::found);
+    CHECK(appended.size() == 3);
+    CHECK(appended[0].segment == "from-another-key");
+  }
+}
+
+TEST_CASE("is_empty is true for a new store and false once a user is written", "[audience][unit]") {
+  temp_dir dir;
+  auto store = open_store(dir.db());
+  auto empty = store->is_empty();
+  REQUIRE(empty);
+  CHECK(*empty);
+  const std::vector<membership> one = {{"s", 1}};
+  REQUIRE(store->write_user("ifa:device-1", one));
+  auto not_empty = store->is_empty();
+  REQUIRE(not_empty);
+  CHECK_FALSE(*not_empty);
+}
+
+TEST_CASE("a reopened store still finds its users after the open's cache warm-up",
+          "[audience][unit]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.db());
+    const std::vector<membership> a = {{"auto-site-visitor", 1'700'000'000}};
+    const std::vector<membership> b = {{"sports-fan", 1'650'000'000}, {"old-car-owner", 3}};
+    REQUIRE(store->write_user("user:a", a));
+    REQUIRE(store->write_user("eid:uidapi.com:b", b));
+  }  // closed here
+
+  auto store = open_store(dir.db());
+  auto empty = store->is_empty();
+  REQUIRE(empty);
+  CHECK_FALSE(*empty);
+  std::vector<membership_view> out;
+  REQUIRE(store->lookup("user:a", out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000}});
+  out.clear();
+  REQUIRE(store->lookup("eid:uidapi.com:b", out) == lookup_status::found);
+  CHECK(plain(out) ==
+        std::vector<plain_membership>{{"sports-fan", 1'650'000'000}, {"old-car-owner", 3}});
+  out.clear();
+  // (A thread that read from a closed store must still be able to exit: see the case below.)
+  CHECK(store->lookup("user:c", out) == lookup_status::not_found);
+}
+
+TEST_CASE("without the warm-up a reopened store answers not_in_memory until warm_cache()",
+          "[audience][unit]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.db());
+    const std::vector<membership> a = {{"auto-site-visitor", 1'700'000'000}};
+    REQUIRE(store->write_user("user:a", a));
+  }
+  auto opened = rocksdb_store::open({.path = dir.db(), .warm_cache_on_open = false});
+  REQUIRE(opened);
+  auto& store = **opened;
+  std::vector<membership_view> out;
+  CHECK(store.lookup("user:a", out) == lookup_status::not_in_memory);
+  CHECK(out.empty());
+  REQUIRE(store.warm_cache());
+  REQUIRE(store.lookup("user:a", out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000}});
+  out.clear();
+  CHECK(store.lookup("user:b", out) == lookup_status::not_found);  // releases the pinned block
+}
+
+TEST_CASE("a thread can look up and exit after the store it last read from is destroyed",
+          "[audience][unit]") {
+  // lookup() keeps the value in a thread_local PinnableSlice that pins a block of the store's
+  // cache. When the store is destroyed first, the thread's next lookup (in any store) and the
+  // thread's exit release that pin into freed memory. Run in a child process so that a crash
+  // fails this test instead of killing the test binary.
+  temp_dir dir;
+  const std::string a = dir.db() + "-a";
+  const std::string b = dir.db() + "-b";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Catch2's fatal-signal handlers would report from the child too; the parent reports.
+    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+    ::alarm(30);  // a hang in the child fails the test too
+    int code = 0;
+    std::thread worker([&] {
+      const std::vector<membership> m = {{"seg", 5}};
+      {
+        auto store = rocksdb_store::open({.path = a});
+        if (!store || !(*store)->write_user("user:a", m)) code = 1;
+      }
+      if (code != 0) return;
+      {
+        // Reopened: the user is read from a table file through the block cache.
+        auto store = rocksdb_store::open({.path = a});
+        std::vector<membership_view> out;
+        if (!store || (*store)->lookup("user:a", out) != lookup_status::found) code = 2;
+      }
+      if (code != 0) return;
+      auto other = rocksdb_store::open({.path = b});
+      std::vector<membership_view> out;
+      if (!other || (*other)->lookup("user:a", out) != lookup_status::not_found) code = 3;
+    });
+    worker.join();
+    std::_Exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
+                            << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+  const bool exited_cleanly = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  CHECK(exited_cleanly);
+}
+
+TEST_CASE("opening a store where a file blocks the directory fails with io_error",
+          "[audience][unit]") {
+  temp_dir dir;
+  const fs::path blocker = dir.path() / "not-a-dir";
+  {
+    std::FILE* f = std::fopen(blocker.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+  }
+  auto opened = rocksdb_store::open({.path = (blocker / "db").string()});
+  REQUIRE_FALSE(opened);
+  CHECK(opened.error().code == bidder::errc::io_error);
+  CHECK_THAT(opened.error().message, Catch::Contains("not-a-dir"));
+}
+
+TEST_CASE("make_user_key prefixes each kind of id with its namespace", "[audience][unit]") {
+  std::string key = "stale";
+  bidder::audience::make_user_key({user_id_kind::buyeruid, {}, "b-1"}, key);
+  CHECK(key == "buyeruid:b-1");
+  bidder::audience::make_user_key({user_id_kind::user_id, {}, "u-1"}, key);
+  CHECK(key == "user:u-1");
+  bidder::audience::make_user_key({user_id_kind::ifa, {}, "6d92078a"}, key);
+  CHECK(key == "ifa:6d92078a");
+  bidder::audience::make_user_key({user_id_kind::eid, "uidapi.com", "e-1"}, key);
+  CHECK(key == "eid:uidapi.com:e-1");
+}
+
+namespace {
+
+/// A request carrying every kind of user id.
+bidder::openrtb::bid_request request_with_ids() {
+  bidder::openrtb::bid_request r;
+  r.buyeruid = "b-1";
+  r.user_id = "u-1";
+  r.ifa = "i-1";
+  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-1"});
+  r.eids.push_back({user_id_kind::eid, "liveramp.com", "e-2"});
+  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-3"});
+  return r;
+}
+
+std::vector<std::string> keys_of(const bidder::openrtb::bid_request& r, std::size_t max_keys,
+                                 bool only_uidapi = false) {
+  std::vector<std::string> keys;
+  std::string scratch;
+  bidder::audience::for_each_user_key(
+      r, max_keys, scratch,
+      [&](std::string_view source) { return !only_uidapi || source == "uidapi.com"; },
+      [&](std::string_view key) { keys.emplace_back(key); });
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("for_each_user_key visits buyeruid then user id then ifa then eids", "[audience][unit]") {
+  const auto r = request_with_ids();
+  CHECK(keys_of(r, 16) == std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1",
+                                                   "eid:uidapi.com:e-1", "eid:liveramp.com:e-2",
+                                                   "eid:uidapi.com:e-3"});
+}
+
+TEST_CASE("for_each_user_key stops after max_keys", "[audience][unit]") {
+  const auto r = request_with_ids();
+  CHECK(keys_of(r, 2) == std::vector<std::string>{"buyeruid:b-1", "user:u-1"});
+  CHECK(keys_of(r, 4) ==
+        std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1", "eid:uidapi.com:e-1"});
+  CHECK(keys_of(r, 0).empty());
+}
+
+TEST_CASE("for_each_user_key looks up only the eid sources the filter accepts",
+          "[audience][unit]") {
+  const auto r = request_with_ids();
+  CHECK(keys_of(r, 16, /*only_uidapi=*/true) ==
+        std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1", "eid:uidapi.com:e-1",
+                                 "eid:uidapi.com:e-3"});
+}
+
+TEST_CASE("for_each_user_key skips empty and overlong ids without using the key budget",
+          "[audience][unit]") {
+  bidder::openrtb::bid_request r;
+  const std::string overlong(bidder::audience::max_user_id_bytes + 1, 'x');
+  const std::string longest(bidder::audience::max_user_id_bytes, 'y');
+  r.buyeruid = overlong;
+  r.user_id = "";
+  r.ifa = longest;
+  r.eids.push_back({user_id_kind::eid, "uidapi.com", overlong});
+  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-1"});
+  CHECK(keys_of(r, 2) == std::vector<std::string>{"ifa:" + longest, "eid:uidapi.com:e-1"});
+}

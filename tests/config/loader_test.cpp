@@ -1,0 +1,364 @@
+#include "bidder/config/loader.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "bidder/pricing/registry.hpp"
+#include "models/builtin.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bidder::errc;
+using bidder::config::parse;
+
+/// A campaign's fields as raw JSON values; fields set to "" are left out.
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+fields default_campaign(const std::string& id) {
+  return {
+      {"id", "\"" + id + "\""},
+      {"status", "\"ACTIVE\""},
+      {"advertiser_domains", "[\"shop.example\"]"},
+      {"max_cpm", "5"},
+      {"creatives",
+       R"([{"id": "cr-1", "banner": {"sizes": [{"w": 300, "h": 250}]}, "markup": "<a>ad</a>"}])"},
+      {"pricing",
+       R"({"name": "fixed", "config": {"@type": "type.googleapis.com/bidder.models.fixed.v1.FixedConfig", "cpm": 1.5}})"},
+  };
+}
+
+fields with(fields f, const std::string& key, const std::string& value) {
+  for (auto& [k, v] : f) {
+    if (k == key) {
+      v = value;
+      return f;
+    }
+  }
+  f.emplace_back(key, value);
+  return f;
+}
+
+std::string object(const fields& f) {
+  std::string out = "{";
+  for (const auto& [k, v] : f) {
+    if (v.empty()) continue;
+    if (out.size() > 1) out += ", ";
+    out += "\"" + k + "\": " + v;
+  }
+  return out + "}";
+}
+
+/// A config document with `top_level` raw JSON members (may be empty) and these campaigns.
+std::string config_json(const std::vector<fields>& campaigns, const std::string& top_level = "") {
+  std::string out = "{";
+  if (!top_level.empty()) out += top_level + ", ";
+  out += "\"campaigns\": [";
+  for (std::size_t i = 0; i < campaigns.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += object(campaigns[i]);
+  }
+  return out + "]}";
+}
+
+std::string error_of(
+    const bidder::result<std::shared_ptr<const bidder::config::bidder_config>>& r) {
+  return r ? std::string("(no error)") : r.error().message;
+}
+
+/// Pulls the built-in models' config protos into the binary so their Any @types resolve.
+void link_builtin_models() {
+  bidder::pricing::registry models;
+  REQUIRE(bidder::models::register_builtin_models(models));
+}
+
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = fs::temp_directory_path() /
+            ("bidder-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
+             "-" + std::to_string(counter.fetch_add(1)));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+TEST_CASE("the embedded demo config parses with its campaigns and rates", "[config][unit]") {
+  link_builtin_models();
+  auto config = parse(bidder::config::demo_config_json(), "<demo>");
+  INFO(error_of(config));
+  REQUIRE(config);
+  const auto& c = **config;
+  CHECK(c.seat() == "demo-seat");
+  CHECK(c.default_tmax_ms() == 100);
+  CHECK(c.network_allowance_ms() == 15);
+  CHECK(c.currency_rates().at("EUR") == Approx(0.92));
+  CHECK(c.currency_rates().at("JPY") == Approx(150.0));
+  CHECK(c.currency_rates().at("USD") == 1.0);
+  std::vector<std::string> ids;
+  for (const auto& campaign : c.campaigns()) ids.push_back(campaign.id());
+  CHECK(ids == std::vector<std::string>{"contextual-display", "contextual-video",
+                                        "contextual-native", "contextual-audio", "auto-intenders",
+                                        "premium-deal"});
+  for (const auto& campaign : c.campaigns()) {
+    CAPTURE(campaign.id());
+    CHECK(campaign.currency() == "USD");  // defaulted where the file leaves it out
+    CHECK(campaign.status() == bidder::config::v1::Campaign::ACTIVE);
+    CHECK(campaign.max_cpm() > 0);
+  }
+  CHECK(c.campaigns(4).targeting().audience().all_of(0).segment() == "auto-site-visitor");
+  CHECK(c.campaigns(4).targeting().audience().all_of(0).within_days() == 10);
+  CHECK(c.campaigns(4).pricing().name() == "rules");
+  CHECK(c.campaigns(5).targeting().deal_ids(0) == "demo-deal-1");
+  REQUIRE(c.demo_users_size() == 2);
+  CHECK(c.demo_users(0).key() == "user:demo-car-buyer");
+  CHECK(c.demo_users(0).segments(1).days_ago() == 30);
+}
+
+TEST_CASE("defaults are filled in for a minimal config", "[config][unit]") {
+  link_builtin_models();
+  auto config = parse(config_json({default_campaign("c1")}), "<test>");
+  INFO(error_of(config));
+  REQUIRE(config);
+  const auto& c = **config;
+  CHECK(c.seat() == "bidder");
+  CHECK(c.default_tmax_ms() == 100);
+  CHECK(c.network_allowance_ms() == 15);
+  CHECK(c.max_body_bytes() == 262144);
+  CHECK(c.notice_base_url() == "http://127.0.0.1:8080");
+  CHECK(c.max_user_ids() == 4);
+  REQUIRE(c.currency_rates().contains("USD"));
+  CHECK(c.currency_rates().at("USD") == 1.0);
+  REQUIRE(c.campaigns_size() == 1);
+  CHECK(c.campaigns(0).currency() == "USD");
+}
+
+TEST_CASE("a config without campaigns parses to an empty campaign set", "[config][unit]") {
+  auto config = parse("{\"seat\": \"s\"}", "<test>");
+  INFO(error_of(config));
+  REQUIRE(config);
+  CHECK((*config)->campaigns_size() == 0);
+  CHECK((*config)->seat() == "s");
+}
+
+TEST_CASE("comments and trailing commas are allowed", "[config][unit]") {
+  link_builtin_models();
+  std::string json = "// leading comment\n{\n  /* block */ \"seat\": \"s\", // trailing\n" +
+                     config_json({default_campaign("c1")}).substr(1);
+  json.insert(json.size() - 2, ",");  // [..., ] and }
+  auto config = parse(json, "<test>");
+  INFO(error_of(config));
+  REQUIRE(config);
+  CHECK((*config)->seat() == "s");
+  CHECK((*config)->campaigns_size() == 1);
+}
+
+TEST_CASE("an unknown top-level field is refused and named", "[config][unit]") {
+  auto config = parse(config_json({}, "\"seet\": \"typo\""), "cfg.json");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::StartsWith("cfg.json"));
+  CHECK_THAT(config.error().message, Catch::Contains("seet"));
+}
+
+TEST_CASE("an unknown field inside a campaign names the campaign and the field", "[config][unit]") {
+  link_builtin_models();
+  SECTION("at the campaign's top level") {
+    auto config =
+        parse(config_json({default_campaign("ok"), with(default_campaign("x"), "max_cmp", "3")}),
+              "<test>");
+    REQUIRE_FALSE(config);
+    CHECK(config.error().code == errc::invalid_config);
+    CHECK_THAT(config.error().message, Catch::Contains("campaign \"x\""));
+    CHECK_THAT(config.error().message, Catch::Contains("max_cmp"));
+  }
+  SECTION("nested in the campaign's targeting") {
+    auto config =
+        parse(config_json({with(default_campaign("x"), "targeting", "{\"countrys\": [\"USA\"]}")}),
+              "<test>");
+    REQUIRE_FALSE(config);
+    CHECK(config.error().code == errc::invalid_config);
+    CHECK_THAT(config.error().message, Catch::Contains("campaign \"x\""));
+    CHECK_THAT(config.error().message, Catch::Contains("countrys"));
+  }
+}
+
+TEST_CASE("a JSON syntax error gives the line and column", "[config][unit]") {
+  const std::string json = "{\n  \"seat\": \"a\",\n  oops\n}";
+  auto config = parse(json, "cfg.json");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::StartsWith("cfg.json:3:3: JSON syntax error"));
+
+  SECTION("truncated document") {
+    auto truncated = parse("{\n\"seat\": \"a\"", "cfg.json");
+    REQUIRE_FALSE(truncated);
+    CHECK_THAT(truncated.error().message, Catch::StartsWith("cfg.json:2:"));
+    CHECK_THAT(truncated.error().message, Catch::Contains("JSON syntax error"));
+  }
+}
+
+TEST_CASE("a config that is not a JSON object is refused", "[config][unit]") {
+  auto config = parse("[1, 2]", "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  auto campaigns = parse("{\"campaigns\": {\"id\": \"x\"}}", "<test>");
+  REQUIRE_FALSE(campaigns);
+  CHECK_THAT(campaigns.error().message, Catch::Contains("campaigns"));
+}
+
+TEST_CASE("a duplicate campaign id is refused", "[config][unit]") {
+  link_builtin_models();
+  auto config =
+      parse(config_json({default_campaign("c1"), default_campaign("c2"), default_campaign("c1")}),
+            "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains("campaign \"c1\": id: duplicate"));
+}
+
+TEST_CASE("a campaign without id is refused naming its position", "[config][unit]") {
+  link_builtin_models();
+  auto config = parse(config_json({default_campaign("c1"), with(default_campaign("c2"), "id", "")}),
+                      "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains("campaign #1: id: missing"));
+}
+
+TEST_CASE("each missing required campaign field is named", "[config][unit]") {
+  link_builtin_models();
+  const auto [field, expected] = GENERATE(table<std::string, std::string>({
+      {"max_cpm", "campaign \"c1\": max_cpm:"},
+      {"creatives", "campaign \"c1\": creatives:"},
+      {"advertiser_domains", "campaign \"c1\": advertiser_domains:"},
+      {"status", "campaign \"c1\": status:"},
+      {"pricing", "campaign \"c1\": pricing.name:"},
+  }));
+  CAPTURE(field);
+  auto config = parse(config_json({with(default_campaign("c1"), field, "")}), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("invalid campaign values are named", "[config][unit]") {
+  link_builtin_models();
+  const auto [field, value, expected] = GENERATE(table<std::string, std::string, std::string>({
+      {"max_cpm", "0", "campaign \"c1\": max_cpm:"},
+      {"max_cpm", "-2", "campaign \"c1\": max_cpm:"},
+      {"status", "\"STATUS_UNSPECIFIED\"", "campaign \"c1\": status:"},
+      {"creatives", "[]", "campaign \"c1\": creatives:"},
+      {"advertiser_domains", "[]", "campaign \"c1\": advertiser_domains:"},
+      {"creatives", R"([{"id": "a", "banner": {"sizes": [{"w": 0, "h": 250}]}, "markup": "m"}])",
+       "campaign \"c1\": creatives[0].banner.sizes[0]:"},
+      {"creatives",
+       R"([{"id": "a", "banner": {"sizes": [{"w": 300, "h": 250}, {"w": 300}]}, "markup": "m"}])",
+       "campaign \"c1\": creatives[0].banner.sizes[1]:"},
+      {"creatives", R"([{"id": "a", "banner": {"sizes": []}, "markup": "m"}])",
+       "campaign \"c1\": creatives[0].banner.sizes:"},
+      {"creatives", R"([{"id": "a", "markup": "m"}])", "campaign \"c1\": creatives[0]:"},
+      {"creatives", R"([{"id": "a", "native": {}}])", "campaign \"c1\": creatives[0].markup:"},
+      {"creatives", R"([{"native": {}, "markup": "m"}])", "campaign \"c1\": creatives[0].id:"},
+      {"creatives",
+       R"([{"id": "a", "native": {}, "markup": "m"}, {"id": "a", "native": {}, "markup": "m"}])",
+       "campaign \"c1\": creatives[1].id: duplicate"},
+      {"targeting", R"({"audience": {"none_of": [{"within_days": 3}]}})",
+       "campaign \"c1\": targeting.audience.none_of[0].segment: missing"},
+      {"end", "\"2020-01-01T00:00:00Z\"", "campaign \"c1\": end:"},
+  }));
+  CAPTURE(field, value);
+  auto campaign = with(default_campaign("c1"), field, value);
+  if (field == "end") campaign = with(campaign, "start", "\"2021-01-01T00:00:00Z\"");
+  auto config = parse(config_json({campaign}), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("a campaign currency without a rate is refused", "[config][unit]") {
+  link_builtin_models();
+  auto config = parse(config_json({with(default_campaign("c1"), "currency", "\"EUR\"")}), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains("campaign \"c1\": currency"));
+  CHECK_THAT(config.error().message, Catch::Contains("EUR"));
+
+  SECTION("with the rate it is accepted") {
+    auto ok = parse(config_json({with(default_campaign("c1"), "currency", "\"EUR\"")},
+                                "\"currency_rates\": {\"EUR\": 0.9}"),
+                    "<test>");
+    INFO(error_of(ok));
+    REQUIRE(ok);
+    CHECK((*ok)->campaigns(0).currency() == "EUR");
+    CHECK((*ok)->currency_rates().at("EUR") == Approx(0.9));
+  }
+}
+
+TEST_CASE("invalid server settings are refused naming the setting", "[config][unit]") {
+  const auto [top_level, expected] = GENERATE(table<std::string, std::string>({
+      {"\"currency_rates\": {\"EURO\": 1.1}", "currency_rates.EURO"},
+      {"\"currency_rates\": {\"EUR\": 0}", "currency_rates.EUR"},
+      {"\"currency_rates\": {\"EUR\": -1}", "currency_rates.EUR"},
+      {"\"default_tmax_ms\": 20000", "default_tmax_ms"},
+      {"\"default_tmax_ms\": 50, \"network_allowance_ms\": 50", "network_allowance_ms"},
+      {"\"max_user_ids\": 17", "max_user_ids"},
+      {"\"demo_users\": [{\"key\": \"user:a\"}, {\"segments\": []}]", "demo_users[1].key"},
+  }));
+  CAPTURE(top_level);
+  auto config = parse(config_json({}, top_level), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("load_file of a missing path is an io_error naming the path", "[config][unit]") {
+  temp_dir dir;
+  const std::string path = (dir.path() / "does-not-exist.json").string();
+  auto config = bidder::config::load_file(path);
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::io_error);
+  CHECK_THAT(config.error().message, Catch::Contains(path));
+}
+
+TEST_CASE("load_file reads a file and names it in errors", "[config][unit]") {
+  link_builtin_models();
+  temp_dir dir;
+  const std::string good = (dir.path() / "good.json").string();
+  const std::string bad = (dir.path() / "bad.json").string();
+  std::ofstream(good) << config_json({default_campaign("c1")}, "\"seat\": \"from-file\"");
+  std::ofstream(bad) << "{\n  \"seat\": 12\n  \"x\": 1\n}";
+
+  auto loaded = bidder::config::load_file(good);
+  INFO(error_of(loaded));
+  REQUIRE(loaded);
+  CHECK((*loaded)->seat() == "from-file");
+  CHECK((*loaded)->campaigns(0).id() == "c1");
+
+  auto failed = bidder::config::load_file(bad);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == errc::invalid_config);
+  CHECK_THAT(failed.error().message, Catch::StartsWith(bad + ":3:"));
+}

@@ -1,0 +1,770 @@
+#include "bidder/engine/auction.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bidder/audience/store.hpp"
+#include "bidder/config/loader.hpp"
+#include "bidder/engine/snapshot.hpp"
+#include "bidder/engine/snapshot_holder.hpp"
+#include "bidder/pricing/registry.hpp"
+#include "models/builtin.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using bidder::steady_clock;
+using bidder::unix_seconds;
+using bidder::engine::auction;
+using bidder::engine::no_bid_reason;
+using bidder::engine::outcome;
+using bidder::engine::request_context;
+using bidder::engine::snapshot;
+using bidder::openrtb::markup_type;
+
+constexpr unix_seconds day = 86400;
+constexpr unix_seconds now_s = 1'750'000'000;  // 2025-06-15T15:06:40Z
+
+// ---- config ------------------------------------------------------------------------------
+
+/// A campaign's fields as raw JSON values; fields set to "" are left out.
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+std::string fixed_pricing(double cpm) {
+  return R"({"name": "fixed", "config": {"@type": "type.googleapis.com/bidder.models.fixed.v1.FixedConfig", "cpm": )" +
+         std::to_string(cpm) + "}}";
+}
+
+/// An active banner campaign (300x250 and 728x90) priced at a fixed `cpm` USD, max 10.
+fields campaign(const std::string& id, double cpm) {
+  return {
+      {"id", "\"" + id + "\""},
+      {"status", "\"ACTIVE\""},
+      {"advertiser_domains", "[\"shop.example\"]"},
+      {"categories", "[\"IAB22\"]"},
+      {"max_cpm", "10"},
+      {"creatives", R"([{"id": "cr-)" + id +
+                        R"(", "banner": {"sizes": [{"w": 300, "h": 250}, {"w": 728, "h": 90}]},
+                           "markup": "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">"}])"},
+      {"pricing", fixed_pricing(cpm)},
+  };
+}
+
+fields with(fields f, const std::string& key, const std::string& value) {
+  for (auto& [k, v] : f) {
+    if (k == key) {
+      v = value;
+      return f;
+    }
+  }
+  f.emplace_back(key, value);
+  return f;
+}
+
+std::string object(const fields& f) {
+  std::string out = "{";
+  for (const auto& [k, v] : f) {
+    if (v.empty()) continue;
+    if (out.size() > 1) out += ", ";
+    out += "\"" + k + "\": " + v;
+  }
+  return out + "}";
+}
+
+const std::string default_settings =
+    R"("notice_base_url": "https://bid.example/", "currency_rates": {"EUR": 0.9, "JPY": 150})";
+
+/// Parses a config with these campaigns and compiles it with the built-in models.
+std::shared_ptr<const snapshot> build(const std::vector<fields>& campaigns,
+                                      const std::string& settings = default_settings) {
+  std::string json = "{" + settings + (settings.empty() ? "" : ", ") + "\"campaigns\": [";
+  for (std::size_t i = 0; i < campaigns.size(); ++i) {
+    json += (i > 0 ? ", " : "") + object(campaigns[i]);
+  }
+  json += "]}";
+  bidder::pricing::registry registry;
+  REQUIRE(bidder::models::register_builtin_models(registry));
+  auto config = bidder::config::parse(json, "<test>");
+  INFO(json);
+  INFO((config ? std::string() : config.error().message));
+  REQUIRE(config);
+  auto snap = bidder::engine::build_snapshot(**config, registry);
+  INFO((snap ? std::string() : snap.error().message));
+  REQUIRE(snap);
+  return *snap;
+}
+
+// ---- audience ----------------------------------------------------------------------------
+
+/// An in-memory audience store that records every key it is asked for.
+class fake_store final : public bidder::audience::store {
+ public:
+  void add(const std::string& key, std::vector<bidder::audience::membership> memberships) {
+    users_[key] = std::move(memberships);
+  }
+
+  bidder::audience::lookup_status lookup(
+      std::string_view user_key,
+      std::vector<bidder::audience::membership_view>& out) noexcept override {
+    keys.emplace_back(user_key);
+    auto it = users_.find(std::string(user_key));
+    if (it == users_.end()) return bidder::audience::lookup_status::not_found;
+    for (const auto& m : it->second) out.push_back({m.segment, m.last_seen});
+    return bidder::audience::lookup_status::found;
+  }
+
+  bidder::result<void> write_user(
+      std::string_view user_key,
+      std::span<const bidder::audience::membership> memberships) override {
+    users_[std::string(user_key)].assign(memberships.begin(), memberships.end());
+    return {};
+  }
+
+  bidder::result<bool> is_empty() override { return users_.empty(); }
+
+  std::vector<std::string> keys;  // every key looked up, in order
+
+ private:
+  std::map<std::string, std::vector<bidder::audience::membership>> users_;
+};
+
+// ---- clock -------------------------------------------------------------------------------
+
+steady_clock::time_point arrival_time() { return steady_clock::time_point(1000s); }
+steady_clock::time_point way_past_deadline() { return arrival_time() + 10s; }
+
+// ---- request -----------------------------------------------------------------------------
+
+/// One auction: a site request with one 300x250 banner imp, a fake store and a fake clock.
+struct fixture {
+  fake_store store;
+  auction auc{&store, 3, 0xfeed};
+  bidder::openrtb::bid_request request;
+  bidder::openrtb::bid_response response;
+  request_context ctx;
+
+  fixture() {
+    request.id = "req-1";
+    request.inventory = bidder::openrtb::inventory_kind::site;
+    request.domain = "news.example.com";
+    bidder::openrtb::imp& imp = request.imps.emplace();
+    imp.id = "imp-1";
+    imp.banner.present = true;
+    imp.banner.formats.push_back({300, 250});
+    ctx.arrival = arrival_time();
+    ctx.now = &arrival_time;
+    ctx.wall_now = now_s;
+  }
+
+  bidder::openrtb::imp& imp(std::size_t i = 0) { return request.imps[i]; }
+
+  outcome run(const snapshot& snap) {
+    ctx.deadline = bidder::engine::compute_deadline(ctx.arrival, request.tmax_ms, snap.config);
+    return auc.run(snap, request, ctx, response);
+  }
+
+  /// Runs and requires exactly one bid; returns it.
+  const bidder::openrtb::bid& bid_on(const snapshot& snap) {
+    const outcome o = run(snap);
+    INFO("no bid: " << bidder::engine::to_string(o.reason));
+    REQUIRE(o.is_bid());
+    REQUIRE(response.bids.size() == 1);
+    return response.bids[0];
+  }
+
+  /// Runs and requires no bid; returns the reason.
+  no_bid_reason no_bid(const snapshot& snap) {
+    const outcome o = run(snap);
+    CHECK_FALSE(o.is_bid());
+    CHECK(response.bids.empty());
+    return o.reason;
+  }
+};
+
+std::vector<std::string> strings(std::span<const std::string> v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+TEST_CASE("a banner request gets a bid at the model's price with every bid field",
+          "[engine][unit]") {
+  auto snap = build({campaign("c1", 2.5)});
+  fixture f;
+  f.imp().banner.formats.clear();
+  f.imp().banner.formats.push_back({160, 600});  // no creative of this size
+  f.imp().banner.formats.push_back({728, 90});
+  const auto& bid = f.bid_on(*snap);
+
+  CHECK(f.response.id == "req-1");
+  CHECK(f.response.cur == "USD");
+  CHECK(f.response.seat == "bidder");
+  CHECK(bid.imp_id == "imp-1");
+  CHECK(bid.price == 2.5);
+  CHECK(bid.cid == "c1");
+  CHECK(bid.crid == "cr-c1");
+  CHECK(bid.adid == "cr-c1");
+  CHECK(bid.adm == "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">");
+  CHECK(bid.w == 728);
+  CHECK(bid.h == 90);
+  CHECK(bid.mtype == markup_type::banner);
+  CHECK(strings(bid.adomain) == std::vector<std::string>{"shop.example"});
+  CHECK(strings(bid.cat) == std::vector<std::string>{"IAB22"});
+  CHECK(bid.dealid.empty());
+  CHECK(bid.bundle.empty());
+  CHECK_FALSE(bid.id.empty());
+  CHECK_THAT(bid.nurl, Catch::StartsWith("https://bid.example/notice/win?"));
+  CHECK_THAT(bid.nurl, Catch::Contains("${AUCTION_PRICE}"));
+  CHECK_THAT(bid.nurl, Catch::Contains("bid=" + bid.id));
+  CHECK_THAT(bid.nurl, Catch::Contains("campaign=c1"));
+  CHECK_THAT(bid.nurl, Catch::Contains("creative=cr-c1"));
+  CHECK_THAT(bid.burl, Catch::StartsWith("https://bid.example/notice/bill?"));
+  CHECK_THAT(bid.burl, Catch::Contains("${AUCTION_PRICE}"));
+  CHECK_THAT(bid.lurl, Catch::StartsWith("https://bid.example/notice/loss?"));
+  CHECK_THAT(bid.lurl, Catch::Contains("${AUCTION_LOSS}"));
+
+  SECTION("the next bid of the same auction object gets another id") {
+    const std::string first_id = bid.id;
+    const auto& second = f.bid_on(*snap);
+    CHECK(second.id != first_id);
+  }
+}
+
+TEST_CASE("the loss notice URL carries ${AUCTION_PRICE}", "[engine][unit]") {
+  // The brief asks for ${AUCTION_PRICE} in nurl, burl and lurl; lurl carries
+  // ${AUCTION_LOSS} and ${AUCTION_MIN_TO_WIN} instead.
+  auto snap = build({campaign("c1", 2.5)});
+  fixture f;
+  const auto& bid = f.bid_on(*snap);
+  CHECK_THAT(bid.lurl, Catch::Contains("${AUCTION_PRICE}"));
+}
+
+TEST_CASE("no creative of the requested size gives no_matching_creative", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2.5)});
+  fixture f;
+  f.imp().banner.formats.clear();
+  f.imp().banner.formats.push_back({160, 600});
+  f.imp().banner.formats.push_back({250, 300});  // w and h swapped
+  CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+
+  SECTION("a video-only imp does not match banner creatives") {
+    f.imp().banner.present = false;
+    f.imp().banner.formats.clear();
+    f.imp().video.present = true;
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+}
+
+TEST_CASE("video and audio and native creatives bid with their markup type", "[engine][unit]") {
+  auto snap = build({
+      with(
+          campaign("v", 4), "creatives",
+          R"([{"id": "v15", "video": {"mimes": ["video/mp4"], "duration_seconds": 15, "w": 640, "h": 360}, "markup": "<VAST/>"}])"),
+      with(
+          campaign("a", 3), "creatives",
+          R"([{"id": "a30", "audio": {"mimes": ["audio/mpeg"], "duration_seconds": 30}, "markup": "<VAST/>"}])"),
+      with(campaign("n", 2), "creatives", R"([{"id": "n1", "native": {}, "markup": "{}"}])"),
+  });
+  fixture f;
+  f.imp().banner.present = false;
+
+  SECTION("video, sized from the creative when the request gives no size") {
+    f.imp().video.present = true;
+    f.imp().video.mimes.push_back("video/mp4");
+    f.imp().video.maxduration = 30;
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.mtype == markup_type::video);
+    CHECK(bid.crid == "v15");
+    CHECK(bid.price == 4);
+    CHECK(bid.w == 640);
+    CHECK(bid.h == 360);
+  }
+  SECTION("video with a mime we do not have") {
+    f.imp().video.present = true;
+    f.imp().video.mimes.push_back("video/ogg");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("video too long for maxduration") {
+    f.imp().video.present = true;
+    f.imp().video.maxduration = 10;
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("audio") {
+    f.imp().audio.present = true;
+    f.imp().audio.minduration = 30;
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.mtype == markup_type::audio);
+    CHECK(bid.crid == "a30");
+    CHECK(bid.w == 0);
+  }
+  SECTION("native") {
+    f.imp().native.present = true;
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.mtype == markup_type::native);
+    CHECK(bid.crid == "n1");
+    CHECK(bid.price == 2);
+  }
+}
+
+TEST_CASE("bcat blocks a campaign category and its subcategories", "[engine][unit]") {
+  auto snap = build({with(campaign("c1", 2), "categories", "[\"IAB2-1\"]")});
+  fixture f;
+  SECTION("the parent category blocks the subcategory") {
+    f.request.bcat.push_back("IAB2");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("the exact category blocks") {
+    f.request.bcat.push_back("IAB25");
+    f.request.bcat.push_back("IAB2-1");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("a sibling subcategory does not block") {
+    f.request.bcat.push_back("IAB2-10");
+    CHECK(f.bid_on(*snap).cid == "c1");
+  }
+  SECTION("a category sharing a prefix does not block") {
+    f.request.bcat.push_back("IAB2-");
+    f.request.bcat.push_back("IAB");
+    CHECK(f.bid_on(*snap).cid == "c1");
+  }
+  SECTION("IAB2 does not block IAB22") {
+    auto shop = build({campaign("c2", 2)});  // categories IAB22
+    f.request.bcat.push_back("IAB2");
+    CHECK(f.bid_on(*shop).cid == "c2");
+  }
+}
+
+TEST_CASE("badv blocks an advertiser domain and its subdomains", "[engine][unit]") {
+  auto snap = build(
+      {with(campaign("c1", 2), "advertiser_domains", "[\"other.example\", \"eu.shop.example\"]")});
+  fixture f;
+  SECTION("exact domain") {
+    f.request.badv.push_back("eu.shop.example");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("parent domain blocks the subdomain") {
+    f.request.badv.push_back("shop.example");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("a domain that only ends with the same letters does not block") {
+    f.request.badv.push_back("hop.example");
+    f.request.badv.push_back("u.shop.example");
+    CHECK(f.bid_on(*snap).cid == "c1");
+  }
+}
+
+TEST_CASE("bapp blocks a campaign that advertises the listed app", "[engine][unit]") {
+  auto snap = build({with(campaign("c1", 2), "advertised_app_bundle", "\"com.shop.app\"")});
+  fixture f;
+  SECTION("blocked") {
+    f.request.bapp.push_back("com.other");
+    f.request.bapp.push_back("com.shop.app");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("another app blocked: bid with the bundle") {
+    f.request.bapp.push_back("com.shop.app2");
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.bundle == "com.shop.app");
+  }
+}
+
+TEST_CASE("battr blocks a creative with a blocked attribute", "[engine][unit]") {
+  auto snap = build({with(
+      campaign("c1", 2), "creatives",
+      R"([{"id": "flashy", "banner": {"sizes": [{"w": 300, "h": 250}]}, "markup": "m", "attributes": [6, 3]}])")});
+  fixture f;
+  SECTION("blocked") {
+    f.imp().banner.battr.push_back(1);
+    f.imp().banner.battr.push_back(3);
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("other attributes blocked") {
+    f.imp().banner.battr.push_back(4);
+    CHECK(f.bid_on(*snap).crid == "flashy");
+  }
+}
+
+TEST_CASE("the price is capped at max_cpm and a floor above it gives below_floor",
+          "[engine][unit]") {
+  auto snap = build({with(campaign("c1", 20), "max_cpm", "3")});
+  fixture f;
+  SECTION("capped") { CHECK(f.bid_on(*snap).price == 3); }
+  SECTION("floor at the cap") {
+    f.imp().bidfloor = 3;
+    CHECK(f.bid_on(*snap).price == 3);
+  }
+  SECTION("floor above the cap") {
+    f.imp().bidfloor = 4;
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+}
+
+TEST_CASE("a floor in another currency is converted with its rate", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2)});  // 2.00 USD; EUR rate 0.9 per USD
+  fixture f;
+  f.imp().bidfloorcur = "EUR";
+  SECTION("1.70 EUR is 1.89 USD: below the price") {
+    f.imp().bidfloor = 1.7;
+    CHECK(f.bid_on(*snap).price == 2);
+  }
+  SECTION("1.90 EUR is 2.11 USD: above the price") {
+    f.imp().bidfloor = 1.9;
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+  SECTION("a floor in a currency without a rate cannot be met") {
+    f.imp().bidfloorcur = "CHF";
+    f.imp().bidfloor = 0.01;
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+}
+
+TEST_CASE("the response is in the first request currency we have a rate for", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2)});
+  fixture f;
+  SECTION("JPY") {
+    f.request.cur.push_back("JPY");
+    CHECK(f.bid_on(*snap).price == 300);
+    CHECK(f.response.cur == "JPY");
+  }
+  SECTION("an unknown currency first") {
+    f.request.cur.push_back("XXX");
+    f.request.cur.push_back("EUR");
+    f.request.cur.push_back("JPY");
+    CHECK(f.bid_on(*snap).price == Approx(1.8));
+    CHECK(f.response.cur == "EUR");
+  }
+  SECTION("a JPY floor with a JPY response") {
+    f.request.cur.push_back("JPY");
+    f.imp().bidfloorcur = "JPY";
+    f.imp().bidfloor = 299;
+    CHECK(f.bid_on(*snap).price == 300);
+    f.imp().bidfloor = 301;
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+  SECTION("only unknown currencies") {
+    f.request.cur.push_back("XXX");
+    f.request.cur.push_back("CHF");
+    CHECK(f.no_bid(*snap) == no_bid_reason::currency);
+  }
+}
+
+TEST_CASE("a campaign in another currency converts its price to the response currency",
+          "[engine][unit]") {
+  // 1.8 EUR at 0.9 EUR per USD is 2 USD.
+  auto snap = build({with(with(campaign("c1", 1.8), "currency", "\"EUR\""), "max_cpm", "5")});
+  fixture f;
+  CHECK(f.bid_on(*snap).price == Approx(2.0));
+  f.request.cur.push_back("EUR");
+  CHECK(f.bid_on(*snap).price == Approx(1.8));
+}
+
+TEST_CASE("wseat without our seat or bseat with it gives seat_blocked", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2)});
+  fixture f;
+  SECTION("wseat without us") {
+    f.request.wseat.push_back("someone-else");
+    CHECK(f.no_bid(*snap) == no_bid_reason::seat_blocked);
+  }
+  SECTION("bseat with us") {
+    f.request.bseat.push_back("someone-else");
+    f.request.bseat.push_back("bidder");
+    CHECK(f.no_bid(*snap) == no_bid_reason::seat_blocked);
+  }
+  SECTION("wseat with us") {
+    f.request.wseat.push_back("someone-else");
+    f.request.wseat.push_back("bidder");
+    CHECK(f.bid_on(*snap).cid == "c1");
+  }
+}
+
+TEST_CASE("a private auction gets no open-auction bid", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2)});
+  fixture f;
+  f.imp().private_auction = true;
+  auto& deal = f.imp().deals.emplace();
+  deal.id = "someone-elses-deal";
+  CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+}
+
+TEST_CASE("a deal campaign bids only through its deal and at least at the deal floor",
+          "[engine][unit]") {
+  auto snap = build({
+      with(campaign("deal-campaign", 5), "targeting", R"({"deal_ids": ["deal-1"]})"),
+  });
+  fixture f;
+  SECTION("no deal in the request") {
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("another deal") {
+    f.imp().deals.emplace().id = "deal-2";
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("its deal, floor below the price, in a private auction") {
+    f.imp().private_auction = true;
+    f.imp().deals.emplace().id = "deal-2";
+    auto& deal = f.imp().deals.emplace();
+    deal.id = "deal-1";
+    deal.bidfloor = 4;
+    f.imp().bidfloor = 8;  // the deal's floor applies, not the imp's
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.dealid == "deal-1");
+    CHECK(bid.price == 5);
+    CHECK(bid.cid == "deal-campaign");
+  }
+  SECTION("its deal, floor above the price") {
+    auto& deal = f.imp().deals.emplace();
+    deal.id = "deal-1";
+    deal.bidfloor = 6;
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+  SECTION("its deal, floor in EUR above the price once converted") {
+    auto& deal = f.imp().deals.emplace();
+    deal.id = "deal-1";
+    deal.bidfloor = 4.6;  // 5.11 USD
+    deal.bidfloorcur = "EUR";
+    CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+  }
+  SECTION("its deal, with a wseat that excludes our seat") {
+    auto& deal = f.imp().deals.emplace();
+    deal.id = "deal-1";
+    deal.wseat.push_back("other-seat");
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("its deal, with a wseat that includes our seat") {
+    auto& deal = f.imp().deals.emplace();
+    deal.id = "deal-1";
+    deal.wseat.push_back("other-seat");
+    deal.wseat.push_back("bidder");
+    CHECK(f.bid_on(*snap).dealid == "deal-1");
+  }
+}
+
+TEST_CASE("an audience campaign bids only for users in its segment within the window",
+          "[engine][unit]") {
+  auto snap = build({with(campaign("auto", 6), "targeting",
+                          R"({"audience": {"all_of": [{"segment": "auto-site-visitor",
+                                                       "within_days": 10}],
+                                           "none_of": [{"segment": "already-bought"}]}})")});
+  fixture f;
+  f.request.buyeruid = "b-1";
+  f.request.user_id = "u-1";
+
+  SECTION("seen 2 days ago") {
+    f.store.add("user:u-1", {{"auto-site-visitor", now_s - 2 * day}, {"unrelated", now_s}});
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.cid == "auto");
+    CHECK(bid.price == 6);
+    CHECK(f.store.keys == std::vector<std::string>{"buyeruid:b-1", "user:u-1"});
+    CHECK(f.auc.stats().found.load() == 1);
+  }
+  SECTION("seen 20 days ago") {
+    f.store.add("user:u-1", {{"auto-site-visitor", now_s - 20 * day}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+    CHECK_FALSE(f.store.keys.empty());
+  }
+  SECTION("seen 20 days ago under one id and 2 days ago under another") {
+    f.store.add("buyeruid:b-1", {{"auto-site-visitor", now_s - 20 * day}});
+    f.store.add("user:u-1", {{"auto-site-visitor", now_s - 2 * day}});
+    CHECK(f.bid_on(*snap).cid == "auto");
+  }
+  SECTION("in the none_of segment") {
+    f.store.add("user:u-1",
+                {{"auto-site-visitor", now_s - 2 * day}, {"already-bought", now_s - 300 * day}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("an unknown user") {
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+    CHECK(f.store.keys == std::vector<std::string>{"buyeruid:b-1", "user:u-1"});
+  }
+}
+
+TEST_CASE("privacy signals stop audience bids without reading the store", "[engine][unit]") {
+  auto snap = build({
+      with(campaign("audience", 8), "targeting",
+           R"({"audience": {"all_of": [{"segment": "auto-site-visitor"}]}})"),
+      campaign("contextual", 2),
+  });
+  fixture f;
+  f.request.user_id = "u-1";
+  f.store.add("user:u-1", {{"auto-site-visitor", now_s - day}});
+
+  SECTION("no privacy signal: the audience campaign wins") {
+    CHECK(f.bid_on(*snap).cid == "audience");
+    CHECK(f.store.keys == std::vector<std::string>{"user:u-1"});
+  }
+  SECTION("gdpr=1 with a consent string: the audience campaign wins") {
+    f.request.gdpr = true;
+    f.request.consent = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA";
+    CHECK(f.bid_on(*snap).cid == "audience");
+  }
+  SECTION("a signal that forbids audience data") {
+    const std::string signal = GENERATE("coppa", "gdpr", "us_privacy");
+    CAPTURE(signal);
+    if (signal == "coppa") f.request.coppa = true;
+    if (signal == "gdpr") f.request.gdpr = true;
+    if (signal == "us_privacy") f.request.us_privacy = "1YYN";
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.cid == "contextual");
+    CHECK(bid.price == 2);
+    CHECK(f.store.keys.empty());
+    CHECK(f.auc.stats().skipped_for_privacy.load() == 1);
+    CHECK(f.auc.stats().lookups.load() == 0);
+  }
+  SECTION("us_privacy without an opt-out allows audience data") {
+    f.request.us_privacy = "1YNN";
+    CHECK(f.bid_on(*snap).cid == "audience");
+  }
+}
+
+TEST_CASE("audience_data_allowed reads coppa and gdpr with consent and the us_privacy opt-out",
+          "[engine][unit]") {
+  bidder::openrtb::bid_request r;
+  CHECK(bidder::engine::audience_data_allowed(r));
+  r.gdpr = false;
+  CHECK(bidder::engine::audience_data_allowed(r));
+  r.gdpr = true;
+  CHECK_FALSE(bidder::engine::audience_data_allowed(r));
+  r.consent = "consent";
+  CHECK(bidder::engine::audience_data_allowed(r));
+  r.us_privacy = "1-Y-";
+  CHECK_FALSE(bidder::engine::audience_data_allowed(r));
+  r.us_privacy = "1---";
+  CHECK(bidder::engine::audience_data_allowed(r));
+  r.coppa = true;
+  CHECK_FALSE(bidder::engine::audience_data_allowed(r));
+}
+
+TEST_CASE("a campaign bids only inside its flight dates", "[engine][unit]") {
+  // 2025-06-01T00:00:00Z is 1748736000; 2025-07-01T00:00:00Z is 1751328000.
+  auto snap = build({with(with(campaign("c1", 2), "start", "\"2025-06-01T00:00:00Z\""), "end",
+                          "\"2025-07-01T00:00:00Z\"")});
+  fixture f;
+  const auto [wall, bids] = GENERATE(table<unix_seconds, bool>({
+      {1748736000 - 1, false},
+      {1748736000, true},
+      {now_s, true},
+      {1751328000 - 1, true},
+      {1751328000, false},
+      {1751328000 + 100 * day, false},
+  }));
+  CAPTURE(wall);
+  f.ctx.wall_now = wall;
+  const outcome o = f.run(*snap);
+  CHECK(o.is_bid() == bids);
+}
+
+TEST_CASE("a PAUSED campaign never bids", "[engine][unit]") {
+  auto snap = build({with(campaign("c1", 2), "status", "\"PAUSED\"")});
+  fixture f;
+  CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  auto both = build({with(campaign("paused", 9), "status", "\"PAUSED\""), campaign("active", 2)});
+  CHECK(f.bid_on(*both).cid == "active");
+}
+
+TEST_CASE("the best bid per imp wins among campaigns", "[engine][unit]") {
+  auto snap = build({campaign("low", 2), campaign("high", 3), campaign("mid", 2.5)});
+  fixture f;
+  const auto& bid = f.bid_on(*snap);
+  CHECK(bid.cid == "high");
+  CHECK(bid.price == 3);
+}
+
+TEST_CASE("a request with two imps gets a bid for each", "[engine][unit]") {
+  auto snap = build({
+      campaign("c1", 2),
+      with(campaign("wide", 3), "creatives",
+           R"([{"id": "leader", "banner": {"sizes": [{"w": 728, "h": 90}]}, "markup": "m"}])"),
+  });
+  fixture f;
+  auto& second = f.request.imps.emplace();
+  second.id = "imp-2";
+  second.banner.present = true;
+  second.banner.formats.push_back({728, 90});
+
+  const outcome o = f.run(*snap);
+  REQUIRE(o.is_bid());
+  REQUIRE(f.response.bids.size() == 2);
+  CHECK(f.response.bids[0].imp_id == "imp-1");
+  CHECK(f.response.bids[0].cid == "c1");
+  CHECK(f.response.bids[0].w == 300);
+  CHECK(f.response.bids[1].imp_id == "imp-2");
+  CHECK(f.response.bids[1].cid == "wide");
+  CHECK(f.response.bids[1].price == 3);
+  CHECK(f.response.bids[0].id != f.response.bids[1].id);
+}
+
+TEST_CASE("a request past its deadline gets no bid for the deadline", "[engine][unit]") {
+  auto snap = build({campaign("c1", 2)});
+  fixture f;
+  f.ctx.now = &way_past_deadline;
+  CHECK(f.no_bid(*snap) == no_bid_reason::deadline);
+  f.ctx.now = &arrival_time;
+  CHECK(f.bid_on(*snap).cid == "c1");
+}
+
+TEST_CASE("compute_deadline uses tmax or the default minus the network allowance",
+          "[engine][unit]") {
+  bidder::engine::settings s;
+  s.default_tmax_ms = 100;
+  s.network_allowance_ms = 15;
+  const auto t0 = arrival_time();
+  CHECK(bidder::engine::compute_deadline(t0, 0, s).at() == t0 + 85ms);
+  CHECK(bidder::engine::compute_deadline(t0, 200, s).at() == t0 + 185ms);
+  CHECK(bidder::engine::compute_deadline(t0, 10, s).at() == t0);  // never before arrival
+  CHECK(bidder::engine::compute_deadline(t0, -5, s).at() == t0 + 85ms);
+  s.default_tmax_ms = 250;
+  s.network_allowance_ms = 50;
+  CHECK(bidder::engine::compute_deadline(t0, 0, s).at() == t0 + 200ms);
+
+  SECTION("the snapshot carries the configured values") {
+    auto snap = build({}, R"("default_tmax_ms": 300, "network_allowance_ms": 20)");
+    CHECK(bidder::engine::compute_deadline(t0, 0, snap->config).at() == t0 + 280ms);
+  }
+}
+
+TEST_CASE("a snapshot_holder reader sees a published snapshot on its next get()",
+          "[engine][unit]") {
+  auto first = build({campaign("first", 2)});
+  auto second = build({campaign("second", 3), campaign("third", 1)});
+  bidder::engine::snapshot_holder holder(first);
+  bidder::engine::snapshot_holder::reader reader(holder);
+
+  const snapshot& before = reader.get();
+  CHECK(&before == first.get());
+  CHECK(before.campaigns.size() == 1);
+  const auto version = holder.version();
+
+  holder.publish(second);
+  CHECK(holder.version() == version + 1);
+  CHECK(holder.current() == second);
+  CHECK(before.campaigns[0].id == "first");  // the old one lives while referenced
+  const snapshot& after = reader.get();
+  CHECK(&after == second.get());
+  CHECK(after.campaigns.size() == 2);
+
+  // An auction object moves from one snapshot to the next without stale per-campaign state.
+  fixture f;
+  CHECK(f.bid_on(*first).cid == "first");
+  CHECK(f.bid_on(after).cid == "second");
+  CHECK(f.bid_on(*first).cid == "first");
+}
+
+TEST_CASE("build_snapshot names an unknown pricing model and the campaign", "[engine][unit]") {
+  bidder::pricing::registry registry;
+  REQUIRE(bidder::models::register_builtin_models(registry));
+  auto config = bidder::config::parse(
+      "{\"campaigns\": [" + object(with(campaign("c1", 2), "pricing", R"({"name": "magic"})")) +
+          "]}",
+      "<test>");
+  REQUIRE(config);
+  auto snap = bidder::engine::build_snapshot(**config, registry);
+  REQUIRE_FALSE(snap);
+  CHECK(snap.error().code == bidder::errc::invalid_config);
+  CHECK_THAT(snap.error().message, Catch::Contains("campaign \"c1\""));
+  CHECK_THAT(snap.error().message, Catch::Contains("magic"));
+  CHECK_THAT(snap.error().message, Catch::Contains("fixed, rules"));
+}
