@@ -61,21 +61,28 @@ bool attributes_blocked(const reuse_vector<std::int32_t>& blocked,
   return false;
 }
 
-bool mime_and_duration_fit(const reuse_vector<std::string_view>& mimes, std::int32_t min_duration,
-                           std::int32_t max_duration, const compiled_creative& creative) {
-  if (!mimes.empty()) {
-    bool any = false;
-    for (std::string_view mime : mimes) {
-      if (sorted_contains(creative.mimes, mime)) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
+// Video and audio: mimes, protocols (VAST versions) and duration must fit the slot. rqddurs,
+// when given, replaces min/max duration (OpenRTB 2.6: the two are mutually exclusive).
+template <class MediaSpec>
+bool media_fits(const MediaSpec& slot, const compiled_creative& creative) {
+  if (!slot.mimes.empty() &&
+      std::none_of(slot.mimes.begin(), slot.mimes.end(),
+                   [&](std::string_view mime) { return sorted_contains(creative.mimes, mime); })) {
+    return false;
+  }
+  if (!slot.protocols.empty() && !creative.protocols.empty() &&
+      std::none_of(slot.protocols.begin(), slot.protocols.end(), [&](std::int32_t p) {
+        return std::binary_search(creative.protocols.begin(), creative.protocols.end(), p);
+      })) {
+    return false;
+  }
+  if (!slot.rqddurs.empty()) {
+    return std::find(slot.rqddurs.begin(), slot.rqddurs.end(), creative.duration_seconds) !=
+           slot.rqddurs.end();
   }
   if (creative.duration_seconds > 0) {
-    if (min_duration > 0 && creative.duration_seconds < min_duration) return false;
-    if (max_duration > 0 && creative.duration_seconds > max_duration) return false;
+    if (slot.minduration > 0 && creative.duration_seconds < slot.minduration) return false;
+    if (slot.maxduration > 0 && creative.duration_seconds > slot.maxduration) return false;
   }
   return true;
 }
@@ -140,6 +147,13 @@ bool audience_data_allowed(const openrtb::bid_request& request) noexcept {
       (request.us_privacy[2] == 'Y' || request.us_privacy[2] == 'y')) {
     return false;
   }
+  // GPP (regs.gpp_sid): the GPP string is not parsed yet, so when a US section applies (6 US
+  // Privacy, 7 US national, 8+ US states) an opt-out cannot be ruled out, and a TCF section
+  // (2 EU, 5 Canada) without a GPP string is consent missing. Both mean no audience data.
+  for (std::int32_t section : request.gpp_sid) {
+    if (section >= 6) return false;
+    if ((section == 2 || section == 5) && request.gpp.empty()) return false;
+  }
   return true;
 }
 
@@ -185,7 +199,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   segments_.clear();
   if (snap.any_audience_campaign && store_ != nullptr) {
     if (audience_allowed_) {
-      look_up_audience(snap, request);
+      look_up_audience(snap, request, ctx.wall_now);
       if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};
     } else {
       stats_.skipped_for_privacy.fetch_add(1, std::memory_order_relaxed);
@@ -231,7 +245,8 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   return {true, no_bid_reason::no_matching_creative};
 }
 
-void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request) {
+void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
+                               unix_seconds now) {
   auto eid_wanted = [&](std::string_view source) {
     return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
   };
@@ -239,7 +254,7 @@ void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request&
                               [&](std::string_view key) {
                                 stats_.lookups.fetch_add(1, std::memory_order_relaxed);
                                 memberships_.clear();
-                                switch (store_->lookup(key, memberships_)) {
+                                switch (store_->lookup(key, now, memberships_)) {
                                   case audience::lookup_status::found:
                                     stats_.found.fetch_add(1, std::memory_order_relaxed);
                                     break;
@@ -288,6 +303,9 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
     if (!c.active) return false;
     if (c.start != 0 && ctx.wall_now < c.start) return false;
     if (c.end != 0 && ctx.wall_now >= c.end) return false;
+    // Our categories are IAB 1.0; a bcat in another taxonomy cannot be checked against them,
+    // so a campaign that declares categories stays out rather than risk a blocked one.
+    if (request.cattax != 1 && !request.bcat.empty() && !c.categories.empty()) return false;
     for (const std::string& cat : c.categories) {
       if (category_blocked(request, cat)) return false;
     }
@@ -335,17 +353,11 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
       break;
     case media_kind::video:
       if (attributes_blocked(imp.video.battr, creative.attributes)) return;
-      if (!mime_and_duration_fit(imp.video.mimes, imp.video.minduration, imp.video.maxduration,
-                                 creative)) {
-        return;
-      }
+      if (!media_fits(imp.video, creative)) return;
       break;
     case media_kind::audio:
       if (attributes_blocked(imp.audio.battr, creative.attributes)) return;
-      if (!mime_and_duration_fit(imp.audio.mimes, imp.audio.minduration, imp.audio.maxduration,
-                                 creative)) {
-        return;
-      }
+      if (!media_fits(imp.audio, creative)) return;
       break;
     case media_kind::native:
       if (attributes_blocked(imp.native.battr, creative.attributes)) return;

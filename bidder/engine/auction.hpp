@@ -67,7 +67,7 @@ bidder::deadline compute_deadline(steady_clock::time_point arrival, std::int32_t
                                   const settings& config) noexcept;
 
 /// True when the request lets us use audience data: no COPPA, no GDPR without a consent
-/// string, no US-privacy opt-out of sale.
+/// string, no US-privacy opt-out of sale, no GPP section we cannot evaluate (see auction.cpp).
 bool audience_data_allowed(const openrtb::bid_request& request) noexcept;
 
 class auction {
@@ -89,7 +89,8 @@ class auction {
     std::int32_t w = 0, h = 0;
   };
 
-  void look_up_audience(const snapshot& snap, const openrtb::bid_request& request);
+  void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
+                        unix_seconds now);
   bool campaign_eligible(const snapshot& snap, std::uint32_t index,
                          const openrtb::bid_request& request, const request_context& ctx);
   bool audience_matches(const compiled_campaign& c, unix_seconds now) const;

@@ -118,6 +118,8 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         creative.media = media_kind::video;
         creative.mimes = sorted(cr.video().mimes());
         creative.duration_seconds = cr.video().duration_seconds();
+        creative.protocols.assign(cr.video().protocols().begin(), cr.video().protocols().end());
+        std::sort(creative.protocols.begin(), creative.protocols.end());
         creative.w = cr.video().w();
         creative.h = cr.video().h();
         snap->video.push_back(creative_index);
@@ -125,6 +127,8 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         creative.media = media_kind::audio;
         creative.mimes = sorted(cr.audio().mimes());
         creative.duration_seconds = cr.audio().duration_seconds();
+        creative.protocols.assign(cr.audio().protocols().begin(), cr.audio().protocols().end());
+        std::sort(creative.protocols.begin(), creative.protocols.end());
         snap->audio.push_back(creative_index);
       } else {
         creative.media = media_kind::native;

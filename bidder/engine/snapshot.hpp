@@ -38,6 +38,7 @@ struct compiled_creative {
   std::vector<std::pair<std::int32_t, std::int32_t>> sizes;  // banner
   std::vector<std::string> mimes;                            // video/audio, sorted
   std::int32_t duration_seconds = 0;
+  std::vector<std::int32_t> protocols;  // video/audio VAST protocols, sorted; empty: any
   std::int32_t w = 0, h = 0;  // video player size, when given
   std::string markup;
   std::vector<std::int32_t> attributes;  // sorted

@@ -90,8 +90,10 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
     privacy += a->skipped_for_privacy.load(std::memory_order_relaxed);
   }
   line(out, "bidder_audience_lookups_total", "result=\"found\"", found);
+  // The counters are read at slightly different moments, so the difference is floored at 0.
+  const std::uint64_t known = found + cold + failed;
   line(out, "bidder_audience_lookups_total", "result=\"not_found\"",
-       lookups - found - cold - failed);
+       lookups > known ? lookups - known : 0);
   line(out, "bidder_audience_lookups_total", "result=\"not_in_memory\"", cold);
   line(out, "bidder_audience_lookups_total", "result=\"failed\"", failed);
   header(out, "bidder_audience_skipped_for_privacy_total", "counter",

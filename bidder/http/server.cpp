@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -34,6 +35,7 @@ class session;
 struct worker {
   asio::io_context io{1};  // one thread: lets Asio skip internal locking
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;
   std::unique_ptr<handler> serve;
   std::unordered_set<session*> sessions;  // touched only on this worker's thread
   bool draining = false;
@@ -49,6 +51,12 @@ class session : public std::enable_shared_from_this<session> {
   ~session() { worker_.sessions.erase(this); }
 
   void start() { read_next(); }
+
+  // At the end of a drain: closes the socket so every pending operation completes now.
+  void force_close() {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
 
   // Called on the worker thread when the server drains: an idle connection closes now, a busy
   // one after its current answer.
@@ -144,7 +152,9 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   worker& worker_;
   const server_options& options_;
-  beast::flat_buffer buffer_{8192};
+  // No maximum here: the parser's header and body limits bound what is read (a flat_buffer
+  // maximum would turn a 10 KB header into a 400 instead of the 431 it deserves).
+  beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   response res_;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
@@ -154,12 +164,21 @@ class session : public std::enable_shared_from_this<session> {
 void accept_next(worker& w, const server_options& options) {
   w.acceptor->async_accept([&w, &options](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) return;
-    if (!ec) {
-      beast::error_code ignored;
+    if (ec) {
+      // e.g. EMFILE: retrying at once would spin a core while nothing can be accepted.
+      w.accept_retry->expires_after(std::chrono::milliseconds(50));
+      w.accept_retry->async_wait([&w, &options](beast::error_code wait_ec) {
+        if (!wait_ec && w.acceptor->is_open()) accept_next(w, options);
+      });
+      return;
+    }
+    beast::error_code ignored;
+    if (w.sessions.size() >= options.max_connections_per_thread) {
+      socket.close(ignored);  // over the cap: refuse rather than run out of descriptors
+    } else {
       socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<session>(std::move(socket), w, options)->start();
     }
-    // Transient errors (e.g. EMFILE) must not stop the listener.
     accept_next(w, options);
   });
 }
@@ -173,6 +192,7 @@ struct server::impl {
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards;
   std::uint16_t port = 0;
   bool started = false;
+  bool draining = false;
   bool drained = false;
 };
 
@@ -221,6 +241,7 @@ result<void> server::start() {
   self.port = port;
   for (auto& w : self.workers) {
     self.guards.emplace_back(asio::make_work_guard(w->io));
+    w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
     w->thread = std::thread([io = &w->io] { io->run(); });
   }
@@ -237,20 +258,32 @@ unsigned server::worker_count() const noexcept {
 handler& server::worker_handler(unsigned i) { return *impl_->workers.at(i)->serve; }
 
 void server::drain(std::chrono::milliseconds grace) {
+  begin_drain();
+  finish_drain(steady_clock::now() + grace);
+}
+
+void server::begin_drain() {
   impl& self = *impl_;
-  if (!self.started || self.drained) return;
-  self.drained = true;
+  if (!self.started || self.draining) return;
+  self.draining = true;
   for (auto& w : self.workers) {
     asio::post(w->io, [wp = w.get()] {
       wp->draining = true;
       beast::error_code ignored;
       wp->acceptor->close(ignored);
+      wp->accept_retry->cancel();
       for (session* s : wp->sessions) s->drain();
     });
   }
   for (auto& guard : self.guards) guard.reset();
+}
+
+void server::finish_drain(steady_clock::time_point until) {
+  impl& self = *impl_;
+  if (!self.started || self.drained) return;
+  begin_drain();
+  self.drained = true;
   // Wait for the workers to run out of work, then cut what is left.
-  const auto until = steady_clock::now() + grace;
   for (auto& w : self.workers) {
     while (!w->io.stopped() && steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -259,6 +292,14 @@ void server::drain(std::chrono::milliseconds grace) {
   }
   for (auto& w : self.workers) {
     if (w->thread.joinable()) w->thread.join();
+  }
+  // Sessions cut at the deadline still sit in their io_context: close their sockets and let
+  // their handlers run once, so each is destroyed while its worker is still alive.
+  for (auto& w : self.workers) {
+    std::vector<session*> left(w->sessions.begin(), w->sessions.end());
+    for (session* s : left) s->force_close();
+    w->io.restart();
+    w->io.poll();
   }
 }
 

@@ -56,6 +56,9 @@ struct server_options {
   std::size_t max_header_bytes = 16 * 1024;
   /// A connection that sends nothing for this long is closed (also bounds a slow sender).
   std::chrono::seconds idle_timeout{30};
+  /// Open connections per worker thread; more are closed as soon as they are accepted, so a
+  /// flood of idle connections cannot use up the process's file descriptors.
+  std::size_t max_connections_per_thread = 10000;
 };
 
 class server {
@@ -73,6 +76,10 @@ class server {
   /// Stops accepting, lets in-flight requests finish and closes idle connections; returns when
   /// all workers stopped or `grace` passed (then the rest is cut). Idempotent.
   void drain(std::chrono::milliseconds grace);
+  /// drain() in two halves, so several servers can drain at the same time: begin_drain() stops
+  /// accepting and returns at once; finish_drain() waits until `until`, then cuts what is left.
+  void begin_drain();
+  void finish_drain(steady_clock::time_point until);
   /// The handler of worker `i` (for metrics); valid between start() and destruction.
   handler& worker_handler(unsigned i);
   unsigned worker_count() const noexcept;

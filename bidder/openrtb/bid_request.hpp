@@ -11,6 +11,7 @@
 // Lifetime: one `bid_request` per worker thread, reset per request; no allocation once warm.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -18,6 +19,22 @@
 #include "bidder/core/reuse_vector.hpp"
 
 namespace bidder::openrtb {
+
+/// Limits on a request's shape, applied by both decoders and counted over the whole request (a
+/// repeated JSON key cannot add up past them). Far above real traffic, and tight enough that a
+/// worker's reused buffers stay bounded however hostile the traffic: every per-imp list is
+/// capped, so 64 imps x 64 deals x 256 seats is the most any thread can ever retain (~16 MB).
+struct request_limits {
+  std::size_t max_imps = 64;
+  std::size_t max_formats = 64;      // per banner
+  std::size_t max_deals = 64;        // per imp
+  std::size_t max_deal_seats = 256;  // per deal
+  std::size_t max_imp_list = 64;     // battr, mimes, protocols, rqddurs, per media object
+  std::size_t max_top_list = 4096;   // bcat, badv, bapp, wseat, bseat, cur
+  std::size_t max_categories = 256;  // site/app categories
+  std::size_t max_user_ids = 64;     // user.eids uids
+  std::size_t max_depth = 64;        // JSON nesting; real requests nest < 10 deep
+};
 
 struct format {
   std::int32_t w = 0;
@@ -51,6 +68,8 @@ struct video_spec {
   std::int32_t maxduration = 0;  // 0: no limit given
   reuse_vector<std::string_view> mimes;
   reuse_vector<std::int32_t> battr;
+  reuse_vector<std::int32_t> protocols;  // accepted VAST versions (List "Creative Subtypes")
+  reuse_vector<std::int32_t> rqddurs;    // exact durations required, seconds (2.6)
 };
 
 struct audio_spec {
@@ -59,6 +78,8 @@ struct audio_spec {
   std::int32_t maxduration = 0;
   reuse_vector<std::string_view> mimes;
   reuse_vector<std::int32_t> battr;
+  reuse_vector<std::int32_t> protocols;
+  reuse_vector<std::int32_t> rqddurs;
 };
 
 struct native_spec {
@@ -86,9 +107,13 @@ struct imp {
     video.w = video.h = video.minduration = video.maxduration = 0;
     video.mimes.clear();
     video.battr.clear();
+    video.protocols.clear();
+    video.rqddurs.clear();
     audio.minduration = audio.maxduration = 0;
     audio.mimes.clear();
     audio.battr.clear();
+    audio.protocols.clear();
+    audio.rqddurs.clear();
     native.battr.clear();
     bidfloor = 0;
     bidfloorcur = {};
@@ -120,6 +145,7 @@ struct bid_request {
   bool test = false;
   bool allimps = false;
   std::int32_t auction_type = 2;  // 1 first price, 2 second price plus (the default)
+  std::int32_t cattax = 1;        // taxonomy of bcat and the categories; 1: IAB 1.0 (default)
   reuse_vector<std::string_view> cur;
   reuse_vector<std::string_view> bcat;
   reuse_vector<std::string_view> badv;
@@ -155,6 +181,8 @@ struct bid_request {
   bool coppa = false;
   std::optional<bool> gdpr;  // absent: unknown
   std::string_view us_privacy;
+  std::string_view gpp;                // regs.gpp (IAB Global Privacy Platform string)
+  reuse_vector<std::int32_t> gpp_sid;  // regs.gpp_sid: the GPP sections that apply
 
   void reset() {
     id = {};
@@ -162,6 +190,7 @@ struct bid_request {
     tmax_ms = 0;
     test = allimps = false;
     auction_type = 2;
+    cattax = 1;
     cur.clear();
     bcat.clear();
     badv.clear();
@@ -177,7 +206,8 @@ struct bid_request {
     eids.clear();
     coppa = false;
     gdpr.reset();
-    us_privacy = {};
+    us_privacy = gpp = {};
+    gpp_sid.clear();
   }
 };
 

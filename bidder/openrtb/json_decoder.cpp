@@ -42,10 +42,15 @@ std::string finish(error e) {
   return std::move(e.message);
 }
 
+// type() looks at the first byte only; is_null() checks the whole atom, so "nul" or "nullx"
+// is a syntax error rather than a null.
 result<bool> is_null(od::value& v) {
   od::json_type type;
   if (auto code = v.type().get(type)) return syntax(code);
-  return type == od::json_type::null;
+  if (type != od::json_type::null) return false;
+  bool null = false;
+  if (v.is_null().get(null) || !null) return syntax(simdjson::N_ATOM_ERROR);
+  return true;
 }
 
 status read_string(od::value& v, std::string_view& out) {
@@ -62,11 +67,13 @@ status read_int(od::value& v, std::int32_t& out) {
   od::json_type type;
   if (auto code = v.type().get(type)) return syntax(code);
   switch (type) {
-    case od::json_type::null:
-      return {};
+    case od::json_type::null: {
+      auto null = is_null(v);
+      return null ? status() : status(null.error());
+    }
     case od::json_type::boolean: {
       bool b = false;
-      if (auto code = v.get_bool().get(b)) return syntax(code);
+      if (v.get_bool().get(b)) return syntax(simdjson::T_ATOM_ERROR);
       out = b ? 1 : 0;
       return {};
     }
@@ -212,8 +219,8 @@ status skip(od::value& v, std::size_t max_depth) {
       return {};
     }
     case od::json_type::string: {
-      od::raw_json_string raw;
-      if (auto code = v.get_raw_json_string().get(raw)) return syntax(code);
+      std::string_view text;  // unescaped, so a bad escape such as "\\x" is caught
+      if (auto code = v.get_string().get(text)) return syntax(code);
       return {};
     }
     case od::json_type::number: {
@@ -227,9 +234,8 @@ status skip(od::value& v, std::size_t max_depth) {
       return {};
     }
     case od::json_type::null: {
-      bool null = false;
-      if (auto code = v.is_null().get(null); code || !null) return syntax(simdjson::N_ATOM_ERROR);
-      return {};
+      auto null = is_null(v);
+      return null ? status() : status(null.error());
     }
   }
   return syntax(simdjson::TAPE_ERROR);
@@ -257,12 +263,13 @@ class request_reader {
       if (key == "allimps") return read_flag(v, out_.allimps);
       if (key == "at") return read_int(v, out_.auction_type);
       if (key == "tmax") return read_int(v, out_.tmax_ms);
-      if (key == "cur") return read_string_list(v, out_.cur, limits_.max_list_items);
-      if (key == "bcat") return read_string_list(v, out_.bcat, limits_.max_list_items);
-      if (key == "badv") return read_string_list(v, out_.badv, limits_.max_list_items);
-      if (key == "bapp") return read_string_list(v, out_.bapp, limits_.max_list_items);
-      if (key == "wseat") return read_string_list(v, out_.wseat, limits_.max_list_items);
-      if (key == "bseat") return read_string_list(v, out_.bseat, limits_.max_list_items);
+      if (key == "cattax") return read_int(v, out_.cattax);
+      if (key == "cur") return read_string_list(v, out_.cur, limits_.max_top_list);
+      if (key == "bcat") return read_string_list(v, out_.bcat, limits_.max_top_list);
+      if (key == "badv") return read_string_list(v, out_.badv, limits_.max_top_list);
+      if (key == "bapp") return read_string_list(v, out_.bapp, limits_.max_top_list);
+      if (key == "wseat") return read_string_list(v, out_.wseat, limits_.max_top_list);
+      if (key == "bseat") return read_string_list(v, out_.bseat, limits_.max_top_list);
       return skip(v,
                   limits_.max_depth);  // unknown or unused field: skipped (OpenRTB 2.6 section 2.6)
     });
@@ -326,9 +333,11 @@ class request_reader {
     auto r = for_each_field(v, [&](std::string_view key, od::value& f) -> status {
       if (key == "w") return read_int(f, w);
       if (key == "h") return read_int(f, h);
-      if (key == "battr") return read_int_list(f, banner.battr, limits_.max_list_items);
+      if (key == "battr") return read_int_list(f, banner.battr, limits_.max_imp_list);
       if (key == "format") {
-        return for_each_element(f, limits_.max_list_items, [&](od::value& e, std::size_t) {
+        return for_each_element(f, limits_.max_formats, [&](od::value& e, std::size_t) {
+          if (banner.formats.size() >= limits_.max_formats)
+            return status(too_many(limits_.max_formats));
           std::int32_t fw = 0, fh = 0;
           auto fr = for_each_field(e, [&](std::string_view k, od::value& x) -> status {
             if (k == "w") return read_int(x, fw);
@@ -361,8 +370,10 @@ class request_reader {
       if (key == "h") return read_int(f, video.h);
       if (key == "minduration") return read_int(f, video.minduration);
       if (key == "maxduration") return read_int(f, video.maxduration);
-      if (key == "mimes") return read_string_list(f, video.mimes, limits_.max_list_items);
-      if (key == "battr") return read_int_list(f, video.battr, limits_.max_list_items);
+      if (key == "mimes") return read_string_list(f, video.mimes, limits_.max_imp_list);
+      if (key == "battr") return read_int_list(f, video.battr, limits_.max_imp_list);
+      if (key == "protocols") return read_int_list(f, video.protocols, limits_.max_imp_list);
+      if (key == "rqddurs") return read_int_list(f, video.rqddurs, limits_.max_imp_list);
       return skip(f, limits_.max_depth);
     });
     if (r) video.present = true;
@@ -376,8 +387,10 @@ class request_reader {
     auto r = for_each_field(v, [&](std::string_view key, od::value& f) -> status {
       if (key == "minduration") return read_int(f, audio.minduration);
       if (key == "maxduration") return read_int(f, audio.maxduration);
-      if (key == "mimes") return read_string_list(f, audio.mimes, limits_.max_list_items);
-      if (key == "battr") return read_int_list(f, audio.battr, limits_.max_list_items);
+      if (key == "mimes") return read_string_list(f, audio.mimes, limits_.max_imp_list);
+      if (key == "battr") return read_int_list(f, audio.battr, limits_.max_imp_list);
+      if (key == "protocols") return read_int_list(f, audio.protocols, limits_.max_imp_list);
+      if (key == "rqddurs") return read_int_list(f, audio.rqddurs, limits_.max_imp_list);
       return skip(f, limits_.max_depth);
     });
     if (r) audio.present = true;
@@ -391,7 +404,7 @@ class request_reader {
     // native.request is a string of Native JSON per the spec; several libraries send an object.
     // The engine only needs to know a native slot exists, so its content is not read.
     auto r = for_each_field(v, [&](std::string_view key, od::value& f) -> status {
-      if (key == "battr") return read_int_list(f, native.battr, limits_.max_list_items);
+      if (key == "battr") return read_int_list(f, native.battr, limits_.max_imp_list);
       return skip(f, limits_.max_depth);
     });
     if (r) native.present = true;
@@ -402,13 +415,14 @@ class request_reader {
     return for_each_field(v, [&](std::string_view key, od::value& f) -> status {
       if (key == "private_auction") return read_flag(f, item.private_auction);
       if (key == "deals") {
-        return for_each_element(f, limits_.max_list_items, [&](od::value& e, std::size_t) {
+        return for_each_element(f, limits_.max_deals, [&](od::value& e, std::size_t) {
+          if (item.deals.size() == limits_.max_deals) return status(too_many(limits_.max_deals));
           deal& d = item.deals.emplace();
           auto dr = for_each_field(e, [&](std::string_view k, od::value& x) -> status {
             if (k == "id") return read_string(x, d.id);
             if (k == "bidfloor") return read_price(x, d.bidfloor);
             if (k == "bidfloorcur") return read_string(x, d.bidfloorcur);
-            if (k == "wseat") return read_string_list(x, d.wseat, limits_.max_list_items);
+            if (k == "wseat") return read_string_list(x, d.wseat, limits_.max_deal_seats);
             return skip(x, limits_.max_depth);
           });
           if (dr && d.id.empty()) return status(make_error(errc::missing_field, ".id: missing"));
@@ -432,8 +446,8 @@ class request_reader {
       if (key == "page") return read_string(f, page);
       if (key == "bundle") return read_string(f, bundle);
       if (key == "cat" || key == "sectioncat" || key == "pagecat") {
-        if (!take) return read_string_list(f, scratch_, limits_.max_list_items);
-        return read_string_list(f, out_.content_cat, limits_.max_list_items);
+        if (!take) return read_string_list(f, scratch_, limits_.max_categories);
+        return read_string_list(f, out_.content_cat, limits_.max_categories);
       }
       if (key == "publisher") {
         return for_each_field(f, [&](std::string_view k, od::value& x) -> status {
@@ -489,20 +503,20 @@ class request_reader {
   }
 
   status read_eids(od::value& v) {
-    return for_each_element(v, limits_.max_list_items, [&](od::value& e, std::size_t) {
+    return for_each_element(v, limits_.max_user_ids, [&](od::value& e, std::size_t) {
       std::string_view source;
       std::size_t first = out_.eids.size();
       auto er = for_each_field(e, [&](std::string_view key, od::value& f) -> status {
         if (key == "source") return read_string(f, source);
         if (key == "uids") {
-          return for_each_element(f, limits_.max_list_items, [&](od::value& u, std::size_t) {
+          return for_each_element(f, limits_.max_user_ids, [&](od::value& u, std::size_t) {
             std::string_view id;
             auto ur = for_each_field(u, [&](std::string_view k, od::value& x) -> status {
               if (k == "id") return read_string(x, id);
               return skip(x, limits_.max_depth);
             });
             if (ur && !id.empty()) {
-              if (out_.eids.size() == limits_.max_list_items) {
+              if (out_.eids.size() == limits_.max_user_ids) {
                 return status(make_error(errc::invalid_field, ": too many user ids"));
               }
               out_.eids.push_back({user_id_kind::eid, {}, id});
@@ -541,6 +555,8 @@ class request_reader {
       if (key == "coppa") return read_flag(f, out_.coppa);
       if (key == "gdpr") return read_optional_flag(f, out_.gdpr);
       if (key == "us_privacy") return read_string(f, out_.us_privacy);
+      if (key == "gpp") return read_string(f, out_.gpp);
+      if (key == "gpp_sid") return read_int_list(f, out_.gpp_sid, limits_.max_imp_list);
       if (key == "ext") {
         return for_each_field(f, [&](std::string_view k, od::value& x) -> status {
           if (k == "gdpr") return read_optional_flag(x, ext_gdpr_);

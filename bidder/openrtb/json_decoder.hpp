@@ -20,12 +20,8 @@
 
 namespace bidder::openrtb {
 
-/// Limits on a request's shape: far above real traffic, low enough to bound the work per request.
-struct decode_limits {
-  std::size_t max_imps = 64;
-  std::size_t max_list_items = 1024;  // bcat, badv, formats, deals, eids, ...
-  std::size_t max_depth = 64;         // real requests nest < 10 deep
-};
+/// The decoder applies openrtb::request_limits (bid_request.hpp).
+using decode_limits = request_limits;
 
 class json_decoder {
  public:
@@ -35,7 +31,8 @@ class json_decoder {
   json_decoder& operator=(const json_decoder&) = delete;
 
   /// Fills `out` (reset first) from `json`. Errors: malformed_request (not JSON, truncated,
-  /// nested deeper than max_depth, trailing bytes), invalid_field (wrong type, too many items),
+  /// nested deeper than max_depth, trailing bytes, a bad literal or escape anywhere, even in
+  /// unknown fields), invalid_field (wrong type, more items than request_limits allows),
   /// missing_field (no id, no imp, an imp without id or without any media object).
   [[nodiscard]] result<void> decode(std::string_view json, bid_request& out);
 

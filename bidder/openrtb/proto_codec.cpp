@@ -24,8 +24,8 @@ using pb_response = BidResponse;
 using pb_seatbid = BidResponse_SeatBid;
 using pb_bid = BidResponse_SeatBid_Bid;
 
-/// Most impressions one request may carry; more is refused rather than partly bid on.
-constexpr int max_imps = 64;
+/// The shape limits shared with the JSON decoder (bid_request.hpp).
+constexpr request_limits limits{};
 
 /// The arena's first block, kept across requests. A typical request decodes into a few KiB of
 /// message objects; larger ones spill into heap blocks that Arena::Reset() returns on the next
@@ -34,14 +34,25 @@ constexpr std::size_t initial_block_size = 64 * 1024;
 
 std::string_view view(const std::string& s) noexcept { return s; }
 
+error too_many(std::string_view field, std::size_t max_items) {
+  return make_error(errc::invalid_field,
+                    std::string(field) + ": more than " + std::to_string(max_items) + " items");
+}
+
 template <class Strings>
-void copy_strings(const Strings& from, reuse_vector<std::string_view>& to) {
+result<void> copy_strings(const Strings& from, reuse_vector<std::string_view>& to,
+                          std::size_t max_items, std::string_view field) {
+  if (static_cast<std::size_t>(from.size()) > max_items) return too_many(field, max_items);
   for (const std::string& s : from) to.push_back(s);
+  return {};
 }
 
 template <class Ints>
-void copy_ints(const Ints& from, reuse_vector<std::int32_t>& to) {
+result<void> copy_ints(const Ints& from, reuse_vector<std::int32_t>& to, std::size_t max_items,
+                       std::string_view field) {
+  if (static_cast<std::size_t>(from.size()) > max_items) return too_many(field, max_items);
   for (std::int32_t v : from) to.push_back(v);
+  return {};
 }
 
 std::string imp_field(int index, std::string_view field) {
@@ -68,11 +79,18 @@ result<void> decode_imp(const pb_imp& in, int index, imp& out) {
   if (in.has_banner()) {
     const auto& banner = in.banner();
     out.banner.present = true;
+    if (static_cast<std::size_t>(banner.format_size()) > limits.max_formats) {
+      return too_many(imp_field(index, "banner.format"), limits.max_formats);
+    }
     if (banner.w() > 0 && banner.h() > 0) out.banner.formats.push_back({banner.w(), banner.h()});
     for (const auto& f : banner.format()) {
       if (f.w() > 0 && f.h() > 0) out.banner.formats.push_back({f.w(), f.h()});
     }
-    copy_ints(banner.battr(), out.banner.battr);
+    if (auto r = copy_ints(banner.battr(), out.banner.battr, limits.max_imp_list,
+                           imp_field(index, "banner.battr"));
+        !r) {
+      return r;
+    }
   }
   if (in.has_video()) {
     const auto& video = in.video();
@@ -81,20 +99,40 @@ result<void> decode_imp(const pb_imp& in, int index, imp& out) {
     out.video.h = video.h();
     out.video.minduration = video.minduration();
     out.video.maxduration = video.maxduration();
-    copy_strings(video.mimes(), out.video.mimes);
-    copy_ints(video.battr(), out.video.battr);
+    for (auto r : {copy_strings(video.mimes(), out.video.mimes, limits.max_imp_list,
+                                imp_field(index, "video.mimes")),
+                   copy_ints(video.battr(), out.video.battr, limits.max_imp_list,
+                             imp_field(index, "video.battr")),
+                   copy_ints(video.protocols(), out.video.protocols, limits.max_imp_list,
+                             imp_field(index, "video.protocols")),
+                   copy_ints(video.rqddurs(), out.video.rqddurs, limits.max_imp_list,
+                             imp_field(index, "video.rqddurs"))}) {
+      if (!r) return r;
+    }
   }
   if (in.has_audio()) {
     const auto& audio = in.audio();
     out.audio.present = true;
     out.audio.minduration = audio.minduration();
     out.audio.maxduration = audio.maxduration();
-    copy_strings(audio.mimes(), out.audio.mimes);
-    copy_ints(audio.battr(), out.audio.battr);
+    for (auto r : {copy_strings(audio.mimes(), out.audio.mimes, limits.max_imp_list,
+                                imp_field(index, "audio.mimes")),
+                   copy_ints(audio.battr(), out.audio.battr, limits.max_imp_list,
+                             imp_field(index, "audio.battr")),
+                   copy_ints(audio.protocols(), out.audio.protocols, limits.max_imp_list,
+                             imp_field(index, "audio.protocols")),
+                   copy_ints(audio.rqddurs(), out.audio.rqddurs, limits.max_imp_list,
+                             imp_field(index, "audio.rqddurs"))}) {
+      if (!r) return r;
+    }
   }
   if (in.has_native()) {
     out.native.present = true;
-    copy_ints(in.native().battr(), out.native.battr);
+    if (auto r = copy_ints(in.native().battr(), out.native.battr, limits.max_imp_list,
+                           imp_field(index, "native.battr"));
+        !r) {
+      return r;
+    }
   }
 
   if (!valid_floor(in.bidfloor())) {
@@ -108,6 +146,9 @@ result<void> decode_imp(const pb_imp& in, int index, imp& out) {
   if (in.has_pmp()) {
     const auto& pmp = in.pmp();
     out.private_auction = pmp.private_auction();
+    if (static_cast<std::size_t>(pmp.deals_size()) > limits.max_deals) {
+      return too_many(imp_field(index, "pmp.deals"), limits.max_deals);
+    }
     for (int d = 0; d < pmp.deals_size(); ++d) {
       const auto& from = pmp.deals(d);
       // A deal without an id cannot be bid on (bid.dealid must name it): skip it.
@@ -121,20 +162,29 @@ result<void> decode_imp(const pb_imp& in, int index, imp& out) {
       to.id = view(from.id());
       to.bidfloor = from.bidfloor();
       to.bidfloorcur = view(from.bidfloorcur());
-      copy_strings(from.wseat(), to.wseat);
+      if (auto r = copy_strings(from.wseat(), to.wseat, limits.max_deal_seats,
+                                imp_field(index, "pmp.deals[" + std::to_string(d) + "].wseat"));
+          !r) {
+        return r;
+      }
     }
   }
   return {};
 }
 
 template <class Inventory>
-void decode_inventory(const Inventory& in, inventory_kind kind, bid_request& out) {
+result<void> decode_inventory(const Inventory& in, inventory_kind kind, bid_request& out) {
   out.inventory = kind;
   out.domain = view(in.domain());
   out.publisher_id = view(in.publisher().id());
-  copy_strings(in.cat(), out.content_cat);
-  copy_strings(in.sectioncat(), out.content_cat);
-  copy_strings(in.pagecat(), out.content_cat);
+  if (static_cast<std::size_t>(in.cat_size() + in.sectioncat_size() + in.pagecat_size()) >
+      limits.max_categories) {
+    return too_many("site/app categories", limits.max_categories);
+  }
+  for (const auto* list : {&in.cat(), &in.sectioncat(), &in.pagecat()}) {
+    for (const std::string& c : *list) out.content_cat.push_back(c);
+  }
+  return {};
 }
 
 bool has_location(const pb_geo& geo) noexcept {
@@ -144,8 +194,9 @@ bool has_location(const pb_geo& geo) noexcept {
 result<void> decode_request(const pb_request& in, bid_request& out) {
   if (in.id().empty()) return make_error(errc::missing_field, "id: missing");
   if (in.imp_size() == 0) return make_error(errc::missing_field, "imp: missing");
-  if (in.imp_size() > max_imps) {
-    return make_error(errc::invalid_field, "imp: more than 64 impressions");
+  if (static_cast<std::size_t>(in.imp_size()) > limits.max_imps) {
+    return make_error(errc::invalid_field,
+                      "imp: more than " + std::to_string(limits.max_imps) + " impressions");
   }
   if (in.tmax() < 0) return make_error(errc::invalid_field, "tmax: must be >= 0");
 
@@ -157,20 +208,23 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   out.test = in.test();
   out.allimps = in.allimps();
   out.auction_type = in.at();  // 2 when absent (the schema default)
-  copy_strings(in.cur(), out.cur);
-  copy_strings(in.bcat(), out.bcat);
-  copy_strings(in.badv(), out.badv);
-  copy_strings(in.bapp(), out.bapp);
-  copy_strings(in.wseat(), out.wseat);
-  copy_strings(in.bseat(), out.bseat);
+  if (in.has_cattax()) out.cattax = in.cattax();
+  for (auto r : {copy_strings(in.cur(), out.cur, limits.max_top_list, "cur"),
+                 copy_strings(in.bcat(), out.bcat, limits.max_top_list, "bcat"),
+                 copy_strings(in.badv(), out.badv, limits.max_top_list, "badv"),
+                 copy_strings(in.bapp(), out.bapp, limits.max_top_list, "bapp"),
+                 copy_strings(in.wseat(), out.wseat, limits.max_top_list, "wseat"),
+                 copy_strings(in.bseat(), out.bseat, limits.max_top_list, "bseat")}) {
+    if (!r) return r;
+  }
 
   switch (in.distributionchannel_oneof_case()) {
     case pb_request::kSite:
-      decode_inventory(in.site(), inventory_kind::site, out);
+      if (auto r = decode_inventory(in.site(), inventory_kind::site, out); !r) return r;
       out.page = view(in.site().page());
       break;
     case pb_request::kApp:
-      decode_inventory(in.app(), inventory_kind::app, out);
+      if (auto r = decode_inventory(in.app(), inventory_kind::app, out); !r) return r;
       out.bundle = view(in.app().bundle());
       break;
     case pb_request::kDooh:
@@ -202,6 +256,7 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   for (const auto& eid : user.eids()) {
     for (const auto& uid : eid.uids()) {
       if (uid.id().empty()) continue;
+      if (out.eids.size() == limits.max_user_ids) return too_many("user.eids", limits.max_user_ids);
       out.eids.push_back({user_id_kind::eid, view(eid.source()), view(uid.id())});
     }
   }
@@ -210,7 +265,8 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   out.coppa = regs.coppa();
   if (regs.has_gdpr()) out.gdpr = regs.gdpr();
   out.us_privacy = view(regs.us_privacy());
-  return {};
+  out.gpp = view(regs.gpp());
+  return copy_ints(regs.gpp_sid(), out.gpp_sid, limits.max_imp_list, "regs.gpp_sid");
 }
 
 // ---- BidResponse encoding -------------------------------------------------------------------

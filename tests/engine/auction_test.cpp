@@ -110,12 +110,16 @@ class fake_store final : public bidder::audience::store {
   }
 
   bidder::audience::lookup_status lookup(
-      std::string_view user_key,
+      std::string_view user_key, unix_seconds now,
       std::vector<bidder::audience::membership_view>& out) noexcept override {
     keys.emplace_back(user_key);
+    times.push_back(now);
     auto it = users_.find(std::string(user_key));
     if (it == users_.end()) return bidder::audience::lookup_status::not_found;
-    for (const auto& m : it->second) out.push_back({m.segment, m.last_seen});
+    for (const auto& m : it->second) {
+      if (m.expires_at != 0 && m.expires_at <= now) continue;  // as the real store does
+      out.push_back({m.segment, m.last_seen, m.expires_at});
+    }
     return bidder::audience::lookup_status::found;
   }
 
@@ -128,7 +132,8 @@ class fake_store final : public bidder::audience::store {
 
   bidder::result<bool> is_empty() override { return users_.empty(); }
 
-  std::vector<std::string> keys;  // every key looked up, in order
+  std::vector<std::string> keys;    // every key looked up, in order
+  std::vector<unix_seconds> times;  // the `now` of every look-up, in order
 
  private:
   std::map<std::string, std::vector<bidder::audience::membership>> users_;
@@ -579,6 +584,18 @@ TEST_CASE("an audience campaign bids only for users in its segment within the wi
   SECTION("an unknown user") {
     CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
     CHECK(f.store.keys == std::vector<std::string>{"buyeruid:b-1", "user:u-1"});
+  }
+  SECTION("the store is asked at the request's wall-clock time") {
+    f.ctx.wall_now = now_s + 123;
+    f.store.add("user:u-1", {{"auto-site-visitor", now_s - 2 * day}});
+    CHECK(f.bid_on(*snap).cid == "auto");
+    CHECK(f.store.times == std::vector<unix_seconds>{now_s + 123, now_s + 123});
+  }
+  SECTION("a membership the store reports expired at that time does not count") {
+    f.store.add("user:u-1", {{"auto-site-visitor", now_s - 2 * day, now_s}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+    f.ctx.wall_now = now_s - 1;  // one second before it expires
+    CHECK(f.bid_on(*snap).cid == "auto");
   }
 }
 

@@ -543,13 +543,45 @@ TEST_CASE("whitespace after the request object is not trailing garbage", "[openr
   CHECK(r.id == "r");
 }
 
-TEST_CASE("lists longer than max_list_items are refused", "[openrtb][unit]") {
-  std::string json = R"({"id":"r","imp":[{"id":"1","banner":{}}],"bcat":[)";
-  for (int i = 0; i < 1025; ++i) json += std::string(i > 0 ? "," : "") + "\"IAB1\"";
-  json += "]}";
-  const auto e = decode_error(json);
-  CHECK(e.code == errc::invalid_field);
-  CHECK_THAT(e.message, Catch::StartsWith("bcat: more than 1024 items"));
+TEST_CASE("lists longer than their request_limits are refused", "[openrtb][unit]") {
+  SECTION("a top-level list") {
+    std::string json = R"({"id":"r","imp":[{"id":"1","banner":{}}],"bcat":[)";
+    for (int i = 0; i < 4097; ++i) json += std::string(i > 0 ? "," : "") + "\"IAB1\"";
+    json += "]}";
+    const auto e = decode_error(json);
+    CHECK(e.code == errc::invalid_field);
+    CHECK_THAT(e.message, Catch::StartsWith("bcat: more than 4096 items"));
+  }
+  SECTION("deals counted over repeated pmp.deals keys") {
+    std::string deals;
+    for (int i = 0; i < 40; ++i)
+      deals += std::string(i > 0 ? "," : "") + R"({"id":"d)" + std::to_string(i) + "\"}";
+    const std::string json = R"({"id":"r","imp":[{"id":"1","banner":{},"pmp":{"deals":[)" + deals +
+                             R"(],"deals":[)" + deals + "]}}]}";
+    const auto e = decode_error(json);
+    CHECK(e.code == errc::invalid_field);
+    CHECK_THAT(e.message, Catch::Contains("more than 64 items"));
+  }
+  SECTION("deal seats") {
+    std::string seats;
+    for (int i = 0; i < 257; ++i) seats += std::string(i > 0 ? "," : "") + "\"s\"";
+    const std::string json =
+        R"({"id":"r","imp":[{"id":"1","banner":{},"pmp":{"deals":[{"id":"d","wseat":[)" + seats +
+        "]}]}}]}";
+    const auto e = decode_error(json);
+    CHECK_THAT(e.message, Catch::StartsWith("imp[0].pmp.deals[0].wseat: more than 256 items"));
+  }
+}
+
+TEST_CASE("a partial null or a bad escape is malformed even where it would be skipped",
+          "[openrtb][unit]") {
+  const std::string json =
+      GENERATE(std::string(R"({"id":"r","tmax":nul,"imp":[{"id":"1","banner":{}}]})"),
+               std::string(R"({"id":"r","site":nullx,"imp":[{"id":"1","banner":{}}]})"),
+               std::string(R"({"id":"r","zz":"\x","imp":[{"id":"1","banner":{}}]})"),
+               std::string(R"({"id":"r","ext":{"a":[1,tru]},"imp":[{"id":"1","banner":{}}]})"));
+  INFO(json);
+  CHECK(decode_error(json).code == errc::malformed_request);
 }
 
 TEST_CASE("ten-thousand-deep nesting inside ext is refused as malformed", "[openrtb][unit]") {
