@@ -142,7 +142,7 @@ void BM_audience_lookup(benchmark::State& state) {
   const std::string key = state.range(1) ? "user:demo-car-buyer" : "user:nobody";
   for (auto _ : state) {
     out.clear();
-    auto status = store.store->lookup(key, out);
+    auto status = store.store->lookup(key, wall_now(), out);
     benchmark::DoNotOptimize(status);
   }
 }

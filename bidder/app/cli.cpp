@@ -4,6 +4,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bidder/app/audience_cli.hpp"
 #include "bidder/app/service.hpp"
 
 namespace bidder::app {
@@ -26,7 +29,11 @@ constexpr std::string_view usage = R"(usage:
       finish in-flight requests and exit 0.
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
+  bidder audience push|list|show|forget|compact ...
+      Manages audience segments on a running bidder (bidder audience help).
   bidder help
+Admin token: --admin-token-file FILE or $BIDDER_ADMIN_TOKEN (required when --admin-listen is
+not a loopback address).
 )";
 
 int fail_usage(std::string_view message) {
@@ -36,6 +43,7 @@ int fail_usage(std::string_view message) {
 
 int serve(const std::vector<std::string_view>& args) {
   serve_options options;
+  if (const char* token = std::getenv("BIDDER_ADMIN_TOKEN")) options.admin_token = token;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
     if (flag == "--help" || flag == "-h") {
@@ -52,6 +60,11 @@ int serve(const std::vector<std::string_view>& args) {
       options.admin_listen = value;
     } else if (flag == "--data-dir") {
       options.data_dir = value;
+    } else if (flag == "--admin-token-file") {
+      std::ifstream in(value);
+      if (!in || !std::getline(in, options.admin_token) || options.admin_token.empty()) {
+        return fail_usage("--admin-token-file " + value + ": cannot read a token from it");
+      }
     } else if (flag == "--threads") {
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), options.threads);
       if (ec != std::errc() || end != value.data() + value.size() || options.threads > 256) {
@@ -122,6 +135,7 @@ int run_cli(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "serve") return serve(args);
   if (command == "check-config") return check(args);
+  if (command == "audience") return run_audience_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << usage;
     return 0;

@@ -61,6 +61,13 @@ result<std::size_t> seed_demo_users(const config::bidder_config& config, audienc
   return static_cast<std::size_t>(config.demo_users_size());
 }
 
+// Audience files arrive as one request body on the admin port (held in memory while parsed).
+constexpr std::size_t admin_max_body_bytes = std::size_t{2} << 30;
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace
 
 struct service::impl {
@@ -110,6 +117,12 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   if (!bid_address) return bid_address.error();
   auto admin_address = http::parse_host_port(options.admin_listen);
   if (!admin_address) return admin_address.error();
+  if (!is_loopback(admin_address->first) && options.admin_token.empty()) {
+    return make_error(errc::invalid_config,
+                      "--admin-listen " + options.admin_listen +
+                          " is reachable from other hosts: set BIDDER_ADMIN_TOKEN or "
+                          "--admin-token-file so the admin API requires a bearer token");
+  }
   const unsigned threads =
       options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t max_body = (*config)->max_body_bytes();
@@ -142,10 +155,15 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                                     }
                                     http::write_prometheus(metrics, audience, out);
                                   },
-                              .reload = [raw] { return raw->reload(); }};
+                              .reload = [raw] { return raw->reload(); },
+                              .store = state->store.get(),
+                              .token = options.admin_token};
   state->admin = std::make_unique<http::server>(
-      http::server_options{
-          .host = admin_address->first, .port = admin_address->second, .threads = 1},
+      http::server_options{.host = admin_address->first,
+                           .port = admin_address->second,
+                           .threads = 1,
+                           .max_body_bytes = admin_max_body_bytes,
+                           .idle_timeout = std::chrono::seconds(300)},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();
 
@@ -171,8 +189,12 @@ result<std::string> service::reload() {
 }
 
 void service::stop(std::chrono::milliseconds grace) {
-  if (impl_->admin) impl_->admin->drain(grace);
-  if (impl_->bids) impl_->bids->drain(grace);
+  // Both ports stop accepting at once and share one grace period.
+  if (impl_->admin) impl_->admin->begin_drain();
+  if (impl_->bids) impl_->bids->begin_drain();
+  const auto until = steady_clock::now() + grace;
+  if (impl_->admin) impl_->admin->finish_drain(until);
+  if (impl_->bids) impl_->bids->finish_drain(until);
 }
 
 result<std::string> check_config(const std::optional<std::string>& path) {

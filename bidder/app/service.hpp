@@ -29,6 +29,8 @@ struct serve_options {
   std::string data_dir = "data";
   /// Bid-serving threads; 0: one per core.
   unsigned threads = 0;
+  /// Bearer token for the admin port; required when admin_listen is not a loopback address.
+  std::string admin_token;
 };
 
 class service {

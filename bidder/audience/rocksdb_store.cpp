@@ -1,23 +1,34 @@
 #include "bidder/audience/rocksdb_store.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <random>
 #include <string>
+#include <thread>
+
+#include "bidder/core/names.hpp"
 
 namespace bidder::audience {
-
-struct rocksdb_store::impl {
-  std::unique_ptr<rocksdb::DB> db;
-  std::size_t block_cache_bytes = 0;
-};
-
 namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* segments_family = "segments";
 
 // The value bytes of the last look-up on this thread: membership views point into them. A copy
 // (values are tens of bytes), not a pinned block: a pinned cache block outliving its store
@@ -28,12 +39,309 @@ error io_error(std::string_view what, const rocksdb::Status& status) {
   return make_error(errc::io_error, std::string(what) + ": " + status.ToString());
 }
 
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+bool get_varint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// Merge operands: 'A' + membership (add or refresh), 'R' + varint length + segment (remove).
+std::string add_operand(std::string_view segment, unix_seconds last_seen, unix_seconds expires_at) {
+  std::string out = "A";
+  std::string body;
+  const membership_view m{segment, last_seen, expires_at};
+  encode_memberships(std::span<const membership_view>(&m, 1), body);
+  return out + body;
+}
+
+std::string remove_operand(std::string_view segment) {
+  std::string out = "R";
+  put_varint(out, segment.size());
+  out += segment;
+  return out;
+}
+
+// Applies operands to a user's memberships, in order; the last word on a segment wins.
+class membership_merge final : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<membership_view> entries;
+    if (in.existing_value != nullptr &&
+        !decode_memberships(std::string_view(in.existing_value->data(), in.existing_value->size()),
+                            0, entries)) {
+      entries.clear();  // a corrupt old value is replaced rather than kept forever
+    }
+    for (const rocksdb::Slice& operand : in.operand_list) {
+      std::string_view op(operand.data(), operand.size());
+      if (op.empty()) continue;
+      const char kind = op.front();
+      op.remove_prefix(1);
+      std::vector<membership_view> parsed;
+      std::string_view segment;
+      if (kind == 'A') {
+        if (!decode_memberships(op, 0, parsed) || parsed.size() != 1) continue;
+        segment = parsed.front().segment;
+      } else if (kind == 'R') {
+        std::uint64_t length = 0;
+        if (!get_varint(op, length) || length != op.size()) continue;
+        segment = op;
+      } else {
+        continue;
+      }
+      entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                   [&](const membership_view& m) { return m.segment == segment; }),
+                    entries.end());
+      if (kind == 'A') entries.push_back(parsed.front());
+    }
+    encode_memberships(std::span<const membership_view>(entries), out->new_value);
+    return true;
+  }
+  const char* Name() const override { return "bidder.audience.memberships.v1"; }
+};
+
+// Drops expired memberships (and users left with none) while RocksDB compacts.
+class expiry_filter final : public rocksdb::CompactionFilter {
+ public:
+  explicit expiry_filter(std::function<unix_seconds()> clock) : clock_(std::move(clock)) {}
+
+  Decision FilterV2(int, const rocksdb::Slice&, ValueType type, const rocksdb::Slice& value,
+                    std::string* new_value, std::string*) const override {
+    const unix_seconds now = clock_();
+    if (type == ValueType::kMergeOperand) {
+      std::string_view op(value.data(), value.size());
+      if (op.empty() || op.front() != 'A') return Decision::kKeep;
+      std::vector<membership_view> parsed;
+      if (decode_memberships(op.substr(1), 0, parsed) && parsed.size() == 1 &&
+          parsed.front().expires_at != 0 && parsed.front().expires_at <= now) {
+        return Decision::kRemove;
+      }
+      return Decision::kKeep;
+    }
+    if (type != ValueType::kValue) return Decision::kKeep;
+    std::vector<membership_view> all, live;
+    const std::string_view bytes(value.data(), value.size());
+    if (!decode_memberships(bytes, 0, all) || !decode_memberships(bytes, now, live)) {
+      return Decision::kKeep;
+    }
+    if (live.empty()) return Decision::kRemove;  // expired, or left every segment
+    if (live.size() == all.size()) return Decision::kKeep;
+    encode_memberships(std::span<const membership_view>(live), *new_value);
+    return Decision::kChangeValue;
+  }
+  const char* Name() const override { return "bidder.audience.expiry"; }
+
+ private:
+  std::function<unix_seconds()> clock_;
+};
+
+std::string encode_segment(const segment_info& info) {
+  std::string out;
+  put_varint(out, info.members);
+  put_varint(out, info.exact ? 1 : 0);
+  put_varint(out, static_cast<std::uint64_t>(std::max<unix_seconds>(info.updated_at, 0)));
+  put_varint(out, info.ttl_days);
+  return out;
+}
+
+bool decode_segment(std::string_view bytes, segment_info& info) {
+  std::uint64_t members = 0, exact = 0, updated = 0, ttl = 0;
+  if (!get_varint(bytes, members) || !get_varint(bytes, exact) || !get_varint(bytes, updated) ||
+      !get_varint(bytes, ttl) || !bytes.empty()) {
+    return false;
+  }
+  info.members = members;
+  info.exact = exact != 0;
+  info.updated_at = static_cast<unix_seconds>(updated);
+  info.ttl_days = static_cast<std::uint32_t>(ttl);
+  return true;
+}
+
+bool has_segment(std::string_view value, std::string_view segment) {
+  std::vector<membership_view> entries;
+  if (!decode_memberships(value, 0, entries)) return false;
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const membership_view& m) { return m.segment == segment; });
+}
+
 }  // namespace
+
+std::string_view to_string(update_mode mode) noexcept {
+  switch (mode) {
+    case update_mode::replace:
+      return "replace";
+    case update_mode::add:
+      return "add";
+    case update_mode::remove:
+      return "remove";
+  }
+  return "replace";
+}
+
+std::optional<update_mode> parse_update_mode(std::string_view text) noexcept {
+  if (text == "replace") return update_mode::replace;
+  if (text == "add") return update_mode::add;
+  if (text == "remove") return update_mode::remove;
+  return std::nullopt;
+}
+
+// Keys whose data was not in memory, handed from bid threads to the warmer thread. Lossy on
+// purpose: a bid thread never waits; when its slot is busy the key is dropped (it will miss
+// again and be offered again).
+class warm_queue {
+ public:
+  static constexpr std::size_t slots = 1024;
+  static constexpr std::size_t max_key_bytes = 640;  // longest user key (512-byte id + prefix)
+
+  // Bid path: lock-free, allocation-free.
+  void offer(std::string_view key) noexcept {
+    if (key.size() > max_key_bytes) return;
+    slot& s = slots_[cursor_.fetch_add(1, std::memory_order_relaxed) % slots];
+    std::uint32_t expected = empty;
+    if (!s.state.compare_exchange_strong(expected, writing, std::memory_order_acquire)) return;
+    std::memcpy(s.key, key.data(), key.size());
+    s.size = key.size();
+    s.state.store(ready, std::memory_order_release);
+  }
+
+  // Warmer thread: calls fn(key) for every offered key; returns how many.
+  template <class Fn>
+  std::size_t drain(Fn&& fn) {
+    std::size_t taken = 0;
+    std::string key;
+    for (std::size_t i = 0; i < slots; ++i) {
+      slot& s = slots_[i];
+      if (s.state.load(std::memory_order_acquire) != ready) continue;
+      key.assign(s.key, s.size);
+      s.state.store(empty, std::memory_order_release);
+      fn(key);
+      ++taken;
+    }
+    return taken;
+  }
+
+ private:
+  enum : std::uint32_t { empty, writing, ready };
+  struct slot {
+    std::atomic<std::uint32_t> state{empty};
+    std::size_t size = 0;
+    char key[max_key_bytes];
+  };
+  std::unique_ptr<slot[]> slots_ = std::make_unique<slot[]>(slots);
+  std::atomic<std::size_t> cursor_{0};
+};
+
+// Compactions and flushes write new files whose blocks are not cached; this tells the warmer.
+class rewarm_listener final : public rocksdb::EventListener {
+ public:
+  explicit rewarm_listener(std::atomic<bool>& flag) : flag_(flag) {}
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    flag_.store(true, std::memory_order_release);
+  }
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override {
+    flag_.store(true, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
+struct rocksdb_store::impl {
+  std::string path;
+  std::size_t block_cache_bytes = 0;
+  std::shared_ptr<rocksdb::MergeOperator> merge = std::make_shared<membership_merge>();
+  std::unique_ptr<expiry_filter> filter;
+  rocksdb::ColumnFamilyOptions users_options;
+  rocksdb::ColumnFamilyOptions segments_options;
+  rocksdb::DBOptions db_options;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ColumnFamilyHandle* users = nullptr;
+  rocksdb::ColumnFamilyHandle* segments = nullptr;
+  std::mutex update_mutex;  // one segment update at a time
+  warm_queue to_warm;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> rewarm{false};  // set when new files appeared (compaction, flush)
+  std::thread warmer;
+
+  // Reads, off the bid path, what bids found missing from memory, so the next bid finds it.
+  void run_warmer() {
+    rocksdb::ReadOptions read;
+    read.fill_cache = true;
+    std::string value;
+    while (!stopping.load(std::memory_order_acquire)) {
+      if (rewarm.exchange(false, std::memory_order_acq_rel)) warm_all_if_it_fits();
+      const std::size_t warmed = to_warm.drain([&](const std::string& key) {
+        db->Get(read, users, key, &value).PermitUncheckedError();
+      });
+      // Control-plane thread: a short nap when idle costs nothing on the bid path.
+      if (warmed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // Reads every user once (filling the cache) when the store fits in half of the cache.
+  bool warm_all_if_it_fits() {
+    std::uint64_t live_bytes = 0;
+    db->GetIntProperty(users, "rocksdb.live-sst-files-size", &live_bytes);
+    if (live_bytes > block_cache_bytes / 2) return true;  // too big to hold; stay lazy
+    rocksdb::ReadOptions read;
+    read.fill_cache = true;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    }
+    return it->status().ok();
+  }
+
+  ~impl() {
+    stopping.store(true, std::memory_order_release);
+    if (warmer.joinable()) warmer.join();
+    if (db) {
+      if (segments != nullptr) ignore(db->DestroyColumnFamilyHandle(segments));
+      if (users != nullptr) ignore(db->DestroyColumnFamilyHandle(users));
+      ignore(db->Close());
+    }
+  }
+  static void ignore(const rocksdb::Status& s) { s.PermitUncheckedError(); }
+
+  // A fresh temporary directory inside the store for the SST files of one update.
+  fs::path staging_dir() const {
+    std::random_device rd;
+    return fs::path(path) / ("ingest-" + std::to_string(rd()) + std::to_string(rd()));
+  }
+};
 
 rocksdb_store::rocksdb_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 rocksdb_store::~rocksdb_store() = default;
 
 result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options& options) {
+  auto state = std::make_unique<impl>();
+  state->path = options.path;
+  state->block_cache_bytes = options.block_cache_bytes;
+  std::error_code fs_error;
+  fs::create_directories(options.path, fs_error);
+  if (fs_error) {
+    return make_error(errc::io_error, "cannot create audience store directory " + options.path +
+                                          ": " + fs_error.message());
+  }
+  // Staging folders of updates interrupted by a crash were never ingested: drop them.
+  for (const auto& entry : fs::directory_iterator(options.path, fs_error)) {
+    if (entry.is_directory() && entry.path().filename().string().starts_with("ingest-")) {
+      fs::remove_all(entry.path(), fs_error);
+    }
+  }
+
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Point look-ups only: a bloom filter answers most misses without touching a data block,
@@ -46,26 +354,32 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   table.cache_index_and_filter_blocks = false;
   table.block_size = 4096;
 
-  rocksdb::Options db_options;
+  state->filter = std::make_unique<expiry_filter>(options.clock);
+  rocksdb::ColumnFamilyOptions& users = state->users_options;
+  users.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  users.compression = rocksdb::kNoCompression;  // values are tiny; decompression costs CPU
+  users.merge_operator = state->merge;
+  users.compaction_filter = state->filter.get();
+
+  rocksdb::DBOptions& db_options = state->db_options;
   db_options.create_if_missing = true;
-  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  db_options.compression = rocksdb::kNoCompression;  // values are tiny; decompression costs CPU
+  db_options.create_missing_column_families = true;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = -1;
+  db_options.listeners.push_back(std::make_shared<rewarm_listener>(state->rewarm));
 
-  std::error_code fs_error;
-  std::filesystem::create_directories(options.path, fs_error);
-  if (fs_error) {
-    return make_error(errc::io_error, "cannot create audience store directory " + options.path +
-                                          ": " + fs_error.message());
-  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, users}, {segments_family, state->segments_options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status status = rocksdb::DB::Open(db_options, options.path, &raw);
+  const rocksdb::Status status =
+      rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
   if (!status.ok()) return io_error("cannot open audience store at " + options.path, status);
-  auto state = std::make_unique<impl>();
   state->db.reset(raw);
-  state->block_cache_bytes = options.block_cache_bytes;
+  state->users = handles[0];
+  state->segments = handles[1];
+  state->warmer = std::thread([raw_state = state.get()] { raw_state->run_warmer(); });
   std::unique_ptr<rocksdb_store> store(new rocksdb_store(std::move(state)));
   if (options.warm_cache_on_open) {
     if (auto r = store->warm_cache(); !r) return r.error();
@@ -73,21 +387,23 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   return store;
 }
 
-lookup_status rocksdb_store::lookup(std::string_view user_key,
+lookup_status rocksdb_store::lookup(std::string_view user_key, unix_seconds now,
                                     std::vector<membership_view>& out) noexcept {
   rocksdb::ReadOptions read;
   read.read_tier = rocksdb::kBlockCacheTier;  // never block a bid thread on the disk
   rocksdb::PinnableSlice value;
   const rocksdb::Status status =
-      impl_->db->Get(read, impl_->db->DefaultColumnFamily(),
-                     rocksdb::Slice(user_key.data(), user_key.size()), &value);
+      impl_->db->Get(read, impl_->users, rocksdb::Slice(user_key.data(), user_key.size()), &value);
   if (status.IsNotFound()) return lookup_status::not_found;
-  if (status.IsIncomplete()) return lookup_status::not_in_memory;
+  if (status.IsIncomplete()) {
+    impl_->to_warm.offer(user_key);  // the warmer reads it from disk for the next bid
+    return lookup_status::not_in_memory;
+  }
   if (!status.ok()) return lookup_status::failed;
   std::string& copy = tls_value;
   copy.assign(value.data(), value.size());
   value.Reset();
-  if (!decode_memberships(copy, out)) return lookup_status::failed;
+  if (!decode_memberships(copy, now, out)) return lookup_status::failed;
   return lookup_status::found;
 }
 
@@ -95,30 +411,276 @@ result<void> rocksdb_store::write_user(std::string_view user_key,
                                        std::span<const membership> memberships) {
   std::string value;
   encode_memberships(memberships, value);
-  rocksdb::WriteOptions write;
   const rocksdb::Status status =
-      impl_->db->Put(write, rocksdb::Slice(user_key.data(), user_key.size()), value);
+      impl_->db->Put(rocksdb::WriteOptions(), impl_->users,
+                     rocksdb::Slice(user_key.data(), user_key.size()), value);
   if (!status.ok()) return io_error("cannot write user", status);
   return {};
 }
 
 result<bool> rocksdb_store::is_empty() {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->users));
   it->SeekToFirst();
   if (!it->status().ok()) return io_error("cannot read audience store", it->status());
   return !it->Valid();
 }
 
-result<void> rocksdb_store::warm_cache() {
-  std::uint64_t live_bytes = 0;
-  impl_->db->GetIntProperty("rocksdb.live-sst-files-size", &live_bytes);
-  if (live_bytes > impl_->block_cache_bytes / 2) return {};  // too big to hold; stay lazy
-  rocksdb::ReadOptions read;
-  read.fill_cache = true;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+result<update_result> rocksdb_store::update_segment(std::string_view segment, update_mode mode,
+                                                    std::uint32_t ttl_days,
+                                                    std::span<const member> members,
+                                                    unix_seconds now) {
+  if (!is_url_safe_name(segment)) {
+    return make_error(errc::invalid_field, "segment name \"" + std::string(segment) +
+                                               "\": use 1 to 128 of A-Z a-z 0-9 - _ . ~");
   }
-  if (!it->status().ok()) return io_error("cannot warm audience store", it->status());
+  for (std::size_t i = 1; i < members.size(); ++i) {
+    if (!(members[i - 1].key < members[i].key)) {
+      return make_error(errc::invalid_field, "members are not sorted by key with unique keys");
+    }
+  }
+  std::lock_guard lock(impl_->update_mutex);
+  rocksdb::DB& db = *impl_->db;
+
+  segment_info info;
+  info.name = std::string(segment);
+  bool known = false;
+  {
+    std::string bytes;
+    const rocksdb::Status s = db.Get(rocksdb::ReadOptions(), impl_->segments,
+                                     rocksdb::Slice(segment.data(), segment.size()), &bytes);
+    if (s.ok()) {
+      known = decode_segment(bytes, info);
+    } else if (!s.IsNotFound()) {
+      return io_error("cannot read segment " + info.name, s);
+    }
+  }
+  if (mode == update_mode::remove && !known) {
+    return make_error(errc::not_found, "segment \"" + info.name + "\" does not exist");
+  }
+  if (ttl_days > 0) info.ttl_days = ttl_days;
+  const unix_seconds ttl_seconds = static_cast<unix_seconds>(info.ttl_days) * 86400;
+
+  const fs::path staging = impl_->staging_dir();
+  std::error_code fs_error;
+  fs::create_directories(staging, fs_error);
+  if (fs_error) return make_error(errc::io_error, "cannot create " + staging.string());
+  struct cleanup {
+    fs::path dir;
+    ~cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } remove_staging{staging};
+
+  // 1. The users' operands, in key order, in one SST file.
+  update_result result;
+  const std::string users_file = (staging / "users.sst").string();
+  rocksdb::SstFileWriter users_writer(rocksdb::EnvOptions(),
+                                      rocksdb::Options(impl_->db_options, impl_->users_options),
+                                      impl_->users);
+  rocksdb::Status s = users_writer.Open(users_file);
+  if (!s.ok()) return io_error("cannot stage update", s);
+  std::uint64_t entries = 0;
+  auto add = [&](const member& m) -> rocksdb::Status {
+    ++entries;
+    ++result.written;  // added, or refreshed
+    const unix_seconds expires = ttl_seconds > 0 ? m.last_seen + ttl_seconds : 0;
+    return users_writer.Merge(m.key, add_operand(segment, m.last_seen, expires));
+  };
+  auto remove = [&](std::string_view key) -> rocksdb::Status {
+    ++entries;
+    return users_writer.Merge(rocksdb::Slice(key.data(), key.size()), remove_operand(segment));
+  };
+  // Which of the file's members are already in the segment decides what to write and keeps the
+  // member count exact (so re-pushing a file changes nothing, counts included). A replace, or a
+  // file that is large against the store, merge-joins with a scan of all users; a small file
+  // on a large store looks its members up one by one.
+  std::uint64_t stored_keys = 0;
+  db.GetIntProperty(impl_->users, "rocksdb.estimate-num-keys", &stored_keys);
+  const bool scan = mode == update_mode::replace || members.size() * 64 >= stored_keys;
+  std::uint64_t joined = 0, left = 0;  // members new to the segment; members that left it
+  auto visit = [&](const member& m, bool was_member) -> rocksdb::Status {
+    switch (mode) {
+      case update_mode::replace:
+      case update_mode::add:
+        if (!was_member) ++joined;
+        return add(m);
+      case update_mode::remove:
+        if (!was_member) return rocksdb::Status::OK();  // not in the segment: nothing to do
+        ++left;
+        ++result.written;
+        return remove(m.key);
+    }
+    return rocksdb::Status::OK();
+  };
+  if (scan) {
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;  // a full pass must not evict what bids need
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read, impl_->users));
+    it->SeekToFirst();
+    std::size_t next = 0;
+    while (s.ok() && (it->Valid() || next < members.size())) {
+      const bool stored_only =
+          it->Valid() &&
+          (next == members.size() || it->key().compare(rocksdb::Slice(members[next].key)) < 0);
+      const bool in_segment =
+          it->Valid() &&
+          has_segment(std::string_view(it->value().data(), it->value().size()), segment);
+      if (stored_only) {
+        if (mode == update_mode::replace && in_segment) {  // not in the new file: it leaves
+          s = remove(std::string_view(it->key().data(), it->key().size()));
+          ++result.dropped;
+        }
+        it->Next();
+        continue;
+      }
+      const bool same_key = it->Valid() && it->key() == rocksdb::Slice(members[next].key);
+      s = visit(members[next++], same_key && in_segment);
+      if (same_key) it->Next();
+    }
+    if (s.ok() && !it->status().ok()) s = it->status();
+  } else {
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::string value;
+    for (const member& m : members) {
+      if (!s.ok()) break;
+      const rocksdb::Status got = db.Get(read, impl_->users, m.key, &value);
+      if (!got.ok() && !got.IsNotFound()) {
+        s = got;
+        break;
+      }
+      s = visit(m, got.ok() && has_segment(value, segment));
+    }
+  }
+  switch (mode) {
+    case update_mode::replace:
+      info.members = members.size();
+      break;
+    case update_mode::add:
+      info.members += joined;
+      break;
+    case update_mode::remove:
+      info.members -= std::min<std::uint64_t>(info.members, left);
+      break;
+  }
+  info.exact = true;
+  if (!s.ok()) return io_error("cannot stage update", s);
+  info.updated_at = now;
+  result.members = info.members;
+
+  std::vector<rocksdb::IngestExternalFileArg> ingest;
+  if (entries > 0) {
+    s = users_writer.Finish();
+    if (!s.ok()) return io_error("cannot stage update", s);
+    rocksdb::IngestExternalFileArg arg;
+    arg.column_family = impl_->users;
+    arg.external_files = {users_file};
+    arg.options.move_files = true;
+    ingest.push_back(arg);
+  }
+  // 2. The segment's figures, ingested in the same atomic call.
+  const std::string segment_file = (staging / "segment.sst").string();
+  rocksdb::SstFileWriter segment_writer(
+      rocksdb::EnvOptions(), rocksdb::Options(impl_->db_options, impl_->segments_options),
+      impl_->segments);
+  s = segment_writer.Open(segment_file);
+  if (s.ok()) s = segment_writer.Put(info.name, encode_segment(info));
+  if (s.ok()) s = segment_writer.Finish();
+  if (!s.ok()) return io_error("cannot stage update", s);
+  rocksdb::IngestExternalFileArg segment_arg;
+  segment_arg.column_family = impl_->segments;
+  segment_arg.external_files = {segment_file};
+  segment_arg.options.move_files = true;
+  ingest.push_back(segment_arg);
+
+  s = db.IngestExternalFiles(ingest);
+  if (!s.ok()) return io_error("cannot apply update", s);
+  // Ingested files are not in the block cache, and bids never read the disk: warm it now when
+  // the store fits (otherwise each user is warmed after its first miss, off the bid path).
+  if (auto warmed = warm_cache(); !warmed) return warmed.error();
+  return result;
+}
+
+result<std::vector<segment_info>> rocksdb_store::segments() {
+  std::vector<segment_info> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->segments));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    segment_info info;
+    info.name = it->key().ToString();
+    if (decode_segment(std::string_view(it->value().data(), it->value().size()), info)) {
+      out.push_back(std::move(info));
+    }
+  }
+  if (!it->status().ok()) return io_error("cannot list segments", it->status());
+  return out;
+}
+
+result<std::vector<membership>> rocksdb_store::user_memberships(std::string_view user_key,
+                                                                unix_seconds now) {
+  std::string value;
+  const rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->users,
+                     rocksdb::Slice(user_key.data(), user_key.size()), &value);
+  std::vector<membership> out;
+  if (s.IsNotFound()) return out;
+  if (!s.ok()) return io_error("cannot read user", s);
+  std::vector<membership_view> views;
+  if (!decode_memberships(value, now, views)) {
+    return make_error(errc::io_error, "stored value of " + std::string(user_key) + " is corrupt");
+  }
+  for (const membership_view& v : views) {
+    out.push_back({std::string(v.segment), v.last_seen, v.expires_at});
+  }
+  return out;
+}
+
+result<bool> rocksdb_store::forget_user(std::string_view user_key) {
+  std::lock_guard lock(impl_->update_mutex);  // segment counts change: one writer at a time
+  std::string value;
+  const rocksdb::Slice key(user_key.data(), user_key.size());
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->users, key, &value);
+  if (!s.ok() && !s.IsNotFound()) return io_error("cannot read user", s);
+  const bool existed = s.ok();
+  // The deletion and the segments' new counts go in one batch: both or neither.
+  rocksdb::WriteBatch batch;
+  std::vector<membership_view> memberships;
+  if (existed && decode_memberships(value, 0, memberships)) {
+    for (const membership_view& m : memberships) {
+      std::string bytes;
+      const rocksdb::Slice name(m.segment.data(), m.segment.size());
+      segment_info info;
+      if (impl_->db->Get(rocksdb::ReadOptions(), impl_->segments, name, &bytes).ok() &&
+          decode_segment(bytes, info) && info.members > 0) {
+        --info.members;
+        s = batch.Put(impl_->segments, name, encode_segment(info));
+        if (!s.ok()) return io_error("cannot forget user", s);
+      }
+    }
+  }
+  s = batch.Delete(impl_->users, key);
+  if (!s.ok()) return io_error("cannot forget user", s);
+  rocksdb::WriteOptions write;
+  write.sync = true;  // a deletion request must survive a crash once acknowledged
+  s = impl_->db->Write(write, &batch);
+  if (!s.ok()) return io_error("cannot forget user", s);
+  return existed;
+}
+
+result<void> rocksdb_store::compact() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  const rocksdb::Status s = impl_->db->CompactRange(options, impl_->users, nullptr, nullptr);
+  if (!s.ok()) return io_error("cannot compact", s);
+  return warm_cache();  // the compacted files are new: their blocks are not cached yet
+}
+
+result<void> rocksdb_store::warm_cache() {
+  if (!impl_->warm_all_if_it_fits()) {
+    return make_error(errc::io_error, "cannot warm the audience store's cache");
+  }
   return {};
 }
 

@@ -1,30 +1,70 @@
 // File: bidder/audience/rocksdb_store.hpp
 //
-// The RocksDB-backed audience store; the only file that includes <rocksdb/...>. Options are
-// tuned for point look-ups (bloom filters, a block cache, the data-block hash index); look-ups
-// on the bid path read with kBlockCacheTier, so they never wait for the disk: data that is not
-// cached yet answers `not_in_memory` and is counted. `open()` warms the cache when the store
-// fits in it.
+// The RocksDB-backed audience store; the only file that includes <rocksdb/...>.
+//
+// Layout: the default column family maps a user key to all of that user's memberships (one
+// point read per id on the bid path); a merge operator applies "add to segment S" and "remove
+// from S" operands, so pushes write blindly without reading users. The "segments" column family
+// keeps each segment's member count, TTL and last update.
+//
+// Reads on the bid path use kBlockCacheTier, so they never wait for the disk: data not cached
+// answers `not_in_memory` (counted), and its key is handed (lock-free, lossy) to a warmer
+// thread that reads it from disk so the user's next bid finds it. Filters and indexes stay in
+// table readers (all tables open), and `open()` warms the whole cache when the store fits.
+//
+// A segment update is written as SST files and ingested with one IngestExternalFiles call, which
+// RocksDB applies atomically (also across a crash): readers see the segment before or after an
+// update, never half of it. Expired memberships are invisible to reads at once and dropped from
+// disk by a compaction filter.
 //
 //   auto store = audience::rocksdb_store::open({.path = "data/audience"});
-//   if (!store) fail(store.error().message);
+//   auto r = (*store)->update_segment("car-buyers", update_mode::replace, 30, sorted, now);
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bidder/audience/store.hpp"
 
 namespace bidder::audience {
 
 struct rocksdb_options {
-  /// Directory of the database; created when missing.
+  /// Directory of the database; created (with its parents) when missing.
   std::string path;
   /// LRU block cache, bytes. Default 256 MiB: a 10-million-user store is ~430 MB on disk.
   std::size_t block_cache_bytes = std::size_t{256} << 20;
   /// Read the whole store once at open when it fits in the cache, so bids find it in memory.
   bool warm_cache_on_open = true;
+  /// The clock the expiry compaction filter uses (tests inject one).
+  std::function<unix_seconds()> clock = &wall_now;
+};
+
+enum class update_mode : std::uint8_t {
+  replace,  // the segment becomes exactly the given members
+  add,      // the given members join the segment (a member already in it gets the new times)
+  remove,   // the given members leave the segment
+};
+std::string_view to_string(update_mode mode) noexcept;
+std::optional<update_mode> parse_update_mode(std::string_view text) noexcept;
+
+struct segment_info {
+  std::string name;
+  std::uint64_t members = 0;
+  /// True when the count was kept exactly (always, since updates check who is already in the
+  /// segment; kept for stores written by older versions).
+  bool exact = true;
+  unix_seconds updated_at = 0;
+  std::uint32_t ttl_days = 0;  // 0: memberships never expire
+};
+
+struct update_result {
+  std::uint64_t written = 0;  // members added or refreshed (replace, add), or removed (remove)
+  std::uint64_t dropped = 0;  // replace: former members not in the new file, removed
+  std::uint64_t members = 0;  // the segment's member count afterwards (see segment_info::exact)
 };
 
 class rocksdb_store final : public store {
@@ -33,12 +73,33 @@ class rocksdb_store final : public store {
   [[nodiscard]] static result<std::unique_ptr<rocksdb_store>> open(const rocksdb_options& options);
   ~rocksdb_store() override;
 
-  lookup_status lookup(std::string_view user_key,
+  lookup_status lookup(std::string_view user_key, unix_seconds now,
                        std::vector<membership_view>& out) noexcept override;
   result<void> write_user(std::string_view user_key,
                           std::span<const membership> memberships) override;
   result<bool> is_empty() override;
 
+  /// Applies one audience push atomically. `members` must be sorted by key with unique keys.
+  /// `ttl_days` > 0 makes each membership expire that many days after its last-seen time (0:
+  /// keep the segment's TTL, or never). Errors: invalid_field (bad segment name or unsorted
+  /// members), not_found (remove from a segment that does not exist), io_error. On any error
+  /// nothing is applied. Control plane; one update at a time (serialised inside).
+  [[nodiscard]] result<update_result> update_segment(std::string_view segment, update_mode mode,
+                                                     std::uint32_t ttl_days,
+                                                     std::span<const member> members,
+                                                     unix_seconds now);
+
+  /// Every segment with its figures, sorted by name.
+  [[nodiscard]] result<std::vector<segment_info>> segments();
+  /// A user's memberships (reads the disk if needed; control plane), expired ones excluded.
+  [[nodiscard]] result<std::vector<membership>> user_memberships(std::string_view user_key,
+                                                                 unix_seconds now);
+  /// Deletes the user from every segment at once. Returns whether the user existed. Reads stop
+  /// seeing the user at once; the bytes leave the disk at the next compaction of their file
+  /// (compact() forces one).
+  [[nodiscard]] result<bool> forget_user(std::string_view user_key);
+  /// Compacts everything: drops expired memberships and forgotten users from disk now.
+  [[nodiscard]] result<void> compact();
   /// Reads every block once so later look-ups hit the cache. Control plane; blocks.
   [[nodiscard]] result<void> warm_cache();
 

@@ -1,13 +1,14 @@
 // File: bidder/audience/store.hpp
 //
 // Where users' audience segments live. The bid path asks `lookup()` for one user key at a time;
-// campaign-manager tools (the audience-file pipeline) write through `write_user()`.
+// the audience-file pipeline (README "Audience files") writes through rocksdb_store's segment
+// updates, and the demo through `write_user()`.
 //
 // User keys are "<namespace>:<id>" (see user_key.hpp): "user:<exchange user id>",
 // "buyeruid:<id>", "ifa:<device ad id>", "eid:<source>:<id>".
 //
 //   std::vector<audience::membership_view> segments;
-//   switch (store.lookup("user:abc", segments)) { case lookup_status::found: ... }
+//   switch (store.lookup("user:abc", now, segments)) { case lookup_status::found: ... }
 #pragma once
 
 #include <cstdint>
@@ -26,12 +27,21 @@ namespace bidder::audience {
 struct membership_view {
   std::string_view segment;
   unix_seconds last_seen = 0;
+  unix_seconds expires_at = 0;  // 0: never
 };
 
 /// One membership to write.
 struct membership {
   std::string segment;
   unix_seconds last_seen = 0;
+  unix_seconds expires_at = 0;  // 0: never
+};
+
+/// One member of a segment as an audience file gives it: the store key and the last-seen time.
+struct member {
+  std::string key;
+  unix_seconds last_seen = 0;
+  friend bool operator==(const member&, const member&) = default;
 };
 
 enum class lookup_status : std::uint8_t {
@@ -47,9 +57,9 @@ class store {
  public:
   virtual ~store() = default;
 
-  /// Bid path: appends the user's memberships to `out`. Never blocks on disk I/O, never throws,
-  /// thread-safe.
-  virtual lookup_status lookup(std::string_view user_key,
+  /// Bid path: appends the user's memberships that have not expired at `now` to `out`. Never
+  /// blocks on disk I/O, never throws, thread-safe.
+  virtual lookup_status lookup(std::string_view user_key, unix_seconds now,
                                std::vector<membership_view>& out) noexcept = 0;
 
   /// Control plane: replaces every membership of `user_key`. Thread-safe.
@@ -61,9 +71,12 @@ class store {
 };
 
 /// The stored value of one user: for each membership, varint length + segment name + varint
-/// last-seen seconds. Exposed for the store implementations and their tests.
+/// last-seen seconds + varint expiry seconds (0: never). Exposed for the store and its tests.
 void encode_memberships(std::span<const membership> memberships, std::string& out);
-/// Appends the decoded memberships to `out`; false (and `out` unchanged) on corrupt bytes.
-bool decode_memberships(std::string_view value, std::vector<membership_view>& out) noexcept;
+void encode_memberships(std::span<const membership_view> memberships, std::string& out);
+/// Appends the decoded memberships not expired at `now` (now = 0: all) to `out`; false (and
+/// `out` unchanged) on corrupt bytes.
+bool decode_memberships(std::string_view value, unix_seconds now,
+                        std::vector<membership_view>& out) noexcept;
 
 }  // namespace bidder::audience

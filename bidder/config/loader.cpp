@@ -11,25 +11,14 @@
 #include <set>
 #include <sstream>
 
+#include "bidder/core/names.hpp"
+
 namespace bidder::config {
 namespace {
 
 using v1::Campaign;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-// Campaign and creative ids travel unescaped in notice URLs and reports, so they are limited to
-// URL-safe characters (RFC 3986 "unreserved").
-constexpr std::size_t max_id_bytes = 128;
-bool is_url_safe_id(std::string_view id) {
-  if (id.empty() || id.size() > max_id_bytes) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == '~';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // Protobuf's JSON errors look like "INVALID_ARGUMENT:Cannot find field: foo"; keep the part a
 // person needs.
@@ -56,7 +45,7 @@ class campaign_checker {
   explicit campaign_checker(const Campaign& c) : c_(c) {}
 
   result<void> check() {
-    if (!is_url_safe_id(c_.id())) {
+    if (!is_url_safe_name(c_.id())) {
       return fail("id", "use 1 to 128 of A-Z a-z 0-9 - _ . ~ (ids go into notice URLs)");
     }
     if (c_.status() == Campaign::STATUS_UNSPECIFIED) return fail("status", "say ACTIVE or PAUSED");
@@ -86,7 +75,7 @@ class campaign_checker {
     const v1::Creative& cr = c_.creatives(i);
     const std::string where = "creatives[" + std::to_string(i) + "]";
     if (cr.id().empty()) return fail(where + ".id", "missing");
-    if (!is_url_safe_id(cr.id())) {
+    if (!is_url_safe_name(cr.id())) {
       return fail(where + ".id", "use 1 to 128 of A-Z a-z 0-9 - _ . ~ (ids go into notice URLs)");
     }
     if (!ids.insert(cr.id()).second) return fail(where + ".id", "duplicate " + quoted(cr.id()));

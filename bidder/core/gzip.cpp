@@ -1,20 +1,21 @@
-#include "bidder/http/gzip.hpp"
+#include "bidder/core/gzip.hpp"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 
-namespace bidder::http {
+namespace bidder {
 
-result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
-  out.clear();
+result<void> gunzip_each(std::string_view in, std::size_t limit,
+                         const std::function<void(std::string_view)>& sink) {
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {  // 16+: gzip wrapper only
     return make_error(errc::bad_encoding, "gzip: cannot initialise zlib");
   }
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
+  std::size_t total = 0;
   int rc = Z_OK;
   char chunk[16384];
   while (rc != Z_STREAM_END) {
@@ -27,11 +28,12 @@ result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
                         rc == Z_BUF_ERROR ? "gzip body is truncated" : "gzip body is corrupt");
     }
     const std::size_t produced = sizeof chunk - z.avail_out;
-    if (out.size() + produced > limit) {
+    total += produced;
+    if (total > limit) {
       inflateEnd(&z);
-      return make_error(errc::too_large, "request body too large once decompressed");
+      return make_error(errc::too_large, "body too large once decompressed");
     }
-    out.append(chunk, produced);
+    if (produced > 0) sink(std::string_view(chunk, produced));
     if (rc == Z_OK && z.avail_in == 0 && produced == 0) {
       inflateEnd(&z);
       return make_error(errc::bad_encoding, "gzip body is truncated");
@@ -41,6 +43,11 @@ result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
   inflateEnd(&z);
   if (trailing) return make_error(errc::bad_encoding, "gzip body has trailing bytes");
   return {};
+}
+
+result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
+  out.clear();
+  return gunzip_each(in, limit, [&](std::string_view chunk) { out.append(chunk); });
 }
 
 void gzip(std::string_view in, std::string& out) {
@@ -86,4 +93,4 @@ bool accepts_gzip(std::string_view value) noexcept {
   return false;
 }
 
-}  // namespace bidder::http
+}  // namespace bidder

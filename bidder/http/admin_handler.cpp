@@ -4,9 +4,19 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "bidder/http/audience_api.hpp"
+
 namespace bidder::http {
 namespace {
 namespace bhttp = boost::beast::http;
+
+// Compares without an early exit, so response timing does not reveal the token's prefix.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
 
 void text(response& res, bhttp::status status, std::string body) {
   res.result(status);
@@ -21,6 +31,18 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     std::string_view target = req.target();
     target = target.substr(0, target.find('?'));
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    if (!actions_.token.empty() && target != "/healthz") {
+      std::string_view auth = req[bhttp::field::authorization];
+      constexpr std::string_view bearer = "Bearer ";
+      if (!auth.starts_with(bearer) || !same_secret(auth.substr(bearer.size()), actions_.token)) {
+        res.set(bhttp::field::www_authenticate, "Bearer");
+        text(res, bhttp::status::unauthorized, "missing or wrong bearer token\n");
+        return steady_clock::time_point::max();
+      }
+    }
+    if (actions_.store != nullptr && serve_audience_api(*actions_.store, req, res)) {
+      return steady_clock::time_point::max();
+    }
     if (target == "/healthz") {
       if (!get)
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
@@ -46,7 +68,7 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       }
     } else {
       text(res, bhttp::status::not_found,
-           "not found: try /healthz, /metrics, POST /admin/reload\n");
+           "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

@@ -2,12 +2,15 @@
 //
 // The admin port: GET /healthz, GET /metrics (Prometheus text), POST /admin/reload (re-reads
 // the config; 200 with a summary, or 422 with the reason while the old campaigns keep
-// serving). The admin port listens on localhost by default.
+// serving), and the audience API (audience_api.hpp). The admin port listens on localhost by
+// default; with a token set, every path but /healthz needs "Authorization: Bearer <token>"
+// (401 otherwise).
 #pragma once
 
 #include <functional>
 #include <string>
 
+#include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/core/error.hpp"
 #include "bidder/http/server.hpp"
 
@@ -18,6 +21,10 @@ struct admin_actions {
   std::function<void(std::string&)> write_metrics;
   /// Reloads the config; returns a one-line summary or the reason it was refused.
   std::function<result<std::string>()> reload;
+  /// The audience store behind /admin/audiences and /admin/users (null: those paths are 404).
+  audience::rocksdb_store* store = nullptr;
+  /// When non-empty, the bearer token every request but /healthz must carry.
+  std::string token;
 };
 
 class admin_handler final : public handler {

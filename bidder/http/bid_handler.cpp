@@ -4,7 +4,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include "bidder/http/gzip.hpp"
+#include "bidder/core/gzip.hpp"
 #include "bidder/openrtb/json_writer.hpp"
 
 namespace bidder::http {

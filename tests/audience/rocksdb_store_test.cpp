@@ -32,6 +32,9 @@ using bidder::audience::rocksdb_store;
 using bidder::openrtb::user_id;
 using bidder::openrtb::user_id_kind;
 
+/// The time look-ups are made at; the memberships below never expire, so any value works.
+constexpr bidder::unix_seconds now = 1'750'000'000;
+
 /// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
 class temp_dir {
  public:
@@ -89,38 +92,68 @@ struct StringMaker<plain_membership> {
 TEST_CASE("memberships survive an encode/decode round trip", "[audience][unit]") {
   const std::vector<membership> in = {
       {"auto-site-visitor", 1'750'000'000},
-      {"", 0},                                   // empty name, zero time
-      {std::string(300, 'x'), 1},                // a name longer than one varint byte
-      {"big-time", std::int64_t{1} << 40},       // a multi-byte varint time
-      {std::string("nul\0inside", 10), 12345}};  // bytes are opaque
+      {"", 0},                                  // empty name, zero time
+      {std::string(300, 'x'), 1},               // a name longer than one varint byte
+      {"big-time", std::int64_t{1} << 40},      // a multi-byte varint time
+      {std::string("nul\0inside", 10), 12345},  // bytes are opaque
+      {"expiring", 1'700'000'000, 1'800'000'000}};
   std::string value = "stale";
   encode_memberships(in, value);
   CHECK(value.size() > 300);
 
   std::vector<membership_view> out = {{"already-here", 7}};
-  REQUIRE(decode_memberships(value, out));
+  REQUIRE(decode_memberships(value, 0, out));
   REQUIRE(out.size() == 1 + in.size());
   CHECK(out[0].segment == "already-here");  // decode appends
   for (std::size_t i = 0; i < in.size(); ++i) {
     CAPTURE(i);
     CHECK(out[i + 1].segment == in[i].segment);
     CHECK(out[i + 1].last_seen == in[i].last_seen);
+    CHECK(out[i + 1].expires_at == in[i].expires_at);
   }
 
   SECTION("an empty list encodes to nothing and decodes to nothing") {
-    encode_memberships({}, value);
+    encode_memberships(std::vector<membership>{}, value);
     CHECK(value.empty());
     std::vector<membership_view> none;
-    CHECK(decode_memberships(value, none));
+    CHECK(decode_memberships(value, 0, none));
     CHECK(none.empty());
   }
   SECTION("a negative time is stored as 0") {
     const std::vector<membership> negative = {{"s", -5}};
     encode_memberships(negative, value);
     std::vector<membership_view> decoded;
-    REQUIRE(decode_memberships(value, decoded));
+    REQUIRE(decode_memberships(value, 0, decoded));
     REQUIRE(decoded.size() == 1);
     CHECK(decoded[0].last_seen == 0);
+  }
+}
+
+TEST_CASE("decoding at a time skips the memberships expired by then", "[audience][unit]") {
+  const std::vector<membership> in = {
+      {"never", 100, 0}, {"expires-at-1000", 100, 1000}, {"expires-at-2000", 100, 2000}};
+  std::string value;
+  encode_memberships(in, value);
+  auto segments_at = [&](bidder::unix_seconds t) {
+    std::vector<membership_view> out;
+    REQUIRE(decode_memberships(value, t, out));
+    std::vector<std::string> names;
+    for (const auto& m : out) names.emplace_back(m.segment);
+    return names;
+  };
+  using names = std::vector<std::string>;
+  CHECK(segments_at(0) == names{"never", "expires-at-1000", "expires-at-2000"});  // 0: all
+  CHECK(segments_at(999) == names{"never", "expires-at-1000", "expires-at-2000"});
+  CHECK(segments_at(1000) == names{"never", "expires-at-2000"});  // expired at its expiry time
+  CHECK(segments_at(1999) == names{"never", "expires-at-2000"});
+  CHECK(segments_at(2000) == names{"never"});
+
+  SECTION("the membership_view overload encodes the same bytes") {
+    const std::vector<membership_view> views = {
+        {"never", 100, 0}, {"expires-at-1000", 100, 1000}, {"expires-at-2000", 100, 2000}};
+    std::string from_views;
+    encode_memberships(views, from_views);
+    CHECK(from_views == value);
   }
 }
 
@@ -158,7 +191,7 @@ TEST_CASE("corrupt stored values are rejected and leave the output unchanged", "
   }
 
   std::vector<membership_view> out = {{"kept", 42}};
-  CHECK_FALSE(decode_memberships(bad, out));
+  CHECK_FALSE(decode_memberships(bad, 0, out));
   REQUIRE(out.size() == 1);
   CHECK(out[0].segment == "kept");
   CHECK(out[0].last_seen == 42);
@@ -172,29 +205,54 @@ TEST_CASE("a written user is found by lookup with its memberships", "[audience][
   REQUIRE(store->write_user("user:abc", memberships));
 
   std::vector<membership_view> out;
-  REQUIRE(store->lookup("user:abc", out) == lookup_status::found);
+  REQUIRE(store->lookup("user:abc", now, out) == lookup_status::found);
   CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000},
                                                     {"old-car-owner", 1'600'000'000}});
 
   SECTION("an unknown user is not_found and adds nothing") {
     std::vector<membership_view> none;
-    CHECK(store->lookup("user:abd", none) == lookup_status::not_found);
-    CHECK(store->lookup("user:ab", none) == lookup_status::not_found);
-    CHECK(store->lookup("buyeruid:abc", none) == lookup_status::not_found);
+    CHECK(store->lookup("user:abd", now, none) == lookup_status::not_found);
+    CHECK(store->lookup("user:ab", now, none) == lookup_status::not_found);
+    CHECK(store->lookup("buyeruid:abc", now, none) == lookup_status::not_found);
     CHECK(none.empty());
   }
   SECTION("writing a user again replaces every membership") {
     const std::vector<membership> replacement = {{"sports-fan", 5}};
     REQUIRE(store->write_user("user:abc", replacement));
     std::vector<membership_view> again;
-    REQUIRE(store->lookup("user:abc", again) == lookup_status::found);
+    REQUIRE(store->lookup("user:abc", now, again) == lookup_status::found);
     CHECK(plain(again) == std::vector<plain_membership>{{"sports-fan", 5}});
   }
   SECTION("lookup appends to what the caller already has") {
     std::vector<membership_view> appended = {{"from-another-key", 1}};
-    REQUIRE(store->lookup("user:abc", appended) == lookup_status::found);
+    REQUIRE(store->lookup("user:abc", now, appended) == lookup_status::found);
     CHECK(appended.size() == 3);
     CHECK(appended[0].segment == "from-another-key");
+  }
+}
+
+TEST_CASE("lookup leaves out the memberships expired at the time it is given", "[audience][unit]") {
+  temp_dir dir;
+  auto store = open_store(dir.db());
+  const std::vector<membership> memberships = {{"lasting", 100, 0}, {"short-lived", 100, now}};
+  REQUIRE(store->write_user("user:abc", memberships));
+
+  std::vector<membership_view> out;
+  REQUIRE(store->lookup("user:abc", now - 1, out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"lasting", 100}, {"short-lived", 100}});
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].expires_at == 0);
+  CHECK(out[1].expires_at == now);
+  out.clear();
+  REQUIRE(store->lookup("user:abc", now, out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"lasting", 100}});
+
+  SECTION("a user whose every membership expired is found with none") {
+    const std::vector<membership> expired = {{"short-lived", 100, now}};
+    REQUIRE(store->write_user("user:gone", expired));
+    std::vector<membership_view> none;
+    CHECK(store->lookup("user:gone", now, none) == lookup_status::found);
+    CHECK(none.empty());
   }
 }
 
@@ -227,15 +285,15 @@ TEST_CASE("a reopened store still finds its users after the open's cache warm-up
   REQUIRE(empty);
   CHECK_FALSE(*empty);
   std::vector<membership_view> out;
-  REQUIRE(store->lookup("user:a", out) == lookup_status::found);
+  REQUIRE(store->lookup("user:a", now, out) == lookup_status::found);
   CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000}});
   out.clear();
-  REQUIRE(store->lookup("eid:uidapi.com:b", out) == lookup_status::found);
+  REQUIRE(store->lookup("eid:uidapi.com:b", now, out) == lookup_status::found);
   CHECK(plain(out) ==
         std::vector<plain_membership>{{"sports-fan", 1'650'000'000}, {"old-car-owner", 3}});
   out.clear();
   // (A thread that read from a closed store must still be able to exit: see the case below.)
-  CHECK(store->lookup("user:c", out) == lookup_status::not_found);
+  CHECK(store->lookup("user:c", now, out) == lookup_status::not_found);
 }
 
 TEST_CASE("without the warm-up a reopened store answers not_in_memory until warm_cache()",
@@ -250,13 +308,13 @@ TEST_CASE("without the warm-up a reopened store answers not_in_memory until warm
   REQUIRE(opened);
   auto& store = **opened;
   std::vector<membership_view> out;
-  CHECK(store.lookup("user:a", out) == lookup_status::not_in_memory);
+  CHECK(store.lookup("user:a", now, out) == lookup_status::not_in_memory);
   CHECK(out.empty());
   REQUIRE(store.warm_cache());
-  REQUIRE(store.lookup("user:a", out) == lookup_status::found);
+  REQUIRE(store.lookup("user:a", now, out) == lookup_status::found);
   CHECK(plain(out) == std::vector<plain_membership>{{"auto-site-visitor", 1'700'000'000}});
   out.clear();
-  CHECK(store.lookup("user:b", out) == lookup_status::not_found);  // releases the pinned block
+  CHECK(store.lookup("user:b", now, out) == lookup_status::not_found);  // releases the pinned block
 }
 
 TEST_CASE("a thread can look up and exit after the store it last read from is destroyed",
@@ -286,12 +344,12 @@ TEST_CASE("a thread can look up and exit after the store it last read from is de
         // Reopened: the user is read from a table file through the block cache.
         auto store = rocksdb_store::open({.path = a});
         std::vector<membership_view> out;
-        if (!store || (*store)->lookup("user:a", out) != lookup_status::found) code = 2;
+        if (!store || (*store)->lookup("user:a", now, out) != lookup_status::found) code = 2;
       }
       if (code != 0) return;
       auto other = rocksdb_store::open({.path = b});
       std::vector<membership_view> out;
-      if (!other || (*other)->lookup("user:a", out) != lookup_status::not_found) code = 3;
+      if (!other || (*other)->lookup("user:a", now, out) != lookup_status::not_found) code = 3;
     });
     worker.join();
     std::_Exit(code);

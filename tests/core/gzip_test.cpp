@@ -1,4 +1,4 @@
-#include "bidder/http/gzip.hpp"
+#include "bidder/core/gzip.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -7,10 +7,10 @@
 
 namespace {
 
+using bidder::accepts_gzip;
 using bidder::errc;
-using bidder::http::accepts_gzip;
-using bidder::http::gunzip;
-using bidder::http::gzip;
+using bidder::gunzip;
+using bidder::gzip;
 
 /// A deterministic, poorly compressible text (an LCG with a fixed seed).
 std::string sample_text(std::size_t size) {
@@ -26,7 +26,7 @@ std::string sample_text(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("gzip output gunzips back to the same bytes", "[http][unit]") {
+TEST_CASE("gzip output gunzips back to the same bytes", "[core][unit]") {
   const std::string original = GENERATE(std::string(), std::string("{\"id\":\"1\"}"),
                                         sample_text(100000), std::string(1000, '\0'));
   std::string compressed;
@@ -41,7 +41,7 @@ TEST_CASE("gzip output gunzips back to the same bytes", "[http][unit]") {
   CHECK(restored == original);
 }
 
-TEST_CASE("gunzip rejects bytes that are not a valid gzip stream", "[http][unit]") {
+TEST_CASE("gunzip rejects bytes that are not a valid gzip stream", "[core][unit]") {
   std::string compressed;
   gzip(sample_text(4096), compressed);
   std::string out;
@@ -92,7 +92,7 @@ TEST_CASE("gunzip rejects bytes that are not a valid gzip stream", "[http][unit]
   }
 }
 
-TEST_CASE("gunzip stops with too_large when the output passes the limit", "[http][unit]") {
+TEST_CASE("gunzip stops with too_large when the output passes the limit", "[core][unit]") {
   std::string compressed;
   gzip(std::string(10 << 20, '\0'), compressed);
   REQUIRE(compressed.size() < 100000);  // a zip bomb: small in, huge out
@@ -115,7 +115,7 @@ TEST_CASE("gunzip stops with too_large when the output passes the limit", "[http
   }
 }
 
-TEST_CASE("accepts_gzip reads Accept-Encoding tokens and q values", "[http][unit]") {
+TEST_CASE("accepts_gzip reads Accept-Encoding tokens and q values", "[core][unit]") {
   CHECK(accepts_gzip("gzip"));
   CHECK(accepts_gzip("deflate, gzip;q=0.5"));
   CHECK(accepts_gzip("GZIP"));
@@ -127,4 +127,25 @@ TEST_CASE("accepts_gzip reads Accept-Encoding tokens and q values", "[http][unit
   CHECK_FALSE(accepts_gzip(""));
   CHECK_FALSE(accepts_gzip("deflate, br"));
   CHECK_FALSE(accepts_gzip("x-gzip2"));
+}
+
+TEST_CASE("gunzip_each hands over a large body in bounded chunks", "[core][unit]") {
+  std::string original(1 << 20, 'x');
+  for (std::size_t i = 0; i < original.size(); i += 97)
+    original[i] = static_cast<char>('a' + i % 26);
+  std::string compressed;
+  gzip(original, compressed);
+  REQUIRE(bidder::looks_gzipped(compressed));
+  CHECK_FALSE(bidder::looks_gzipped(original));
+  std::string restored;
+  std::size_t chunks = 0, largest = 0;
+  auto r = bidder::gunzip_each(compressed, 2 << 20, [&](std::string_view chunk) {
+    ++chunks;
+    largest = std::max(largest, chunk.size());
+    restored.append(chunk);
+  });
+  REQUIRE(r);
+  CHECK(restored == original);
+  CHECK(chunks > 1);
+  CHECK(largest <= 16384);
 }

@@ -15,7 +15,7 @@
 
 #include "bidder/app/service.hpp"
 #include "bidder/config/loader.hpp"
-#include "bidder/http/gzip.hpp"
+#include "bidder/core/gzip.hpp"
 #include "http_client.hpp"
 #include "openrtb/openrtb.pb.h"
 
@@ -213,7 +213,7 @@ TEST_CASE("malformed requests get their 4xx and the server keeps serving",
   std::mt19937 rng(42);
   for (char& c : garbage) c = static_cast<char>(rng());
   std::string gzipped_valid;
-  bidder::http::gzip(valid, gzipped_valid);
+  bidder::gzip(valid, gzipped_valid);
 
   struct bad_case {
     std::string name;
@@ -251,7 +251,7 @@ TEST_CASE("malformed requests get their 4xx and the server keeps serving",
 
   SECTION("a zip bomb is stopped at the body limit") {
     std::string bomb;
-    bidder::http::gzip(std::string(20 * 1024 * 1024, '{'), bomb);
+    bidder::gzip(std::string(20 * 1024 * 1024, '{'), bomb);
     CHECK(bomb.size() < 256 * 1024);
     CHECK(post(server.port(), "/bid", bomb, {{"Content-Encoding", "gzip"}}).status == 413);
   }
@@ -305,13 +305,13 @@ TEST_CASE("keep-alive, HTTP/1.0, gzip answers and protobuf all work on /bid",
   }
   SECTION("gzip request and gzip answer") {
     std::string compressed;
-    bidder::http::gzip(body, compressed);
+    bidder::gzip(body, compressed);
     const http_reply reply = post(server.port(), "/bid", compressed,
                                   {{"Content-Encoding", "gzip"}, {"Accept-Encoding", "gzip, br"}});
     REQUIRE(reply.status == 200);
     CHECK(reply.headers.at("content-encoding") == "gzip");
     std::string plain;
-    REQUIRE(bidder::http::gunzip(reply.body, 1 << 20, plain));
+    REQUIRE(bidder::gunzip(reply.body, 1 << 20, plain));
     CHECK(json::parse(plain).at("id").as_string() == "80ce30c53c16e6ede735f123ef6e32361bfc7b22");
   }
   SECTION("protobuf in, protobuf out") {
@@ -472,4 +472,244 @@ TEST_CASE("the bidder binary serves the demo and exits 0 on SIGTERM", "[integrat
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   if (WIFSIGNALED(status)) FAIL("killed by signal " << WTERMSIG(status));
+}
+
+// ---- audience admin API ------------------------------------------------------------------
+
+namespace {
+
+/// A service started with `customise` applied to the options running_service uses.
+struct custom_service {
+  temp_dir dir;
+  std::ostringstream log;
+  bidder::result<std::unique_ptr<bidder::app::service>> started;
+  template <class Fn>
+  explicit custom_service(Fn customise) : started(start(customise)) {}
+  template <class Fn>
+  bidder::result<std::unique_ptr<bidder::app::service>> start(Fn customise) {
+    bidder::app::serve_options options;
+    options.listen = "127.0.0.1:0";
+    options.admin_listen = "127.0.0.1:0";
+    options.data_dir = dir.path.string();
+    options.threads = 2;
+    customise(options);
+    return bidder::app::service::start(options, log);
+  }
+};
+
+/// One admin request on a fresh connection.
+http_reply admin_call(std::uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& body = "",
+                      const std::map<std::string, std::string>& headers = {}) {
+  http_client client(port);
+  http_call call;
+  call.method = method;
+  call.target = target;
+  call.body = body;
+  call.headers = headers;
+  return client.send(call);
+}
+
+const std::string newbie_request =
+    R"({"id":"n1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"user":{"id":"newbie"}})";
+
+/// The campaign of the first bid for `request`; "" for a no-bid.
+std::string winner(std::uint16_t port, const std::string& request) {
+  const http_reply reply = post(port, "/bid", request);
+  if (reply.status == 204) return "";
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  return std::string(json::parse(reply.body)
+                         .at("seatbid")
+                         .as_array()[0]
+                         .at("bid")
+                         .as_array()[0]
+                         .at("cid")
+                         .as_string());
+}
+
+/// The segment names GET /admin/users/{id} lists.
+std::vector<std::string> user_segments(std::uint16_t admin, const std::string& id,
+                                       const std::map<std::string, std::string>& headers = {}) {
+  const http_reply reply = admin_call(admin, "GET", "/admin/users/" + id, "", headers);
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  std::vector<std::string> names;
+  const json::value parsed = json::parse(reply.body);
+  for (const auto& s : parsed.at("segments").as_array()) {
+    names.emplace_back(s.at("segment").as_string());
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("a user pushed through the admin API is listed, shown, targeted and forgotten",
+          "[integration][audience]") {
+  running_service server;
+  CHECK(winner(server.port(), newbie_request) == "contextual-display");
+
+  const http_reply pushed =
+      admin_call(server.admin(), "PUT", "/admin/audiences/auto-site-visitor?mode=add", "newbie\n");
+  INFO(pushed.body);
+  REQUIRE(pushed.status == 200);
+  CHECK(pushed.headers.at("content-type") == "application/json");
+  const json::object report = json::parse(pushed.body).as_object();
+  CHECK(report.at("segment").as_string() == "auto-site-visitor");
+  CHECK(report.at("mode").as_string() == "add");
+  CHECK(report.at("applied").as_bool());
+  CHECK(number(report.at("lines")) == 1);
+  CHECK(number(report.at("members")) == 1);
+  CHECK(number(report.at("rejected")) == 0);
+  CHECK(number(report.at("written")) == 1);
+  CHECK(report.at("errors").as_array().empty());
+
+  const http_reply list = admin_call(server.admin(), "GET", "/admin/audiences");
+  REQUIRE(list.status == 200);
+  bool listed_segment = false;
+  const json::value segments = json::parse(list.body);
+  for (const auto& s : segments.at("segments").as_array()) {
+    if (s.at("name").as_string() != "auto-site-visitor") continue;
+    listed_segment = true;
+    CHECK(number(s.at("members")) >= 1);
+    CHECK(number(s.at("updated_at")) > 0);
+  }
+  CHECK(listed_segment);
+
+  CHECK(user_segments(server.admin(), "newbie") == std::vector<std::string>{"auto-site-visitor"});
+  const json::object shown =
+      json::parse(admin_call(server.admin(), "GET", "/admin/users/newbie").body).as_object();
+  CHECK(shown.at("key").as_string() == "user:newbie");
+
+  CHECK(winner(server.port(), newbie_request) == "auto-intenders");
+
+  const http_reply forgotten = admin_call(server.admin(), "DELETE", "/admin/users/newbie");
+  REQUIRE(forgotten.status == 200);
+  CHECK(json::parse(forgotten.body).at("forgotten").as_bool());
+  CHECK(winner(server.port(), newbie_request) == "contextual-display");
+  CHECK(user_segments(server.admin(), "newbie").empty());
+  const http_reply again = admin_call(server.admin(), "DELETE", "/admin/users/newbie");
+  REQUIRE(again.status == 200);
+  CHECK_FALSE(json::parse(again.body).at("forgotten").as_bool());
+}
+
+TEST_CASE("a user pushed through the admin API gets the audience campaign's bid at once",
+          "[integration][audience]") {
+  // The push is ingested as SST files whose blocks are not in the block cache, and bids read
+  // with kBlockCacheTier: the bid sees not_in_memory until something else reads the user.
+  running_service server;
+  const http_reply pushed =
+      admin_call(server.admin(), "PUT", "/admin/audiences/auto-site-visitor?mode=add", "newbie\n");
+  REQUIRE(pushed.status == 200);
+  CHECK(winner(server.port(), newbie_request) == "auto-intenders");
+}
+
+TEST_CASE("an audience push with a bad line is refused with 422 and the line number",
+          "[integration][audience]") {
+  running_service server;
+  const http_reply refused =
+      admin_call(server.admin(), "PUT", "/admin/audiences/auto-site-visitor?mode=replace",
+                 "good-1\n# comment\nbad id\ngood-2\n");
+  INFO(refused.body);
+  REQUIRE(refused.status == 422);
+  const json::object report = json::parse(refused.body).as_object();
+  CHECK_FALSE(report.at("applied").as_bool());
+  CHECK_THAT(std::string(report.at("refusal").as_string()), Catch::Contains("nothing was applied"));
+  CHECK(number(report.at("rejected")) == 1);
+  const auto& errors = report.at("errors").as_array();
+  REQUIRE(errors.size() == 1);
+  CHECK(number(errors[0].at("line")) == 3);
+  CHECK_THAT(std::string(errors[0].at("reason").as_string()), Catch::Contains("space"));
+  CHECK(user_segments(server.admin(), "good-1").empty());
+  // The demo user keeps the segment the refused replace would have taken away.
+  CHECK(user_segments(server.admin(), "demo-car-buyer") ==
+        std::vector<std::string>{"auto-site-visitor", "old-car-owner"});
+
+  SECTION("max_errors lets the good lines through and still lists the bad one") {
+    const http_reply applied =
+        admin_call(server.admin(), "PUT", "/admin/audiences/cars?mode=replace&max_errors=1",
+                   "good-1\n# comment\nbad id\ngood-2\n");
+    INFO(applied.body);
+    REQUIRE(applied.status == 200);
+    const json::object ok = json::parse(applied.body).as_object();
+    CHECK(ok.at("applied").as_bool());
+    CHECK(number(ok.at("members")) == 2);
+    REQUIRE(ok.at("errors").as_array().size() == 1);
+    CHECK(number(ok.at("errors").as_array()[0].at("line")) == 3);
+    CHECK(user_segments(server.admin(), "good-2") == std::vector<std::string>{"cars"});
+  }
+  SECTION("an empty file is refused with 422") {
+    const http_reply empty = admin_call(server.admin(), "PUT", "/admin/audiences/cars", "");
+    CHECK(empty.status == 422);
+  }
+}
+
+TEST_CASE("the audience API answers bad requests with their 4xx", "[integration][audience]") {
+  running_service server;
+  struct bad_case {
+    std::string method, target, body;
+    unsigned status;
+  };
+  const std::vector<bad_case> cases = {
+      {"PUT", "/admin/audiences/cars?mode=merge", "a\n", 400},
+      {"PUT", "/admin/audiences/cars?mode=", "a\n", 400},
+      {"PUT", "/admin/audiences/cars?ttl_days=soon", "a\n", 400},
+      {"PUT", "/admin/audiences/cars?max_errors=-1", "a\n", 400},
+      {"PUT", "/admin/audiences/bad%20name", "a\n", 400},
+      {"PUT", "/admin/audiences/no-such-segment?mode=remove", "a\n", 404},
+      {"GET", "/admin/audiences/cars", "", 405},
+      {"PUT", "/admin/audiences", "a\n", 405},
+      {"POST", "/admin/users/newbie", "", 405},
+      {"GET", "/admin/users/has%20space", "", 400},
+  };
+  for (const bad_case& c : cases) {
+    INFO(c.method << " " << c.target);
+    const http_reply reply = admin_call(server.admin(), c.method, c.target, c.body);
+    CHECK(reply.status == c.status);
+    CHECK_FALSE(reply.body.empty());
+  }
+  const http_reply list = admin_call(server.admin(), "GET", "/admin/audiences");
+  REQUIRE(list.status == 200);
+  const json::value segments = json::parse(list.body);
+  for (const auto& s : segments.at("segments").as_array()) {
+    CHECK(s.at("name").as_string() != "cars");  // none of the above created it
+  }
+}
+
+TEST_CASE("with an admin token every admin path but /healthz needs the bearer token",
+          "[integration][audience]") {
+  custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
+  INFO((server.started ? std::string() : server.started.error().message));
+  REQUIRE(server.started.has_value());
+  const std::uint16_t admin = (*server.started)->admin_port();
+  const std::map<std::string, std::string> good = {{"Authorization", "Bearer s3cret"}};
+
+  const http_reply anonymous = admin_call(admin, "GET", "/admin/audiences");
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.headers.count("www-authenticate") == 1);
+  CHECK(admin_call(admin, "GET", "/admin/audiences", "", {{"Authorization", "Bearer wrong"}})
+            .status == 401);
+  CHECK(admin_call(admin, "GET", "/admin/audiences", "", {{"Authorization", "s3cret"}}).status ==
+        401);
+  CHECK(admin_call(admin, "GET", "/admin/audiences", "", {{"Authorization", "Bearer s3cret2"}})
+            .status == 401);
+  CHECK(admin_call(admin, "GET", "/admin/audiences", "", good).status == 200);
+  CHECK(admin_call(admin, "GET", "/healthz").status == 200);
+  CHECK(admin_call(admin, "GET", "/metrics").status == 401);
+  CHECK(admin_call(admin, "POST", "/admin/reload").status == 401);
+
+  CHECK(admin_call(admin, "PUT", "/admin/audiences/cars?mode=add", "newbie\n").status == 401);
+  CHECK(admin_call(admin, "DELETE", "/admin/users/demo-car-buyer").status == 401);
+  CHECK(user_segments(admin, "newbie", good).empty());  // the refused push changed nothing
+  CHECK(user_segments(admin, "demo-car-buyer", good).size() == 2);
+  CHECK(admin_call(admin, "PUT", "/admin/audiences/cars?mode=add", "newbie\n", good).status == 200);
+  CHECK(user_segments(admin, "newbie", good) == std::vector<std::string>{"cars"});
+}
+
+TEST_CASE("an admin API on a non-loopback address without a token does not start",
+          "[integration][audience]") {
+  custom_service server([](bidder::app::serve_options& o) { o.admin_listen = "0.0.0.0:0"; });
+  REQUIRE_FALSE(server.started.has_value());
+  CHECK(server.started.error().code == bidder::errc::invalid_config);
+  CHECK_THAT(server.started.error().message, Catch::Contains("token"));
 }

@@ -1,0 +1,207 @@
+#include "bidder/app/audience_cli.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bidder/app/admin_client.hpp"
+#include "bidder/core/gzip.hpp"
+#include "bidder/http/audience_api.hpp"
+
+namespace bidder::app {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view usage = R"(usage:
+  bidder audience push FILE... --segment NAME [--mode replace|add|remove] [--ttl DAYS]
+                       [--max-errors N] [--admin URL] [--token TOKEN]
+  bidder audience list [--admin URL] [--token TOKEN]
+  bidder audience show ID [--admin URL] [--token TOKEN]
+  bidder audience forget ID... [--admin URL] [--token TOKEN]
+  bidder audience compact [--admin URL] [--token TOKEN]
+--admin defaults to http://127.0.0.1:8081; --token to $BIDDER_ADMIN_TOKEN.
+)";
+
+int bad_usage(std::string_view message) {
+  std::cerr << "bidder audience: " << message << "\n\n" << usage;
+  return 2;
+}
+
+std::string url_escape(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Prints a JSON error body's message, or the raw body.
+int report_failure(const admin_reply& reply) {
+  std::string message = reply.body;
+  try {
+    auto value = json::parse(reply.body);
+    if (auto* e = value.as_object().if_contains("error")) message = e->as_string().c_str();
+  } catch (...) {
+  }
+  std::cerr << "bidder audience: HTTP " << reply.status << ": " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int run_audience_cli(const std::vector<std::string_view>& args) {
+  if (args.empty()) return bad_usage("no subcommand given");
+  const std::string_view command = args.front();
+  std::vector<std::string> positional;
+  std::string segment, mode = "replace", ttl, max_errors;
+  std::string admin_url = "http://127.0.0.1:8081";
+  const char* env_token = std::getenv("BIDDER_ADMIN_TOKEN");
+  std::string token = env_token != nullptr ? env_token : "";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 == args.size()) return false;
+      out = std::string(args[++i]);
+      return true;
+    };
+    bool ok = true;
+    if (arg == "--segment") {
+      ok = value(segment);
+    } else if (arg == "--mode") {
+      ok = value(mode);
+    } else if (arg == "--ttl") {
+      ok = value(ttl);
+    } else if (arg == "--max-errors") {
+      ok = value(max_errors);
+    } else if (arg == "--admin") {
+      ok = value(admin_url);
+    } else if (arg == "--token") {
+      ok = value(token);
+    } else if (arg.starts_with("--")) {
+      return bad_usage("unknown option " + std::string(arg));
+    } else {
+      positional.emplace_back(arg);
+    }
+    if (!ok) return bad_usage(std::string(arg) + " needs a value");
+  }
+  auto target = parse_admin_url(admin_url);
+  if (!target) return bad_usage(target.error().message);
+  target->token = token;
+
+  if (command == "push") {
+    if (segment.empty()) return bad_usage("push needs --segment NAME");
+    if (positional.empty()) return bad_usage("push needs at least one FILE");
+    // Several files make one push (their union); gzip files are expanded here so they can be
+    // joined. The server applies the whole body atomically.
+    std::string body;
+    const auto start = std::chrono::steady_clock::now();
+    for (const std::string& path : positional) {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) {
+        std::cerr << "bidder audience: " << path << ": cannot open for reading\n";
+        return 1;
+      }
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      const std::string content = bytes.str();
+      if (looks_gzipped(content)) {
+        auto r = gunzip_each(content, std::size_t{4} << 30,
+                             [&](std::string_view chunk) { body.append(chunk); });
+        if (!r) {
+          std::cerr << "bidder audience: " << path << ": " << r.error().message << "\n";
+          return 1;
+        }
+      } else {
+        body += content;
+      }
+      if (!body.empty() && body.back() != '\n') body += '\n';
+    }
+    std::string path = "/admin/audiences/" + url_escape(segment) + "?mode=" + url_escape(mode);
+    if (!ttl.empty()) path += "&ttl_days=" + url_escape(ttl);
+    if (!max_errors.empty()) path += "&max_errors=" + url_escape(max_errors);
+    std::cerr << "bidder audience: pushing " << body.size() << " bytes from " << positional.size()
+              << " file(s) to segment " << segment << " (" << mode << ")...\n";
+    auto reply = admin_call(*target, "PUT", path, std::move(body));
+    if (!reply) {
+      std::cerr << "bidder audience: " << reply.error().message << "\n";
+      return 1;
+    }
+    json::object summary;
+    try {
+      summary = json::parse(reply->body).as_object();
+    } catch (...) {
+      return report_failure(*reply);
+    }
+    if (!summary.contains("applied")) return report_failure(*reply);
+    if (auto* errors = summary.if_contains("errors")) {
+      for (const auto& e : errors->as_array()) {
+        std::cerr << positional.front() << (positional.size() > 1 ? " (joined)" : "") << ":"
+                  << e.at("line").as_int64() << ": " << e.at("reason").as_string().c_str() << "\n";
+      }
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << (summary.at("applied").as_bool() ? "applied" : "REFUSED") << ": segment "
+              << segment << " (" << mode << "): " << summary.at("lines").as_int64()
+              << " lines read, " << summary.at("members").as_int64() << " members, "
+              << summary.at("written").as_int64() << " written, "
+              << summary.at("dropped").as_int64() << " dropped, "
+              << summary.at("rejected").as_int64() << " lines rejected, "
+              << summary.at("duplicates").as_int64() << " duplicates, " << seconds << " s\n";
+    if (auto* refusal = summary.if_contains("refusal")) {
+      std::cerr << "bidder audience: " << refusal->as_string().c_str() << "\n";
+    }
+    return summary.at("applied").as_bool() ? 0 : 1;
+  }
+  if (command == "list") {
+    auto reply = admin_call(*target, "GET", "/admin/audiences", "");
+    if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
+    if (reply->status != 200) return report_failure(*reply);
+    auto segments = json::parse(reply->body).at("segments").as_array();
+    std::cout << "segment                          members  ttl_days  updated (UTC)\n";
+    for (const auto& s : segments) {
+      const auto& o = s.as_object();
+      const std::time_t updated = o.at("updated_at").as_int64();
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&updated));
+      std::printf("%-30s %9lld%s %9lld  %s\n", o.at("name").as_string().c_str(),
+                  static_cast<long long>(o.at("members").as_int64()),
+                  o.at("exact").as_bool() ? " " : "~",
+                  static_cast<long long>(o.at("ttl_days").as_int64()), when);
+    }
+    return 0;
+  }
+  if (command == "show" || command == "forget") {
+    if (positional.empty()) return bad_usage(std::string(command) + " needs an ID");
+    if (command == "show" && positional.size() != 1) return bad_usage("show takes one ID");
+    for (const std::string& id : positional) {
+      auto reply = admin_call(*target, command == "show" ? "GET" : "DELETE",
+                              "/admin/users/" + url_escape(id), "");
+      if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
+      if (reply->status != 200) return report_failure(*reply);
+      std::cout << reply->body;
+    }
+    return 0;
+  }
+  if (command == "compact") {
+    auto reply = admin_call(*target, "POST", "/admin/audiences/compact", "");
+    if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
+    if (reply->status != 200) return report_failure(*reply);
+    std::cout << "compacted\n";
+    return 0;
+  }
+  return bad_usage("unknown subcommand " + std::string(command));
+}
+
+}  // namespace bidder::app

@@ -1,0 +1,55 @@
+// File: bidder/audience/importer.hpp
+//
+// One audience push, end to end: decompresses (gzip is recognised by its magic bytes), parses
+// every line, rejects the push when more than `max_errors` lines are bad, de-duplicates ids
+// (the latest last-seen wins), sorts, and applies the result to the store atomically. A push
+// that is refused changes nothing.
+//
+//   audience::import_options opt{.segment = "car-buyers", .mode = update_mode::replace};
+//   auto report = audience::import_segment(store, opt, file_bytes, wall_now());
+//   if (report && report->applied) ...  // else report->errors lists the bad lines
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bidder/audience/file_format.hpp"
+#include "bidder/audience/rocksdb_store.hpp"
+
+namespace bidder::audience {
+
+struct import_options {
+  std::string segment;
+  update_mode mode = update_mode::replace;
+  std::uint32_t ttl_days = 0;  // 0: keep the segment's TTL (or none)
+  /// Bad lines tolerated (skipped and listed); one more and nothing is applied.
+  std::size_t max_errors = 0;
+  /// Largest file once decompressed.
+  std::size_t max_bytes = std::size_t{4} << 30;
+};
+
+struct import_report {
+  bool applied = false;
+  std::string refusal;  // why nothing was applied (empty when applied)
+  std::size_t lines = 0;
+  std::size_t members = 0;     // distinct ids accepted
+  std::size_t duplicates = 0;  // lines repeating an id already seen in the file
+  std::size_t rejected = 0;    // bad lines
+  /// The first `max_listed_errors` bad lines.
+  std::vector<line_error> errors;
+  update_result update;
+  double seconds = 0;
+};
+
+/// How many bad lines a report lists (the count is always complete).
+inline constexpr std::size_t max_listed_errors = 100;
+
+/// Errors (as opposed to a refusal in the report): invalid_field (bad segment name),
+/// not_found (remove from an unknown segment), io_error.
+[[nodiscard]] result<import_report> import_segment(rocksdb_store& store,
+                                                   const import_options& options,
+                                                   std::string_view file, unix_seconds now);
+
+}  // namespace bidder::audience

@@ -1,0 +1,256 @@
+#include "bidder/http/audience_api.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <charconv>
+#include <map>
+
+#include "bidder/audience/importer.hpp"
+#include "bidder/openrtb/json_writer.hpp"
+
+namespace bidder::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using openrtb::append_json_string;
+
+void reply(response& res, bhttp::status status, std::string body) {
+  res.result(status);
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = std::move(body);
+  res.body() += '\n';
+}
+
+void reply_error(response& res, bhttp::status status, std::string_view message) {
+  std::string body = "{\"error\":";
+  append_json_string(body, message);
+  body += '}';
+  reply(res, status, std::move(body));
+}
+
+std::map<std::string, std::string> parse_query(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    std::string key, value;
+    if (!percent_decode(pair.substr(0, eq), key, true)) continue;
+    if (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value, true)) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+bool parse_count(const std::string& text, std::uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+void field(std::string& out, std::string_view name, std::uint64_t value, bool comma = true) {
+  if (comma) out += ',';
+  out += '"';
+  out += name;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+                request& req, response& res) {
+  auto params = parse_query(query);
+  audience::import_options options;
+  options.segment = std::string(segment);
+  if (auto it = params.find("mode"); it != params.end()) {
+    auto mode = audience::parse_update_mode(it->second);
+    if (!mode)
+      return reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
+    options.mode = *mode;
+  }
+  std::uint64_t number = 0;
+  if (auto it = params.find("ttl_days"); it != params.end()) {
+    if (!parse_count(it->second, number) || number > 36500) {
+      return reply_error(res, bhttp::status::bad_request, "ttl_days: a number of days, 0 to 36500");
+    }
+    options.ttl_days = static_cast<std::uint32_t>(number);
+  }
+  if (auto it = params.find("max_errors"); it != params.end()) {
+    if (!parse_count(it->second, number)) {
+      return reply_error(res, bhttp::status::bad_request, "max_errors: a number");
+    }
+    options.max_errors = number;
+  }
+  auto report = audience::import_segment(store, options, req.body(), wall_now());
+  if (!report) {
+    const auto status = report.error().code == errc::not_found  ? bhttp::status::not_found
+                        : report.error().code == errc::io_error ? bhttp::status::service_unavailable
+                                                                : bhttp::status::bad_request;
+    return reply_error(res, status, report.error().message);
+  }
+  std::string body = "{\"segment\":";
+  append_json_string(body, options.segment);
+  body += ",\"mode\":";
+  append_json_string(body, audience::to_string(options.mode));
+  body += ",\"applied\":";
+  body += report->applied ? "true" : "false";
+  if (!report->applied) {
+    body += ",\"refusal\":";
+    append_json_string(body, report->refusal);
+  }
+  field(body, "lines", report->lines);
+  field(body, "members", report->members);
+  field(body, "duplicates", report->duplicates);
+  field(body, "rejected", report->rejected);
+  field(body, "written", report->update.written);
+  field(body, "dropped", report->update.dropped);
+  field(body, "segment_members", report->update.members);
+  body += ",\"seconds\":" + std::to_string(report->seconds);
+  body += ",\"errors\":[";
+  for (std::size_t i = 0; i < report->errors.size(); ++i) {
+    if (i > 0) body += ',';
+    body += "{\"line\":" + std::to_string(report->errors[i].line) + ",\"reason\":";
+    append_json_string(body, report->errors[i].reason);
+    body += '}';
+  }
+  body += "]}";
+  reply(res, report->applied ? bhttp::status::ok : bhttp::status::unprocessable_entity,
+        std::move(body));
+}
+
+void serve_segments(audience::rocksdb_store& store, response& res) {
+  auto segments = store.segments();
+  if (!segments)
+    return reply_error(res, bhttp::status::service_unavailable, segments.error().message);
+  std::string body = "{\"segments\":[";
+  for (std::size_t i = 0; i < segments->size(); ++i) {
+    const auto& s = (*segments)[i];
+    if (i > 0) body += ',';
+    body += "{\"name\":";
+    append_json_string(body, s.name);
+    field(body, "members", s.members);
+    body += std::string(",\"exact\":") + (s.exact ? "true" : "false");
+    field(body, "updated_at", static_cast<std::uint64_t>(s.updated_at));
+    field(body, "ttl_days", s.ttl_days);
+    body += '}';
+  }
+  body += "]}";
+  reply(res, bhttp::status::ok, std::move(body));
+}
+
+void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::verb method,
+                response& res) {
+  std::string id;
+  if (!percent_decode(raw_id, id)) {
+    return reply_error(res, bhttp::status::bad_request, "malformed %-escape in the id");
+  }
+  auto key = audience::id_to_key(id);
+  if (!key) return reply_error(res, bhttp::status::bad_request, "id: " + key.error().message);
+  std::string body = "{\"id\":";
+  append_json_string(body, id);
+  body += ",\"key\":";
+  append_json_string(body, *key);
+  if (method == bhttp::verb::delete_) {
+    auto forgotten = store.forget_user(*key);
+    if (!forgotten) {
+      return reply_error(res, bhttp::status::service_unavailable, forgotten.error().message);
+    }
+    body += std::string(",\"forgotten\":") + (*forgotten ? "true" : "false") + "}";
+    return reply(res, bhttp::status::ok, std::move(body));
+  }
+  auto memberships = store.user_memberships(*key, wall_now());
+  if (!memberships) {
+    return reply_error(res, bhttp::status::service_unavailable, memberships.error().message);
+  }
+  body += ",\"segments\":[";
+  for (std::size_t i = 0; i < memberships->size(); ++i) {
+    const auto& m = (*memberships)[i];
+    if (i > 0) body += ',';
+    body += "{\"segment\":";
+    append_json_string(body, m.segment);
+    field(body, "last_seen", static_cast<std::uint64_t>(m.last_seen));
+    field(body, "expires_at", static_cast<std::uint64_t>(m.expires_at));
+    body += '}';
+  }
+  body += "]}";
+  reply(res, bhttp::status::ok, std::move(body));
+}
+
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      unsigned value = 0;
+      if (in.size() - i < 3) return false;
+      auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
+      if (ec != std::errc() || end != in.data() + i + 3) return false;
+      out += static_cast<char>(value);
+      i += 2;
+    } else if (plus_is_space && in[i] == '+') {
+      out += ' ';
+    } else {
+      out += in[i];
+    }
+  }
+  return true;
+}
+
+bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res) {
+  std::string_view target = req.target();
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  const auto method = req.method();
+  constexpr std::string_view audiences = "/admin/audiences";
+  constexpr std::string_view users = "/admin/users/";
+  if (path == audiences) {
+    if (method != bhttp::verb::get) {
+      res.set(bhttp::field::allow, "GET");
+      reply_error(res, bhttp::status::method_not_allowed, "use GET");
+    } else {
+      serve_segments(store, res);
+    }
+    return true;
+  }
+  if (path == "/admin/audiences/compact") {
+    if (method != bhttp::verb::post) {
+      res.set(bhttp::field::allow, "POST");
+      reply_error(res, bhttp::status::method_not_allowed, "use POST");
+    } else if (auto r = store.compact(); !r) {
+      reply_error(res, bhttp::status::service_unavailable, r.error().message);
+    } else {
+      reply(res, bhttp::status::ok, "{\"compacted\":true}");
+    }
+    return true;
+  }
+  if (path.starts_with(audiences) && path.size() > audiences.size() + 1 &&
+      path[audiences.size()] == '/') {
+    if (method != bhttp::verb::put && method != bhttp::verb::post) {
+      res.set(bhttp::field::allow, "PUT");
+      reply_error(res, bhttp::status::method_not_allowed, "use PUT with the audience file as body");
+    } else {
+      std::string segment;
+      if (!percent_decode(path.substr(audiences.size() + 1), segment)) {
+        reply_error(res, bhttp::status::bad_request, "malformed %-escape in the segment name");
+      } else {
+        serve_push(store, segment, query, req, res);
+      }
+    }
+    return true;
+  }
+  if (path.starts_with(users) && path.size() > users.size()) {
+    if (method != bhttp::verb::get && method != bhttp::verb::delete_) {
+      res.set(bhttp::field::allow, "GET, DELETE");
+      reply_error(res, bhttp::status::method_not_allowed, "use GET or DELETE");
+    } else {
+      serve_user(store, path.substr(users.size()), method, res);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace bidder::http

@@ -1,0 +1,167 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/audience/store.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bidder::unix_seconds;
+using bidder::audience::member;
+using bidder::audience::rocksdb_store;
+using bidder::audience::update_mode;
+
+constexpr unix_seconds t0 = 1'795'305'600;  // 2026-11-22T00:00:00Z
+constexpr std::size_t set_size = 20'000;
+
+/// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = fs::temp_directory_path() /
+            ("bidder-crash-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) + "-" +
+             std::to_string(counter.fetch_add(1)));
+    fs::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string db() const { return (path_ / "db").string(); }
+
+ private:
+  fs::path path_;
+};
+
+/// "user:<prefix>-00000" ... sorted, unique: what update_segment expects.
+std::vector<member> member_set(char prefix) {
+  std::vector<member> out;
+  out.reserve(set_size);
+  char key[32];
+  for (std::size_t i = 0; i < set_size; ++i) {
+    std::snprintf(key, sizeof key, "user:%c-%05zu", prefix, i);
+    out.push_back({key, t0});
+  }
+  return out;
+}
+
+/// The child: replaces segment "s" with A, then alternates B, A, B, ... writing one byte to
+/// `progress` before each update, until it is killed. Never returns.
+[[noreturn]] void run_pusher(const std::string& path, int progress, const std::vector<member>& a,
+                             const std::vector<member>& b) {
+  // Catch2's fatal-signal handlers would report from the child too; the parent reports.
+  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+  ::alarm(60);  // a hang in the child closes the pipe and fails the parent's read
+  auto store = rocksdb_store::open({.path = path});
+  if (!store) std::_Exit(2);
+  if (!(*store)->update_segment("s", update_mode::replace, 0, a, t0)) std::_Exit(3);
+  for (unsigned round = 0;; ++round) {
+    const char byte = 'x';
+    if (::write(progress, &byte, 1) != 1) std::_Exit(4);
+    const auto& next = round % 2 == 0 ? b : a;
+    if (!(*store)->update_segment("s", update_mode::replace, 0, next, t0 + round + 1)) {
+      std::_Exit(5);
+    }
+  }
+}
+
+/// Blocks until `count` bytes came through `fd`; false on end of file.
+bool read_bytes(int fd, std::size_t count) {
+  char buffer[16];
+  while (count > 0) {
+    const ssize_t n = ::read(fd, buffer, std::min(count, sizeof buffer));
+    if (n <= 0) return false;
+    count -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a pusher killed with SIGKILL mid-push leaves the segment exactly old or new",
+          "[audience][integration]") {
+  const auto a = member_set('a');
+  const auto b = member_set('b');
+
+  for (const std::size_t bytes : {std::size_t{1}, std::size_t{3}, std::size_t{7}}) {
+    CAPTURE(bytes);
+    temp_dir dir;
+    std::array<int, 2> pipe_fds{};
+    REQUIRE(::pipe(pipe_fds.data()) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      run_pusher(dir.db(), pipe_fds[1], a, b);
+    }
+    ::close(pipe_fds[1]);
+    const bool progressed = read_bytes(pipe_fds[0], bytes);
+    ::kill(child, SIGKILL);  // mid-update: the child writes its byte, then pushes
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(pipe_fds[0]);
+    INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
+                              << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+    REQUIRE(progressed);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+
+    auto opened = rocksdb_store::open({.path = dir.db()});
+    INFO((opened ? std::string() : opened.error().message));
+    REQUIRE(opened);
+    auto& store = **opened;
+
+    std::size_t in_a = 0, in_b = 0, other = 0, read_errors = 0;
+    for (const auto* set : {&a, &b}) {
+      for (const member& m : *set) {
+        auto memberships = store.user_memberships(m.key, 0);
+        if (!memberships) {
+          ++read_errors;
+          continue;
+        }
+        for (const auto& ms : *memberships) {
+          if (ms.segment != "s") {
+            ++other;
+          } else {
+            ++(set == &a ? in_a : in_b);
+          }
+        }
+      }
+    }
+    CHECK(read_errors == 0);
+    INFO("members of s: " << in_a << " from A, " << in_b << " from B");
+    const bool exactly_a = in_a == set_size && in_b == 0;
+    const bool exactly_b = in_a == 0 && in_b == set_size;
+    CHECK((exactly_a || exactly_b));
+    CHECK(other == 0);
+
+    auto segments = store.segments();
+    REQUIRE(segments.has_value());
+    REQUIRE(segments->size() == 1);
+    CHECK(segments->front().name == "s");
+    CHECK(segments->front().members == set_size);
+    CHECK(segments->front().exact);
+
+    // The staging files of the interrupted push were removed at open.
+    for (const auto& entry : fs::directory_iterator(dir.db())) {
+      CAPTURE(entry.path().filename().string());
+      CHECK_FALSE(entry.path().filename().string().starts_with("ingest-"));
+    }
+  }
+}
