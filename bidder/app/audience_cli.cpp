@@ -3,11 +3,13 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "bidder/app/admin_client.hpp"
+#include "bidder/audience/importer.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/http/audience_api.hpp"
 
@@ -23,6 +25,10 @@ constexpr std::string_view usage = R"(usage:
   bidder audience show ID [--admin URL] [--token TOKEN]
   bidder audience forget ID... [--admin URL] [--token TOKEN]
   bidder audience compact [--admin URL] [--token TOKEN]
+  bidder audience build FILE... --segment NAME --out DIR [--mode M] [--ttl DAYS] [--max-errors N]
+      (offline, for a fleet: writes DIR/members.sst + DIR/manifest.txt; no bidder needed)
+  bidder audience ingest DIR [--mode M] [--admin URL] [--token TOKEN]
+      (applies a built DIR, which must be on the bidder's host, atomically like a push)
 --admin defaults to http://127.0.0.1:8081; --token to $BIDDER_ADMIN_TOKEN.
 )";
 
@@ -64,7 +70,8 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
   if (args.empty()) return bad_usage("no subcommand given");
   const std::string_view command = args.front();
   std::vector<std::string> positional;
-  std::string segment, mode = "replace", ttl, max_errors;
+  std::string segment, mode = "replace", ttl, max_errors, out_dir;
+  bool mode_given = false;
   std::string admin_url = "http://127.0.0.1:8081";
   const char* env_token = std::getenv("BIDDER_ADMIN_TOKEN");
   std::string token = env_token != nullptr ? env_token : "";
@@ -80,6 +87,9 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
       ok = value(segment);
     } else if (arg == "--mode") {
       ok = value(mode);
+      mode_given = true;
+    } else if (arg == "--out") {
+      ok = value(out_dir);
     } else if (arg == "--ttl") {
       ok = value(ttl);
     } else if (arg == "--max-errors") {
@@ -163,6 +173,48 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
       std::cerr << "bidder audience: " << refusal->as_string().c_str() << "\n";
     }
     return summary.at("applied").as_bool() ? 0 : 1;
+  }
+  if (command == "build") {
+    if (segment.empty() || out_dir.empty()) return bad_usage("build needs --segment and --out");
+    if (positional.empty()) return bad_usage("build needs at least one FILE");
+    audience::import_options options;
+    options.segment = segment;
+    auto parsed_mode = audience::parse_update_mode(mode);
+    if (!parsed_mode) return bad_usage("--mode: use replace, add or remove");
+    options.mode = *parsed_mode;
+    try {
+      if (!ttl.empty()) options.ttl_days = static_cast<std::uint32_t>(std::stoul(ttl));
+      if (!max_errors.empty()) options.max_errors = std::stoull(max_errors);
+    } catch (...) {
+      return bad_usage("--ttl and --max-errors take numbers");
+    }
+    auto report = audience::build_segment(positional, options, out_dir, wall_now());
+    if (!report) {
+      std::cerr << "bidder audience: " << report.error().message << "\n";
+      return 1;
+    }
+    for (const auto& e : report->errors) std::cerr << e.line << ": " << e.reason << "\n";
+    if (!report->applied) {
+      std::cerr << "bidder audience: REFUSED: " << report->refusal << "\n";
+      return 1;
+    }
+    std::cout << "built: " << out_dir << " (segment " << segment << ", " << mode
+              << "): " << report->lines << " lines read, " << report->members << " members, "
+              << report->rejected << " lines rejected, " << report->duplicates << " duplicates, "
+              << report->seconds << " s\n";
+    return 0;
+  }
+  if (command == "ingest") {
+    if (positional.size() != 1) return bad_usage("ingest takes one DIR");
+    std::error_code ec;
+    const std::string dir = std::filesystem::absolute(positional.front(), ec).string();
+    std::string path = "/admin/audiences/ingest?dir=" + url_escape(dir);
+    if (mode_given) path += "&mode=" + url_escape(mode);
+    auto reply = admin_call(*target, "POST", path, "");
+    if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
+    if (reply->status != 200) return report_failure(*reply);
+    std::cout << reply->body;
+    return 0;
   }
   if (command == "list") {
     auto reply = admin_call(*target, "GET", "/admin/audiences", "");

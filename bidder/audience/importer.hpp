@@ -2,8 +2,9 @@
 //
 // One audience push, end to end: decompresses (gzip is recognised by its magic bytes), parses
 // every line, rejects the push when more than `max_errors` lines are bad, de-duplicates ids
-// (the latest last-seen wins), sorts, and applies the result to the store atomically. A push
-// that is refused changes nothing.
+// (the latest last-seen wins), sorts (externally past `max_in_memory` members), and applies the
+// result to the store atomically. A push that is refused changes nothing. The same parsing
+// serves the offline fleet flow: build_segment() writes a folder, ingest_segment() applies it.
 //
 //   audience::import_options opt{.segment = "car-buyers", .mode = update_mode::replace};
 //   auto report = audience::import_segment(store, opt, file_bytes, wall_now());
@@ -11,11 +12,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bidder/audience/file_format.hpp"
+#include "bidder/audience/member_sorter.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 
 namespace bidder::audience {
@@ -27,7 +30,11 @@ struct import_options {
   /// Bad lines tolerated (skipped and listed); one more and nothing is applied.
   std::size_t max_errors = 0;
   /// Largest file once decompressed.
-  std::size_t max_bytes = std::size_t{4} << 30;
+  std::size_t max_bytes = std::size_t{64} << 30;
+  /// Where the external sort writes its runs (an existing directory); empty: the system's.
+  std::string temp_dir;
+  /// Members sorted in memory before runs go to temp_dir (bounds memory; ~100 bytes each).
+  std::size_t max_in_memory = member_sorter::default_max_in_memory;
 };
 
 struct import_report {
@@ -51,5 +58,19 @@ inline constexpr std::size_t max_listed_errors = 100;
 [[nodiscard]] result<import_report> import_segment(rocksdb_store& store,
                                                    const import_options& options,
                                                    std::string_view file, unix_seconds now);
+
+/// Fleet flow, offline (no bidder needed): parses `files` as one push would and writes
+/// `out_dir`/members.sst (sorted members, an SST file) and `out_dir`/manifest.txt (segment,
+/// mode, TTL, counts). Ship the folder to every bidder and apply it with ingest_segment().
+/// A refusal (bad lines) is in the report; errors: invalid_field, io_error.
+[[nodiscard]] result<import_report> build_segment(const std::vector<std::string>& files,
+                                                  const import_options& options,
+                                                  const std::string& out_dir, unix_seconds now);
+
+/// Applies a folder made by build_segment to `store`, atomically like a push. `mode` overrides
+/// the manifest's. Errors: invalid_field (not such a folder, damaged), plus update errors.
+[[nodiscard]] result<import_report> ingest_segment(rocksdb_store& store, const std::string& dir,
+                                                   std::optional<update_mode> mode,
+                                                   unix_seconds now);
 
 }  // namespace bidder::audience

@@ -8,6 +8,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -335,9 +336,10 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
     return make_error(errc::io_error, "cannot create audience store directory " + options.path +
                                           ": " + fs_error.message());
   }
-  // Staging folders of updates interrupted by a crash were never ingested: drop them.
+  // Staging and sort folders of updates interrupted by a crash were never applied: drop them.
   for (const auto& entry : fs::directory_iterator(options.path, fs_error)) {
-    if (entry.is_directory() && entry.path().filename().string().starts_with("ingest-")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && (name.starts_with("ingest-") || name.starts_with("bidder-sort-"))) {
       fs::remove_all(entry.path(), fs_error);
     }
   }
@@ -430,14 +432,21 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
                                                     std::uint32_t ttl_days,
                                                     std::span<const member> members,
                                                     unix_seconds now) {
-  if (!is_url_safe_name(segment)) {
-    return make_error(errc::invalid_field, "segment name \"" + std::string(segment) +
-                                               "\": use 1 to 128 of A-Z a-z 0-9 - _ . ~");
-  }
   for (std::size_t i = 1; i < members.size(); ++i) {
     if (!(members[i - 1].key < members[i].key)) {
       return make_error(errc::invalid_field, "members are not sorted by key with unique keys");
     }
+  }
+  auto source = source_of(std::vector<member>(members.begin(), members.end()));
+  return update_segment(segment, mode, ttl_days, *source, now);
+}
+
+result<update_result> rocksdb_store::update_segment(std::string_view segment, update_mode mode,
+                                                    std::uint32_t ttl_days, member_source& members,
+                                                    unix_seconds now) {
+  if (!is_url_safe_name(segment)) {
+    return make_error(errc::invalid_field, "segment name \"" + std::string(segment) +
+                                               "\": use 1 to 128 of A-Z a-z 0-9 - _ . ~");
   }
   std::lock_guard lock(impl_->update_mutex);
   rocksdb::DB& db = *impl_->db;
@@ -514,16 +523,23 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
     }
     return rocksdb::Status::OK();
   };
+  // The stream, one member ahead, checked to be sorted and unique as it goes.
+  member current, previous;
+  bool have = members.next(current);
+  bool out_of_order = false;
+  auto advance = [&] {
+    previous = std::move(current);
+    have = members.next(current);
+    if (have && !(previous.key < current.key)) out_of_order = true;
+  };
   if (scan) {
     rocksdb::ReadOptions read;
     read.fill_cache = false;  // a full pass must not evict what bids need
     std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read, impl_->users));
     it->SeekToFirst();
-    std::size_t next = 0;
-    while (s.ok() && (it->Valid() || next < members.size())) {
+    while (s.ok() && !out_of_order && (it->Valid() || have)) {
       const bool stored_only =
-          it->Valid() &&
-          (next == members.size() || it->key().compare(rocksdb::Slice(members[next].key)) < 0);
+          it->Valid() && (!have || it->key().compare(rocksdb::Slice(current.key)) < 0);
       const bool in_segment =
           it->Valid() &&
           has_segment(std::string_view(it->value().data(), it->value().size()), segment);
@@ -535,28 +551,33 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
         it->Next();
         continue;
       }
-      const bool same_key = it->Valid() && it->key() == rocksdb::Slice(members[next].key);
-      s = visit(members[next++], same_key && in_segment);
+      const bool same_key = it->Valid() && it->key() == rocksdb::Slice(current.key);
+      s = visit(current, same_key && in_segment);
       if (same_key) it->Next();
+      advance();
     }
     if (s.ok() && !it->status().ok()) s = it->status();
   } else {
     rocksdb::ReadOptions read;
     read.fill_cache = false;
     std::string value;
-    for (const member& m : members) {
-      if (!s.ok()) break;
-      const rocksdb::Status got = db.Get(read, impl_->users, m.key, &value);
+    while (s.ok() && !out_of_order && have) {
+      const rocksdb::Status got = db.Get(read, impl_->users, current.key, &value);
       if (!got.ok() && !got.IsNotFound()) {
         s = got;
         break;
       }
-      s = visit(m, got.ok() && has_segment(value, segment));
+      s = visit(current, got.ok() && has_segment(value, segment));
+      advance();
     }
   }
+  if (out_of_order) {
+    return make_error(errc::invalid_field, "members are not sorted by key with unique keys");
+  }
+  if (const error* failed = members.failure()) return *failed;
   switch (mode) {
     case update_mode::replace:
-      info.members = members.size();
+      info.members = result.written;
       break;
     case update_mode::add:
       info.members += joined;
@@ -601,6 +622,79 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
   // the store fits (otherwise each user is warmed after its first miss, off the bid path).
   if (auto warmed = warm_cache(); !warmed) return warmed.error();
   return result;
+}
+
+result<std::uint64_t> rocksdb_store::write_members_file(member_source& members,
+                                                        const std::string& path) {
+  rocksdb::Options options;
+  options.compression = rocksdb::kNoCompression;
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
+  rocksdb::Status s = writer.Open(path);
+  if (!s.ok()) return io_error("cannot create " + path, s);
+  member m;
+  std::uint64_t count = 0;
+  std::string value;
+  while (members.next(m)) {
+    value.clear();
+    put_varint(value, static_cast<std::uint64_t>(std::max<unix_seconds>(m.last_seen, 0)));
+    s = writer.Put(m.key, value);  // also refuses keys out of order
+    if (!s.ok()) return io_error("cannot write " + path, s);
+    ++count;
+  }
+  if (const error* failed = members.failure()) return *failed;
+  if (count == 0) return make_error(errc::invalid_field, "no members to write");
+  s = writer.Finish();
+  if (!s.ok()) return io_error("cannot write " + path, s);
+  return count;
+}
+
+namespace {
+// Streams the members of a file made by write_members_file.
+class sst_member_source final : public member_source {
+ public:
+  sst_member_source(std::unique_ptr<rocksdb::Iterator> it, std::uint64_t size)
+      : it_(std::move(it)), size_(size) {
+    it_->SeekToFirst();
+  }
+  std::uint64_t size() const noexcept override { return size_; }
+  bool next(member& out) override {
+    if (!it_->Valid()) {
+      if (!it_->status().ok()) failure_ = make_error(errc::io_error, it_->status().ToString());
+      return false;
+    }
+    std::string_view value(it_->value().data(), it_->value().size());
+    std::uint64_t seen = 0;
+    if (!get_varint(value, seen)) {
+      failure_ = make_error(errc::invalid_field, "members file: bad value");
+      return false;
+    }
+    out.key.assign(it_->key().data(), it_->key().size());
+    out.last_seen = static_cast<unix_seconds>(seen);
+    it_->Next();
+    return true;
+  }
+  const error* failure() const noexcept override { return failure_ ? &*failure_ : nullptr; }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::uint64_t size_;
+  std::optional<error> failure_;
+};
+}  // namespace
+
+result<update_result> rocksdb_store::update_segment_from_file(
+    std::string_view segment, update_mode mode, std::uint32_t ttl_days, const std::string& path,
+    std::uint64_t members, unix_seconds now) {
+  rocksdb::Options options;
+  rocksdb::SstFileReader reader(options);
+  rocksdb::Status s = reader.Open(path);
+  if (!s.ok()) return io_error("cannot open members file " + path, s);
+  s = reader.VerifyChecksum();
+  if (!s.ok()) return io_error("members file " + path + " is damaged", s);
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  sst_member_source source(std::unique_ptr<rocksdb::Iterator>(reader.NewIterator(read)), members);
+  return update_segment(segment, mode, ttl_days, source, now);
 }
 
 result<std::vector<segment_info>> rocksdb_store::segments() {
@@ -676,6 +770,8 @@ result<void> rocksdb_store::compact() {
   if (!s.ok()) return io_error("cannot compact", s);
   return warm_cache();  // the compacted files are new: their blocks are not cached yet
 }
+
+const std::string& rocksdb_store::path() const noexcept { return impl_->path; }
 
 result<void> rocksdb_store::warm_cache() {
   if (!impl_->warm_all_if_it_fits()) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bidder/audience/member_sorter.hpp"
 #include "bidder/audience/store.hpp"
 
 namespace bidder::audience {
@@ -88,6 +89,21 @@ class rocksdb_store final : public store {
                                                      std::uint32_t ttl_days,
                                                      std::span<const member> members,
                                                      unix_seconds now);
+  /// The same from a stream (member_sorter.hpp), so memory stays bounded for any file size.
+  /// A stream out of order, or one that fails, applies nothing.
+  [[nodiscard]] result<update_result> update_segment(std::string_view segment, update_mode mode,
+                                                     std::uint32_t ttl_days, member_source& members,
+                                                     unix_seconds now);
+
+  /// Fleet flow: writes `members` (sorted, unique) as a self-contained SST file at `path`, for
+  /// `update_segment_from_file` on any bidder. Static: needs no open store. Errors: io_error.
+  [[nodiscard]] static result<std::uint64_t> write_members_file(member_source& members,
+                                                                const std::string& path);
+  /// Applies a file made by write_members_file, as update_segment would. Errors as there, and
+  /// io_error / invalid_field for a missing or damaged file.
+  [[nodiscard]] result<update_result> update_segment_from_file(
+      std::string_view segment, update_mode mode, std::uint32_t ttl_days, const std::string& path,
+      std::uint64_t members, unix_seconds now);
 
   /// Every segment with its figures, sorted by name.
   [[nodiscard]] result<std::vector<segment_info>> segments();
@@ -100,6 +116,8 @@ class rocksdb_store final : public store {
   [[nodiscard]] result<bool> forget_user(std::string_view user_key);
   /// Compacts everything: drops expired memberships and forgotten users from disk now.
   [[nodiscard]] result<void> compact();
+  /// The database directory (pushes sort inside it, so their runs share its disk).
+  const std::string& path() const noexcept;
   /// Reads every block once so later look-ups hit the cache. Control plane; blocks.
   [[nodiscard]] result<void> warm_cache();
 

@@ -57,31 +57,9 @@ void field(std::string& out, std::string_view name, std::uint64_t value, bool co
   out += std::to_string(value);
 }
 
-void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
-                request& req, response& res) {
-  auto params = parse_query(query);
-  audience::import_options options;
-  options.segment = std::string(segment);
-  if (auto it = params.find("mode"); it != params.end()) {
-    auto mode = audience::parse_update_mode(it->second);
-    if (!mode)
-      return reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
-    options.mode = *mode;
-  }
-  std::uint64_t number = 0;
-  if (auto it = params.find("ttl_days"); it != params.end()) {
-    if (!parse_count(it->second, number) || number > 36500) {
-      return reply_error(res, bhttp::status::bad_request, "ttl_days: a number of days, 0 to 36500");
-    }
-    options.ttl_days = static_cast<std::uint32_t>(number);
-  }
-  if (auto it = params.find("max_errors"); it != params.end()) {
-    if (!parse_count(it->second, number)) {
-      return reply_error(res, bhttp::status::bad_request, "max_errors: a number");
-    }
-    options.max_errors = number;
-  }
-  auto report = audience::import_segment(store, options, req.body(), wall_now());
+// The JSON summary of a push or an ingest (or its error).
+void write_report(response& res, std::string_view what, audience::update_mode mode,
+                  const result<audience::import_report>& report) {
   if (!report) {
     const auto status = report.error().code == errc::not_found  ? bhttp::status::not_found
                         : report.error().code == errc::io_error ? bhttp::status::service_unavailable
@@ -89,9 +67,9 @@ void serve_push(audience::rocksdb_store& store, std::string_view segment, std::s
     return reply_error(res, status, report.error().message);
   }
   std::string body = "{\"segment\":";
-  append_json_string(body, options.segment);
+  append_json_string(body, what);
   body += ",\"mode\":";
-  append_json_string(body, audience::to_string(options.mode));
+  append_json_string(body, audience::to_string(mode));
   body += ",\"applied\":";
   body += report->applied ? "true" : "false";
   if (!report->applied) {
@@ -116,6 +94,52 @@ void serve_push(audience::rocksdb_store& store, std::string_view segment, std::s
   body += "]}";
   reply(res, report->applied ? bhttp::status::ok : bhttp::status::unprocessable_entity,
         std::move(body));
+}
+
+void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+                request& req, response& res) {
+  auto params = parse_query(query);
+  audience::import_options options;
+  options.segment = std::string(segment);
+  if (auto it = params.find("mode"); it != params.end()) {
+    auto mode = audience::parse_update_mode(it->second);
+    if (!mode)
+      return reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
+    options.mode = *mode;
+  }
+  std::uint64_t number = 0;
+  if (auto it = params.find("ttl_days"); it != params.end()) {
+    if (!parse_count(it->second, number) || number > 36500) {
+      return reply_error(res, bhttp::status::bad_request, "ttl_days: a number of days, 0 to 36500");
+    }
+    options.ttl_days = static_cast<std::uint32_t>(number);
+  }
+  if (auto it = params.find("max_errors"); it != params.end()) {
+    if (!parse_count(it->second, number)) {
+      return reply_error(res, bhttp::status::bad_request, "max_errors: a number");
+    }
+    options.max_errors = number;
+  }
+  options.temp_dir = store.path();  // sort runs share the store's disk, not /tmp
+  auto report = audience::import_segment(store, options, req.body(), wall_now());
+  write_report(res, options.segment, options.mode, report);
+}
+
+void serve_ingest(audience::rocksdb_store& store, std::string_view query, response& res) {
+  auto params = parse_query(query);
+  const auto dir = params.find("dir");
+  if (dir == params.end() || dir->second.empty() || dir->second.front() != '/') {
+    return reply_error(res, bhttp::status::bad_request,
+                       "dir: the absolute path of a folder made by `bidder audience build`");
+  }
+  std::optional<audience::update_mode> mode;
+  if (auto it = params.find("mode"); it != params.end()) {
+    mode = audience::parse_update_mode(it->second);
+    if (!mode)
+      return reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
+  }
+  auto report = audience::ingest_segment(store, dir->second, mode, wall_now());
+  write_report(res, dir->second, mode.value_or(audience::update_mode::replace), report);
 }
 
 void serve_segments(audience::rocksdb_store& store, response& res) {
@@ -223,6 +247,15 @@ bool serve_audience_api(audience::rocksdb_store& store, request& req, response& 
       reply_error(res, bhttp::status::service_unavailable, r.error().message);
     } else {
       reply(res, bhttp::status::ok, "{\"compacted\":true}");
+    }
+    return true;
+  }
+  if (path == "/admin/audiences/ingest") {
+    if (method != bhttp::verb::post) {
+      res.set(bhttp::field::allow, "POST");
+      reply_error(res, bhttp::status::method_not_allowed, "use POST");
+    } else {
+      serve_ingest(store, query, res);
     }
     return true;
   }
