@@ -345,7 +345,11 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   }
 
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.block_cache =
+      options.hyper_clock_cache
+          ? rocksdb::HyperClockCacheOptions(options.block_cache_bytes, options.block_size_bytes)
+                .MakeSharedCache()
+          : rocksdb::NewLRUCache(options.block_cache_bytes);
   // Point look-ups only: a bloom filter answers most misses without touching a data block,
   // and the data-block hash index avoids a binary search inside the block.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -354,7 +358,7 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   // Index and filter blocks live in the table readers (all tables stay open), not in the
   // cache: a kBlockCacheTier read must never find its filter evicted.
   table.cache_index_and_filter_blocks = false;
-  table.block_size = 4096;
+  table.block_size = options.block_size_bytes;
 
   state->filter = std::make_unique<expiry_filter>(options.clock);
   rocksdb::ColumnFamilyOptions& users = state->users_options;

@@ -1,0 +1,147 @@
+// Audience store figures for issue 3, on a store built the way pushes build it:
+//   build/bench/bench_audience [--users=10000000] [--cache_mb=2048] [--lookups=2000000]
+// Prints the time to push the users (one replace, sorted stream -> SST -> ingest), then the
+// latency of bid-path look-ups (kBlockCacheTier) for hits and misses: mean, p50, p99, p99.9,
+// measured one by one with steady_clock into a log histogram. Keys are uniformly random, the
+// worst case for caches (real traffic has hot users).
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bidder/audience/member_sorter.hpp"
+#include "bidder/audience/rocksdb_store.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace bidder::audience;
+using clock_type = std::chrono::steady_clock;
+
+std::string key_of(std::uint64_t i) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "ifa:%016" PRIx64 "-%08" PRIx64, i * 0x9E3779B97F4A7C15ull,
+                i);
+  return buffer;
+}
+
+// Streams members in key order without holding 10M strings: keys are generated sorted.
+class generated_source final : public member_source {
+ public:
+  explicit generated_source(std::vector<std::uint64_t> order) : order_(std::move(order)) {}
+  std::uint64_t size() const noexcept override { return order_.size(); }
+  bool next(member& out) override {
+    if (next_ == order_.size()) return false;
+    out.key = key_of(order_[next_++]);
+    out.last_seen = 1'795'000'000;
+    return true;
+  }
+
+ private:
+  std::vector<std::uint64_t> order_;
+  std::size_t next_ = 0;
+};
+
+struct histogram {
+  std::vector<std::uint64_t> buckets = std::vector<std::uint64_t>(4096, 0);  // 10 ns buckets
+  std::uint64_t count = 0, sum_ns = 0, max_ns = 0;
+  void add(std::uint64_t ns) {
+    buckets[std::min<std::uint64_t>(ns / 10, buckets.size() - 1)]++;
+    ++count;
+    sum_ns += ns;
+    max_ns = std::max(max_ns, ns);
+  }
+  double percentile(double p) const {
+    const auto target = static_cast<std::uint64_t>(p * static_cast<double>(count));
+    std::uint64_t seen = 0;
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+      seen += buckets[b];
+      if (seen > target) return static_cast<double>(b * 10 + 5) / 1000.0;
+    }
+    return static_cast<double>(max_ns) / 1000.0;
+  }
+};
+
+std::uint64_t flag(int argc, char** argv, const char* name, std::uint64_t fallback) {
+  const std::size_t length = std::strlen(name);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], name, length) == 0 && argv[i][length] == '=') {
+      return std::strtoull(argv[i] + length + 1, nullptr, 10);
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint64_t users = flag(argc, argv, "--users", 10'000'000);
+  const std::uint64_t cache_mb = flag(argc, argv, "--cache_mb", 2048);
+  const std::uint64_t lookups = flag(argc, argv, "--lookups", 2'000'000);
+  const std::uint64_t block_size = flag(argc, argv, "--block_size", 4096);
+  const bool hyper_clock = flag(argc, argv, "--hyper_clock", 0) != 0;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("bidder-audience-bench-" + std::to_string(std::random_device{}()));
+
+  auto opened = rocksdb_store::open({.path = dir.string(),
+                                     .block_cache_bytes = cache_mb << 20,
+                                     .block_size_bytes = block_size,
+                                     .hyper_clock_cache = hyper_clock});
+  if (!opened) {
+    std::fprintf(stderr, "%s\n", opened.error().message.c_str());
+    return 1;
+  }
+  auto& store = **opened;
+
+  // Keys sorted as strings: sort the indices by their key once.
+  std::vector<std::uint64_t> order(users);
+  for (std::uint64_t i = 0; i < users; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [](std::uint64_t a, std::uint64_t b) { return key_of(a) < key_of(b); });
+  generated_source source(std::move(order));
+  const auto push_start = clock_type::now();
+  auto pushed = store.update_segment("bench", update_mode::replace, 0, source, 1'795'000'000);
+  const double push_seconds = std::chrono::duration<double>(clock_type::now() - push_start).count();
+  if (!pushed) {
+    std::fprintf(stderr, "%s\n", pushed.error().message.c_str());
+    return 1;
+  }
+  std::printf("users %" PRIu64 ", block cache %" PRIu64 " MiB (%s), block size %" PRIu64 "\n",
+              users, cache_mb, hyper_clock ? "HyperClockCache" : "LRU", block_size);
+  std::printf("push (replace, sorted stream -> SST -> ingest + warm): %.2f s, %.0f members/s\n",
+              push_seconds, static_cast<double>(users) / push_seconds);
+
+  std::mt19937_64 rng(42);
+  std::vector<membership_view> out;
+  std::string key;
+  for (const bool hit : {true, false}) {
+    histogram h;
+    std::uint64_t found = 0, cold = 0;
+    for (std::uint64_t n = 0; n < lookups; ++n) {
+      key = hit ? key_of(rng() % users) : "user:missing-" + std::to_string(rng());
+      out.clear();
+      const auto start = clock_type::now();
+      const lookup_status status = store.lookup(key, 1'795'000'000, out);
+      const auto ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - start).count());
+      h.add(ns);
+      found += status == lookup_status::found;
+      cold += status == lookup_status::not_in_memory;
+    }
+    std::printf(
+        "lookup %-4s: mean %.2f us, p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.1f us "
+        "(found %" PRIu64 ", not in memory %" PRIu64 " of %" PRIu64 ")\n",
+        hit ? "hit" : "miss", static_cast<double>(h.sum_ns) / static_cast<double>(h.count) / 1000.0,
+        h.percentile(0.50), h.percentile(0.99), h.percentile(0.999),
+        static_cast<double>(h.max_ns) / 1000.0, found, cold, lookups);
+  }
+  opened->reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+}
