@@ -14,7 +14,10 @@ namespace fs = std::filesystem;
 
 // Sorted by key, latest last-seen first: unique() then keeps the latest of each key.
 bool key_then_latest(const member& a, const member& b) {
-  return a.key != b.key ? a.key < b.key : a.last_seen > b.last_seen;
+  // One three-way compare: `a.key != b.key ? a.key < b.key : ...` compared twice, and key
+  // comparison was a third of a 10M-line push (perf).
+  const int order = a.key.compare(b.key);
+  return order != 0 ? order < 0 : a.last_seen > b.last_seen;
 }
 
 void put_varint(std::string& out, std::uint64_t v) {
