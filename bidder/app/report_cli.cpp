@@ -1,0 +1,75 @@
+#include "bidder/app/report_cli.hpp"
+
+#include <iostream>
+#include <string>
+
+#include "bidder/events/report.hpp"
+
+namespace bidder::app {
+namespace {
+
+constexpr std::string_view usage = R"(usage:
+  bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
+                [--format table|csv|json]
+      Sums the event log per campaign and UTC day: bids, wins, win rate, paid impressions,
+      spend, eCPM, average bid and clearing price, clicks, CTR, cost per click.
+      --dir defaults to data/events (serve's --data-dir, plus /events). --from and --to are
+      inclusive UTC days. Malformed lines are skipped and counted on stderr.
+)";
+
+int bad_usage(std::string_view message) {
+  std::cerr << "bidder report: " << message << "\n\n" << usage;
+  return 2;
+}
+
+}  // namespace
+
+int run_report_cli(const std::vector<std::string_view>& args) {
+  events::report_query query;
+  query.dir = "data/events";
+  events::report_format format = events::report_format::table;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view flag = args[i];
+    if (flag == "--help" || flag == "-h" || flag == "help") {
+      std::cout << usage;
+      return 0;
+    }
+    if (i + 1 == args.size()) return bad_usage(std::string(flag) + " needs a value");
+    const std::string_view value = args[++i];
+    if (flag == "--dir") {
+      query.dir = std::string(value);
+    } else if (flag == "--from" || flag == "--to") {
+      auto day = events::parse_day(value);
+      if (!day) return bad_usage(std::string(flag) + " " + day.error().message);
+      (flag == "--from" ? query.from : query.to) = *day;
+    } else if (flag == "--campaign") {
+      if (value.empty()) return bad_usage("--campaign needs an id");
+      query.campaign_id = std::string(value);
+    } else if (flag == "--format") {
+      auto parsed = events::parse_report_format(value);
+      if (!parsed) return bad_usage(parsed.error().message);
+      format = *parsed;
+    } else {
+      return bad_usage("unknown option " + std::string(flag));
+    }
+  }
+  auto report = events::build_report(query);
+  if (!report) {
+    if (report.error().code == errc::invalid_field) return bad_usage(report.error().message);
+    std::cerr << "bidder report: " << report.error().message << "\n";
+    return 1;
+  }
+  std::cout << events::render(*report, format);
+  std::cerr << "bidder report: " << events::describe_input(report->input) << "\n";
+  for (const std::string& problem : report->input.problems) {
+    std::cerr << "bidder report: skipped " << problem << "\n";
+  }
+  const auto skipped =
+      report->input.malformed + report->input.cut_short + report->input.unreadable_files;
+  if (skipped > report->input.problems.size()) {
+    std::cerr << "bidder report: (only the first " << events::max_problems << " are listed)\n";
+  }
+  return 0;
+}
+
+}  // namespace bidder::app

@@ -1,0 +1,766 @@
+#include "bidder/events/report.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <system_error>
+
+#include "bidder/events/detail/json_text.hpp"
+
+namespace bidder::events {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+
+// Bytes read from a file at a time.
+constexpr std::size_t read_chunk_bytes = 1 << 20;
+// A file holds lines written from its open time to the end of that hour (hourly rotation); an
+// event's time is its append time, a few ms before it is written. So a file opened more than
+// this long before `from` cannot hold events of the range.
+constexpr hours file_span_margin{2};
+// Events keep the time they were appended; the one at 23:59:59.999 may be written after the
+// next file opened. A file opened this long after the end of `to` cannot hold events of it.
+constexpr hours file_late_margin{1};
+// Nesting that a valid line has: the object itself.
+constexpr unsigned max_json_depth = 4;
+// Stack storage for parsing one line; a longer line falls back to the heap.
+constexpr std::size_t parse_buffer_bytes = 16 * 1024;
+
+std::int64_t day_start_ms(sys_days day) {
+  return std::chrono::duration_cast<milliseconds>(day.time_since_epoch()).count();
+}
+
+sys_days day_of_ms(std::int64_t ms) {
+  return std::chrono::floor<days>(std::chrono::sys_time<milliseconds>(milliseconds(ms)));
+}
+
+// The open time in "events-YYYYMMDD-HHMMSS-N.jsonl", or nullopt when the name is not ours.
+std::optional<std::chrono::sys_seconds> file_open_time(std::string_view name) {
+  constexpr std::string_view prefix = "events-", suffix = ".jsonl";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  const std::string_view stamp = name.substr(prefix.size(), 15);  // YYYYMMDD-HHMMSS
+  if (stamp.size() != 15 || stamp[8] != '-') return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t len) -> std::optional<int> {
+    int v = 0;
+    const auto [end, ec] = std::from_chars(stamp.data() + at, stamp.data() + at + len, v);
+    if (ec != std::errc() || end != stamp.data() + at + len) return std::nullopt;
+    return v;
+  };
+  const auto y = number(0, 4), mo = number(4, 2), d = number(6, 2);
+  const auto h = number(9, 2), mi = number(11, 2), s = number(13, 2);
+  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(*y),
+                                        std::chrono::month(static_cast<unsigned>(*mo)),
+                                        std::chrono::day(static_cast<unsigned>(*d))};
+  if (!ymd.ok()) return std::nullopt;
+  return sys_days(ymd) + hours(*h) + std::chrono::minutes(*mi) + std::chrono::seconds(*s);
+}
+
+// Integer field: a JSON integer or a string of decimal digits (protobuf prints int64 so).
+std::optional<std::int64_t> as_int64(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_string()) {
+    const json::string& s = v.get_string();
+    std::int64_t out = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<event_kind> kind_of(const json::value& v) {
+  if (v.is_string()) {
+    const std::string_view name = v.get_string();
+    for (int k = 1; k <= 5; ++k) {
+      if (name == to_string(static_cast<event_kind>(k))) return static_cast<event_kind>(k);
+    }
+    return std::nullopt;
+  }
+  const auto number = as_int64(v);
+  if (number && *number >= 1 && *number <= 5) return static_cast<event_kind>(*number);
+  return std::nullopt;
+}
+
+// A field under its proto name or its lowerCamelCase JSON name.
+const json::value* field(const json::object& o, std::string_view name, std::string_view camel) {
+  if (const json::value* v = o.if_contains(name)) return v;
+  return camel.empty() ? nullptr : o.if_contains(camel);
+}
+
+std::string format_micros(std::int64_t micros) {
+  const bool negative = micros < 0;
+  const std::uint64_t m =
+      negative ? 0 - static_cast<std::uint64_t>(micros) : static_cast<std::uint64_t>(micros);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, "%06llu", static_cast<unsigned long long>(m % 1000000));
+  return (negative ? "-" : "") + std::to_string(m / 1000000) + "." + frac;
+}
+
+std::string format_ratio(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::string with_commas(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// Rounds a / b to the nearest integer (b > 0, a >= 0), without overflow.
+std::int64_t divide_rounded(std::int64_t a, std::uint64_t b) {
+  const auto wide = static_cast<unsigned __int128>(static_cast<std::uint64_t>(a));
+  return static_cast<std::int64_t>((wide + b / 2) / b);
+}
+
+}  // namespace
+
+// ---- days and formats ----
+
+result<sys_days> parse_day(std::string_view text) {
+  auto bad = [&] {
+    return make_error(errc::invalid_field,
+                      "\"" + std::string(text) + "\": expected a day as YYYY-MM-DD");
+  };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
+  int y = 0;
+  unsigned m = 0, d = 0;
+  auto digits = [&](std::size_t at, std::size_t len, auto& out) {
+    const auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + len, out);
+    return ec == std::errc() && end == text.data() + at + len;
+  };
+  if (!digits(0, 4, y) || !digits(5, 2, m) || !digits(8, 2, d)) return bad();
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
+                                        std::chrono::day(d)};
+  if (!ymd.ok()) {
+    return make_error(errc::invalid_field, "\"" + std::string(text) + "\": no such day");
+  }
+  return sys_days(ymd);
+}
+
+std::string format_day(sys_days day) {
+  const std::chrono::year_month_day ymd(day);
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return text;
+}
+
+result<report_format> parse_report_format(std::string_view text) {
+  if (text == "table") return report_format::table;
+  if (text == "csv") return report_format::csv;
+  if (text == "json") return report_format::json;
+  return make_error(errc::invalid_field,
+                    "format \"" + std::string(text) + "\": expected table, csv or json");
+}
+
+std::string_view to_string(spend_basis basis) noexcept {
+  switch (basis) {
+    case spend_basis::none:
+      return "none";
+    case spend_basis::win:
+      return "win";
+    case spend_basis::bill:
+      return "bill";
+    case spend_basis::mixed:
+      return "mixed";
+  }
+  return "none";
+}
+
+// ---- one line ----
+
+struct line_parser::impl {
+  unsigned char parse_stack[1024];
+  unsigned char storage[parse_buffer_bytes];
+  json::parse_options options;
+  impl() { options.max_depth = max_json_depth; }
+};
+
+line_parser::line_parser() : impl_(std::make_unique<impl>()) {}
+line_parser::~line_parser() = default;
+
+result<void> line_parser::parse(std::string_view line, log_record& out) {
+  if (line.size() > max_line_bytes) {
+    return make_error(errc::malformed_request,
+                      "line longer than " + std::to_string(max_line_bytes) + " bytes");
+  }
+  json::monotonic_resource memory(impl_->storage, sizeof impl_->storage);
+  json::parser parser(json::storage_ptr(), impl_->options, impl_->parse_stack,
+                      sizeof impl_->parse_stack);
+  parser.reset(&memory);
+  json::error_code ec;
+  parser.write(line.data(), line.size(), ec);
+  if (ec) return make_error(errc::malformed_request, "not JSON: " + ec.message());
+  const json::value value = parser.release();
+  if (!value.is_object()) return make_error(errc::malformed_request, "not a JSON object");
+  const json::object& o = value.get_object();
+
+  const json::value* kind = field(o, "kind", "");
+  if (kind == nullptr) return make_error(errc::missing_field, "kind: missing");
+  const auto k = kind_of(*kind);
+  if (!k) return make_error(errc::invalid_field, "kind: not BID, WIN, BILL, LOSS or CLICK");
+  out.kind = *k;
+
+  const json::value* time = field(o, "time_ms", "timeMs");
+  if (time == nullptr) return make_error(errc::missing_field, "time_ms: missing");
+  const auto t = as_int64(*time);
+  if (!t || *t < 0) return make_error(errc::invalid_field, "time_ms: expected an integer >= 0");
+  out.time_ms = *t;
+
+  const json::value* campaign = field(o, "campaign_id", "campaignId");
+  if (campaign == nullptr) return make_error(errc::missing_field, "campaign_id: missing");
+  if (!campaign->is_string() || campaign->get_string().empty()) {
+    return make_error(errc::invalid_field, "campaign_id: expected a non-empty string");
+  }
+  out.campaign_id = campaign->get_string();
+
+  auto text = [&](std::string_view name, std::string_view camel, std::string& to) -> result<void> {
+    to.clear();
+    const json::value* v = field(o, name, camel);
+    if (v == nullptr) return {};
+    if (!v->is_string()) {
+      return make_error(errc::invalid_field, std::string(name) + ": expected a string");
+    }
+    to = v->get_string();
+    return {};
+  };
+  auto price = [&](std::string_view name, std::string_view camel,
+                   std::int64_t& to) -> result<void> {
+    to = 0;
+    const json::value* v = field(o, name, camel);
+    if (v == nullptr) return {};
+    const auto micros = as_int64(*v);
+    if (!micros || *micros < 0) {
+      return make_error(errc::invalid_field, std::string(name) + ": expected an integer >= 0");
+    }
+    to = *micros;
+    return {};
+  };
+  if (auto r = text("currency", "", out.currency); !r) return r;
+  if (auto r = text("exchange", "", out.exchange); !r) return r;
+  if (auto r = price("bid_price_micros", "bidPriceMicros", out.bid_price_micros); !r) return r;
+  if (auto r = price("clearing_price_micros", "clearingPriceMicros", out.clearing_price_micros);
+      !r) {
+    return r;
+  }
+  return {};
+}
+
+// ---- sums ----
+
+money campaign_summary::spend() const noexcept {
+  return money::from_micros(divide_rounded(paid_cpm_micros, 1000));
+}
+std::optional<double> campaign_summary::win_rate() const noexcept {
+  if (bids == 0) return std::nullopt;
+  return static_cast<double>(wins) / static_cast<double>(bids);
+}
+std::optional<money> campaign_summary::ecpm() const noexcept {
+  if (impressions == 0) return std::nullopt;
+  return money::from_micros(divide_rounded(paid_cpm_micros, impressions));
+}
+std::optional<money> campaign_summary::average_bid_price() const noexcept {
+  if (wins == 0) return std::nullopt;
+  return money::from_micros(divide_rounded(win_bid_cpm_micros, wins));
+}
+std::optional<money> campaign_summary::average_clearing_price() const noexcept {
+  if (wins == 0) return std::nullopt;
+  return money::from_micros(divide_rounded(win_clear_cpm_micros, wins));
+}
+std::optional<double> campaign_summary::clearing_to_bid() const noexcept {
+  if (win_bid_cpm_micros == 0) return std::nullopt;
+  return static_cast<double>(win_clear_cpm_micros) / static_cast<double>(win_bid_cpm_micros);
+}
+std::optional<double> campaign_summary::click_through_rate() const noexcept {
+  if (impressions == 0) return std::nullopt;
+  return static_cast<double>(clicks) / static_cast<double>(impressions);
+}
+std::optional<money> campaign_summary::cost_per_click() const noexcept {
+  if (clicks == 0) return std::nullopt;
+  // spend / clicks = paid_cpm_micros / (1000 * clicks), rounded once.
+  const auto wide = static_cast<unsigned __int128>(static_cast<std::uint64_t>(paid_cpm_micros));
+  const unsigned __int128 divisor = static_cast<unsigned __int128>(clicks) * 1000;
+  return money::from_micros(static_cast<std::int64_t>((wide + divisor / 2) / divisor));
+}
+
+report_builder::report_builder(report_query query) : query_(std::move(query)) {
+  if (query_.from) from_ms_ = day_start_ms(*query_.from);
+  if (query_.to) to_end_ms_ = day_start_ms(*query_.to + days(1));
+}
+
+void report_builder::add(const log_record& record, read_stats& stats) {
+  if ((from_ms_ && record.time_ms < *from_ms_) || (to_end_ms_ && record.time_ms >= *to_end_ms_) ||
+      (query_.campaign_id && record.campaign_id != *query_.campaign_id)) {
+    ++stats.filtered;
+    return;
+  }
+  ++stats.events;
+  sums& s = rows_[key{record.campaign_id, day_of_ms(record.time_ms), record.currency}];
+  switch (record.kind) {
+    case event_kind::bid:
+      ++s.bids;
+      break;
+    case event_kind::win: {
+      exchange_sums& e = s.by_exchange[record.exchange];
+      ++e.wins;
+      e.win_cpm_micros += record.clearing_price_micros;
+      s.win_bid_cpm_micros += record.bid_price_micros;
+      billed_.try_emplace({record.campaign_id, record.exchange}, false);
+      break;
+    }
+    case event_kind::bill: {
+      exchange_sums& e = s.by_exchange[record.exchange];
+      ++e.bills;
+      e.bill_cpm_micros += record.clearing_price_micros;
+      billed_[{record.campaign_id, record.exchange}] = true;
+      break;
+    }
+    case event_kind::loss:
+      ++s.losses;
+      break;
+    case event_kind::click:
+      ++s.clicks;
+      break;
+  }
+}
+
+report report_builder::finish(read_stats stats) const {
+  // Currency-less events join their campaign's single currency of that day (File: block).
+  std::map<key, sums> rows;
+  std::map<std::pair<std::string, sys_days>, std::set<std::string>> currencies;
+  for (const auto& [k, s] : rows_) {
+    if (!std::get<2>(k).empty())
+      currencies[{std::get<0>(k), std::get<1>(k)}].insert(std::get<2>(k));
+  }
+  for (const auto& [k, s] : rows_) {
+    key target = k;
+    if (std::get<2>(k).empty()) {
+      auto it = currencies.find({std::get<0>(k), std::get<1>(k)});
+      if (it != currencies.end() && it->second.size() == 1)
+        std::get<2>(target) = *it->second.begin();
+    }
+    sums& into = rows[target];
+    into.bids += s.bids;
+    into.losses += s.losses;
+    into.clicks += s.clicks;
+    into.win_bid_cpm_micros += s.win_bid_cpm_micros;
+    for (const auto& [exchange, e] : s.by_exchange) {
+      exchange_sums& x = into.by_exchange[exchange];
+      x.wins += e.wins;
+      x.bills += e.bills;
+      x.win_cpm_micros += e.win_cpm_micros;
+      x.bill_cpm_micros += e.bill_cpm_micros;
+    }
+  }
+
+  report out;
+  auto merge_basis = [](spend_basis a, spend_basis b) {
+    if (a == spend_basis::none) return b;
+    if (b == spend_basis::none || a == b) return a;
+    return spend_basis::mixed;
+  };
+  std::map<std::pair<std::string, std::string>, campaign_summary> totals;
+  for (const auto& [k, s] : rows) {
+    const auto& [campaign, day, currency] = k;
+    campaign_summary row;
+    row.campaign_id = campaign;
+    row.day = day;
+    row.currency = currency;
+    row.bids = s.bids;
+    row.losses = s.losses;
+    row.clicks = s.clicks;
+    row.win_bid_cpm_micros = s.win_bid_cpm_micros;
+    for (const auto& [exchange, e] : s.by_exchange) {
+      row.wins += e.wins;
+      row.bills += e.bills;
+      row.win_clear_cpm_micros += e.win_cpm_micros;
+      const auto billed = billed_.find({campaign, exchange});
+      const bool by_bill = billed != billed_.end() && billed->second;
+      row.impressions += by_bill ? e.bills : e.wins;
+      row.paid_cpm_micros += by_bill ? e.bill_cpm_micros : e.win_cpm_micros;
+      if (e.wins + e.bills != 0) {
+        row.basis = merge_basis(row.basis, by_bill ? spend_basis::bill : spend_basis::win);
+      }
+    }
+    campaign_summary& t = totals[{campaign, currency}];
+    if (t.campaign_id.empty()) {
+      t.campaign_id = campaign;
+      t.currency = currency;
+    }
+    t.bids += row.bids;
+    t.wins += row.wins;
+    t.bills += row.bills;
+    t.losses += row.losses;
+    t.clicks += row.clicks;
+    t.impressions += row.impressions;
+    t.paid_cpm_micros += row.paid_cpm_micros;
+    t.win_bid_cpm_micros += row.win_bid_cpm_micros;
+    t.win_clear_cpm_micros += row.win_clear_cpm_micros;
+    t.basis = merge_basis(t.basis, row.basis);
+    out.days.push_back(std::move(row));
+  }
+  // rows is ordered by (campaign, day, currency); present days by campaign, currency, day.
+  std::stable_sort(out.days.begin(), out.days.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.campaign_id, a.currency) < std::tie(b.campaign_id, b.currency);
+  });
+  for (auto& [k, t] : totals) out.totals.push_back(std::move(t));
+  out.input = std::move(stats);
+  return out;
+}
+
+// ---- files ----
+
+namespace {
+
+void note_problem(read_stats& stats, std::string problem) {
+  if (stats.problems.size() < max_problems) stats.problems.push_back(std::move(problem));
+}
+
+// Reads `path` line by line into `builder`, with bounded memory whatever the file holds.
+void read_file(const std::filesystem::path& path, line_parser& parser, report_builder& builder,
+               read_stats& stats, std::string& chunk, std::string& pending) {
+  const std::string name = path.filename().string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ++stats.unreadable_files;
+    note_problem(stats, name + ": cannot open: " + std::strerror(errno));
+    return;
+  }
+  ++stats.files;
+  log_record record;
+  std::uint64_t line_number = 0;
+  bool overlong = false;  // the pending line passed max_line_bytes; skip to its newline
+  auto finish_line = [&](std::string_view line) {
+    ++line_number;
+    ++stats.lines;
+    if (overlong) {
+      ++stats.malformed;
+      note_problem(stats, name + ":" + std::to_string(line_number) + ": line longer than " +
+                              std::to_string(max_line_bytes) + " bytes");
+      overlong = false;
+      return;
+    }
+    if (auto r = parser.parse(line, record); !r) {
+      ++stats.malformed;
+      note_problem(stats, name + ":" + std::to_string(line_number) + ": " + r.error().message);
+      return;
+    }
+    builder.add(record, stats);
+  };
+  chunk.resize(read_chunk_bytes);
+  pending.clear();
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ++stats.unreadable_files;
+      note_problem(stats, name + ": read failed after line " + std::to_string(line_number) + ": " +
+                              std::strerror(errno));
+      pending.clear();
+      overlong = false;
+      break;
+    }
+    if (n == 0) break;
+    std::string_view data(chunk.data(), static_cast<std::size_t>(n));
+    while (!data.empty()) {
+      const std::size_t newline = data.find('\n');
+      const std::string_view piece = data.substr(0, newline);
+      if (!overlong) {
+        if (pending.size() + piece.size() > max_line_bytes) {
+          overlong = true;
+          pending.clear();
+        } else if (newline != std::string_view::npos && pending.empty()) {
+          finish_line(piece);  // the usual case: the whole line is in this chunk
+          data.remove_prefix(newline + 1);
+          continue;
+        } else {
+          pending.append(piece);
+        }
+      }
+      if (newline == std::string_view::npos) break;
+      finish_line(pending);
+      pending.clear();
+      data.remove_prefix(newline + 1);
+    }
+  }
+  ::close(fd);
+  if (!pending.empty() || overlong) {
+    // No newline at the end: the process died mid-write, or the file is being written now.
+    ++line_number;
+    ++stats.lines;
+    ++stats.cut_short;
+    note_problem(stats, name + ":" + std::to_string(line_number) + ": cut short (no newline)");
+  }
+}
+
+}  // namespace
+
+result<report> build_report(const report_query& query) {
+  if (query.from && query.to && *query.from > *query.to) {
+    return make_error(errc::invalid_field, "--from " + format_day(*query.from) + " is after --to " +
+                                               format_day(*query.to));
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(query.dir, ec)) {
+    return make_error(errc::not_found,
+                      "event log directory " + query.dir.string() + ": no such directory");
+  }
+  std::vector<std::filesystem::path> files;
+  read_stats stats;
+  std::filesystem::directory_iterator it(query.dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with("events-") || !name.ends_with(".jsonl")) continue;
+    if (const auto opened = file_open_time(name)) {
+      const bool too_early = query.from && *opened + file_span_margin < sys_days(*query.from);
+      const bool too_late = query.to && *opened >= *query.to + days(1) + file_late_margin;
+      if (too_early || too_late) {
+        ++stats.files_skipped;
+        continue;
+      }
+    }
+    files.push_back(it->path());
+  }
+  if (ec) {
+    return make_error(errc::io_error, "event log directory " + query.dir.string() +
+                                          ": cannot list: " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  report_builder builder(query);
+  line_parser parser;
+  std::string chunk, pending;
+  for (const auto& path : files) read_file(path, parser, builder, stats, chunk, pending);
+  return builder.finish(std::move(stats));
+}
+
+// ---- output ----
+
+namespace {
+
+struct column {
+  std::string_view title;
+  bool left;  // text columns align left, numbers right
+};
+
+constexpr column columns[] = {
+    {"day", true},     {"campaign", true},  {"currency", true},      {"bids", false},
+    {"wins", false},   {"win_rate", false}, {"impressions", false},  {"spend", false},
+    {"ecpm", false},   {"avg_bid", false},  {"avg_clearing", false}, {"clearing/bid", false},
+    {"clicks", false}, {"ctr", false},      {"cpc", false},          {"basis", true}};
+
+// One row's cells; `undefined` stands for a rate without a denominator.
+std::vector<std::string> cells(const campaign_summary& s, std::string_view undefined,
+                               bool percent) {
+  auto money_cell = [&](const std::optional<money>& m) {
+    return m ? format_micros(m->micros()) : std::string(undefined);
+  };
+  auto rate_cell = [&](const std::optional<double>& r) {
+    if (!r) return std::string(undefined);
+    return percent ? format_ratio(*r * 100, 2) + "%" : format_ratio(*r, 6);
+  };
+  return {s.day ? format_day(*s.day) : std::string("total"),
+          s.campaign_id,
+          s.currency,
+          std::to_string(s.bids),
+          std::to_string(s.wins),
+          rate_cell(s.win_rate()),
+          std::to_string(s.impressions),
+          format_micros(s.spend().micros()),
+          money_cell(s.ecpm()),
+          money_cell(s.average_bid_price()),
+          money_cell(s.average_clearing_price()),
+          s.clearing_to_bid() ? format_ratio(*s.clearing_to_bid(), 4) : std::string(undefined),
+          std::to_string(s.clicks),
+          rate_cell(s.click_through_rate()),
+          money_cell(s.cost_per_click()),
+          std::string(to_string(s.basis))};
+}
+
+std::string render_table(const report& r) {
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> header;
+  for (const column& c : columns) header.emplace_back(c.title);
+  table.push_back(std::move(header));
+  std::vector<std::size_t> separators;  // a rule before each total row block
+  std::size_t next_total = 0;
+  for (std::size_t i = 0; i < r.days.size(); ++i) {
+    table.push_back(cells(r.days[i], "-", true));
+    const bool last_of_group = i + 1 == r.days.size() ||
+                               r.days[i + 1].campaign_id != r.days[i].campaign_id ||
+                               r.days[i + 1].currency != r.days[i].currency;
+    if (last_of_group && next_total < r.totals.size()) {
+      table.push_back(cells(r.totals[next_total++], "-", true));
+    }
+  }
+  std::vector<std::size_t> width(std::size(columns), 0);
+  for (const auto& row : table) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : table) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c != 0) line += "  ";
+      const std::string pad(width[c] - row[c].size(), ' ');
+      line += columns[c].left ? row[c] + pad : pad + row[c];
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  if (r.days.empty()) out += "(no events in the range)\n";
+  return out;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string render_csv(const report& r) {
+  std::string out;
+  for (std::size_t c = 0; c < std::size(columns); ++c) {
+    if (c != 0) out += ',';
+    out += columns[c].title;
+  }
+  out += '\n';
+  for (const auto& s : r.days) {
+    const auto row = cells(s, "", false);
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c != 0) out += ',';
+      out += csv_field(row[c]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+void json_summary(std::string& out, const campaign_summary& s) {
+  auto key = [&](std::string_view name) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+  };
+  auto money_value = [&](std::string_view name, const std::optional<money>& m) {
+    key(name);
+    out += m ? format_micros(m->micros()) : "null";
+  };
+  auto ratio_value = [&](std::string_view name, const std::optional<double>& v) {
+    key(name);
+    out += v ? format_ratio(*v, 6) : "null";
+  };
+  out += "{\"day\":";
+  if (s.day) {
+    detail::append_json_string(out, format_day(*s.day));
+  } else {
+    out += "null";
+  }
+  key("campaign_id");
+  detail::append_json_string(out, s.campaign_id);
+  key("currency");
+  detail::append_json_string(out, s.currency);
+  key("bids");
+  out += std::to_string(s.bids);
+  key("wins");
+  out += std::to_string(s.wins);
+  key("bills");
+  out += std::to_string(s.bills);
+  key("losses");
+  out += std::to_string(s.losses);
+  ratio_value("win_rate", s.win_rate());
+  key("impressions");
+  out += std::to_string(s.impressions);
+  money_value("spend", s.spend());
+  money_value("ecpm", s.ecpm());
+  money_value("average_bid_price", s.average_bid_price());
+  money_value("average_clearing_price", s.average_clearing_price());
+  ratio_value("clearing_to_bid", s.clearing_to_bid());
+  key("clicks");
+  out += std::to_string(s.clicks);
+  ratio_value("ctr", s.click_through_rate());
+  money_value("cost_per_click", s.cost_per_click());
+  key("spend_basis");
+  detail::append_json_string(out, to_string(s.basis));
+  out += '}';
+}
+
+std::string render_json(const report& r) {
+  std::string out = "{\"days\":[";
+  for (std::size_t i = 0; i < r.days.size(); ++i) {
+    out += i == 0 ? "\n  " : ",\n  ";
+    json_summary(out, r.days[i]);
+  }
+  out += "],\n\"totals\":[";
+  for (std::size_t i = 0; i < r.totals.size(); ++i) {
+    out += i == 0 ? "\n  " : ",\n  ";
+    json_summary(out, r.totals[i]);
+  }
+  const read_stats& in = r.input;
+  out += "],\n\"input\":{\"files\":" + std::to_string(in.files) +
+         ",\"files_skipped\":" + std::to_string(in.files_skipped) +
+         ",\"unreadable_files\":" + std::to_string(in.unreadable_files) +
+         ",\"lines\":" + std::to_string(in.lines) + ",\"events\":" + std::to_string(in.events) +
+         ",\"filtered\":" + std::to_string(in.filtered) +
+         ",\"malformed\":" + std::to_string(in.malformed) +
+         ",\"cut_short\":" + std::to_string(in.cut_short) + ",\"problems\":[";
+  for (std::size_t i = 0; i < in.problems.size(); ++i) {
+    if (i != 0) out += ',';
+    detail::append_json_string(out, in.problems[i]);
+  }
+  out += "]}}\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render(const report& r, report_format format) {
+  switch (format) {
+    case report_format::table:
+      return render_table(r);
+    case report_format::csv:
+      return render_csv(r);
+    case report_format::json:
+      return render_json(r);
+  }
+  return render_table(r);
+}
+
+std::string describe_input(const read_stats& s) {
+  std::string out = "read " + with_commas(s.files) + " file" + (s.files == 1 ? "" : "s") + ", " +
+                    with_commas(s.lines) + " lines: " + with_commas(s.events) +
+                    " events counted, " + with_commas(s.filtered) + " outside the filters, " +
+                    with_commas(s.malformed) + " malformed, " + with_commas(s.cut_short) +
+                    " cut short";
+  if (s.files_skipped != 0) out += "; " + with_commas(s.files_skipped) + " files out of range";
+  if (s.unreadable_files != 0) out += "; " + with_commas(s.unreadable_files) + " unreadable";
+  return out;
+}
+
+}  // namespace bidder::events
