@@ -1,0 +1,866 @@
+#include "bench/load/report.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <thread>
+
+#include "bench/load/units.hpp"
+
+#ifndef BIDBENCH_BUILD_TYPE
+#define BIDBENCH_BUILD_TYPE "unknown"
+#endif
+#ifndef BIDBENCH_SOURCE_DIR
+#define BIDBENCH_SOURCE_DIR "."
+#endif
+#ifndef BIDBENCH_CONFIGURE_COMMIT
+#define BIDBENCH_CONFIGURE_COMMIT ""
+#endif
+
+namespace bidder::bench {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::nanoseconds;
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  std::size_t start = 0;
+  while (start < s.size() && s[start] == ' ') ++start;
+  return s.substr(start);
+}
+
+// Runs a short command and returns its first line of output ("" on any failure).
+std::string command_output(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {};
+  char buffer[256];
+  std::string out;
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  const int rc = ::pclose(pipe);
+  if (rc != 0) return {};
+  return trim(out);
+}
+
+std::string dur(nanoseconds d) { return format_duration(d); }
+
+double pct(std::uint64_t part, std::uint64_t whole) {
+  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+std::string percent_text(std::uint64_t part, std::uint64_t whole) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f %%", pct(part, whole));
+  return buffer;
+}
+
+// "cpu0 63% cpu1 41% (bidbench 40%)", plus steal when there was any.
+std::string cpu_text(const cpu_usage& u) {
+  if (u.busy.empty()) return "n/a";
+  std::string text;
+  char buffer[64];
+  for (std::size_t c = 0; c < u.busy.size(); ++c) {
+    std::snprintf(buffer, sizeof buffer, "%scpu%zu %.0f%%", c == 0 ? "" : " ", c, 100 * u.busy[c]);
+    text += buffer;
+  }
+  std::snprintf(buffer, sizeof buffer, " (bidbench %.0f%%)", 100 * u.own);
+  text += buffer;
+  if (u.steal >= 0.005) {
+    std::snprintf(buffer, sizeof buffer, " steal %.1f%%", 100 * u.steal);
+    text += buffer;
+  }
+  return text;
+}
+
+std::string offered_text(const load_result& r) {
+  return r.offered_rate == 0 ? std::string("max (closed loop)")
+                             : format_rate(static_cast<double>(r.offered_rate));
+}
+
+std::string ratio_text(double a, double b) {
+  if (a <= 0 || b <= 0) return "";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2fx", b / a);
+  return buffer;
+}
+
+// One row of the side-by-side table: a label and one cell per run; `value` gives the number the
+// ratio column divides (or a negative number for no ratio).
+struct row {
+  std::string label;
+  std::vector<std::string> cells;
+  std::vector<double> values;
+};
+
+std::vector<row> run_rows(const std::vector<const load_result*>& runs) {
+  std::vector<row> rows;
+  auto add = [&](std::string label, auto cell, auto value) {
+    row r{std::move(label), {}, {}};
+    for (const load_result* run : runs) {
+      r.cells.push_back(cell(*run));
+      r.values.push_back(value(*run));
+    }
+    rows.push_back(std::move(r));
+  };
+  auto latency_row = [&](std::string label, double p) {
+    add(
+        std::move(label), [p](const load_result& r) { return dur(r.latency.percentile(p)); },
+        [p](const load_result& r) { return static_cast<double>(r.latency.percentile(p).count()); });
+  };
+  auto count_row = [&](std::string label, std::uint64_t load_counts::*field) {
+    add(
+        std::move(label),
+        [field](const load_result& r) {
+          const std::uint64_t n = r.counts.*field;
+          std::string text = format_count(n);
+          // Shares of what was sent; unsent requests are a share of what was scheduled.
+          const std::uint64_t whole =
+              field == &load_counts::unsent ? r.counts.scheduled : r.counts.sent;
+          if (field != &load_counts::sent && whole > 0) {
+            text += " (" + percent_text(n, whole) + ")";
+          }
+          return text;
+        },
+        [](const load_result&) { return -1.0; });
+  };
+  add(
+      "offered rate", [](const load_result& r) { return offered_text(r); },
+      [](const load_result& r) { return static_cast<double>(r.offered_rate); });
+  add(
+      "achieved (answers/s)", [](const load_result& r) { return format_rate(r.achieved_rate); },
+      [](const load_result& r) { return r.achieved_rate; });
+  add(
+      "connections", [](const load_result& r) { return std::to_string(r.connections); },
+      [](const load_result&) { return -1.0; });
+  latency_row("latency p50", 50);
+  latency_row("latency p90", 90);
+  latency_row("latency p99", 99);
+  latency_row("latency p99.9", 99.9);
+  latency_row("latency p99.99", 99.99);
+  add(
+      "latency max", [](const load_result& r) { return dur(r.latency.max()); },
+      [](const load_result& r) { return static_cast<double>(r.latency.max().count()); });
+  add(
+      "latency mean", [](const load_result& r) { return dur(r.latency.mean()); },
+      [](const load_result& r) { return static_cast<double>(r.latency.mean().count()); });
+  add(
+      "service time p99 (from send)",
+      [](const load_result& r) { return dur(r.service_time.percentile(99)); },
+      [](const load_result& r) {
+        return static_cast<double>(r.service_time.percentile(99).count());
+      });
+  add(
+      "send lag p99 (queued)", [](const load_result& r) { return dur(r.send_lag.percentile(99)); },
+      [](const load_result&) { return -1.0; });
+  count_row("sent", &load_counts::sent);
+  count_row("200 bid", &load_counts::bids);
+  count_row("204 no-bid", &load_counts::no_bids);
+  count_row("4xx", &load_counts::client_errors);
+  count_row("5xx", &load_counts::server_errors);
+  count_row("other status", &load_counts::other_status);
+  count_row("connection errors", &load_counts::connection_errors);
+  count_row("timeouts", &load_counts::timeouts);
+  count_row("deadline misses (tmax from send)", &load_counts::deadline_misses);
+  count_row("late (tmax from schedule)", &load_counts::schedule_misses);
+  count_row("unsent (still queued at the end)", &load_counts::unsent);
+  add(
+      "CPU busy during the run", [](const load_result& r) { return cpu_text(r.cpu); },
+      [](const load_result&) { return -1.0; });
+  return rows;
+}
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<row>& rows, bool ratio) {
+  std::vector<std::size_t> width(header.size() + (ratio ? 1 : 0), 0);
+  auto cell_count = header.size();
+  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  std::vector<std::vector<std::string>> lines;
+  for (const row& r : rows) {
+    std::vector<std::string> line{r.label};
+    for (const auto& c : r.cells) line.push_back(c);
+    if (ratio) {
+      line.push_back(r.values.size() == 2 && r.values[0] >= 0 ? ratio_text(r.values[0], r.values[1])
+                                                              : "");
+    }
+    lines.push_back(std::move(line));
+  }
+  if (ratio) width[cell_count] = 5;
+  for (const auto& line : lines) {
+    for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  }
+  auto print_line = [&](const std::vector<std::string>& line) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (i == 0) {
+        out << std::left << std::setw(static_cast<int>(width[i])) << line[i];
+      } else {
+        out << "  " << std::right << std::setw(static_cast<int>(width[i])) << line[i];
+      }
+    }
+    out << '\n';
+  };
+  std::vector<std::string> head = header;
+  if (ratio) head.push_back("ratio");
+  print_line(head);
+  std::size_t total = 0;
+  for (std::size_t w : width) total += w + 2;
+  out << std::string(total > 2 ? total - 2 : 0, '-') << '\n';
+  for (const auto& line : lines) print_line(line);
+}
+
+json::object histogram_json(const latency_histogram& h) {
+  auto ns = [](nanoseconds d) { return d.count(); };
+  json::object o;
+  o["count"] = h.count();
+  o["min_ns"] = ns(h.min());
+  o["mean_ns"] = ns(h.mean());
+  o["p50_ns"] = ns(h.percentile(50));
+  o["p90_ns"] = ns(h.percentile(90));
+  o["p99_ns"] = ns(h.percentile(99));
+  o["p99_9_ns"] = ns(h.percentile(99.9));
+  o["p99_99_ns"] = ns(h.percentile(99.99));
+  o["max_ns"] = ns(h.max());
+  return o;
+}
+
+// The latency-by-percentile curve: x = log10(1 / (1 - p)), so 90 % -> 1, 99 % -> 2 ...
+std::vector<std::pair<double, double>> percentile_curve(const latency_histogram& h) {
+  std::vector<std::pair<double, double>> points;
+  if (h.count() == 0) return points;
+  const double x_max = std::min(5.0, std::log10(static_cast<double>(h.count())));
+  for (double x = 0; x <= x_max + 1e-9; x += 0.05) {
+    const double p = 100.0 * (1.0 - std::pow(10.0, -x));
+    points.emplace_back(x, static_cast<double>(h.percentile(p).count()));
+  }
+  points.emplace_back(x_max + 0.25, static_cast<double>(h.max().count()));
+  return points;
+}
+
+json::object result_json(const std::string& label, const load_result& r) {
+  const load_counts& n = r.counts;
+  json::object o;
+  o["label"] = label;
+  o["offered_rate"] = r.offered_rate;
+  o["closed_loop"] = r.offered_rate == 0;
+  o["connections"] = r.connections;
+  o["elapsed_s"] = std::chrono::duration<double>(r.elapsed).count();
+  o["achieved_rate"] = r.achieved_rate;
+  json::object counts;
+  counts["scheduled"] = n.scheduled;
+  counts["sent"] = n.sent;
+  counts["bids_200"] = n.bids;
+  counts["no_bids_204"] = n.no_bids;
+  counts["client_errors_4xx"] = n.client_errors;
+  counts["server_errors_5xx"] = n.server_errors;
+  counts["other_status"] = n.other_status;
+  counts["connection_errors"] = n.connection_errors;
+  counts["timeouts"] = n.timeouts;
+  counts["deadline_misses"] = n.deadline_misses;
+  counts["schedule_misses"] = n.schedule_misses;
+  counts["unsent"] = n.unsent;
+  counts["connects"] = n.connects;
+  counts["connect_failures"] = n.connect_failures;
+  o["counts"] = std::move(counts);
+  o["latency"] = histogram_json(r.latency);
+  o["service_time"] = histogram_json(r.service_time);
+  o["send_lag"] = histogram_json(r.send_lag);
+  json::array curve;
+  for (const auto& [x, y] : percentile_curve(r.latency)) {
+    curve.push_back(json::array{std::round((100.0 * (1.0 - std::pow(10.0, -x))) * 1e4) / 1e4,
+                                static_cast<std::int64_t>(y)});
+  }
+  o["latency_curve"] = std::move(curve);
+  o["bytes_sent"] = r.bytes_sent;
+  o["bytes_received"] = r.bytes_received;
+  if (!r.last_error.empty()) o["last_error"] = r.last_error;
+  json::object cpu;
+  json::array busy;
+  for (double b : r.cpu.busy) busy.push_back(b);
+  cpu["busy_per_cpu"] = std::move(busy);
+  cpu["steal"] = r.cpu.steal;
+  cpu["bidbench"] = r.cpu.own;
+  o["cpu"] = std::move(cpu);
+  json::object metrics;
+  for (const auto& [name, value] : metrics_of(r)) metrics[name] = value;
+  o["metrics"] = std::move(metrics);
+  return o;
+}
+
+// --- HTML / SVG -----------------------------------------------------------------------------
+
+std::string escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                   "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+struct series {
+  std::string label;
+  std::vector<std::pair<double, double>> points;
+  bool dashed = false;
+};
+
+struct axis {
+  double lo = 0;
+  double hi = 1;
+  bool log = false;
+  std::vector<std::pair<double, std::string>> ticks;
+};
+
+std::string fmt(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f", v);
+  return buffer;
+}
+
+axis latency_axis(const std::vector<series>& all) {
+  double lo = 1e18;
+  double hi = 0;
+  for (const auto& s : all) {
+    for (const auto& [x, y] : s.points) {
+      if (y > 0) lo = std::min(lo, y);
+      hi = std::max(hi, y);
+    }
+  }
+  if (hi <= 0) {
+    lo = 1e3;
+    hi = 1e6;
+  }
+  axis a;
+  a.log = true;
+  a.lo = std::pow(10.0, std::floor(std::log10(std::max(lo, 1.0))));
+  a.hi = std::pow(10.0, std::ceil(std::log10(std::max(hi, a.lo * 10))));
+  for (double t = a.lo; t <= a.hi * 1.0001; t *= 10) {
+    a.ticks.emplace_back(t, format_duration(nanoseconds(static_cast<std::int64_t>(t))));
+  }
+  return a;
+}
+
+axis linear_axis(double lo, double hi, bool rate_labels) {
+  axis a;
+  a.lo = lo;
+  if (hi <= lo) hi = lo + 1;
+  const double raw = (hi - lo) / 6;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (magnitude * m >= raw) {
+      step = magnitude * m;
+      break;
+    }
+  }
+  a.hi = std::ceil(hi / step) * step;
+  for (double t = a.lo; t <= a.hi + step / 2; t += step) {
+    a.ticks.emplace_back(t, rate_labels ? format_count(static_cast<std::uint64_t>(t)) : fmt(t));
+  }
+  return a;
+}
+
+std::string svg_chart(const std::string& title, const std::string& x_title,
+                      const std::string& y_title, const axis& x, const axis& y,
+                      const std::vector<series>& all,
+                      const std::optional<std::pair<double, std::string>>& y_line = std::nullopt,
+                      bool diagonal = false) {
+  const double width = 760;
+  const double height = 380;
+  const double left = 80;
+  const double right = 40;
+  const double top = 36;
+  const double bottom = 56;
+  const double plot_w = width - left - right;
+  const double plot_h = height - top - bottom;
+  auto map = [](const axis& a, double v, double size) {
+    double t = 0;
+    if (a.log) {
+      v = std::max(v, a.lo);
+      t = (std::log10(v) - std::log10(a.lo)) / (std::log10(a.hi) - std::log10(a.lo));
+    } else {
+      t = (v - a.lo) / (a.hi - a.lo);
+    }
+    return std::clamp(t, 0.0, 1.0) * size;
+  };
+  auto px = [&](double v) { return left + map(x, v, plot_w); };
+  auto py = [&](double v) { return top + plot_h - map(y, v, plot_h); };
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << width << ' ' << height
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<text x=\"" << width / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">"
+    << escape(title) << "</text>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
+    << plot_h << "\" fill=\"#fff\" stroke=\"#999\"/>\n";
+  for (const auto& [v, label] : x.ticks) {
+    s << "<line x1=\"" << fmt(px(v)) << "\" y1=\"" << top << "\" x2=\"" << fmt(px(v)) << "\" y2=\""
+      << top + plot_h << "\" stroke=\"#eee\"/>";
+    s << "<text x=\"" << fmt(px(v)) << "\" y=\"" << top + plot_h + 16
+      << "\" text-anchor=\"middle\">" << escape(label) << "</text>\n";
+  }
+  for (const auto& [v, label] : y.ticks) {
+    s << "<line x1=\"" << left << "\" y1=\"" << fmt(py(v)) << "\" x2=\"" << left + plot_w
+      << "\" y2=\"" << fmt(py(v)) << "\" stroke=\"#eee\"/>";
+    s << "<text x=\"" << left - 6 << "\" y=\"" << fmt(py(v) + 4) << "\" text-anchor=\"end\">"
+      << escape(label) << "</text>\n";
+  }
+  s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">"
+    << escape(x_title) << "</text>\n";
+  s << "<text transform=\"translate(16," << top + plot_h / 2
+    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(y_title) << "</text>\n";
+  if (diagonal) {
+    const double d = std::min(x.hi, y.hi);
+    s << "<line x1=\"" << fmt(px(x.lo)) << "\" y1=\"" << fmt(py(y.lo)) << "\" x2=\"" << fmt(px(d))
+      << "\" y2=\"" << fmt(py(d)) << "\" stroke=\"#bbb\" stroke-dasharray=\"4 4\"/>\n";
+  }
+  if (y_line) {
+    s << "<line x1=\"" << left << "\" y1=\"" << fmt(py(y_line->first)) << "\" x2=\""
+      << left + plot_w << "\" y2=\"" << fmt(py(y_line->first))
+      << "\" stroke=\"#d62728\" stroke-dasharray=\"6 4\"/>";
+    s << "<text x=\"" << left + plot_w - 4 << "\" y=\"" << fmt(py(y_line->first) - 4)
+      << "\" text-anchor=\"end\" fill=\"#d62728\">" << escape(y_line->second) << "</text>\n";
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const char* color = palette[i % std::size(palette)];
+    if (all[i].points.empty()) continue;
+    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\""
+      << (all[i].dashed ? " stroke-dasharray=\"5 3\"" : "") << " points=\"";
+    for (const auto& [vx, vy] : all[i].points) s << fmt(px(vx)) << ',' << fmt(py(vy)) << ' ';
+    s << "\"/>\n";
+    for (const auto& [vx, vy] : all[i].points) {
+      if (all[i].points.size() <= 40) {
+        s << "<circle cx=\"" << fmt(px(vx)) << "\" cy=\"" << fmt(py(vy)) << "\" r=\"3\" fill=\""
+          << color << "\"/>";
+      }
+    }
+    // Legend.
+    const double ly = top + 14 + 16 * static_cast<double>(i);
+    s << "<rect x=\"" << left + 10 << "\" y=\"" << ly - 9 << "\" width=\"14\" height=\"4\" fill=\""
+      << color << "\"/><text x=\"" << left + 30 << "\" y=\"" << ly - 3 << "\">"
+      << escape(all[i].label) << "</text>\n";
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+std::string html_table(const std::vector<std::string>& header, const std::vector<row>& rows,
+                       bool ratio) {
+  std::ostringstream s;
+  s << "<table><tr>";
+  for (const auto& h : header) s << "<th>" << escape(h) << "</th>";
+  if (ratio) s << "<th>ratio</th>";
+  s << "</tr>\n";
+  for (const row& r : rows) {
+    s << "<tr><td>" << escape(r.label) << "</td>";
+    for (const auto& c : r.cells) s << "<td class=\"n\">" << escape(c) << "</td>";
+    if (ratio) {
+      s << "<td class=\"n\">"
+        << (r.values.size() == 2 && r.values[0] >= 0 ? ratio_text(r.values[0], r.values[1]) : "")
+        << "</td>";
+    }
+    s << "</tr>\n";
+  }
+  s << "</table>\n";
+  return s.str();
+}
+
+std::vector<row> ramp_rows(const ramp_report& ramp) {
+  std::vector<row> rows;
+  for (const ramp_step& step : ramp.steps) {
+    const load_result& r = step.result;
+    row line{format_rate(static_cast<double>(step.rate)), {}, {}};
+    line.cells = {format_rate(r.achieved_rate),
+                  dur(r.latency.percentile(50)),
+                  dur(r.latency.percentile(99)),
+                  dur(r.latency.percentile(99.9)),
+                  dur(r.latency.max()),
+                  percent_text(r.counts.no_bids, r.counts.answered()),
+                  format_count(r.counts.connection_errors + r.counts.timeouts +
+                               r.counts.server_errors + r.counts.unsent),
+                  format_count(r.counts.deadline_misses),
+                  cpu_text(r.cpu),
+                  step.verdict};
+    rows.push_back(std::move(line));
+  }
+  return rows;
+}
+
+const std::vector<std::string> ramp_header{"offered", "achieved", "p50",       "p99",
+                                           "p99.9",   "max",      "204 share", "errors",
+                                           "misses",  "CPU busy", "verdict"};
+
+std::string ramp_summary(const ramp_report& ramp) {
+  std::string text = ramp.label + ": max throughput under p99 <= " + dur(ramp.slo_p99) + ": ";
+  if (!ramp.best) return text + "none (the first step already failed)";
+  const ramp_step& best = ramp.steps[*ramp.best];
+  text += format_rate(static_cast<double>(best.rate)) + " offered, " +
+          format_rate(best.result.achieved_rate) + " achieved, p99 " +
+          dur(best.result.latency.percentile(99));
+  if (*ramp.best + 1 == ramp.steps.size()) text += " (every step held: raise --ramp's TO)";
+  return text;
+}
+
+}  // namespace
+
+machine_info describe_machine() {
+  machine_info m;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) m.hostname = host;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      m.cpu_model = trim(line.substr(line.find(':') + 1));
+      break;
+    }
+  }
+  m.cpus = std::thread::hardware_concurrency();
+  struct utsname u {};
+  if (::uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  std::ifstream loadavg("/proc/loadavg");
+  loadavg >> m.load_average;
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    if (line.rfind("MemTotal:", 0) == 0) {
+      m.memory_bytes = std::stoull(line.substr(9)) * 1024;
+      break;
+    }
+  }
+  return m;
+}
+
+build_info describe_build() {
+  build_info b;
+  b.build_type = BIDBENCH_BUILD_TYPE;
+#if defined(__clang__)
+  b.compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  b.compiler = "g++ " __VERSION__;
+#endif
+  const std::string dir = BIDBENCH_SOURCE_DIR;
+  b.commit = command_output("git -C '" + dir + "' rev-parse HEAD 2>/dev/null");
+  if (!b.commit.empty()) {
+    b.dirty =
+        !command_output("git -C '" + dir + "' status --porcelain --untracked-files=no 2>/dev/null")
+             .empty();
+  } else {
+    b.commit = BIDBENCH_CONFIGURE_COMMIT;
+  }
+  return b;
+}
+
+void judge_step(ramp_step& step, nanoseconds slo_p99) {
+  const load_counts& n = step.result.counts;
+  const nanoseconds p99 = step.result.latency.percentile(99);
+  std::vector<std::string> problems;
+  if (p99 > slo_p99) problems.push_back("p99 " + dur(p99) + " > " + dur(slo_p99));
+  if (n.connection_errors > 0) problems.push_back(format_count(n.connection_errors) + " errors");
+  if (n.timeouts > 0) problems.push_back(format_count(n.timeouts) + " timeouts");
+  if (n.server_errors > 0) problems.push_back(format_count(n.server_errors) + " 5xx");
+  if (n.unsent > 0) problems.push_back(format_count(n.unsent) + " unsent");
+  if (n.answered() == 0) problems.push_back("no answer");
+  step.held = problems.empty();
+  if (step.held) {
+    step.verdict = "held";
+  } else {
+    step.verdict.clear();
+    for (const auto& p : problems) step.verdict += (step.verdict.empty() ? "" : ", ") + p;
+  }
+}
+
+metric_values report_metrics(const bench_report& report) {
+  if (!report.ramps.empty()) {
+    const ramp_report& ramp = report.ramps.back();
+    metric_values v;
+    if (ramp.best) v = metrics_of(ramp.steps[*ramp.best].result);
+    v["slo_rps"] = ramp.best ? static_cast<double>(ramp.steps[*ramp.best].rate) : 0.0;
+    return v;
+  }
+  if (!report.runs.empty()) return metrics_of(report.runs.back().result);
+  return {};
+}
+
+void print_ramp_step(std::ostream& out, const ramp_step& step) {
+  const load_result& r = step.result;
+  out << "  " << std::setw(12) << format_rate(static_cast<double>(step.rate)) << "  achieved "
+      << std::setw(10) << format_rate(r.achieved_rate) << "  p50 " << std::setw(8)
+      << dur(r.latency.percentile(50)) << "  p99 " << std::setw(8) << dur(r.latency.percentile(99))
+      << "  p99.9 " << std::setw(8) << dur(r.latency.percentile(99.9)) << "  204 " << std::setw(7)
+      << percent_text(r.counts.no_bids, r.counts.answered()) << "  " << cpu_text(r.cpu) << "  "
+      << step.verdict << std::endl;
+}
+
+void print_report(std::ostream& out, const bench_report& report) {
+  out << "bidbench  " << report.started_at << "  " << report.machine.cpu_model << " ("
+      << report.machine.cpus << " cpus)  build " << report.build.build_type;
+  if (!report.build.commit.empty()) {
+    out << "  commit " << report.build.commit.substr(0, 12) << (report.build.dirty ? "+dirty" : "");
+  }
+  out << "  load average at start " << report.machine.load_average << '\n';
+  for (const auto& note : report.notes) out << "  " << note << '\n';
+  if (!report.runs.empty()) {
+    out << '\n';
+    std::vector<std::string> header{"run"};
+    std::vector<const load_result*> results;
+    for (const auto& run : report.runs) {
+      header.push_back(run.label);
+      results.push_back(&run.result);
+    }
+    print_table(out, header, run_rows(results), results.size() == 2);
+  }
+  for (const auto& ramp : report.ramps) {
+    out << "\nramp: " << ramp.label << " (SLO p99 <= " << dur(ramp.slo_p99) << ")\n";
+    print_table(out, ramp_header, ramp_rows(ramp), false);
+    out << ramp_summary(ramp) << '\n';
+  }
+  if (report.ramps.size() == 2) {
+    const auto& a = report.ramps[0];
+    const auto& b = report.ramps[1];
+    if (a.best && b.best) {
+      out << b.label << " / " << a.label << " max throughput: "
+          << ratio_text(static_cast<double>(a.steps[*a.best].rate),
+                        static_cast<double>(b.steps[*b.best].rate))
+          << '\n';
+    }
+  }
+  if (!report.checks.empty()) {
+    out << "\nchecks:\n";
+    for (const auto& c : report.checks) {
+      out << "  " << (c.known ? (c.passed ? "PASS" : "FAIL") : "FAIL") << "  " << c.bound.text;
+      if (c.known) {
+        out << "  (measured " << format_metric(c.bound.kind, c.actual) << ")";
+      } else {
+        out << "  (this run has no " << c.bound.metric << ")";
+      }
+      out << '\n';
+    }
+  }
+}
+
+json::object to_json(const bench_report& report) {
+  json::object o;
+  o["tool"] = "bidbench";
+  o["format"] = 1;
+  o["started_at"] = report.started_at;
+  json::object machine;
+  machine["hostname"] = report.machine.hostname;
+  machine["cpu_model"] = report.machine.cpu_model;
+  machine["cpus"] = report.machine.cpus;
+  machine["kernel"] = report.machine.kernel;
+  machine["memory_bytes"] = report.machine.memory_bytes;
+  machine["load_average_1m"] = report.machine.load_average;
+  o["machine"] = std::move(machine);
+  json::object build;
+  build["type"] = report.build.build_type;
+  build["compiler"] = report.build.compiler;
+  build["commit"] = report.build.commit;
+  build["dirty"] = report.build.dirty;
+  o["build"] = std::move(build);
+  o["config"] = report.config;
+  json::array notes;
+  for (const auto& n : report.notes) notes.push_back(json::string(n));
+  o["notes"] = std::move(notes);
+  json::array runs;
+  for (const auto& run : report.runs) runs.push_back(result_json(run.label, run.result));
+  o["runs"] = std::move(runs);
+  json::array ramps;
+  for (const auto& ramp : report.ramps) {
+    json::object r;
+    r["label"] = ramp.label;
+    r["slo_p99_ns"] = ramp.slo_p99.count();
+    json::array steps;
+    for (const auto& step : ramp.steps) {
+      json::object s = result_json(ramp.label + " @" + std::to_string(step.rate), step.result);
+      s["rate"] = step.rate;
+      s["held"] = step.held;
+      s["verdict"] = step.verdict;
+      steps.push_back(std::move(s));
+    }
+    r["steps"] = std::move(steps);
+    if (ramp.best) {
+      r["max_rate_under_slo"] = ramp.steps[*ramp.best].rate;
+      r["achieved_at_max"] = ramp.steps[*ramp.best].result.achieved_rate;
+    } else {
+      r["max_rate_under_slo"] = nullptr;
+    }
+    ramps.push_back(std::move(r));
+  }
+  o["ramps"] = std::move(ramps);
+  json::array checks;
+  for (const auto& c : report.checks) {
+    json::object j;
+    j["check"] = c.bound.text;
+    j["metric"] = c.bound.metric;
+    j["bound"] = c.bound.bound;
+    j["actual"] = c.known ? json::value(c.actual) : json::value(nullptr);
+    j["passed"] = c.known && c.passed;
+    checks.push_back(std::move(j));
+  }
+  o["checks"] = std::move(checks);
+  return o;
+}
+
+result<void> write_json_report(const std::string& path, const bench_report& report) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return make_error(errc::io_error, path + ": cannot open for writing");
+  out << json::serialize(to_json(report)) << '\n';
+  out.flush();
+  if (!out) return make_error(errc::io_error, path + ": write failed");
+  return {};
+}
+
+std::string render_html(const bench_report& report) {
+  std::ostringstream s;
+  s << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bidbench report "
+    << escape(report.started_at) << "</title>\n<style>"
+    << "body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}"
+    << "table{border-collapse:collapse;margin:8px 0 20px}"
+    << "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
+    << "th{background:#f3f3f3}td.n{text-align:right;font-family:monospace}"
+    << ".pass{color:#2ca02c}.fail{color:#d62728;font-weight:bold}"
+    << "</style></head><body>\n";
+  s << "<h1>bidbench report</h1>\n<p>" << escape(report.started_at) << " &middot; "
+    << escape(report.machine.cpu_model) << " (" << report.machine.cpus << " cpus, "
+    << report.machine.memory_bytes / (1024 * 1024) << " MiB) &middot; "
+    << escape(report.machine.kernel) << " &middot; load average at start "
+    << report.machine.load_average << " &middot; build " << escape(report.build.build_type) << ", "
+    << escape(report.build.compiler);
+  if (!report.build.commit.empty()) {
+    s << ", commit " << escape(report.build.commit.substr(0, 12))
+      << (report.build.dirty ? " (with uncommitted changes)" : "");
+  }
+  s << "</p>\n";
+  for (const auto& note : report.notes) s << "<p>" << escape(note) << "</p>\n";
+  s << "<details><summary>configuration</summary><pre>" << escape(json::serialize(report.config))
+    << "</pre></details>\n";
+  s << "<p>Latency is measured from each request's <em>scheduled</em> send time (open loop), so "
+       "time spent waiting for a free connection while the server is slow is included "
+       "(coordinated omission corrected). <em>Service time</em> is measured from the actual "
+       "send. A deadline miss is an answer that arrived more than the request's tmax after it "
+       "was sent.</p>\n";
+
+  // Latency curves: every run, plus each ramp's best and first failing step.
+  std::vector<series> curves;
+  for (const auto& run : report.runs)
+    curves.push_back({run.label, percentile_curve(run.result.latency)});
+  for (const auto& ramp : report.ramps) {
+    if (ramp.best) {
+      const auto& step = ramp.steps[*ramp.best];
+      curves.push_back(
+          {ramp.label + " @" + format_rate(static_cast<double>(step.rate)) + " (max held)",
+           percentile_curve(step.result.latency)});
+    }
+    if (!ramp.steps.empty() && !ramp.steps.back().held) {
+      const auto& step = ramp.steps.back();
+      curves.push_back(
+          {ramp.label + " @" + format_rate(static_cast<double>(step.rate)) + " (failed)",
+           percentile_curve(step.result.latency), true});
+    }
+  }
+  if (!curves.empty()) {
+    axis x;
+    x.lo = 0;
+    double x_hi = 1;
+    for (const auto& c : curves) {
+      if (!c.points.empty()) x_hi = std::max(x_hi, c.points.back().first);
+    }
+    x.hi = std::ceil(x_hi);
+    const char* labels[] = {"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "max"};
+    for (int i = 0; i <= static_cast<int>(x.hi) && i < 7; ++i) x.ticks.emplace_back(i, labels[i]);
+    s << "<h2>Latency by percentile</h2>\n"
+      << svg_chart("latency by percentile (log scale)", "percentile", "latency", x,
+                   latency_axis(curves), curves);
+  }
+
+  if (!report.runs.empty()) {
+    std::vector<std::string> header{"run"};
+    std::vector<const load_result*> results;
+    for (const auto& run : report.runs) {
+      header.push_back(run.label);
+      results.push_back(&run.result);
+    }
+    s << "<h2>Runs</h2>\n" << html_table(header, run_rows(results), results.size() == 2);
+  }
+
+  if (!report.ramps.empty()) {
+    std::vector<series> p99;
+    std::vector<series> achieved;
+    double max_rate = 0;
+    nanoseconds slo{0};
+    for (const auto& ramp : report.ramps) {
+      series a{ramp.label, {}};
+      series b{ramp.label, {}};
+      for (const auto& step : ramp.steps) {
+        a.points.emplace_back(static_cast<double>(step.rate),
+                              static_cast<double>(step.result.latency.percentile(99).count()));
+        b.points.emplace_back(static_cast<double>(step.rate), step.result.achieved_rate);
+        max_rate = std::max({max_rate, static_cast<double>(step.rate), step.result.achieved_rate});
+      }
+      p99.push_back(std::move(a));
+      achieved.push_back(std::move(b));
+      slo = ramp.slo_p99;
+    }
+    std::vector<series> with_slo = p99;
+    with_slo.push_back({"", {{0, static_cast<double>(slo.count())}}});
+    const axis y = latency_axis(with_slo);
+    s << "<h2>Ramp</h2>\n"
+      << svg_chart("p99 latency vs offered rate", "offered rate (requests/s)", "p99 latency",
+                   linear_axis(0, max_rate, true), y, p99,
+                   std::make_pair(static_cast<double>(slo.count()), "SLO p99 " + dur(slo)))
+      << svg_chart("achieved vs offered rate", "offered rate (requests/s)", "answers/s",
+                   linear_axis(0, max_rate, true), linear_axis(0, max_rate, true), achieved,
+                   std::nullopt, true);
+    for (const auto& ramp : report.ramps) {
+      s << "<h3>" << escape(ramp.label) << "</h3>\n"
+        << html_table(ramp_header, ramp_rows(ramp), false) << "<p><b>" << escape(ramp_summary(ramp))
+        << "</b></p>\n";
+    }
+  }
+
+  if (!report.checks.empty()) {
+    s << "<h2>Checks</h2>\n<ul>\n";
+    for (const auto& c : report.checks) {
+      const bool ok = c.known && c.passed;
+      s << "<li class=\"" << (ok ? "pass" : "fail") << "\">" << (ok ? "PASS " : "FAIL ")
+        << escape(c.bound.text) << " (measured "
+        << (c.known ? escape(format_metric(c.bound.kind, c.actual)) : std::string("n/a"))
+        << ")</li>\n";
+    }
+    s << "</ul>\n";
+  }
+  s << "</body></html>\n";
+  return s.str();
+}
+
+result<void> write_html_report(const std::string& path, const bench_report& report) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return make_error(errc::io_error, path + ": cannot open for writing");
+  out << render_html(report);
+  out.flush();
+  if (!out) return make_error(errc::io_error, path + ": write failed");
+  return {};
+}
+
+}  // namespace bidder::bench

@@ -1,0 +1,269 @@
+// Tests of the bidbench command line (bench/load/bidbench): flag errors, the data-set writers,
+// the --floor comparison, and a 2-second run against the real bidder (bidder::app::service,
+// exactly what `bidder serve` runs) on loopback port 0 whose counts must add up, client side
+// and server side.
+#include "bench/load/bidbench.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "bench/load/audience_fill.hpp"
+#include "bidder/app/service.hpp"
+#include "bidder/core/deadline.hpp"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace bidder::bench;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path =
+        fs::temp_directory_path() / ("bidbench-cli-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+int run(const std::vector<std::string>& args, std::string* out = nullptr,
+        std::string* err = nullptr) {
+  std::ostringstream o;
+  std::ostringstream e;
+  const int rc = run_bidbench(args, o, e);
+  if (out != nullptr) *out = o.str();
+  if (err != nullptr) *err = e.str();
+  return rc;
+}
+
+json::object read_json(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return json::parse(text.str()).as_object();
+}
+
+std::uint64_t u64(const json::value& v) {
+  return v.is_uint64() ? v.as_uint64() : static_cast<std::uint64_t>(v.as_int64());
+}
+
+std::string http_get(std::uint16_t port, const std::string& target) {
+  namespace beast = boost::beast;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  beast::http::request<beast::http::empty_body> req(beast::http::verb::get, target, 11);
+  req.set(beast::http::field::host, "127.0.0.1");
+  beast::http::write(socket, req);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::http::read(socket, buffer, res);
+  return res.body();
+}
+
+// The value of a Prometheus sample line "name{labels} value" (0 when absent).
+double sample(const std::string& metrics, const std::string& name) {
+  const std::size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return 0;
+  return std::stod(metrics.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("bad flags are refused with the flag and what it takes", "[bench][unit]") {
+  struct bad_case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const auto c = GENERATE(values<bad_case>({
+      {{"--rate", "fast"}, "--rate: expected a number of requests per second"},
+      {{"--rate", "0"}, "--rate"},
+      {{"--duration", "ten"}, "--duration: expected a duration"},
+      {{"--connections", "0"}, "--connections: expected 1 to"},
+      {{"--target", "https://127.0.0.1/bid"}, "https is not supported"},
+      {{"--target", "http://bidder.example/bid"}, "numeric IP"},
+      {{"--ramp", "10k:5k:1k"}, "TO must not be below FROM"},
+      {{"--ramp", "10k-20k"}, "FROM:TO:STEP"},
+      {{"--ramp", "1:100000:1"}, "more than 200 steps"},
+      {{"--ramp", "1k:2k:1k", "--rate", "5k"}, "exclude each other"},
+      {{"--check", "p99<5"}, "needs a unit"},
+      {{"--audience-hit", "1.5"}, "share from 0 to 1"},
+      {{"--cpu", "one"}, "CPU number"},
+      {{"--frobnicate", "1"}, "unknown flag --frobnicate"},
+      {{"--rate"}, "--rate: needs a value"},
+      {{"stray"}, "unexpected argument"},
+      {{"--floor=yes"}, "takes no value"},
+  }));
+  std::string err;
+  CHECK(run(c.args, nullptr, &err) == 2);
+  INFO(err);
+  CHECK(err.find(c.message) != std::string::npos);
+  CHECK(err.find("bidbench --help") != std::string::npos);
+}
+
+TEST_CASE("flags parse into options, with --flag=value too", "[bench][unit]") {
+  auto o = parse_bidbench_args(
+      {"--rate=50k", "--duration", "2s",      "--connections",  "16",   "--requests",  "/tmp/x",
+       "--generate", "--seed",     "9",       "--audience-hit", "0.25", "--users",     "10M",
+       "--slo-p99",  "2ms",        "--floor", "--cpu",          "1",    "--floor-cpu", "0"});
+  REQUIRE(o.has_value());
+  CHECK(o->rate == 50'000);
+  CHECK(o->duration == std::chrono::seconds(2));
+  CHECK(o->connections == 16);
+  CHECK(o->requests_dir == "/tmp/x");
+  CHECK(o->generate);
+  CHECK(o->traffic.seed == 9);
+  CHECK(o->traffic.audience_hit == 0.25);
+  CHECK(o->traffic.users == 10'000'000);
+  CHECK(o->slo_p99 == std::chrono::milliseconds(2));
+  CHECK(o->floor);
+  CHECK(o->cpu == 1u);
+  CHECK(o->floor_cpu == 0u);
+  auto max = parse_bidbench_args({"--rate", "max", "--requests", "d"});
+  REQUIRE(max.has_value());
+  CHECK(max->rate == 0);
+  CHECK(!max->generate);  // --requests alone replays only
+  std::string out;
+  CHECK(run({"--help"}, &out) == 0);
+  CHECK(out.find("--ramp FROM:TO:STEP") != std::string::npos);
+}
+
+TEST_CASE("the floor mode compares in one command and --check gates", "[bench][integration]") {
+  temp_dir dir;
+  const fs::path report = dir.path / "floor.json";
+  const fs::path html = dir.path / "floor.html";
+  std::string out;
+  std::string err;
+  const int rc = run({"--floor", "--rate", "2000", "--duration", "500ms", "--warmup", "0",
+                      "--connections", "4", "--pool", "50", "--json", report.string(), "--html",
+                      html.string(), "--check", "p99<1s,errors=0,nobid_share=1,bids>0"},
+                     &out, &err);
+  INFO(out << err);
+  CHECK(rc == 3);  // bids>0 fails against a server that only answers 204
+  CHECK(out.find("FAIL  bids>0") != std::string::npos);
+  CHECK(out.find("PASS  p99<1s") != std::string::npos);
+  const json::object doc = read_json(report);
+  const auto& runs = doc.at("runs").as_array();
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].as_object().at("label").as_string() == "floor");
+  CHECK(u64(runs[0].as_object().at("counts").as_object().at("sent")) == 1000);
+  CHECK(u64(runs[0].as_object().at("counts").as_object().at("no_bids_204")) == 1000);
+  CHECK(doc.at("machine").as_object().at("cpus").to_number<std::int64_t>() > 0);
+  CHECK(doc.at("build").as_object().at("type").as_string().size() > 0);
+  std::ifstream page(html);
+  std::stringstream text;
+  text << page.rdbuf();
+  CHECK(text.str().find("<svg") != std::string::npos);
+  CHECK(text.str().find("latency by percentile") != std::string::npos);
+}
+
+TEST_CASE("a ramp finds the highest rate under the SLO", "[bench][integration]") {
+  temp_dir dir;
+  const fs::path report = dir.path / "ramp.json";
+  const fs::path html = dir.path / "ramp.html";
+  std::string out;
+  std::string err;
+  // The floor holds a 1 s p99 at these rates easily: every step holds.
+  const int rc = run({"--floor", "--ramp", "500:1500:500", "--slo-p99", "1s", "--duration", "300ms",
+                      "--warmup", "0", "--connections", "2", "--pool", "20", "--json",
+                      report.string(), "--html", html.string(), "--check", "slo_rps>=1500"},
+                     &out, &err);
+  INFO(out << err);
+  CHECK(rc == 0);
+  const json::object doc = read_json(report);
+  const auto& ramp = doc.at("ramps").as_array().at(0).as_object();
+  CHECK(ramp.at("steps").as_array().size() == 3);
+  CHECK(u64(ramp.at("max_rate_under_slo")) == 1500);
+  CHECK(out.find("max throughput under p99") != std::string::npos);
+  std::ifstream page(html);
+  std::stringstream text;
+  text << page.rdbuf();
+  CHECK(text.str().find("p99 latency vs offered rate") != std::string::npos);
+}
+
+TEST_CASE("data-set flags write a config and audience, then exit", "[bench][unit]") {
+  temp_dir dir;
+  const fs::path config = dir.path / "c.json";
+  const fs::path audience = dir.path / "aud";
+  std::string err;
+  CHECK(run({"--write-config", config.string(), "--campaigns", "25", "--write-audience",
+             audience.string(), "--users", "100"},
+            nullptr, &err) == 0);
+  INFO(err);
+  CHECK(fs::file_size(config) > 1000);
+  CHECK(fs::exists(audience / "seg-0.txt"));
+  CHECK(run({"--write-config", (dir.path / "missing" / "c.json").string()}, nullptr, &err) == 1);
+  CHECK(err.find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("bidbench runs 2 s against the real bidder and the counts add up",
+          "[bench][integration]") {
+  temp_dir dir;
+  const std::string config = (dir.path / "campaigns.json").string();
+  const std::string data = (dir.path / "data").string();
+  const std::string report = (dir.path / "run.json").string();
+  // The data set: 200 campaigns and 2,000 users, half of the requests from known users.
+  const std::vector<std::string> workload{"--seed",      "4",   "--users",        "2000",
+                                          "--campaigns", "200", "--audience-hit", "0.5"};
+  std::vector<std::string> prepare = workload;
+  prepare.insert(prepare.end(), {"--write-config", config, "--fill-store", data});
+  std::string err;
+  REQUIRE(run(prepare, nullptr, &err) == 0);
+
+  std::ostringstream log;
+  bidder::app::serve_options options;
+  options.config_path = config;
+  options.listen = "127.0.0.1:0";
+  options.admin_listen = "127.0.0.1:0";
+  options.data_dir = data;
+  options.threads = 1;
+  auto svc = bidder::app::service::start(options, log);
+  INFO(log.str());
+  REQUIRE(svc);
+
+  std::vector<std::string> args = workload;
+  args.insert(args.end(),
+              {"--target", "http://127.0.0.1:" + std::to_string((*svc)->bid_port()) + "/bid",
+               "--rate", "2000", "--duration", "2s", "--warmup", "0", "--connections", "8",
+               "--pool", "2000", "--json", report, "--check", "5xx=0,errors=0,timeouts=0,4xx=0"});
+  std::string out;
+  const int rc = run(args, &out, &err);
+  INFO(out << err);
+  CHECK(rc == 0);
+
+  const json::object doc = read_json(report);
+  const auto& counts = doc.at("runs").as_array().at(0).as_object().at("counts").as_object();
+  const std::uint64_t sent = u64(counts.at("sent"));
+  const std::uint64_t bids = u64(counts.at("bids_200"));
+  const std::uint64_t no_bids = u64(counts.at("no_bids_204"));
+  CHECK(u64(counts.at("scheduled")) == 4000);
+  CHECK(sent == 4000);
+  CHECK(sent == bids + no_bids + u64(counts.at("client_errors_4xx")) +
+                    u64(counts.at("server_errors_5xx")) + u64(counts.at("other_status")) +
+                    u64(counts.at("connection_errors")) + u64(counts.at("timeouts")));
+  // The generated traffic meets real matching work: both bids and no-bids.
+  CHECK(bids > sent / 10);
+  CHECK(no_bids > sent / 20);
+
+  // The server saw exactly what bidbench counted, and the audience was found.
+  const std::string metrics = http_get((*svc)->admin_port(), "/metrics");
+  INFO(metrics);
+  CHECK(sample(metrics, "bidder_requests_total") == static_cast<double>(sent));
+  CHECK(sample(metrics, "bidder_bids_total") == static_cast<double>(bids));
+  CHECK(metrics.find("bidder_audience_lookups_total{result=\"found\"} 0\n") == std::string::npos);
+  (*svc)->stop(std::chrono::seconds(2));
+}

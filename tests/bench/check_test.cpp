@@ -1,0 +1,135 @@
+// Tests of bench/load/check (the --check parser and evaluation) and bench/load/units.
+#include "bench/load/check.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "bench/load/units.hpp"
+
+using namespace bidder::bench;
+
+TEST_CASE("a check spec parses into metric, operator and bound", "[bench][unit]") {
+  auto checks = parse_checks("p99<5ms, miss=0,rps>=40k ,p99.9<=1.5ms,nobid_share<50%,5xx==0");
+  REQUIRE(checks.has_value());
+  REQUIRE(checks->size() == 6);
+  CHECK((*checks)[0].metric == "p99");
+  CHECK((*checks)[0].op == check_op::less);
+  CHECK((*checks)[0].bound == 5'000'000);
+  CHECK((*checks)[1].metric == "miss");
+  CHECK((*checks)[1].op == check_op::equal);
+  CHECK((*checks)[1].bound == 0);
+  CHECK((*checks)[2].metric == "rps");
+  CHECK((*checks)[2].op == check_op::greater_equal);
+  CHECK((*checks)[2].bound == 40'000);
+  CHECK((*checks)[3].metric == "p99.9");
+  CHECK((*checks)[3].op == check_op::less_equal);
+  CHECK((*checks)[3].bound == 1'500'000);
+  CHECK((*checks)[4].bound == Approx(0.5));
+  CHECK((*checks)[5].op == check_op::equal);
+  SECTION("aliases and other units") {
+    auto more = parse_checks("p999<800us,p9999<2s,max!=0ns,slo_rps>50000/s,bid_share>0.25");
+    REQUIRE(more.has_value());
+    CHECK((*more)[0].metric == "p99.9");
+    CHECK((*more)[0].bound == 800'000);
+    CHECK((*more)[1].metric == "p99.99");
+    CHECK((*more)[1].bound == 2e9);
+    CHECK((*more)[2].op == check_op::not_equal);
+    CHECK((*more)[3].bound == 50'000);
+    CHECK((*more)[4].bound == Approx(0.25));
+  }
+}
+
+TEST_CASE("bad check specs are refused with the term and the reason", "[bench][unit]") {
+  struct bad_case {
+    const char* spec;
+    const char* reason;
+  };
+  const auto c = GENERATE(values<bad_case>({
+      {"p99<5", "needs a unit"},
+      {"p99<5xs", "needs a unit"},
+      {"p98<5ms", "unknown metric 'p98'"},
+      {"p99", "expected <metric><op><value>"},
+      {"p99<", "missing value"},
+      {"miss=0.5", "whole number"},
+      {"miss=-1", "whole number"},
+      {"nobid_share<1.5", "share"},
+      {"nobid_share<150%", "share"},
+      {"rps>fast", "rate"},
+      {"p99<5ms,,miss=0", "empty term"},
+      {"", "empty spec"},
+      {"p99=<5ms", "needs a unit"},
+  }));
+  auto r = parse_checks(c.spec);
+  INFO(c.spec);
+  REQUIRE(!r);
+  INFO(r.error().message);
+  CHECK(r.error().message.find(c.reason) != std::string::npos);
+  CHECK(r.error().message.find("--check") != std::string::npos);
+}
+
+TEST_CASE("checks pass and fail against measured values", "[bench][unit]") {
+  auto checks = parse_checks("p99<5ms,miss=0,rps>=40k,slo_rps>0");
+  REQUIRE(checks.has_value());
+  metric_values v{{"p99", 4'999'999}, {"miss", 0}, {"rps", 39'999.5}};
+  const auto outcomes = evaluate_checks(*checks, v);
+  REQUIRE(outcomes.size() == 4);
+  CHECK(outcomes[0].passed);
+  CHECK(outcomes[1].passed);
+  CHECK(!outcomes[2].passed);
+  CHECK(!outcomes[3].known);  // no ramp, no slo_rps
+  CHECK(!outcomes[3].passed);
+  v["p99"] = 5'000'000;
+  CHECK(!evaluate_checks(*checks, v)[0].passed);  // strict <
+}
+
+TEST_CASE("the metrics of a run are all named", "[bench][unit]") {
+  load_result r;
+  r.counts.sent = 10;
+  r.counts.bids = 4;
+  r.counts.no_bids = 5;
+  r.counts.timeouts = 1;
+  r.counts.deadline_misses = 2;
+  r.latency.record(std::chrono::milliseconds(3));
+  r.achieved_rate = 1234;
+  const metric_values v = metrics_of(r);
+  CHECK(v.at("bids") == 4);
+  CHECK(v.at("nobids") == 5);
+  CHECK(v.at("timeouts") == 1);
+  CHECK(v.at("miss") == 2);
+  CHECK(v.at("rps") == 1234);
+  CHECK(v.at("bid_share") == Approx(4.0 / 9.0));
+  CHECK(v.at("error_share") == Approx(0.1));
+  CHECK(v.at("p99") >= 3e6);
+  CHECK(v.at("p99") <= 3.03e6);
+  // Every metric the parser accepts, except the ramp's, is provided.
+  for (const char* name :
+       {"p50",  "p90",    "p99", "p99.9",     "p99.99",      "max",         "mean",      "sent",
+        "bids", "nobids", "4xx", "5xx",       "other",       "errors",      "timeouts",  "miss",
+        "late", "unsent", "rps", "bid_share", "nobid_share", "error_share", "miss_share"}) {
+    INFO(name);
+    CHECK(v.count(name) == 1);
+    const std::string_view n(name);
+    const bool latency = n.front() == 'p' || n == "max" || n == "mean";
+    const std::string kind_of = latency ? "<1s" : ">=0";
+    CHECK(parse_checks(std::string(name) + kind_of).has_value());
+  }
+}
+
+TEST_CASE("durations and scaled numbers parse", "[bench][unit]") {
+  using std::chrono::nanoseconds;
+  CHECK(parse_duration("10s") == nanoseconds(10'000'000'000));
+  CHECK(parse_duration("1.5s") == nanoseconds(1'500'000'000));
+  CHECK(parse_duration("250us") == nanoseconds(250'000));
+  CHECK(parse_duration("5ms") == nanoseconds(5'000'000));
+  CHECK(parse_duration("2m") == nanoseconds(120'000'000'000));
+  CHECK(parse_duration("3") == nanoseconds(3'000'000'000));
+  CHECK(!parse_duration("ten seconds"));
+  CHECK(!parse_duration("-1s"));
+  CHECK(!parse_duration("5 parsecs"));
+  CHECK(parse_scaled("50k") == 50'000);
+  CHECK(parse_scaled("2M") == 2'000'000);
+  CHECK(!parse_scaled("2G"));
+  CHECK(format_duration(nanoseconds(4'560'000)) == "4.56 ms");
+  CHECK(format_duration(nanoseconds(850)) == "850 ns");
+  CHECK(format_count(1234567) == "1,234,567");
+  CHECK(format_rate(49'999.6) == "50,000/s");
+}

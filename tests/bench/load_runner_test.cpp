@@ -1,0 +1,188 @@
+// Tests of bench/load/load_runner against loopback test servers: the open-loop schedule does
+// not drift when the server stalls and the stall shows in the latency (coordinated omission),
+// closed loop, timeouts, a refused target, and that the counts always add up.
+#include "bench/load/load_runner.hpp"
+
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "test_server.hpp"
+
+using namespace bidder::bench;
+using bidder::bench::test::test_server;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+request_pool small_pool(const http_target& target) {
+  std::vector<request_body> bodies{
+      {"a", R"({"id":"1","imp":[{"id":"1","banner":{"w":300,"h":250}}]})", 100ms},
+      {"b", R"({"id":"2","imp":[{"id":"1","native":{}}]})", 100ms}};
+  return prepare_requests(target, bodies);
+}
+
+http_target local(std::uint16_t port) {
+  return *parse_target("http://127.0.0.1:" + std::to_string(port) + "/bid");
+}
+
+struct send_record {
+  std::uint64_t seq;
+  clock_type::time_point scheduled;
+  clock_type::time_point sent;
+};
+
+std::uint64_t count_above(const latency_histogram& h, std::chrono::nanoseconds t) {
+  return static_cast<std::uint64_t>(h.share_above(t) * static_cast<double>(h.count()) + 0.5);
+}
+
+}  // namespace
+
+TEST_CASE("open loop: send times do not drift when the server stalls", "[bench][integration]") {
+  // 1,000 requests/s for 0.6 s on 4 connections; request 100 makes the server hold every answer
+  // for 200 ms. A closed-loop generator would simply stop sending for 200 ms and report four
+  // slow requests; an open-loop one keeps its schedule and charges the wait to ~200 requests.
+  test_server server({.stall_at = 100, .stall = 200ms});
+  std::vector<send_record> sends;
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 1000;
+  o.duration = 600ms;
+  o.connections = 4;
+  o.timeout = 2s;
+  o.on_send_for_test = [&](std::uint64_t seq, clock_type::time_point scheduled,
+                           clock_type::time_point sent) {
+    sends.push_back({seq, scheduled, sent});
+  };
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  const load_counts& n = r->counts;
+
+  // Every scheduled request was sent and answered.
+  CHECK(n.scheduled == 600);
+  CHECK(n.sent == 600);
+  CHECK(n.unsent == 0);
+  CHECK(n.no_bids == 600);
+  CHECK(n.accounted() == n.sent);
+  REQUIRE(sends.size() == 600);
+
+  // The schedule is exact: request i is due i ms after the first, stall or not.
+  for (std::size_t i = 0; i < sends.size(); ++i) {
+    REQUIRE(sends[i].seq == i);
+    REQUIRE(sends[i].scheduled - sends[0].scheduled == std::chrono::milliseconds(i));
+    REQUIRE(sends[i].sent >= sends[i].scheduled);
+  }
+
+  // The stall shows in the latency measured from the schedule...
+  CHECK(r->latency.max() >= 190ms);
+  CHECK(count_above(r->latency, 50ms) >= 100);
+  // ...but not in the service time (from the send): only the requests caught in flight.
+  CHECK(count_above(r->service_time, 50ms) <= o.connections);
+
+  // After the stall the generator catches up and sends on schedule again.
+  const auto stall_end = server.stall_ended();
+  REQUIRE(stall_end > sends[0].scheduled);
+  std::size_t late_after_recovery = 0;
+  for (const send_record& s : sends) {
+    if (s.scheduled > stall_end + 100ms && s.sent - s.scheduled > 20ms) ++late_after_recovery;
+  }
+  CHECK(late_after_recovery == 0);
+}
+
+TEST_CASE("open loop: warm-up traffic is sent but not recorded", "[bench][integration]") {
+  test_server server;
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 1000;
+  o.warmup = 100ms;
+  o.duration = 200ms;
+  o.connections = 2;
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  CHECK(r->counts.scheduled == 200);
+  CHECK(r->counts.sent + r->counts.unsent == 200);
+  CHECK(r->counts.accounted() == r->counts.sent);
+  CHECK(server.requests() >= 290);  // warm-up requests reached the server too
+  CHECK(r->latency.count() == r->counts.answered());
+}
+
+TEST_CASE("closed loop: connections send back to back and counts add up", "[bench][integration]") {
+  test_server server;
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 0;
+  o.duration = 200ms;
+  o.connections = 4;
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  CHECK(r->counts.sent > 100);
+  CHECK(r->counts.no_bids == r->counts.sent);
+  CHECK(r->counts.accounted() == r->counts.sent);
+  CHECK(r->counts.unsent == 0);
+  CHECK(r->achieved_rate > 0);
+  // Closed loop: the clock starts at the send, so latency and service time coincide.
+  CHECK(r->latency.percentile(99) == r->service_time.percentile(99));
+}
+
+TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][integration]") {
+  test_server server({.never_answer = true});
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 200;
+  o.duration = 300ms;
+  o.connections = 2;
+  o.timeout = 50ms;
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  CHECK(r->counts.answered() == 0);
+  CHECK(r->counts.timeouts > 2);
+  CHECK(r->counts.connects > 2);  // a timed-out connection is replaced
+  CHECK(r->counts.accounted() == r->counts.sent);
+  CHECK(r->counts.sent + r->counts.unsent == r->counts.scheduled);
+}
+
+TEST_CASE("a refused target is reported, not retried forever", "[bench][integration]") {
+  load_options o;
+  o.target = local(bidder::bench::test::closed_port());
+  o.rate = 100;
+  o.duration = 100ms;
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(!r);
+  CHECK(r.error().code == bidder::errc::io_error);
+  CHECK(r.error().message.find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("bad load options are refused", "[bench][unit]") {
+  load_options o;
+  o.target = local(1);
+  const request_pool pool = small_pool(o.target);
+  CHECK(!run_load(o, request_pool{}));
+  o.connections = 0;
+  CHECK(!run_load(o, pool));
+  o.connections = 1;
+  o.duration = 0s;
+  CHECK(!run_load(o, pool));
+}
+
+TEST_CASE("targets parse and refuse what a load generator cannot use", "[bench][unit]") {
+  auto t = parse_target("http://127.0.0.1:8080/bid");
+  REQUIRE(t.has_value());
+  CHECK(t->host == "127.0.0.1");
+  CHECK(t->port == 8080);
+  CHECK(t->path == "/bid");
+  auto v6 = parse_target("http://[::1]:9000");
+  REQUIRE(v6.has_value());
+  CHECK(v6->host == "::1");
+  CHECK(v6->path == "/");
+  CHECK(parse_target("http://localhost:1/x")->host == "127.0.0.1");
+  CHECK(!parse_target("https://127.0.0.1/bid"));
+  CHECK(!parse_target("127.0.0.1:8080"));
+  CHECK(!parse_target("http://bidder.example:8080/bid"));
+  CHECK(!parse_target("http://127.0.0.1:99999/bid"));
+  CHECK(!parse_target("http://:80/"));
+}
