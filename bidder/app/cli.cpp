@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bidder/app/audience_cli.hpp"
+#include "bidder/app/report_cli.hpp"
 #include "bidder/app/service.hpp"
 
 namespace bidder::app {
@@ -31,6 +32,9 @@ constexpr std::string_view usage = R"(usage:
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
   bidder audience push|list|show|forget|compact ...
       Manages audience segments on a running bidder (bidder audience help).
+  bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
+                [--format table|csv|json]
+      Sums the event log (<data-dir>/events) per campaign and day.
   bidder help
 Admin token: --admin-token-file FILE or $BIDDER_ADMIN_TOKEN (required when --admin-listen is
 not a loopback address).
@@ -136,6 +140,7 @@ int run_cli(int argc, char** argv) {
   if (command == "serve") return serve(args);
   if (command == "check-config") return check(args);
   if (command == "audience") return run_audience_cli(args);
+  if (command == "report") return run_report_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << usage;
     return 0;

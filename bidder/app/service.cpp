@@ -13,6 +13,10 @@
 #include "bidder/http/admin_handler.hpp"
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
+#include "bidder/notice/signer.hpp"
+#include "bidder/spend/keeper.hpp"
+#include "bidder/spend/ledger.hpp"
+#include "bidder/spend/spend_store.hpp"
 #include "models/builtin.hpp"
 
 namespace bidder::app {
@@ -28,8 +32,10 @@ result<config_ptr> load(const std::optional<std::string>& path) {
 // Compiles the config into a snapshot; errors are prefixed with the file like the loader's.
 result<std::shared_ptr<const engine::snapshot>> compile(const config::bidder_config& config,
                                                         const pricing::registry& models,
-                                                        const std::optional<std::string>& path) {
-  auto snap = engine::build_snapshot(config, models);
+                                                        const std::optional<std::string>& path,
+                                                        std::shared_ptr<spend::ledger> ledger) {
+  auto snap = ledger ? engine::build_snapshot(config, models, std::move(ledger))
+                     : engine::build_snapshot(config, models);
   if (!snap) {
     return make_error(snap.error().code, (path ? *path : std::string("<embedded demo config>")) +
                                              ": " + snap.error().message);
@@ -68,6 +74,16 @@ bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+// The notice key: from the configured file, or made at random now (with a warning).
+result<notice::signer> make_signer(const config::bidder_config& config, std::ostream* log) {
+  if (!config.notice_key_file().empty()) return notice::signer::from_file(config.notice_key_file());
+  if (log != nullptr) {
+    *log << "bidder: warning: no notice_key_file in the config: notice URLs are signed with a "
+            "random key made now, so notices for bids made before a restart will not verify\n";
+  }
+  return notice::signer::random();
+}
+
 }  // namespace
 
 struct service::impl {
@@ -75,6 +91,10 @@ struct service::impl {
   pricing::registry models;
   std::unique_ptr<audience::rocksdb_store> store;
   std::unique_ptr<engine::snapshot_holder> snapshots;
+  std::optional<notice::signer> signer;
+  std::shared_ptr<spend::ledger> ledger;
+  std::unique_ptr<spend::spend_store> spend_store;
+  std::unique_ptr<spend::keeper> keeper;
   std::unique_ptr<http::server> bids;
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
@@ -91,12 +111,32 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   auto config = load(options.config_path);
   if (!config) return config.error();
-  auto snap = compile(**config, self->models, options.config_path);
+  auto signer = make_signer(**config, &log);
+  if (!signer) return signer.error();
+  self->signer.emplace(std::move(*signer));
+
+  // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
+  std::error_code fs_error;
+  const std::string spend_path = options.data_dir + "/spend";
+  auto spend_store = spend::spend_store::open(
+      {.path = spend_path, .notice_max_age = (*config)->notice_max_age_seconds()});
+  if (!spend_store) return spend_store.error();
+  self->spend_store = std::move(*spend_store);
+  self->ledger = std::make_shared<spend::ledger>(engine::ledger_options_of(**config));
+  {
+    auto saved = self->spend_store->load();
+    if (!saved) return saved.error();
+    spend::restore(*self->ledger, *saved, wall_now());
+    log << "bidder: spend state " << spend_path << " (" << saved->campaigns.size() << " campaigns, "
+        << saved->bids.size() << " notified bids, " << saved->frequency.size()
+        << " frequency entries)\n";
+  }
+
+  auto snap = compile(**config, self->models, options.config_path, self->ledger);
   if (!snap) return snap.error();
   log << "bidder: " << summary(**snap) << " from "
       << (options.config_path ? *options.config_path : "the embedded demo config") << "\n";
 
-  std::error_code fs_error;
   const std::string store_path = options.data_dir + "/audience";
   std::filesystem::create_directories(store_path, fs_error);
   if (fs_error) {
@@ -112,6 +152,10 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "\n";
 
   self->snapshots = std::make_unique<engine::snapshot_holder>(*snap);
+  // Ticks (reservation expiry, pacing) and writes the spend state from now on.
+  self->keeper = std::make_unique<spend::keeper>(*self->ledger, self->spend_store.get(),
+                                                 spend::keeper_options{});
+  self->keeper->start();
 
   auto bid_address = http::parse_host_port(options.listen);
   if (!bid_address) return bid_address.error();
@@ -130,14 +174,19 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   impl* state = self.get();
   state->handlers.resize(threads, nullptr);
+  // TODO(events): pass the event log (bidder/events/) as .events once it exists.
+  const engine::auction_services services{
+      .signer = &*state->signer,
+      .user_hash_secret = state->signer->derive_secret("frequency-cap user ids"),
+      .events = nullptr};
   self->bids = std::make_unique<http::server>(http::server_options{.host = bid_address->first,
                                                                    .port = bid_address->second,
                                                                    .threads = threads,
                                                                    .max_body_bytes = max_body},
-                                              [state, seed, max_body](unsigned worker) {
+                                              [state, seed, max_body, services](unsigned worker) {
                                                 auto h = std::make_unique<http::bid_handler>(
                                                     *state->snapshots, state->store.get(), worker,
-                                                    seed, max_body);
+                                                    seed, max_body, services);
                                                 state->handlers[worker] = h.get();
                                                 return h;
                                               });
@@ -154,6 +203,13 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                                       audience.push_back(&h->audience());
                                     }
                                     http::write_prometheus(metrics, audience, out);
+                                    http::write_spend_prometheus(*state->snapshots->current(), out);
+                                    out +=
+                                        "# HELP bidder_spend_write_errors_total Failed writes "
+                                        "of the spend state to disk.\n"
+                                        "# TYPE bidder_spend_write_errors_total counter\n"
+                                        "bidder_spend_write_errors_total " +
+                                        std::to_string(state->keeper->write_errors()) + "\n";
                                   },
                               .reload = [raw] { return raw->reload(); },
                               .store = state->store.get(),
@@ -181,7 +237,7 @@ result<std::string> service::reload() {
   std::lock_guard lock(impl_->reload_mutex);
   auto config = load(impl_->options.config_path);
   if (!config) return config.error();
-  auto snap = compile(**config, impl_->models, impl_->options.config_path);
+  auto snap = compile(**config, impl_->models, impl_->options.config_path, impl_->ledger);
   if (!snap) return snap.error();
   std::string line = "reloaded: " + summary(**snap);
   impl_->snapshots->publish(std::move(*snap));
@@ -195,6 +251,8 @@ void service::stop(std::chrono::milliseconds grace) {
   const auto until = steady_clock::now() + grace;
   if (impl_->admin) impl_->admin->finish_drain(until);
   if (impl_->bids) impl_->bids->finish_drain(until);
+  // No notice can arrive any more: the last spend write, synced.
+  if (impl_->keeper) impl_->keeper->stop();
 }
 
 result<std::string> check_config(const std::optional<std::string>& path) {
@@ -202,7 +260,10 @@ result<std::string> check_config(const std::optional<std::string>& path) {
   if (auto r = models::register_builtin_models(models); !r) return r.error();
   auto config = load(path);
   if (!config) return config.error();
-  auto snap = compile(**config, models, path);
+  if (!(*config)->notice_key_file().empty()) {
+    if (auto signer = make_signer(**config, nullptr); !signer) return signer.error();
+  }
+  auto snap = compile(**config, models, path, nullptr);
   if (!snap) return snap.error();
   return "OK: " + summary(**snap);
 }

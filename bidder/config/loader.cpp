@@ -20,6 +20,24 @@ using v1::Campaign;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// Budgets above this (in any currency) are refused as typos; it also keeps budgets in
+// billionths of a unit far inside int64.
+constexpr double max_budget_units = 1e9;
+
+// The landing page goes into a Location header: printable ASCII only, and no characters that
+// would need quoting anywhere it is echoed.
+bool is_landing_url(std::string_view url) {
+  if (!url.starts_with("http://") && !url.starts_with("https://")) return false;
+  if (url.size() > 2048) return false;
+  for (char c : url) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\') {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Protobuf's JSON errors look like "INVALID_ARGUMENT:Cannot find field: foo"; keep the part a
 // person needs.
 std::string protobuf_reason(const google::protobuf::util::Status& status) {
@@ -62,6 +80,7 @@ class campaign_checker {
       if (auto r = check_creative(i, creative_ids); !r) return r;
     }
     if (c_.pricing().name().empty()) return fail("pricing.name", "missing (e.g. \"fixed\")");
+    if (auto r = check_spend(); !r) return r;
     return check_audience();
   }
 
@@ -105,6 +124,37 @@ class campaign_checker {
         return fail(where, "needs one of banner, video, audio, native");
     }
     if (cr.markup().empty()) return fail(where + ".markup", "missing");
+    if (!cr.landing_url().empty() && !is_landing_url(cr.landing_url())) {
+      return fail(where + ".landing_url",
+                  "needs an http:// or https:// URL without spaces, quotes or control characters");
+    }
+    if (cr.landing_url().empty() && cr.markup().find(click_url_macro) != std::string::npos) {
+      return fail(where + ".landing_url",
+                  "missing: the markup uses " + std::string(click_url_macro));
+    }
+    return {};
+  }
+
+  // Budgets, pacing and frequency caps (README "Notices, budgets, pacing and frequency caps").
+  result<void> check_spend() const {
+    const auto& budget = c_.budget();
+    for (const auto& [name, value] :
+         {std::pair<const char*, double>{"budget.daily", budget.daily()},
+          std::pair<const char*, double>{"budget.lifetime", budget.lifetime()}}) {
+      if (!std::isfinite(value) || value < 0) return fail(name, "must be a number >= 0");
+      if (value > max_budget_units) return fail(name, "more than 1e9 is surely a typo");
+    }
+    if (c_.pacing() == v1::EVEN && budget.daily() <= 0) {
+      return fail("pacing", "EVEN spreads the daily budget over the day: set budget.daily");
+    }
+    for (int i = 0; i < c_.frequency_caps_size(); ++i) {
+      const auto& cap = c_.frequency_caps(i);
+      const std::string where = "frequency_caps[" + std::to_string(i) + "]";
+      if (cap.max_impressions() == 0) return fail(where + ".max_impressions", "must be > 0");
+      if (cap.period() == v1::FrequencyCap::PERIOD_UNSPECIFIED) {
+        return fail(where + ".period", "say HOUR, DAY or WEEK");
+      }
+    }
     return {};
   }
 
@@ -135,6 +185,10 @@ void apply_defaults(v1::BidderConfig& config) {
   if (config.max_body_bytes() == 0) config.set_max_body_bytes(256 * 1024);
   if (config.notice_base_url().empty()) config.set_notice_base_url("http://127.0.0.1:8080");
   if (config.max_user_ids() == 0) config.set_max_user_ids(4);
+  if (config.notice_max_age_seconds() == 0) config.set_notice_max_age_seconds(3600);
+  if (config.reservation_ttl_seconds() == 0) config.set_reservation_ttl_seconds(60);
+  if (config.notice_table_slots() == 0) config.set_notice_table_slots(1u << 20);
+  if (config.frequency_table_slots() == 0) config.set_frequency_table_slots(1u << 20);
   (*config.mutable_currency_rates())["USD"] = 1.0;
   for (Campaign& c : *config.mutable_campaigns()) {
     if (c.currency().empty()) c.set_currency("USD");
@@ -156,6 +210,20 @@ result<void> check_settings(const v1::BidderConfig& config) {
   }
   if (config.max_user_ids() > 16) {
     return make_error(errc::invalid_config, "max_user_ids: at most 16");
+  }
+  if (config.notice_max_age_seconds() > 30 * 86400) {
+    return make_error(errc::invalid_config, "notice_max_age_seconds: at most 2592000 (30 days)");
+  }
+  if (config.reservation_ttl_seconds() < 2 || config.reservation_ttl_seconds() > 3600) {
+    return make_error(errc::invalid_config, "reservation_ttl_seconds: from 2 to 3600");
+  }
+  for (const auto& [name, slots] :
+       {std::pair<const char*, std::uint32_t>{"notice_table_slots", config.notice_table_slots()},
+        std::pair<const char*, std::uint32_t>{"frequency_table_slots",
+                                              config.frequency_table_slots()}}) {
+    if (slots < 1024 || slots > (1u << 26)) {
+      return make_error(errc::invalid_config, std::string(name) + ": from 1024 to 67108864 (2^26)");
+    }
   }
   std::set<std::string> ids;
   for (const Campaign& c : config.campaigns()) {

@@ -22,6 +22,10 @@ namespace bidder::config {
 
 using bidder_config = bidder::config::v1::BidderConfig;
 
+/// The placeholder a creative's markup may contain for its signed click-tracking URL; each bid
+/// replaces it (README "Notices"). Needs the creative's landing_url.
+inline constexpr std::string_view click_url_macro = "{{CLICK_URL}}";
+
 /// Parses and validates `json`. `source` names it in messages (a path or "<demo>").
 /// Errors: invalid_config.
 [[nodiscard]] result<std::shared_ptr<const bidder_config>> parse(std::string_view json,

@@ -6,6 +6,7 @@
 
 #include "bidder/audience/user_key.hpp"
 #include "bidder/core/sorted_lists.hpp"
+#include "bidder/notice/notice_url.hpp"
 
 namespace bidder::engine {
 namespace {
@@ -93,22 +94,6 @@ void append_hex(std::string& out, std::uint64_t value) {
   out.append(buffer, end);
 }
 
-// Notice URLs carry the OpenRTB macros the exchange substitutes, plus our own ids so the notice
-// handlers can find the bid. Campaign and creative ids are URL-safe (checked at config load).
-void build_notice_url(std::string& out, const std::string& base, std::string_view path,
-                      const openrtb::bid& bid, std::string_view extra) {
-  out.clear();
-  out += base;
-  out += path;
-  out += "?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=";
-  out += bid.id;
-  out += "&campaign=";
-  out += bid.cid;
-  out += "&creative=";
-  out += bid.crid;
-  out += extra;
-}
-
 }  // namespace
 
 std::string_view to_string(no_bid_reason reason) noexcept {
@@ -123,6 +108,12 @@ std::string_view to_string(no_bid_reason reason) noexcept {
       return "seat_blocked";
     case no_bid_reason::deadline:
       return "deadline";
+    case no_bid_reason::budget:
+      return "budget";
+    case no_bid_reason::pacing:
+      return "pacing";
+    case no_bid_reason::frequency_cap:
+      return "frequency_cap";
     case no_bid_reason::count_:
       break;
   }
@@ -157,8 +148,46 @@ bool audience_data_allowed(const openrtb::bid_request& request) noexcept {
   return true;
 }
 
-auction::auction(audience::store* store, std::uint32_t worker_id, std::uint64_t seed)
-    : store_(store), worker_id_(worker_id), seed_(seed) {}
+auction::auction(audience::store* store, std::uint32_t worker_id, std::uint64_t seed,
+                 const auction_services& services)
+    : store_(store),
+      worker_id_(worker_id),
+      seed_(seed),
+      services_(services),
+      rng_(spend::mix64(seed ^ (std::uint64_t{worker_id} << 32) ^ 0x2545f4914f6cdd1dULL) | 1) {
+  if (services_.signer != nullptr) mac_.emplace(services_.signer->new_context());
+}
+
+std::uint32_t auction::next_draw() noexcept {
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return static_cast<std::uint32_t>((rng_ * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+void auction::cancel_bids() noexcept {
+  for (const reservation& r : reservations_) r.account->release(r.cost, r.issued);
+  reservations_.clear();
+}
+
+void auction::report_bids(const openrtb::bid_request& request, const openrtb::bid_response& sent,
+                          unix_seconds now) noexcept {
+  reservations_.clear();  // they stay until their notices (or the TTL)
+  if (services_.events == nullptr) return;
+  for (const openrtb::bid& b : sent.bids) {
+    services_.events->on_bid({.request_id = sent.id,
+                              .imp_id = b.imp_id,
+                              .bid_id = b.id,
+                              .campaign_id = b.cid,
+                              .creative_id = b.crid,
+                              .price = money::from_units(b.price),
+                              .currency = sent.cur,
+                              .deal_id = b.dealid,
+                              .seat = sent.seat,
+                              .at = now,
+                              .request = &request});
+  }
+}
 
 outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
                      const request_context& ctx, openrtb::bid_response& out) {
@@ -173,7 +202,10 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     creative_stamp_.assign(snap.creatives.size(), 0);
     imp_stamp_ = 0;
   }
-  below_floor_seen_ = false;
+  below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = false;
+  users_hashed_ = false;
+  user_count_ = 0;
+  reservations_.clear();
 
   const std::string& seat = snap.config.seat;
   if ((!request.wseat.empty() && !list_has(request.wseat, seat)) || list_has(request.bseat, seat)) {
@@ -209,6 +241,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   for (const openrtb::imp& imp : request.imps) {
     if (ctx.deadline.expired(ctx.now())) {
       out.bids.clear();
+      cancel_bids();
       return {false, no_bid_reason::deadline};
     }
     if (++imp_stamp_ == 0) {
@@ -233,11 +266,19 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     if (imp.video.present) consider_list(snap.video, imp.video.w, imp.video.h);
     if (imp.audio.present) consider_list(snap.audio, 0, 0);
     if (imp.native.present) consider_list(snap.native, 0, 0);
-    if (best.creative != nullptr) fill_bid(snap, best, imp, out.bids.emplace());
+    if (best.creative != nullptr && reserve(snap, best, currency, ctx.wall_now)) {
+      const std::size_t index = out.bids.size();
+      fill_bid(snap, best, request, imp, currency, ctx.wall_now, index, out.bids.emplace());
+    }
   }
   if (out.bids.empty()) {
-    return {false,
-            below_floor_seen_ ? no_bid_reason::below_floor : no_bid_reason::no_matching_creative};
+    // The most specific reason a candidate was turned away.
+    const no_bid_reason reason = below_floor_seen_ ? no_bid_reason::below_floor
+                                 : frequency_seen_ ? no_bid_reason::frequency_cap
+                                 : pacing_seen_    ? no_bid_reason::pacing
+                                 : budget_seen_    ? no_bid_reason::budget
+                                                   : no_bid_reason::no_matching_creative;
+    return {false, reason};
   }
   out.id = request.id;
   out.cur = currency;
@@ -334,6 +375,7 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
       if (!audience_allowed_) return false;
       if (!audience_matches(c, ctx.wall_now)) return false;
     }
+    if (c.account != nullptr && !spend_allows(snap, c, request, ctx)) return false;
     return true;
   };
   if (campaign_stamp_[index] != request_stamp_) {
@@ -406,6 +448,11 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
     below_floor_seen_ = true;
     return;
   }
+  if (c.budget.limited() && c.account != nullptr &&
+      c.account->room(c.budget, ctx.wall_now) < spend::cost_of(price)) {
+    budget_seen_ = true;  // the bid would not fit in what is left
+    return;
+  }
   // Convert to the response currency; rounding must never take a bid under the floor.
   double price_out = price.units() / c.rate_per_usd * response_rate;
   const double floor_out = floor_usd * response_rate;
@@ -421,7 +468,86 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
   }
 }
 
-void auction::fill_bid(const snapshot& snap, const candidate& winner, const openrtb::imp& imp,
+// Spend rules of one campaign for this request; cached with the rest of campaign_eligible.
+// A few relaxed atomic loads, one throttle draw, and for capped campaigns one cache line of the
+// frequency table per user id.
+bool auction::spend_allows(const snapshot& snap, const compiled_campaign& c,
+                           const openrtb::bid_request& request, const request_context& ctx) {
+  if (c.budget.limited() && c.account->room(c.budget, ctx.wall_now) <= 0) {
+    budget_seen_ = true;
+    return false;
+  }
+  if (c.budget.pacing == spend::pacing_mode::even && !c.account->pacing_allows(next_draw())) {
+    pacing_seen_ = true;
+    return false;
+  }
+  if (!c.frequency_caps.empty() && !under_frequency_caps(snap, c, request, ctx.wall_now)) {
+    frequency_seen_ = true;
+    return false;
+  }
+  return true;
+}
+
+void auction::hash_user_ids(const snapshot& snap, const openrtb::bid_request& request) {
+  users_hashed_ = true;
+  user_count_ = 0;
+  users_text_.clear();
+  // The ids whose use privacy signals forbid are not used for capping either; a capped
+  // campaign then does not bid (it cannot keep its cap).
+  if (!audience_allowed_) return;
+  auto eid_wanted = [&](std::string_view source) {
+    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
+  };
+  audience::for_each_user_key(
+      request, snap.config.max_user_ids, key_scratch_, eid_wanted, [&](std::string_view key) {
+        if (user_count_ == max_user_hashes) return;
+        user_hashes_[user_count_++] = spend::hash64(key, services_.user_hash_secret);
+      });
+  for (std::size_t i = 0; i < user_count_; ++i) {
+    if (i > 0) users_text_ += '.';
+    char buffer[16];
+    std::uint64_t v = user_hashes_[i];
+    for (int d = 15; d >= 0; --d, v >>= 4) buffer[d] = "0123456789abcdef"[v & 15];
+    users_text_.append(buffer, sizeof buffer);
+  }
+}
+
+bool auction::under_frequency_caps(const snapshot& snap, const compiled_campaign& c,
+                                   const openrtb::bid_request& request, unix_seconds now) {
+  if (!users_hashed_) hash_user_ids(snap, request);
+  if (user_count_ == 0) return false;  // no usable id: the cap cannot be kept
+  // Each id counts every impression shown under it, so the user's count is the largest.
+  spend::frequency_counts most;
+  const spend::frequency_table& table = snap.spend->frequency();
+  for (std::size_t i = 0; i < user_count_; ++i) {
+    const spend::frequency_counts n =
+        table.lookup(spend::frequency_key(user_hashes_[i], c.account->id_hash()), now);
+    most.hour = std::max(most.hour, n.hour);
+    most.day = std::max(most.day, n.day);
+    most.week = std::max(most.week, n.week);
+  }
+  for (const spend::frequency_cap& cap : c.frequency_caps) {
+    if (most.in(cap.period) >= cap.max_impressions) return false;
+  }
+  return true;
+}
+
+bool auction::reserve(const snapshot& snap, const candidate& winner, std::string_view currency,
+                      unix_seconds now) {
+  const compiled_campaign& c = snap.campaigns[winner.creative->campaign];
+  if (c.account == nullptr) return true;
+  const spend::amount cost = campaign_cost(snap, c, money::from_units(winner.price), currency);
+  if (!c.account->try_reserve(c.budget, cost, now)) {
+    budget_seen_ = true;  // another thread took the rest of the budget meanwhile
+    return false;
+  }
+  reservations_.push_back({c.account, cost, now});
+  return true;
+}
+
+void auction::fill_bid(const snapshot& snap, const candidate& winner,
+                       const openrtb::bid_request& request, const openrtb::imp& imp,
+                       std::string_view currency, unix_seconds now, std::size_t index,
                        openrtb::bid& out) {
   const compiled_creative& creative = *winner.creative;
   const compiled_campaign& c = snap.campaigns[creative.campaign];
@@ -459,13 +585,38 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner, const open
       out.mtype = openrtb::markup_type::native;
       break;
   }
+  // One signature over the bid's identity covers its notice and click URLs.
+  const notice::bid_identity id{
+      .request_id = request.id,
+      .imp_id = imp.id,
+      .bid_id = out.id,
+      .campaign_id = c.id,
+      .creative_id = creative.id,
+      .price_micros = money::from_units(winner.price).micros(),
+      .currency = currency,
+      .issued_at = now,
+      .users = c.frequency_caps.empty() ? std::string_view() : std::string_view(users_text_)};
+  signature_.clear();
+  if (mac_) mac_->sign(id, signature_);
   const std::string& base = snap.config.notice_base_url;
-  build_notice_url(out.nurl, base, "/notice/win", out,
-                   "&price=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}");
-  build_notice_url(out.burl, base, "/notice/bill", out,
-                   "&price=${AUCTION_PRICE}&cur=${AUCTION_CURRENCY}");
-  build_notice_url(out.lurl, base, "/notice/loss", out,
-                   "&price=${AUCTION_PRICE}&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}");
+  out.nurl.clear();
+  out.burl.clear();
+  out.lurl.clear();
+  notice::append_notice_url(out.nurl, base, notice::notice_kind::win, id, signature_);
+  notice::append_notice_url(out.burl, base, notice::notice_kind::bill, id, signature_);
+  notice::append_notice_url(out.lurl, base, notice::notice_kind::loss, id, signature_);
+  if (creative.markup_parts.size() > 1) {
+    click_url_.clear();
+    notice::append_notice_url(click_url_, base, notice::notice_kind::click, id, signature_);
+    if (markup_scratch_.size() <= index) markup_scratch_.resize(index + 1);
+    std::string& markup = markup_scratch_[index];
+    markup.clear();
+    for (std::size_t i = 0; i < creative.markup_parts.size(); ++i) {
+      if (i > 0) markup += click_url_;
+      markup += creative.markup_parts[i];
+    }
+    out.adm = markup;
+  }
 }
 
 }  // namespace bidder::engine

@@ -6,22 +6,34 @@
 // seats, privacy), looks the user up in the audience store, prices each candidate with its
 // campaign's model, and keeps the best bid per impression. Every stage checks the deadline.
 //
+// Spend rules, per campaign, decided once per request without locks or I/O (spend/): the
+// budget has room (spent + reserved < budget), the EVEN pacing throttle lets this request
+// through, and the user is under every frequency cap under each of the ids the request carries.
+// The winning bid of each imp reserves its price in the campaign's account and carries notice
+// URLs (nurl, burl, lurl, and {{CLICK_URL}} in the markup) signed with the notice key.
+//
 // One `auction` per worker thread: it owns scratch buffers so the steady state allocates
 // nothing. Not thread-safe; the snapshot and the store it reads are.
 //
-//   engine::auction a(&store, worker_id);
+//   engine::auction a(&store, worker_id, seed, {.signer = &signer});
 //   auto outcome = a.run(*snap, request, ctx, response);
-//   if (outcome.is_bid()) write(response); else reply_204(outcome.reason);
+//   if (outcome.is_bid() && in_time) { write(response); a.report_bids(request, response, now); }
+//   else { a.cancel_bids(); reply_204(outcome.reason); }
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bidder/audience/store.hpp"
 #include "bidder/core/deadline.hpp"
+#include "bidder/engine/event_sink.hpp"
 #include "bidder/engine/snapshot.hpp"
+#include "bidder/notice/signer.hpp"
 #include "bidder/openrtb/bid_request.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 
@@ -34,6 +46,9 @@ enum class no_bid_reason : std::uint8_t {
   currency,              // none of the request's `cur` is in currency_rates
   seat_blocked,          // our seat is not in wseat, or is in bseat
   deadline,              // not enough time left to finish
+  budget,                // the only candidates' campaigns have no budget left
+  pacing,                // ... were held back by their EVEN pacing throttle
+  frequency_cap,         // ... reached a frequency cap for this user (or have no user id)
   count_,                // number of reasons (keep last)
 };
 std::string_view to_string(no_bid_reason reason) noexcept;
@@ -70,14 +85,37 @@ bidder::deadline compute_deadline(steady_clock::time_point arrival, std::int32_t
 /// string, no US-privacy opt-out of sale, no GPP section we cannot evaluate (see auction.cpp).
 bool audience_data_allowed(const openrtb::bid_request& request) noexcept;
 
+/// What an auction signs with and reports to; all optional.
+struct auction_services {
+  /// Signs the notice URLs; null: URLs carry no signature (every notice is then refused).
+  const notice::signer* signer = nullptr;
+  /// Keys the hashes of user ids in frequency-cap entries (signer::derive_secret).
+  std::uint64_t user_hash_secret = 0;
+  /// Receives every bid sent (report_bids). Null: none.
+  event_sink* events = nullptr;
+};
+
+/// Longest list of user hashes a notice URL carries (config max_user_ids is at most 16).
+inline constexpr std::size_t max_user_hashes = 16;
+
 class auction {
  public:
   /// `store` may be null (no audience data: contextual campaigns only). `worker_id` and `seed`
   /// make bid ids unique across threads and restarts.
-  auction(audience::store* store, std::uint32_t worker_id, std::uint64_t seed);
+  auction(audience::store* store, std::uint32_t worker_id, std::uint64_t seed,
+          const auction_services& services = {});
 
+  /// Runs the auction. Each bid in `out` has reserved its price in its campaign's account:
+  /// the caller then either sends the response and calls report_bids(), or drops it and calls
+  /// cancel_bids().
   outcome run(const snapshot& snap, const openrtb::bid_request& request, const request_context& ctx,
               openrtb::bid_response& out);
+  /// The response of the last run() is not sent: gives its reservations back.
+  void cancel_bids() noexcept;
+  /// The response of the last run() (answering `request`) was sent: its reservations stay
+  /// until their notices, and its bids go to the event sink.
+  void report_bids(const openrtb::bid_request& request, const openrtb::bid_response& sent,
+                   unix_seconds now) noexcept;
 
   const audience_stats& stats() const noexcept { return stats_; }
 
@@ -98,13 +136,25 @@ class auction {
                 const openrtb::bid_request& request, const openrtb::imp& imp,
                 const request_context& ctx, double response_rate, std::int32_t w, std::int32_t h,
                 candidate& best);
-  void fill_bid(const snapshot& snap, const candidate& winner, const openrtb::imp& imp,
-                openrtb::bid& out);
+  bool spend_allows(const snapshot& snap, const compiled_campaign& c,
+                    const openrtb::bid_request& request, const request_context& ctx);
+  bool under_frequency_caps(const snapshot& snap, const compiled_campaign& c,
+                            const openrtb::bid_request& request, unix_seconds now);
+  void hash_user_ids(const snapshot& snap, const openrtb::bid_request& request);
+  bool reserve(const snapshot& snap, const candidate& winner, std::string_view currency,
+               unix_seconds now);
+  void fill_bid(const snapshot& snap, const candidate& winner, const openrtb::bid_request& request,
+                const openrtb::imp& imp, std::string_view currency, unix_seconds now,
+                std::size_t index, openrtb::bid& out);
+  std::uint32_t next_draw() noexcept;
 
   audience::store* store_;
   std::uint32_t worker_id_;
   std::uint64_t seed_;
+  auction_services services_;
+  std::optional<notice::signer::context> mac_;
   std::uint64_t next_bid_ = 0;
+  std::uint64_t rng_;  // xorshift state for the pacing throttle
   audience_stats stats_;
   // Scratch, reused across requests.
   // Per-campaign eligibility (cached for one request) and per-creative "already considered"
@@ -115,6 +165,24 @@ class auction {
   std::uint32_t request_stamp_ = 0;
   std::uint32_t imp_stamp_ = 0;
   bool below_floor_seen_ = false;
+  bool budget_seen_ = false;
+  bool pacing_seen_ = false;
+  bool frequency_seen_ = false;
+  // The user's ids, hashed with the secret, for frequency caps (once per request, lazily).
+  bool users_hashed_ = false;
+  std::size_t user_count_ = 0;
+  std::array<std::uint64_t, max_user_hashes> user_hashes_{};
+  std::string users_text_;  // the same as hex, '.'-separated, for the notice URLs
+  // Reservations made by the last run(), for cancel_bids().
+  struct reservation {
+    spend::account* account;
+    spend::amount cost;
+    unix_seconds issued;
+  };
+  std::vector<reservation> reservations_;
+  std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
+  std::string signature_;
+  std::string click_url_;
   std::vector<audience::membership_view> memberships_;
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;

@@ -41,9 +41,86 @@ double snapshot::rate(std::string_view currency) const noexcept {
   return it == config.currency_rates.end() ? 0.0 : it->second;
 }
 
+const compiled_campaign* snapshot::find_campaign(std::string_view id) const noexcept {
+  auto it = campaign_by_id.find(id);
+  return it == campaign_by_id.end() ? nullptr : &campaigns[it->second];
+}
+
+const compiled_creative* snapshot::find_creative(const compiled_campaign& c,
+                                                 std::string_view id) const noexcept {
+  for (std::uint32_t index : c.creatives) {
+    if (creatives[index].id == id) return &creatives[index];
+  }
+  return nullptr;
+}
+
+spend::amount campaign_cost(const snapshot& snap, const compiled_campaign& c, money price,
+                            std::string_view currency) noexcept {
+  if (currency == c.currency) return spend::cost_of(price);
+  const double rate = snap.rate(currency);
+  if (rate <= 0) return 0;
+  return spend::cost_of(money::from_units(price.units() / rate * c.rate_per_usd));
+}
+
+spend::ledger_options ledger_options_of(const config::bidder_config& config) {
+  spend::ledger_options options;
+  options.reservation_ttl = config.reservation_ttl_seconds();
+  options.notice_max_age = config.notice_max_age_seconds();
+  options.notice_table_slots = config.notice_table_slots();
+  options.frequency_table_slots = config.frequency_table_slots();
+  return options;
+}
+
+namespace {
+
+spend::budget compile_budget(const config::v1::Campaign& c) {
+  spend::budget b;
+  b.daily = spend::amount_from_units(c.budget().daily());
+  b.lifetime = spend::amount_from_units(c.budget().lifetime());
+  b.pacing = c.pacing() == config::v1::EVEN ? spend::pacing_mode::even : spend::pacing_mode::asap;
+  b.counted_on = c.budget().count_on() == config::v1::Budget::BILL ? spend::count_on::bill
+                                                                   : spend::count_on::win;
+  return b;
+}
+
+spend::cap_period compile_period(config::v1::FrequencyCap::Period p) {
+  switch (p) {
+    case config::v1::FrequencyCap::HOUR:
+      return spend::cap_period::hour;
+    case config::v1::FrequencyCap::WEEK:
+      return spend::cap_period::week;
+    default:
+      return spend::cap_period::day;
+  }
+}
+
+// Cuts the markup at each click macro (views into the creative's own, final, markup string).
+void split_markup(compiled_creative& creative) {
+  creative.markup_parts.clear();
+  std::string_view rest = creative.markup;
+  for (;;) {
+    const std::size_t at = rest.find(config::click_url_macro);
+    if (at == std::string_view::npos) break;
+    creative.markup_parts.push_back(rest.substr(0, at));
+    rest.remove_prefix(at + config::click_url_macro.size());
+  }
+  creative.markup_parts.push_back(rest);
+}
+
+}  // namespace
+
 result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
                                                        const pricing::registry& registry) {
+  return build_snapshot(config, registry,
+                        std::make_shared<spend::ledger>(ledger_options_of(config)));
+}
+
+result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
+                                                       const pricing::registry& registry,
+                                                       std::shared_ptr<spend::ledger> ledger) {
   auto snap = std::make_shared<snapshot>();
+  snap->spend = std::move(ledger);
+  snap->config.notice_max_age = config.notice_max_age_seconds();
   snap->config.seat = config.seat();
   snap->config.default_tmax_ms = config.default_tmax_ms();
   snap->config.network_allowance_ms = config.network_allowance_ms();
@@ -86,6 +163,10 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     out.any_of = conditions(t.audience().any_of(), snap->segments);
     out.none_of = conditions(t.audience().none_of(), snap->segments);
     out.needs_audience = !out.all_of.empty() || !out.any_of.empty() || !out.none_of.empty();
+    out.budget = compile_budget(c);
+    for (const auto& cap : c.frequency_caps()) {
+      out.frequency_caps.push_back({cap.max_impressions(), compile_period(cap.period())});
+    }
 
     const pricing::factory* factory = registry.find(c.pricing().name());
     if (factory == nullptr) {
@@ -104,9 +185,11 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       creative.campaign = campaign_index;
       creative.id = cr.id();
       creative.markup = cr.markup();
+      creative.landing_url = cr.landing_url();
       creative.attributes.assign(cr.attributes().begin(), cr.attributes().end());
       std::sort(creative.attributes.begin(), creative.attributes.end());
       const auto creative_index = static_cast<std::uint32_t>(snap->creatives.size());
+      out.creatives.push_back(creative_index);
       if (cr.has_banner()) {
         creative.media = media_kind::banner;
         for (const auto& size : cr.banner().sizes()) {
@@ -139,6 +222,16 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     snap->any_audience_campaign = snap->any_audience_campaign || out.needs_audience;
     snap->campaigns.push_back(std::move(out));
   }
+  // The vectors are final now: views into their elements stay valid.
+  for (compiled_creative& creative : snap->creatives) split_markup(creative);
+  std::vector<std::pair<spend::account*, spend::budget>> budgets;
+  for (std::uint32_t i = 0; i < snap->campaigns.size(); ++i) {
+    compiled_campaign& c = snap->campaigns[i];
+    snap->campaign_by_id.emplace(c.id, i);
+    c.account = &snap->spend->open(c.id);
+    budgets.emplace_back(c.account, c.budget);
+  }
+  snap->spend->set_budgets(budgets);
   return std::shared_ptr<const snapshot>(std::move(snap));
 }
 

@@ -21,6 +21,9 @@
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
 #include "bidder/pricing/registry.hpp"
+#include "bidder/spend/account.hpp"
+#include "bidder/spend/frequency_table.hpp"
+#include "bidder/spend/ledger.hpp"
 
 namespace bidder::engine {
 
@@ -39,9 +42,12 @@ struct compiled_creative {
   std::vector<std::string> mimes;                            // video/audio, sorted
   std::int32_t duration_seconds = 0;
   std::vector<std::int32_t> protocols;  // video/audio VAST protocols, sorted; empty: any
-  std::int32_t w = 0, h = 0;  // video player size, when given
+  std::int32_t w = 0, h = 0;            // video player size, when given
   std::string markup;
-  std::vector<std::int32_t> attributes;  // sorted
+  /// The markup cut at each config::click_url_macro; one part (the markup) when it has none.
+  std::vector<std::string_view> markup_parts;  // views into `markup`
+  std::vector<std::int32_t> attributes;        // sorted
+  std::string landing_url;                     // empty: no click tracking
 };
 
 struct compiled_campaign {
@@ -62,6 +68,12 @@ struct compiled_campaign {
   std::vector<segment_condition> all_of, any_of, none_of;
   bool needs_audience = false;  // any audience condition at all
   std::unique_ptr<pricing::model> model;
+  std::vector<std::uint32_t> creatives;  // indexes into snapshot::creatives
+  // Spend: the limits from the config, and the campaign's account in the snapshot's ledger
+  // (shared, atomics; outlives the snapshot).
+  spend::budget budget;
+  std::vector<spend::frequency_cap> frequency_caps;
+  spend::account* account = nullptr;
 };
 
 struct settings {
@@ -72,6 +84,7 @@ struct settings {
   std::uint32_t max_user_ids = 4;
   std::vector<std::string> eid_sources;                    // sorted; empty: any
   std::unordered_map<std::string, double> currency_rates;  // units per USD
+  unix_seconds notice_max_age = 3600;                      // seconds
 };
 
 struct snapshot {
@@ -84,6 +97,10 @@ struct snapshot {
   // touches only creatives of a matching media type and size, never every campaign.
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> banner_by_size;
   std::vector<std::uint32_t> video, audio, native;
+  /// Campaign id -> index into `campaigns` (notices find their campaign by id).
+  std::unordered_map<std::string_view, std::uint32_t> campaign_by_id;
+  /// The spend state the campaigns' accounts live in; shared with later snapshots.
+  std::shared_ptr<spend::ledger> spend;
 
   static std::uint64_t size_key(std::int32_t w, std::int32_t h) noexcept {
     return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(w)) << 32) |
@@ -91,10 +108,30 @@ struct snapshot {
   }
   /// Units of `currency` per USD; 0 when the currency is unknown.
   double rate(std::string_view currency) const noexcept;
+  /// The campaign named `id`, or null.
+  const compiled_campaign* find_campaign(std::string_view id) const noexcept;
+  /// The creative `id` of campaign `c`, or null.
+  const compiled_creative* find_creative(const compiled_campaign& c,
+                                         std::string_view id) const noexcept;
 };
 
-/// Compiles `config` with models from `registry`. Errors: invalid_config naming the campaign
-/// and field (e.g. campaign "x": pricing.name: no model "foo"; known: fixed, rules).
+/// The cost, in campaign `c`'s currency, of one impression bought at the CPM `price` in
+/// `currency` (a bid's reservation and a notice's release compute it alike). 0 when `currency`
+/// has no rate.
+spend::amount campaign_cost(const snapshot& snap, const compiled_campaign& c, money price,
+                            std::string_view currency) noexcept;
+
+/// The ledger options a config asks for (table sizes, TTL, max age).
+spend::ledger_options ledger_options_of(const config::bidder_config& config);
+
+/// Compiles `config` with models from `registry`; campaign accounts live in `ledger` (opened
+/// by campaign id, so they survive reloads), whose budgets are set to the config's.
+/// Errors: invalid_config naming the campaign and field (e.g. campaign "x": pricing.name: no
+/// model "foo"; known: fixed, rules).
+[[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
+    const config::bidder_config& config, const pricing::registry& registry,
+    std::shared_ptr<spend::ledger> ledger);
+/// The same with a ledger of its own (tests, check-config).
 [[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
     const config::bidder_config& config, const pricing::registry& registry);
 

@@ -35,8 +35,13 @@ bool is_protobuf(std::string_view content_type) {
 }  // namespace
 
 bid_handler::bid_handler(const engine::snapshot_holder& snapshots, audience::store* store,
-                         std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes)
-    : snapshots_(snapshots), auction_(store, worker_id, seed), max_body_bytes_(max_body_bytes) {}
+                         std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes,
+                         const engine::auction_services& services)
+    : snapshots_(snapshots),
+      auction_(store, worker_id, seed, services),
+      max_body_bytes_(max_body_bytes) {
+  if (services.signer != nullptr) notices_.emplace(*services.signer, services.events);
+}
 
 void bid_handler::on_written(bool late) noexcept {
   if (late) metrics_.add(metrics_.late_answers);
@@ -68,7 +73,21 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
   res.set("x-openrtb-version", "2.6");
   try {
     std::string_view target = req.target();
-    target = target.substr(0, target.find('?'));
+    const std::size_t question = target.find('?');
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    target = target.substr(0, question);
+    if (auto kind = notice::kind_from_path(target)) {
+      // GET only: a HEAD from a link checker or prefetcher must not count as a notice.
+      if (req.method() != bhttp::verb::get) {
+        metrics_.add(metrics_.unsupported);
+        res.set(bhttp::field::allow, "GET");
+        refuse(res, 405, "method not allowed: notices and clicks are GET");
+        return steady_clock::time_point::max();
+      }
+      serve_notice(*kind, query, res);
+      return steady_clock::time_point::max();
+    }
     if (target != "/bid") {
       metrics_.add(metrics_.unsupported);
       refuse(res, 404, "not found: the bid endpoint is POST /bid");
@@ -129,7 +148,9 @@ steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time
   const auto done = steady_clock::now();
   metrics_.observe_latency(done - arrival);
   if (!outcome.is_bid() || ctx.deadline.expired(done)) {
-    // A bid that is already late is worthless: answer no-bid at once instead.
+    // A bid that is already late is worthless: answer no-bid at once instead (and give back
+    // the budget its bids reserved).
+    auction_.cancel_bids();
     const auto reason = outcome.is_bid() ? engine::no_bid_reason::deadline : outcome.reason;
     metrics_.add(metrics_.no_bids[static_cast<std::size_t>(reason)]);
     res.result(bhttp::status::no_content);
@@ -137,6 +158,7 @@ steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time
   }
   metrics_.add(metrics_.bids);
   metrics_.add(metrics_.bid_imps, response_.bids.size());
+  auction_.report_bids(request_, response_, ctx.wall_now);
   std::string& out = res.body();
   if (protobuf) {
     openrtb::write_proto_response(response_, out);
@@ -151,6 +173,31 @@ steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time
     res.set(bhttp::field::content_encoding, "gzip");
   }
   return ctx.deadline.at();
+}
+
+void bid_handler::serve_notice(notice::notice_kind kind, std::string_view query, response& res) {
+  res.set(bhttp::field::cache_control, "no-store");
+  if (!notices_) {
+    metrics_.add(metrics_.unsupported);
+    refuse(res, 404, "notices are not enabled on this server");
+    return;
+  }
+  const engine::notice_result r = notices_->process(snapshots_.get(), kind, query, wall_now());
+  if (r.error) {
+    metrics_.add(metrics_.notice_errors[static_cast<std::size_t>(*r.error)]);
+  } else {
+    metrics_.add(metrics_.notices[static_cast<std::size_t>(kind)]);
+  }
+  if (r.status == 302) {
+    res.result(bhttp::status::found);
+    res.set(bhttp::field::location, r.redirect);
+    return;
+  }
+  if (r.status == 204) {
+    res.result(bhttp::status::no_content);
+    return;
+  }
+  refuse(res, r.status, r.message);
 }
 
 }  // namespace bidder::http

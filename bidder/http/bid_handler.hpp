@@ -6,14 +6,21 @@
 // for no-bid, 400 for an invalid request (the body says what and where), 413 for a body over
 // the limit, 415 for an encoding we do not speak, 404/405 for other paths and methods. Every
 // answer carries "x-openrtb-version: 2.6". One handler per worker thread.
+//
+// Also on the bid port: GET /notice/win, /notice/bill, /notice/loss and /click, the URLs the
+// bids carry (engine/notice_processor.hpp decides): 204 applied (or a replay), 302 to the
+// landing page for a click, 400/403/404 refused with nothing changed. They touch only memory
+// (the spend state's atomics and a journal the keeper thread writes to disk).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bidder/audience/store.hpp"
 #include "bidder/engine/auction.hpp"
+#include "bidder/engine/notice_processor.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/http/metrics.hpp"
 #include "bidder/http/server.hpp"
@@ -26,8 +33,11 @@ namespace bidder::http {
 
 class bid_handler final : public handler {
  public:
+  /// `services` signs the bids' notice URLs and verifies the notices (without a signer every
+  /// notice gets 404).
   bid_handler(const engine::snapshot_holder& snapshots, audience::store* store,
-              std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes);
+              std::uint32_t worker_id, std::uint64_t seed, std::size_t max_body_bytes,
+              const engine::auction_services& services = {});
 
   steady_clock::time_point handle(request& req, steady_clock::time_point arrival,
                                   response& res) noexcept override;
@@ -39,10 +49,12 @@ class bid_handler final : public handler {
 
  private:
   steady_clock::time_point serve_bid(request& req, steady_clock::time_point arrival, response& res);
+  void serve_notice(notice::notice_kind kind, std::string_view query, response& res);
   void refuse(response& res, unsigned status, std::string_view message);
 
   engine::snapshot_holder::reader snapshots_;
   engine::auction auction_;
+  std::optional<engine::notice_processor> notices_;
   std::size_t max_body_bytes_;
   openrtb::json_decoder json_;
   openrtb::proto_decoder proto_;

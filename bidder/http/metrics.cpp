@@ -1,6 +1,7 @@
 #include "bidder/http/metrics.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace bidder::http {
 namespace {
@@ -22,6 +23,17 @@ void line(std::string& out, std::string_view name, std::string_view labels, std:
   }
   out += ' ';
   out += std::to_string(value);
+  out += '\n';
+}
+
+void gauge(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  out += name;
+  out += '{';
+  out += labels;
+  out += "} ";
+  out += buffer;
   out += '\n';
 }
 
@@ -115,6 +127,93 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
          std::to_string(static_cast<double>(sum(workers, &bid_metrics::latency_sum_us)) / 1e6) +
          "\n";
   line(out, "bidder_request_duration_seconds_count", "", cumulative);
+
+  header(out, "bidder_notices_total", "counter",
+         "Notices and clicks applied, by kind (replays and refusals excluded).");
+  for (std::size_t k = 0; k < static_cast<std::size_t>(notice::notice_kind::count_); ++k) {
+    std::uint64_t total = 0;
+    for (const bid_metrics* w : workers) total += w->notices[k].load(std::memory_order_relaxed);
+    line(out, "bidder_notices_total",
+         "kind=\"" + std::string(notice::to_string(static_cast<notice::notice_kind>(k))) + "\"",
+         total);
+  }
+  header(out, "bidder_notice_errors_total", "counter",
+         "Notices and clicks that changed nothing, by reason.");
+  for (std::size_t r = 0; r < static_cast<std::size_t>(engine::notice_error::count_); ++r) {
+    std::uint64_t total = 0;
+    for (const bid_metrics* w : workers)
+      total += w->notice_errors[r].load(std::memory_order_relaxed);
+    line(out, "bidder_notice_errors_total",
+         "reason=\"" + std::string(engine::to_string(static_cast<engine::notice_error>(r))) + "\"",
+         total);
+  }
+}
+
+void write_spend_prometheus(const engine::snapshot& snap, std::string& out) {
+  const unix_seconds now = wall_now();
+  header(out, "bidder_campaign_spend", "gauge",
+         "Spend in the campaign's currency: today (UTC) and over its life.");
+  for (const auto& c : snap.campaigns) {
+    const std::string who = "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"";
+    gauge(out, "bidder_campaign_spend", who + ",period=\"day\"",
+          spend::units_of(c.account->spent_day(now)));
+    gauge(out, "bidder_campaign_spend", who + ",period=\"lifetime\"",
+          spend::units_of(c.account->spent_lifetime()));
+  }
+  header(out, "bidder_campaign_budget_left", "gauge",
+         "Budget left (budget - spend - reserved), by limit; campaigns with that limit only.");
+  for (const auto& c : snap.campaigns) {
+    const std::string who = "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"";
+    const spend::amount reserved = c.account->reserved();
+    if (c.budget.daily > 0) {
+      gauge(out, "bidder_campaign_budget_left", who + ",period=\"day\"",
+            spend::units_of(c.budget.daily - c.account->spent_day(now) - reserved));
+    }
+    if (c.budget.lifetime > 0) {
+      gauge(out, "bidder_campaign_budget_left", who + ",period=\"lifetime\"",
+            spend::units_of(c.budget.lifetime - c.account->spent_lifetime() - reserved));
+    }
+  }
+  header(out, "bidder_campaign_reserved", "gauge",
+         "Price of the campaign's bids still waiting for a notice (reserved against its budget).");
+  for (const auto& c : snap.campaigns) {
+    gauge(out, "bidder_campaign_reserved",
+          "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"",
+          spend::units_of(c.account->reserved()));
+  }
+  header(out, "bidder_campaign_pacing_rate", "gauge",
+         "Share of eligible requests the pacing throttle lets the campaign bid on (1: all).");
+  for (const auto& c : snap.campaigns) {
+    gauge(out, "bidder_campaign_pacing_rate", "campaign=\"" + c.id + "\"",
+          c.account->pacing_rate());
+  }
+  struct event_counter {
+    const char* name;
+    const char* help;
+    std::uint64_t (spend::account::*read)() const noexcept;
+  };
+  static constexpr event_counter counters[] = {
+      {"bidder_campaign_wins_total", "Win notices applied (a bill without a win counts as one).",
+       &spend::account::wins},
+      {"bidder_campaign_bills_total", "Billing notices applied.", &spend::account::bills},
+      {"bidder_campaign_losses_total", "Loss notices applied.", &spend::account::losses},
+      {"bidder_campaign_clicks_total", "Clicks counted.", &spend::account::clicks},
+  };
+  for (const event_counter& e : counters) {
+    header(out, e.name, "counter", e.help);
+    for (const auto& c : snap.campaigns) {
+      line(out, e.name, "campaign=\"" + c.id + "\"", ((*c.account).*e.read)());
+    }
+  }
+  header(out, "bidder_notice_table_full_total", "counter",
+         "Notices applied without being remembered (table full: a replay could count twice).");
+  line(out, "bidder_notice_table_full_total", "", snap.spend->bids().full());
+  header(out, "bidder_frequency_evictions_total", "counter",
+         "Frequency-cap entries evicted while still counting this week.");
+  line(out, "bidder_frequency_evictions_total", "", snap.spend->frequency().evictions());
+  header(out, "bidder_spend_journal_dropped_total", "counter",
+         "Spend changes not written to disk because the write queue was full.");
+  line(out, "bidder_spend_journal_dropped_total", "", snap.spend->changes().dropped());
 }
 
 }  // namespace bidder::http

@@ -13,6 +13,9 @@
 
 #include "bidder/core/deadline.hpp"
 #include "bidder/engine/auction.hpp"
+#include "bidder/engine/notice_processor.hpp"
+#include "bidder/engine/snapshot.hpp"
+#include "bidder/notice/notice_url.hpp"
 
 namespace bidder::http {
 
@@ -36,6 +39,9 @@ struct bid_metrics {
   counter protobuf_requests{0};
   std::array<counter, latency_bucket_us.size()> latency{};  // handler time, per bucket
   counter latency_sum_us{0};
+  // Notices and clicks (GET /notice/..., /click): applied, by kind; not applied, by reason.
+  std::array<counter, static_cast<std::size_t>(notice::notice_kind::count_)> notices{};
+  std::array<counter, static_cast<std::size_t>(engine::notice_error::count_)> notice_errors{};
 
   void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
   void observe_latency(steady_clock::duration d) noexcept;
@@ -44,5 +50,9 @@ struct bid_metrics {
 /// Appends the Prometheus text of the summed `workers` (and their auctions' audience stats).
 void write_prometheus(std::span<const bid_metrics* const> workers,
                       std::span<const engine::audience_stats* const> audience, std::string& out);
+
+/// Appends the spend gauges of the campaigns of `snap` (spend today and over the life, budget
+/// left, reserved, pacing rate, wins, bills, losses, clicks) and of its ledger's tables.
+void write_spend_prometheus(const engine::snapshot& snap, std::string& out);
 
 }  // namespace bidder::http

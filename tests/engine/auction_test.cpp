@@ -785,3 +785,97 @@ TEST_CASE("build_snapshot names an unknown pricing model and the campaign", "[en
   CHECK_THAT(snap.error().message, Catch::Contains("magic"));
   CHECK_THAT(snap.error().message, Catch::Contains("fixed, rules"));
 }
+
+// ---- spend: budgets, pacing, signed notice URLs -----------------------------------------
+
+TEST_CASE("each bid reserves its price and a campaign out of budget stops bidding at once",
+          "[engine][spend]") {
+  // 2.50 CPM costs 0.0025 an impression: a 0.01 daily budget holds four bids out at once.
+  auto snap = build({with(campaign("c1", 2.5), "budget", R"({"daily": 0.01})"), campaign("c2", 1)});
+  snap->spend->tick(now_s);
+  const bidder::spend::account& account = *snap->campaigns[0].account;
+  fixture f;
+  for (int i = 0; i < 4; ++i) CHECK(f.bid_on(*snap).cid == "c1");
+  CHECK(account.reserved() == bidder::spend::amount_from_units(0.01));
+  CHECK(f.bid_on(*snap).cid == "c2");  // the fifth does not fit: the next campaign bids
+
+  SECTION("with no other campaign the answer is a no-bid for the budget") {
+    auto alone = build({with(campaign("c1", 2.5), "budget", R"({"daily": 0.0025})")});
+    alone->spend->tick(now_s);
+    CHECK(f.bid_on(*alone).cid == "c1");
+    CHECK(f.no_bid(*alone) == no_bid_reason::budget);
+  }
+  SECTION("a response that is not sent gives its reservations back") {
+    fixture g;
+    auto alone = build({with(campaign("c1", 2.5), "budget", R"({"daily": 0.0025})")});
+    alone->spend->tick(now_s);
+    CHECK(g.bid_on(*alone).cid == "c1");
+    g.auc.cancel_bids();
+    CHECK(alone->campaigns[0].account->reserved() == 0);
+    CHECK(g.bid_on(*alone).cid == "c1");
+  }
+}
+
+TEST_CASE("a budget-limited campaign does not bid when the spend ticker is not running",
+          "[engine][spend]") {
+  auto snap = build({with(campaign("c1", 2.5), "budget", R"({"lifetime": 100})")});
+  fixture f;
+  CHECK(f.no_bid(*snap) == no_bid_reason::budget);  // never ticked
+  snap->spend->tick(now_s);
+  CHECK(f.bid_on(*snap).cid == "c1");
+}
+
+TEST_CASE("an EVEN campaign bids on the share of requests its throttle lets through",
+          "[engine][spend]") {
+  auto snap = build(
+      {with(with(campaign("c1", 2.5), "budget", R"({"daily": 1000})"), "pacing", R"("EVEN")")});
+  bidder::spend::account& account = *snap->campaigns[0].account;
+  bidder::spend::account::saved throttled;
+  throttled.day = bidder::spend::day_of(now_s);
+  throttled.pacing_rate = 0.25;
+  account.restore(throttled, now_s);
+  snap->spend->tick(now_s);  // the first tick under EVEN only starts measuring
+  CHECK(account.pacing_rate() == Approx(0.25));
+  fixture f;
+  int bids = 0, paced = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const outcome o = f.run(*snap);
+    if (o.is_bid()) {
+      ++bids;
+      f.auc.cancel_bids();
+    } else {
+      CHECK(o.reason == no_bid_reason::pacing);
+      ++paced;
+    }
+  }
+  CHECK(bids > 800);
+  CHECK(bids < 1200);
+  CHECK(bids + paced == 4000);
+}
+
+TEST_CASE("notice URLs carry the bid price, currency and time, signed", "[engine][spend]") {
+  auto snap = build({campaign("c1", 2.5)});
+  auto signer = bidder::notice::signer::from_key(std::string(32, 's'));
+  REQUIRE(signer.has_value());
+  fixture f;
+  auction signing(&f.store, 3, 0xfeed, {.signer = &*signer});
+  const outcome o = signing.run(*snap, f.request, f.ctx, f.response);
+  REQUIRE(o.is_bid());
+  const auto& bid = f.response.bids[0];
+  CHECK_THAT(bid.nurl, Catch::Contains("&bp=2500000&cur=USD&t=" + std::to_string(now_s) + "&"));
+  const std::string sig = bid.nurl.substr(bid.nurl.find("&sig=") + 5);
+  CHECK(sig.size() == bidder::notice::signature_chars);
+  CHECK_THAT(bid.burl, Catch::EndsWith("&sig=" + sig));
+  CHECK_THAT(bid.lurl, Catch::EndsWith("&sig=" + sig));
+  const bidder::notice::bid_identity id{.request_id = "req-1",
+                                        .imp_id = "imp-1",
+                                        .bid_id = bid.id,
+                                        .campaign_id = "c1",
+                                        .creative_id = "cr-c1",
+                                        .price_micros = 2'500'000,
+                                        .currency = "USD",
+                                        .issued_at = now_s,
+                                        .users = {}};
+  CHECK(signer->new_context().verify(id, sig));
+  CHECK(bid.adm == "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">");  // no click macro
+}

@@ -1,0 +1,65 @@
+// File: bidder/engine/event_sink.hpp
+//
+// Where the engine hands every bid it makes and every notice it accepts (win, bill, loss,
+// click), for the event log that attribution and ROI reports read. The event log itself
+// (bidder/events/, a rotating file writer with a bounded queue) implements this interface; the
+// engine only calls it, from bid and notice threads, so an implementation must not block or
+// throw (drop and count when its queue is full). Null sink: nothing is recorded.
+//
+//   class my_log final : public engine::event_sink { ... };
+//   engine::auction a(&store, worker, seed, {.signer = &s, .events = &log});
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "bidder/core/deadline.hpp"
+#include "bidder/core/money.hpp"
+#include "bidder/notice/notice_url.hpp"
+#include "bidder/openrtb/bid_request.hpp"
+
+namespace bidder::engine {
+
+/// One bid sent to an exchange (not one the bid handler turned into a late no-bid). Views are
+/// valid during the call only.
+struct bid_event {
+  std::string_view request_id;
+  std::string_view imp_id;
+  std::string_view bid_id;
+  std::string_view campaign_id;
+  std::string_view creative_id;
+  money price;                // CPM in `currency`
+  std::string_view currency;  // the response currency
+  std::string_view deal_id;   // empty: open auction
+  std::string_view seat;
+  unix_seconds at = 0;
+  /// The request the bid answers (device, geo, user ids...), for fields the log wants.
+  const openrtb::bid_request* request = nullptr;
+};
+
+/// One accepted notice (replays and refused notices are not events; they are counted).
+struct notice_event {
+  notice::notice_kind kind = notice::notice_kind::win;
+  std::string_view request_id;
+  std::string_view imp_id;
+  std::string_view bid_id;
+  std::string_view campaign_id;
+  std::string_view creative_id;
+  money bid_price;                      // CPM in `currency`, as signed in the bid
+  std::optional<money> clearing_price;  // ${AUCTION_PRICE}, when given
+  std::string_view currency;
+  std::string_view loss_reason;  // loss notices: ${AUCTION_LOSS}
+  unix_seconds issued_at = 0;    // when the bid was made
+  unix_seconds at = 0;           // when the notice arrived
+};
+
+class event_sink {
+ public:
+  virtual ~event_sink() = default;
+  /// Bid thread, once per bid in a response. Must not block.
+  virtual void on_bid(const bid_event& event) noexcept = 0;
+  /// Notice thread, once per accepted notice. Must not block.
+  virtual void on_notice(const notice_event& event) noexcept = 0;
+};
+
+}  // namespace bidder::engine

@@ -1,0 +1,213 @@
+#include "bidder/engine/notice_processor.hpp"
+
+namespace bidder::engine {
+namespace {
+
+using notice::notice_kind;
+namespace flags = spend::bid_flags;
+
+notice_result refuse(unsigned status, notice_error e, std::string_view message) {
+  return {.status = status, .error = e, .redirect = {}, .message = message};
+}
+
+// The flags a notice of `kind` sets on a bid whose flags are `f`; nullopt when it changes
+// nothing (a replay or a conflict: see classify()).
+std::optional<std::uint64_t> next_flags(std::uint64_t f, notice_kind kind, spend::count_on on) {
+  switch (kind) {
+    case notice_kind::win:
+      if ((f & (flags::loss | flags::win)) != 0) return std::nullopt;
+      f |= flags::win;
+      if (on == spend::count_on::bill && (f & flags::released) == 0) {
+        f |= flags::released | flags::won_reserved;  // the reservation moves to the win time
+      } else {
+        f |= flags::released;
+      }
+      return f;
+    case notice_kind::bill:
+      if ((f & (flags::loss | flags::bill)) != 0) return std::nullopt;
+      return f | flags::bill | flags::win | flags::released;  // a bill implies the win
+    case notice_kind::loss:
+      if ((f & (flags::loss | flags::win | flags::bill)) != 0) return std::nullopt;
+      return f | flags::loss | flags::released;
+    case notice_kind::click:
+      if ((f & flags::click) != 0) return std::nullopt;
+      return f | flags::click;
+    case notice_kind::count_:
+      break;
+  }
+  return std::nullopt;
+}
+
+// Why a notice of `kind` changed nothing on a bid with flags `f`.
+notice_error classify(std::uint64_t f, notice_kind kind) {
+  switch (kind) {
+    case notice_kind::win:
+    case notice_kind::bill:
+      return (f & flags::loss) != 0 ? notice_error::conflict : notice_error::replay;
+    case notice_kind::loss:
+      return (f & (flags::win | flags::bill)) != 0 ? notice_error::conflict : notice_error::replay;
+    default:
+      return notice_error::replay;
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Calls fn(hash) for each 16-hex-digit user hash of a signed "u" list.
+template <class Fn>
+void for_each_user_hash(std::string_view users, Fn&& fn) {
+  while (!users.empty()) {
+    const std::size_t dot = users.find('.');
+    const std::string_view item = users.substr(0, dot);
+    users = dot == std::string_view::npos ? std::string_view() : users.substr(dot + 1);
+    if (item.size() != 16) continue;
+    std::uint64_t v = 0;
+    bool ok = true;
+    for (char c : item) {
+      const int d = hex_digit(c);
+      ok = ok && d >= 0;
+      v = (v << 4) | static_cast<std::uint64_t>(d < 0 ? 0 : d);
+    }
+    if (ok) fn(v);
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(notice_error e) noexcept {
+  switch (e) {
+    case notice_error::bad_request:
+      return "bad_request";
+    case notice_error::bad_signature:
+      return "bad_signature";
+    case notice_error::too_old:
+      return "too_old";
+    case notice_error::unknown_bid:
+      return "unknown_bid";
+    case notice_error::price_above_bid:
+      return "price_above_bid";
+    case notice_error::conflict:
+      return "conflict";
+    case notice_error::replay:
+      return "replay";
+    case notice_error::count_:
+      break;
+  }
+  return "unknown";
+}
+
+notice_processor::notice_processor(const notice::signer& signer, event_sink* events)
+    : mac_(signer.new_context()), events_(events) {}
+
+notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
+                                        std::string_view query, unix_seconds now) {
+  auto parsed_or = parser_.parse(kind, query);
+  if (!parsed_or) {
+    // The parser's message names the parameter; the answer keeps a static text (no allocation
+    // per refused notice), and the error kind is counted.
+    return refuse(400, notice_error::bad_request,
+                  parsed_or.error().code == errc::too_large
+                      ? "query string too long"
+                      : "a parameter is missing, repeated or unreadable (price, reason, min)");
+  }
+  const notice::parsed_notice& n = *parsed_or;
+  if (!mac_.verify(n.id, n.signature)) {
+    return refuse(403, notice_error::bad_signature, "signature missing or not matching the notice");
+  }
+  const unix_seconds issued = n.id.issued_at;
+  if (now - issued > snap.config.notice_max_age || issued - now > notice_clock_slack) {
+    return refuse(403, notice_error::too_old, "notice older than notice_max_age_seconds");
+  }
+  const compiled_campaign* campaign = snap.find_campaign(n.id.campaign_id);
+  const compiled_creative* creative =
+      campaign == nullptr ? nullptr : snap.find_creative(*campaign, n.id.creative_id);
+  if (creative == nullptr || campaign->account == nullptr || snap.rate(n.id.currency) <= 0) {
+    return refuse(404, notice_error::unknown_bid, "campaign or creative not configured");
+  }
+  if (kind == notice_kind::click && creative->landing_url.empty()) {
+    return refuse(404, notice_error::unknown_bid, "the creative has no landing_url");
+  }
+  const money bid_price = money::from_micros(n.id.price_micros);
+  if ((kind == notice_kind::win || kind == notice_kind::bill) && n.clearing_price &&
+      *n.clearing_price > bid_price) {
+    return refuse(403, notice_error::price_above_bid, "clearing price above the bid price");
+  }
+
+  spend::ledger& ledger = *snap.spend;
+  spend::account& account = *campaign->account;
+  const spend::count_on on = campaign->budget.counted_on;
+  const std::uint64_t key = spend::bid_key(n.id.bid_id);
+  const auto update = ledger.bids().update(key, issued, now, [&](std::uint64_t state) {
+    const std::optional<std::uint64_t> f = next_flags(spend::flags_of(state), kind, on);
+    if (!f) return std::optional<std::uint64_t>();
+    std::uint64_t next = (state & ~std::uint64_t{0xff}) | *f;
+    if ((*f & flags::won_reserved) != 0 && (spend::flags_of(state) & flags::won_reserved) == 0) {
+      next = spend::with_win_delay(next, now - issued);
+    }
+    return std::optional<std::uint64_t>(next);
+  });
+  const std::uint64_t before = spend::flags_of(update.before);
+  const std::uint64_t after = spend::flags_of(update.after);
+  notice_result result;
+  if (kind == notice_kind::click) {
+    result.status = 302;
+    result.redirect = creative->landing_url;
+  }
+  if (before == after) {
+    result.error = classify(before, kind);
+    if (*result.error == notice_error::conflict) {
+      return refuse(403, notice_error::conflict, "contradicts an earlier notice of this bid");
+    }
+    return result;  // a replay: answered as the first time, nothing changes
+  }
+
+  // The transition is ours alone (one compare-and-swap): apply its effects exactly once.
+  const std::uint64_t added = after & ~before;
+  const spend::amount bid_cost = campaign_cost(snap, *campaign, bid_price, n.id.currency);
+  const spend::amount clearing_cost =
+      n.clearing_price ? campaign_cost(snap, *campaign, *n.clearing_price, n.id.currency) : 0;
+  if ((added & flags::win) != 0) {
+    account.count_win();
+    for_each_user_hash(n.id.users, [&](std::uint64_t user) {
+      ledger.changes().add(
+          ledger.frequency().increment(spend::frequency_key(user, account.id_hash()), now));
+    });
+  }
+  const bool charges =
+      on == spend::count_on::win ? (added & flags::win) != 0 : (added & flags::bill) != 0;
+  if (charges) account.charge(clearing_cost, now);  // before the release: see account.hpp
+  if ((added & flags::won_reserved) != 0) {
+    account.release(bid_cost, issued);
+    account.reserve_unchecked(bid_cost, now);
+  } else if ((added & flags::released) != 0) {
+    account.release(bid_cost, issued);
+  } else if ((added & flags::bill) != 0 && (before & flags::won_reserved) != 0) {
+    account.release(bid_cost, issued + spend::win_delay_of(update.before));
+  }
+  if ((added & flags::bill) != 0) account.count_bill();
+  if ((added & flags::loss) != 0) account.count_loss();
+  if ((added & flags::click) != 0) account.count_click();
+  if (update.remembered) ledger.changes().add(spend::journal::bid_record{key, update.after});
+
+  if (events_ != nullptr) {
+    events_->on_notice({.kind = kind,
+                        .request_id = n.id.request_id,
+                        .imp_id = n.id.imp_id,
+                        .bid_id = n.id.bid_id,
+                        .campaign_id = n.id.campaign_id,
+                        .creative_id = n.id.creative_id,
+                        .bid_price = bid_price,
+                        .clearing_price = n.clearing_price,
+                        .currency = n.id.currency,
+                        .loss_reason = n.loss_reason,
+                        .issued_at = issued,
+                        .at = now});
+  }
+  return result;
+}
+
+}  // namespace bidder::engine

@@ -1,0 +1,269 @@
+#include "bidder/notice/notice_url.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace bidder::notice {
+namespace {
+
+bool unreserved(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
+}
+
+void append_escaped(std::string& out, std::string_view value) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    if (unreserved(c)) {
+      out += c;
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+}
+
+void append_int(std::string& out, std::int64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Appends the percent-decoded `in` to `out`; a malformed escape is kept as written (it then
+// fails verification rather than being guessed at). '+' stays '+' (RFC 3986 queries).
+void append_decoded(std::string& out, std::string_view in) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += in[i];
+  }
+}
+
+std::int64_t parse_int(std::string_view text) noexcept {
+  std::int64_t value = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) return -1;
+  return value;
+}
+
+}  // namespace
+
+std::string_view to_string(notice_kind kind) noexcept {
+  switch (kind) {
+    case notice_kind::win:
+      return "win";
+    case notice_kind::bill:
+      return "bill";
+    case notice_kind::loss:
+      return "loss";
+    case notice_kind::click:
+      return "click";
+    case notice_kind::count_:
+      break;
+  }
+  return "unknown";
+}
+
+std::optional<notice_kind> kind_from_path(std::string_view path) noexcept {
+  if (path == "/notice/win") return notice_kind::win;
+  if (path == "/notice/bill") return notice_kind::bill;
+  if (path == "/notice/loss") return notice_kind::loss;
+  if (path == "/click") return notice_kind::click;
+  return std::nullopt;
+}
+
+void append_notice_url(std::string& out, std::string_view base, notice_kind kind,
+                       const bid_identity& id, std::string_view signature) {
+  out += base;
+  switch (kind) {
+    case notice_kind::win:
+      out += "/notice/win";
+      break;
+    case notice_kind::bill:
+      out += "/notice/bill";
+      break;
+    case notice_kind::loss:
+      out += "/notice/loss";
+      break;
+    case notice_kind::click:
+    case notice_kind::count_:
+      out += "/click";
+      break;
+  }
+  out += "?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=";
+  out += id.bid_id;
+  out += "&campaign=";
+  out += id.campaign_id;
+  out += "&creative=";
+  out += id.creative_id;
+  out += "&bp=";
+  append_int(out, id.price_micros);
+  out += "&cur=";
+  append_escaped(out, id.currency);
+  out += "&t=";
+  append_int(out, id.issued_at);
+  if (!id.users.empty()) {
+    out += "&u=";
+    append_escaped(out, id.users);
+  }
+  switch (kind) {
+    case notice_kind::win:
+    case notice_kind::bill:
+      out += "&price=${AUCTION_PRICE}";
+      break;
+    case notice_kind::loss:
+      out += "&price=${AUCTION_PRICE}&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}";
+      break;
+    case notice_kind::click:
+    case notice_kind::count_:
+      break;
+  }
+  out += "&sig=";
+  out += signature;
+}
+
+std::optional<money> parse_price(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  double value = 0;
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (!std::isfinite(value) || value < 0 || value > 1e9) return std::nullopt;
+  return money::from_units(value);
+}
+
+result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view query) {
+  if (query.size() > max_query_bytes) {
+    return make_error(errc::too_large,
+                      "query string over " + std::to_string(max_query_bytes) + " bytes");
+  }
+  decoded_.clear();
+  decoded_.reserve(max_query_bytes);  // views into it must not move
+  parsed_notice out;
+  out.id.price_micros = -1;
+  out.id.issued_at = -1;
+  std::string_view price_text, min_text;
+  bool has_price = false, has_min = false;
+  // Each parameter once: "campaign=a&campaign=b" must not let one copy verify and the other
+  // be acted on.
+  std::uint32_t seen = 0;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view raw =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    const std::size_t start = decoded_.size();
+    append_decoded(decoded_, raw);
+    const std::string_view value(decoded_.data() + start, decoded_.size() - start);
+    struct field {
+      std::string_view name;
+      std::uint32_t bit;
+    };
+    static constexpr field fields[] = {
+        {"auction", 1},  {"imp", 2},       {"bid", 4},   {"campaign", 8}, {"creative", 16},
+        {"bp", 32},      {"cur", 64},      {"t", 128},   {"u", 256},      {"sig", 512},
+        {"price", 1024}, {"reason", 2048}, {"min", 4096}};
+    std::uint32_t bit = 0;
+    for (const field& f : fields) {
+      if (f.name == name) bit = f.bit;
+    }
+    if (bit == 0) continue;  // exchanges may append their own parameters
+    if ((seen & bit) != 0) {
+      return make_error(errc::invalid_field, std::string(name) + ": given twice");
+    }
+    seen |= bit;
+    switch (bit) {
+      case 1:
+        out.id.request_id = value;
+        break;
+      case 2:
+        out.id.imp_id = value;
+        break;
+      case 4:
+        out.id.bid_id = value;
+        break;
+      case 8:
+        out.id.campaign_id = value;
+        break;
+      case 16:
+        out.id.creative_id = value;
+        break;
+      case 32:
+        out.id.price_micros = parse_int(value);
+        break;
+      case 64:
+        out.id.currency = value;
+        break;
+      case 128:
+        out.id.issued_at = parse_int(value);
+        break;
+      case 256:
+        out.id.users = value;
+        break;
+      case 512:
+        out.signature = value;
+        break;
+      case 1024:
+        price_text = value;
+        has_price = true;
+        break;
+      case 2048:
+        out.loss_reason = value;
+        break;
+      case 4096:
+        min_text = value;
+        has_min = true;
+        break;
+      default:
+        break;
+    }
+  }
+  const bool unsubstituted_price = price_text.starts_with("${");
+  switch (kind) {
+    case notice_kind::win:
+    case notice_kind::bill:
+      if (!has_price) return make_error(errc::invalid_field, "price: missing");
+      if (unsubstituted_price) {
+        return make_error(errc::invalid_field, "price: ${AUCTION_PRICE} was not substituted");
+      }
+      out.clearing_price = parse_price(price_text);
+      if (!out.clearing_price) {
+        return make_error(errc::invalid_field,
+                          "price: \"" + std::string(price_text) +
+                              "\" is not a clearing price (a decimal CPM >= 0)");
+      }
+      break;
+    case notice_kind::loss:
+      // Exchanges often leave the outcome macros of a loss unsubstituted or empty.
+      if (has_price && !unsubstituted_price) out.clearing_price = parse_price(price_text);
+      if (out.loss_reason.starts_with("${")) out.loss_reason = {};
+      if (has_min && !min_text.starts_with("${")) out.min_to_win = parse_price(min_text);
+      break;
+    case notice_kind::click:
+    case notice_kind::count_:
+      break;
+  }
+  return out;
+}
+
+}  // namespace bidder::notice

@@ -1,0 +1,211 @@
+#include "bidder/notice/signer.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace bidder::notice {
+namespace {
+
+// Bytes of the HMAC kept (see the header: 128 bits).
+constexpr std::size_t mac_bytes = 16;
+// Labels the message format, so a future layout can never verify as this one.
+constexpr std::string_view message_version = "bidder.notice.v1";
+
+struct mac_deleter {
+  void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
+  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+};
+using mac_ptr = std::unique_ptr<EVP_MAC, mac_deleter>;
+using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_deleter>;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+// Length-prefixed, so no choice of field contents can make two identities serialise alike.
+void put_field(std::string& out, std::string_view s) {
+  put_u64(out, s.size());
+  out.append(s);
+}
+
+void serialise(const bid_identity& id, std::string& out) {
+  out.clear();
+  put_field(out, message_version);
+  put_field(out, id.request_id);
+  put_field(out, id.imp_id);
+  put_field(out, id.bid_id);
+  put_field(out, id.campaign_id);
+  put_field(out, id.creative_id);
+  put_u64(out, static_cast<std::uint64_t>(id.price_micros));
+  put_field(out, id.currency);
+  put_u64(out, static_cast<std::uint64_t>(id.issued_at));
+  put_field(out, id.users);
+}
+
+void base64url(const unsigned char* in, std::size_t n, char* out) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::size_t o = 0;
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    out[o++] = alphabet[(v >> 18) & 63];
+    out[o++] = alphabet[(v >> 12) & 63];
+    out[o++] = alphabet[(v >> 6) & 63];
+    out[o++] = alphabet[v & 63];
+  }
+  if (n - i == 1) {
+    const std::uint32_t v = std::uint32_t{in[i]} << 16;
+    out[o++] = alphabet[(v >> 18) & 63];
+    out[o++] = alphabet[(v >> 12) & 63];
+  } else if (n - i == 2) {
+    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8);
+    out[o++] = alphabet[(v >> 18) & 63];
+    out[o++] = alphabet[(v >> 12) & 63];
+    out[o++] = alphabet[(v >> 6) & 63];
+  }
+}
+
+static_assert((mac_bytes * 4 + 2) / 3 == signature_chars);
+
+}  // namespace
+
+struct signer::impl {
+  mac_ptr mac;
+  mac_ctx_ptr keyed;  // a template context holding the key; duplicated per thread
+};
+
+struct signer::context::impl {
+  mac_ctx_ptr ctx;
+  std::string message;  // reused per call
+  // Computes the truncated MAC of `id` into `sig`.
+  void compute(const bid_identity& id, char (&sig)[signature_chars]) noexcept {
+    unsigned char raw[mac_bytes];
+    compute_raw(id, raw);
+    base64url(raw, mac_bytes, sig);
+  }
+  void compute_raw(const bid_identity& id, unsigned char (&raw)[mac_bytes]) noexcept {
+    serialise(id, message);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t out_len = 0;
+    // Re-initialising with no key keeps the key (and its precomputed pads): no allocation.
+    const bool ok =
+        EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) == 1 &&
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1 &&
+        EVP_MAC_final(ctx.get(), out, &out_len, sizeof out) == 1 && out_len >= mac_bytes;
+    // A context that worked once cannot fail later short of memory corruption.
+    if (!ok) std::abort();
+    std::memcpy(raw, out, mac_bytes);
+  }
+};
+
+signer::signer(std::shared_ptr<const impl> impl) : impl_(std::move(impl)) {}
+signer::signer(signer&&) noexcept = default;
+signer& signer::operator=(signer&&) noexcept = default;
+signer::~signer() = default;
+
+result<signer> signer::from_key(std::string_view key) {
+  if (key.size() < min_key_bytes) {
+    return make_error(errc::invalid_config, "notice key: at least " +
+                                                std::to_string(min_key_bytes) + " bytes, got " +
+                                                std::to_string(key.size()));
+  }
+  auto state = std::make_shared<impl>();
+  state->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!state->mac) return make_error(errc::invalid_config, "OpenSSL has no HMAC");
+  state->keyed.reset(EVP_MAC_CTX_new(state->mac.get()));
+  if (!state->keyed)
+    return make_error(errc::invalid_config, "OpenSSL: cannot make an HMAC context");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(state->keyed.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                   key.size(), params) != 1) {
+    return make_error(errc::invalid_config, "OpenSSL: cannot key HMAC-SHA256");
+  }
+  return signer(std::move(state));
+}
+
+result<signer> signer::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(errc::io_error, "notice_key_file " + path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(errc::io_error, "notice_key_file " + path + ": read failed");
+  const std::string contents = text.str();
+  auto made = from_key(trim(contents));
+  if (!made)
+    return make_error(made.error().code, "notice_key_file " + path + ": " + made.error().message);
+  return made;
+}
+
+result<signer> signer::random() {
+  unsigned char key[32];
+  if (RAND_bytes(key, sizeof key) != 1) {
+    return make_error(errc::io_error, "OpenSSL RAND_bytes failed: cannot make a notice key");
+  }
+  auto made = from_key(std::string_view(reinterpret_cast<const char*>(key), sizeof key));
+  OPENSSL_cleanse(key, sizeof key);
+  return made;
+}
+
+signer::context signer::new_context() const {
+  auto state = std::make_unique<context::impl>();
+  state->ctx.reset(EVP_MAC_CTX_dup(impl_->keyed.get()));
+  if (!state->ctx) std::abort();  // out of memory at start-up
+  state->message.reserve(512);
+  return context(std::move(state));
+}
+
+std::uint64_t signer::derive_secret(std::string_view label) const {
+  context mac = new_context();
+  bid_identity id;
+  id.request_id = "bidder.derive";
+  id.imp_id = label;
+  unsigned char raw[mac_bytes];
+  mac.impl_->compute_raw(id, raw);
+  std::uint64_t out = 0;
+  for (std::size_t i = 0; i < 8; ++i) out = (out << 8) | raw[i];
+  return out;
+}
+
+signer::context::context(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+signer::context::context(context&&) noexcept = default;
+signer::context& signer::context::operator=(context&&) noexcept = default;
+signer::context::~context() = default;
+
+void signer::context::sign(const bid_identity& id, std::string& out) noexcept {
+  char sig[signature_chars];
+  impl_->compute(id, sig);
+  out.append(sig, signature_chars);
+}
+
+bool signer::context::verify(const bid_identity& id, std::string_view signature) noexcept {
+  if (signature.size() != signature_chars) return false;
+  char expected[signature_chars];
+  impl_->compute(id, expected);
+  return CRYPTO_memcmp(expected, signature.data(), signature_chars) == 0;
+}
+
+}  // namespace bidder::notice

@@ -1,0 +1,60 @@
+#include "bidder/spend/keeper.hpp"
+
+namespace bidder::spend {
+
+keeper::keeper(ledger& ledger, spend_store* store, keeper_options options)
+    : ledger_(ledger), store_(store), options_(std::move(options)) {}
+
+keeper::~keeper() { stop(); }
+
+void keeper::start() {
+  ledger_.tick(options_.clock());
+  thread_ = std::thread([this] { run(); });
+}
+
+void keeper::run() {
+  unsigned round = 0;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    const bool sync = options_.sync_every > 0 && ++round % options_.sync_every == 0;
+    // A failed write is counted (metrics); the accounts are written whole again next round.
+    if (auto r = run_once(options_.clock(), sync); !r) {
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    lock.lock();
+  }
+}
+
+void keeper::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (!thread_.joinable()) return;  // never started: its caller drives run_once()
+  thread_.join();
+  if (auto r = run_once(options_.clock(), /*sync=*/true); !r) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+result<void> keeper::run_once(unix_seconds now, bool sync) {
+  std::lock_guard lock(round_mutex_);
+  ledger_.tick(now);
+  if (store_ == nullptr) return {};
+  // Journal first, accounts second: an account saved after its notice's record is taken
+  // already includes that notice, so the disk never holds a bid state without its spend.
+  ledger_.changes().take(batch_.bids, batch_.frequency);
+  batch_.campaigns.clear();
+  for (account* a : ledger_.accounts()) batch_.campaigns.emplace_back(a->id(), a->save(now));
+  auto written = store_->write(batch_, sync);
+  if (written) writes_.fetch_add(1, std::memory_order_relaxed);
+  return written;
+}
+
+}  // namespace bidder::spend

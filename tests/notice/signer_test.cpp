@@ -1,0 +1,151 @@
+#include "bidder/notice/signer.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using bidder::notice::bid_identity;
+using bidder::notice::signer;
+
+const std::string key(48, 'k');
+
+bid_identity identity() {
+  return {.request_id = "req-1",
+          .imp_id = "imp-1",
+          .bid_id = "feed-3-1",
+          .campaign_id = "c1",
+          .creative_id = "cr-1",
+          .price_micros = 2'500'000,
+          .currency = "USD",
+          .issued_at = 1'750'000'000,
+          .users = "00112233445566aa"};
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() /
+           ("bidder-notice-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a signature verifies for the identity it signs, and is 22 base64url characters",
+          "[notice][unit]") {
+  auto s = signer::from_key(key);
+  REQUIRE((s).has_value());
+  auto mac = s->new_context();
+  std::string sig;
+  mac.sign(identity(), sig);
+  CHECK(sig.size() == bidder::notice::signature_chars);
+  for (char c : sig) {
+    CHECK(((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_'));
+  }
+  CHECK(mac.verify(identity(), sig));
+  // Deterministic: the same key and identity always give the same signature, on any context.
+  auto other = s->new_context();
+  std::string again;
+  other.sign(identity(), again);
+  CHECK(again == sig);
+}
+
+TEST_CASE("altering any signed field makes the signature fail", "[notice][unit]") {
+  auto s = signer::from_key(key);
+  REQUIRE((s).has_value());
+  auto mac = s->new_context();
+  std::string sig;
+  mac.sign(identity(), sig);
+  using field = void (*)(bid_identity&);
+  const std::vector<std::pair<std::string, field>> tamperings = {
+      {"request id", [](bid_identity& i) { i.request_id = "req-2"; }},
+      {"imp id", [](bid_identity& i) { i.imp_id = "imp-2"; }},
+      {"bid id", [](bid_identity& i) { i.bid_id = "feed-3-2"; }},
+      {"campaign", [](bid_identity& i) { i.campaign_id = "c2"; }},
+      {"creative", [](bid_identity& i) { i.creative_id = "cr-2"; }},
+      {"price", [](bid_identity& i) { i.price_micros += 1; }},
+      {"currency", [](bid_identity& i) { i.currency = "EUR"; }},
+      {"issue time", [](bid_identity& i) { i.issued_at += 1; }},
+      {"users", [](bid_identity& i) { i.users = "00112233445566ab"; }},
+      {"users dropped", [](bid_identity& i) { i.users = ""; }},
+      // Moving bytes between adjacent fields keeps the concatenation but not the framing.
+      {"field boundary",
+       [](bid_identity& i) {
+         i.request_id = "req-1i";
+         i.imp_id = "mp-1";
+       }},
+  };
+  for (const auto& [name, tamper] : tamperings) {
+    INFO(name);
+    bid_identity changed = identity();
+    tamper(changed);
+    CHECK_FALSE(mac.verify(changed, sig));
+  }
+}
+
+TEST_CASE("a wrong, truncated or empty signature fails, and another key does not verify",
+          "[notice][unit]") {
+  auto s = signer::from_key(key);
+  REQUIRE((s).has_value());
+  auto mac = s->new_context();
+  std::string sig;
+  mac.sign(identity(), sig);
+  std::string flipped = sig;
+  flipped[5] = flipped[5] == 'A' ? 'B' : 'A';
+  CHECK_FALSE(mac.verify(identity(), flipped));
+  CHECK_FALSE(mac.verify(identity(), sig.substr(0, 21)));
+  CHECK_FALSE(mac.verify(identity(), sig + "A"));
+  CHECK_FALSE(mac.verify(identity(), ""));
+
+  auto other = signer::from_key(std::string(48, 'j'));
+  REQUIRE((other).has_value());
+  CHECK_FALSE(other->new_context().verify(identity(), sig));
+  auto random_a = signer::random();
+  auto random_b = signer::random();
+  REQUIRE((random_a).has_value());
+  REQUIRE((random_b).has_value());
+  std::string sig_a;
+  random_a->new_context().sign(identity(), sig_a);
+  CHECK_FALSE(random_b->new_context().verify(identity(), sig_a));
+}
+
+TEST_CASE("keys come from a file, trimmed, and a short key or a missing file is refused",
+          "[notice][unit]") {
+  temp_dir dir;
+  const fs::path path = dir.path / "notice.key";
+  std::ofstream(path) << "  " << key << "\n";
+  auto from_file = signer::from_file(path.string());
+  INFO((from_file ? std::string() : from_file.error().message));
+  REQUIRE((from_file).has_value());
+  auto direct = signer::from_key(key);
+  REQUIRE((direct).has_value());
+  std::string a, b;
+  from_file->new_context().sign(identity(), a);
+  direct->new_context().sign(identity(), b);
+  CHECK(a == b);
+  CHECK(from_file->derive_secret("x") == direct->derive_secret("x"));
+  CHECK(direct->derive_secret("x") != direct->derive_secret("y"));
+
+  std::ofstream(dir.path / "short.key") << "too short\n";
+  auto too_short = signer::from_file((dir.path / "short.key").string());
+  REQUIRE_FALSE(too_short.has_value());
+  CHECK(too_short.error().code == bidder::errc::invalid_config);
+  CHECK_THAT(too_short.error().message, Catch::Contains("short.key"));
+  CHECK_THAT(too_short.error().message, Catch::Contains("at least 32 bytes"));
+
+  auto missing = signer::from_file((dir.path / "nope.key").string());
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().code == bidder::errc::io_error);
+}
