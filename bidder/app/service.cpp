@@ -6,10 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "bidder/app/event_log_sink.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
+#include "bidder/events/event_log.hpp"
 #include "bidder/http/admin_handler.hpp"
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
@@ -95,6 +97,8 @@ struct service::impl {
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
+  std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
+  std::unique_ptr<event_log_sink> event_sink;
   std::unique_ptr<http::server> bids;
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
@@ -174,11 +178,16 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   impl* state = self.get();
   state->handlers.resize(threads, nullptr);
-  // TODO(events): pass the event log (bidder/events/) as .events once it exists.
+  // Every bid and accepted notice goes to <data-dir>/events (README "Event log and reports").
+  auto event_log =
+      events::event_log::open({.dir = std::filesystem::path(options.data_dir) / "events"});
+  if (!event_log) return event_log.error();
+  state->event_log = std::move(*event_log);
+  state->event_sink = std::make_unique<event_log_sink>(*state->event_log);
   const engine::auction_services services{
       .signer = &*state->signer,
       .user_hash_secret = state->signer->derive_secret("frequency-cap user ids"),
-      .events = nullptr};
+      .events = state->event_sink.get()};
   self->bids = std::make_unique<http::server>(http::server_options{.host = bid_address->first,
                                                                    .port = bid_address->second,
                                                                    .threads = threads,
@@ -253,6 +262,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->bids) impl_->bids->finish_drain(until);
   // No notice can arrive any more: the last spend write, synced.
   if (impl_->keeper) impl_->keeper->stop();
+  if (impl_->event_log) impl_->event_log->stop();  // after the servers: nothing appends any more
 }
 
 result<std::string> check_config(const std::optional<std::string>& path) {

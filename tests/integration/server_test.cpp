@@ -903,3 +903,23 @@ TEST_CASE("without a notice_key_file a random key is used and a warning printed"
   REQUIRE(bid);
   CHECK(get(server.port(), as_exchange_calls(str(*bid, "nurl"), "0.50")).status == 204);
 }
+
+TEST_CASE("bids and accepted notices are written to the event log", "[integration][events]") {
+  running_service server;
+  auto bid = bid_of(server.port());
+  REQUIRE(bid);
+  const std::string bid_id = str(*bid, "id");
+  REQUIRE(get(server.port(), as_exchange_calls(str(*bid, "nurl"), "0.50")).status == 204);
+  server.svc->stop(std::chrono::seconds(5));  // stops the log: everything queued is written
+  std::string logged;
+  for (const auto& entry : fs::directory_iterator(server.dir.path / "events")) {
+    logged += read_file(entry.path());
+  }
+  std::size_t lines_with_bid = 0;
+  for (std::size_t at = logged.find(bid_id); at != std::string::npos;
+       at = logged.find(bid_id, at + 1)) {
+    ++lines_with_bid;
+  }
+  CHECK(lines_with_bid == 2);  // the bid and its win
+  CHECK_THAT(logged, Catch::Contains("\"win\"") || Catch::Contains("WIN"));
+}

@@ -1,0 +1,65 @@
+#include "bidder/app/event_log_sink.hpp"
+
+#include <charconv>
+
+namespace bidder::app {
+
+void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
+  events::event out;
+  out.kind = events::event_kind::bid;
+  out.time_ms = e.at > 0 ? e.at * 1000 : events::unix_ms_now();
+  out.auction_id = e.request_id;
+  out.imp_id = e.imp_id;
+  out.bid_id = e.bid_id;
+  out.campaign_id = e.campaign_id;
+  out.creative_id = e.creative_id;
+  out.bid_price = e.price;
+  out.currency = e.currency;
+  out.seat = e.seat;
+  out.deal_id = e.deal_id;
+  if (e.request != nullptr) {
+    out.device_type =
+        static_cast<std::uint32_t>(e.request->devicetype < 0 ? 0 : e.request->devicetype);
+    out.country = e.request->country;
+  }
+  log_.append(out);  // false: dropped and counted by the log
+}
+
+void event_log_sink::on_notice(const engine::notice_event& e) noexcept {
+  events::event out;
+  switch (e.kind) {
+    case notice::notice_kind::win:
+      out.kind = events::event_kind::win;
+      break;
+    case notice::notice_kind::bill:
+      out.kind = events::event_kind::bill;
+      break;
+    case notice::notice_kind::loss:
+      out.kind = events::event_kind::loss;
+      break;
+    case notice::notice_kind::click:
+      out.kind = events::event_kind::click;
+      break;
+    case notice::notice_kind::count_:
+      return;
+  }
+  // Notices carry seconds; the log keeps milliseconds (arrival time of the notice).
+  out.time_ms = e.at > 0 ? e.at * 1000 : events::unix_ms_now();
+  out.auction_id = e.request_id;
+  out.imp_id = e.imp_id;
+  out.bid_id = e.bid_id;
+  out.campaign_id = e.campaign_id;
+  out.creative_id = e.creative_id;
+  out.bid_price = e.bid_price;
+  out.clearing_price = e.clearing_price.value_or(money());
+  out.currency = e.currency;
+  // ${AUCTION_LOSS} is an OpenRTB loss-reason code; anything else is recorded as 0 (unknown).
+  std::uint32_t reason = 0;
+  auto [end, ec] =
+      std::from_chars(e.loss_reason.data(), e.loss_reason.data() + e.loss_reason.size(), reason);
+  if (ec == std::errc() && end == e.loss_reason.data() + e.loss_reason.size())
+    out.loss_reason = reason;
+  log_.append(out);
+}
+
+}  // namespace bidder::app
