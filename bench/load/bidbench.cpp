@@ -43,6 +43,8 @@ Load:
                         answers 204 (the floor), then against --target if one was given
   --floor-cpu N         pin the built-in floor server's thread to CPU N
   --cpu N               pin bidbench's load thread to CPU N
+  --server-pid PID      the target's process id (same machine): reports its CPU use and CPU
+                        time per request (exact, from /proc/PID/task/*/schedstat)
 
 Workload (requests are cycled round-robin):
   --generate            generated OpenRTB traffic (default when --requests is absent)
@@ -247,6 +249,10 @@ result<bidbench_options> parse_bidbench_args(const std::vector<std::string>& arg
       if (auto r = cpu(o.floor_cpu); !r) return r.error();
     } else if (flag == "--cpu") {
       if (auto r = cpu(o.cpu); !r) return r.error();
+    } else if (flag == "--server-pid") {
+      if (!parse_int(value, o.server_pid) || o.server_pid <= 0) {
+        return bad_flag(flag, "expected a process id");
+      }
     } else if (flag == "--serve-floor") {
       o.serve_floor = value;
     } else if (flag == "--write-config") {
@@ -272,6 +278,8 @@ namespace {
 struct target_run {
   std::string label;
   http_target target;
+  int server_pid = 0;       // 0: unknown
+  bool in_process = false;  // the built-in floor: its CPU is part of bidbench's own
 };
 
 json::object config_json(const bidbench_options& o, const std::vector<target_run>& targets) {
@@ -347,7 +355,7 @@ int serve_floor(const bidbench_options& o, std::ostream& out, std::ostream& err)
 }
 
 result<load_result> run_once(const bidbench_options& o, const http_target& target,
-                             const request_pool& pool, std::uint64_t rate) {
+                             const request_pool& pool, std::uint64_t rate, int server_pid) {
   load_options lo;
   lo.target = target;
   lo.rate = rate;
@@ -355,6 +363,7 @@ result<load_result> run_once(const bidbench_options& o, const http_target& targe
   lo.warmup = o.warmup;
   lo.connections = o.connections;
   lo.timeout = o.timeout;
+  lo.server_pid = server_pid;
   return run_load(lo, pool);
 }
 
@@ -446,9 +455,10 @@ int run_bidbench(const std::vector<std::string>& args, std::ostream& out, std::o
     }
     floor = std::move(*started);
     auto t = parse_target("http://127.0.0.1:" + std::to_string(floor->port()) + "/bid");
-    targets.push_back({"floor", *t});
+    targets.push_back({"floor", *t, 0, true});
   }
-  if (!o.floor || o.target_given) targets.push_back({o.label, *parse_target(o.target)});
+  if (!o.floor || o.target_given)
+    targets.push_back({o.label, *parse_target(o.target), o.server_pid});
 
   if (o.cpu) {
     if (auto r = pin_current_thread(*o.cpu); !r) {
@@ -482,7 +492,7 @@ int run_bidbench(const std::vector<std::string>& args, std::ostream& out, std::o
           << format_duration(o.duration) << " per step, SLO p99 <= " << format_duration(o.slo_p99)
           << std::endl;
       for (std::uint64_t rate = o.ramp->from; rate <= o.ramp->to; rate += o.ramp->step) {
-        auto r = run_once(o, t.target, pool, rate);
+        auto r = run_once(o, t.target, pool, rate, t.server_pid);
         if (!r) {
           err << "bidbench: " << t.label << ": " << r.error().message << "\n";
           return 1;
@@ -498,12 +508,12 @@ int run_bidbench(const std::vector<std::string>& args, std::ostream& out, std::o
       report.ramps.push_back(std::move(ramp));
     } else {
       announce(err, t.label, o, o.rate);
-      auto r = run_once(o, t.target, pool, o.rate);
+      auto r = run_once(o, t.target, pool, o.rate, t.server_pid);
       if (!r) {
         err << "bidbench: " << t.label << ": " << r.error().message << "\n";
         return 1;
       }
-      report.runs.push_back({t.label, std::move(*r)});
+      report.runs.push_back({t.label, std::move(*r), t.in_process});
     }
   }
   if (floor) floor->stop();

@@ -58,6 +58,8 @@ struct bidbench_options {
   bool floor = false;
   std::optional<unsigned> floor_cpu;
   std::optional<unsigned> cpu;
+  /// The target server's pid (same machine): its CPU time per request is reported.
+  int server_pid = 0;
   std::optional<std::string> serve_floor;  // HOST:PORT
 
   std::optional<std::string> write_config;

@@ -2,14 +2,37 @@
 
 #include <time.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 namespace bidder::bench {
 
-cpu_snapshot take_cpu_snapshot() {
+namespace {
+
+// Sum of the first field (run time, ns) of every thread's schedstat; negative when unreadable.
+double process_run_seconds(int pid) {
+  std::error_code ec;
+  double total = 0;
+  bool any = false;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (std::filesystem::directory_iterator it(tasks, ec), end; !ec && it != end; it.increment(ec)) {
+    std::ifstream in(it->path() / "schedstat");
+    unsigned long long ns = 0;
+    if (in >> ns) {
+      total += static_cast<double>(ns) * 1e-9;
+      any = true;
+    }
+  }
+  return any ? total : -1;
+}
+
+}  // namespace
+
+cpu_snapshot take_cpu_snapshot(int server_pid) {
   cpu_snapshot s;
+  if (server_pid > 0) s.server_cpu_seconds = process_run_seconds(server_pid);
   s.at = std::chrono::steady_clock::now();
   timespec ts{};
   if (::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0) {
@@ -33,7 +56,11 @@ cpu_usage cpu_usage_between(const cpu_snapshot& before, const cpu_snapshot& afte
   cpu_usage u;
   const double wall = std::chrono::duration<double>(after.at - before.at).count();
   if (wall <= 0) return u;
+  u.seconds = wall;
   u.own = (after.process_cpu_seconds - before.process_cpu_seconds) / wall;
+  if (before.server_cpu_seconds >= 0 && after.server_cpu_seconds >= 0) {
+    u.server = (after.server_cpu_seconds - before.server_cpu_seconds) / wall;
+  }
   if (before.per_cpu.size() != after.per_cpu.size() || before.per_cpu.empty()) return u;
   double steal = 0;
   for (std::size_t c = 0; c < before.per_cpu.size(); ++c) {

@@ -163,10 +163,10 @@ class load_run {
     if (options_.warmup.count() > 0) {
       cpu_timer_.expires_at(measure_start_);
       cpu_timer_.async_wait([this](const error_code& ec) {
-        if (!ec) cpu_before_ = take_cpu_snapshot();
+        if (!ec) cpu_before_ = take_cpu_snapshot(options_.server_pid);
       });
     } else {
-      cpu_before_ = take_cpu_snapshot();
+      cpu_before_ = take_cpu_snapshot(options_.server_pid);
     }
     end_timer_.expires_at(end_);
     end_timer_.async_wait([this](const error_code& ec) {
@@ -334,7 +334,7 @@ class load_run {
 
   void on_end() {
     ending_ = true;
-    result_.cpu = cpu_usage_between(cpu_before_, take_cpu_snapshot());
+    result_.cpu = cpu_usage_between(cpu_before_, take_cpu_snapshot(options_.server_pid));
     drain_timer_.expires_at(end_ + options_.timeout);
     drain_timer_.async_wait([this](const error_code& ec) {
       if (!ec) finish();

@@ -46,6 +46,8 @@ struct load_options {
   /// A request unanswered this long after its send is a timeout (its connection is closed and
   /// reopened). Also how long the run waits for in-flight answers after `duration`.
   std::chrono::nanoseconds timeout = std::chrono::seconds(1);
+  /// The server's process id, when it runs on this machine: its CPU time is then reported.
+  int server_pid = 0;
   /// Test hook: called at every send with the request's sequence number, scheduled time and
   /// actual send time.
   std::function<void(std::uint64_t, std::chrono::steady_clock::time_point,

@@ -61,21 +61,39 @@ std::string percent_text(std::uint64_t part, std::uint64_t whole) {
   return buffer;
 }
 
-// "cpu0 63% cpu1 41% (bidbench 40%)", plus steal when there was any.
-std::string cpu_text(const cpu_usage& u) {
-  if (u.busy.empty()) return "n/a";
+// "server 62% (12.4 us/request), bidbench 40%, cpus 63% 41%" (steal when there was any).
+std::string cpu_text(const load_result& r) {
+  const cpu_usage& u = r.cpu;
+  if (u.seconds <= 0) return "n/a";
   std::string text;
-  char buffer[64];
-  for (std::size_t c = 0; c < u.busy.size(); ++c) {
-    std::snprintf(buffer, sizeof buffer, "%scpu%zu %.0f%%", c == 0 ? "" : " ", c, 100 * u.busy[c]);
+  char buffer[96];
+  if (u.server >= 0) {
+    const double answered = static_cast<double>(r.counts.answered());
+    const double per_request =
+        answered > 0 ? u.server * u.seconds / answered * 1e6 : 0;  // approximate: same window
+    std::snprintf(buffer, sizeof buffer, "server %.0f%% (%.1f us/req), ", 100 * u.server,
+                  per_request);
     text += buffer;
   }
-  std::snprintf(buffer, sizeof buffer, " (bidbench %.0f%%)", 100 * u.own);
+  std::snprintf(buffer, sizeof buffer, "bidbench %.0f%%", 100 * u.own);
   text += buffer;
+  if (!u.busy.empty()) {
+    text += ", cpus";
+    for (double b : u.busy) {
+      std::snprintf(buffer, sizeof buffer, " %.0f%%", 100 * b);
+      text += buffer;
+    }
+  }
   if (u.steal >= 0.005) {
-    std::snprintf(buffer, sizeof buffer, " steal %.1f%%", 100 * u.steal);
+    std::snprintf(buffer, sizeof buffer, ", steal %.1f%%", 100 * u.steal);
     text += buffer;
   }
+  return text;
+}
+
+std::string cpu_line(const run_report& run) {
+  std::string text = cpu_text(run.result);
+  if (run.server_in_process) text += " (the built-in floor runs inside bidbench)";
   return text;
 }
 
@@ -170,9 +188,6 @@ std::vector<row> run_rows(const std::vector<const load_result*>& runs) {
   count_row("deadline misses (tmax from send)", &load_counts::deadline_misses);
   count_row("late (tmax from schedule)", &load_counts::schedule_misses);
   count_row("unsent (still queued at the end)", &load_counts::unsent);
-  add(
-      "CPU busy during the run", [](const load_result& r) { return cpu_text(r.cpu); },
-      [](const load_result&) { return -1.0; });
   return rows;
 }
 
@@ -282,9 +297,17 @@ json::object result_json(const std::string& label, const load_result& r) {
   json::object cpu;
   json::array busy;
   for (double b : r.cpu.busy) busy.push_back(b);
-  cpu["busy_per_cpu"] = std::move(busy);
+  cpu["busy_per_cpu_tick_sampled"] = std::move(busy);
   cpu["steal"] = r.cpu.steal;
   cpu["bidbench"] = r.cpu.own;
+  cpu["window_s"] = r.cpu.seconds;
+  if (r.cpu.server >= 0) {
+    cpu["server"] = r.cpu.server;
+    if (r.counts.answered() > 0) {
+      cpu["server_us_per_request"] =
+          r.cpu.server * r.cpu.seconds / static_cast<double>(r.counts.answered()) * 1e6;
+    }
+  }
   o["cpu"] = std::move(cpu);
   json::object metrics;
   for (const auto& [name, value] : metrics_of(r)) metrics[name] = value;
@@ -501,7 +524,7 @@ std::vector<row> ramp_rows(const ramp_report& ramp) {
                   format_count(r.counts.connection_errors + r.counts.timeouts +
                                r.counts.server_errors + r.counts.unsent),
                   format_count(r.counts.deadline_misses),
-                  cpu_text(r.cpu),
+                  cpu_text(r),
                   step.verdict};
     rows.push_back(std::move(line));
   }
@@ -510,7 +533,7 @@ std::vector<row> ramp_rows(const ramp_report& ramp) {
 
 const std::vector<std::string> ramp_header{"offered", "achieved", "p50",       "p99",
                                            "p99.9",   "max",      "204 share", "errors",
-                                           "misses",  "CPU busy", "verdict"};
+                                           "misses",  "CPU",      "verdict"};
 
 std::string ramp_summary(const ramp_report& ramp) {
   std::string text = ramp.label + ": max throughput under p99 <= " + dur(ramp.slo_p99) + ": ";
@@ -608,7 +631,7 @@ void print_ramp_step(std::ostream& out, const ramp_step& step) {
       << std::setw(10) << format_rate(r.achieved_rate) << "  p50 " << std::setw(8)
       << dur(r.latency.percentile(50)) << "  p99 " << std::setw(8) << dur(r.latency.percentile(99))
       << "  p99.9 " << std::setw(8) << dur(r.latency.percentile(99.9)) << "  204 " << std::setw(7)
-      << percent_text(r.counts.no_bids, r.counts.answered()) << "  " << cpu_text(r.cpu) << "  "
+      << percent_text(r.counts.no_bids, r.counts.answered()) << "  " << cpu_text(r) << "  "
       << step.verdict << std::endl;
 }
 
@@ -629,6 +652,9 @@ void print_report(std::ostream& out, const bench_report& report) {
       results.push_back(&run.result);
     }
     print_table(out, header, run_rows(results), results.size() == 2);
+    out << "\nCPU during the measured window (share of one CPU; per-CPU figures are "
+           "tick-sampled):\n";
+    for (const auto& run : report.runs) out << "  " << run.label << ": " << cpu_line(run) << '\n';
   }
   for (const auto& ramp : report.ramps) {
     out << "\nramp: " << ramp.label << " (SLO p99 <= " << dur(ramp.slo_p99) << ")\n";
@@ -802,6 +828,12 @@ std::string render_html(const bench_report& report) {
       results.push_back(&run.result);
     }
     s << "<h2>Runs</h2>\n" << html_table(header, run_rows(results), results.size() == 2);
+    s << "<p>CPU during the measured window (share of one CPU; per-CPU figures are "
+         "tick-sampled):</p><ul>\n";
+    for (const auto& run : report.runs) {
+      s << "<li>" << escape(run.label) << ": " << escape(cpu_line(run)) << "</li>\n";
+    }
+    s << "</ul>\n";
   }
 
   if (!report.ramps.empty()) {

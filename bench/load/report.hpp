@@ -54,6 +54,8 @@ build_info describe_build();
 struct run_report {
   std::string label;  // "floor", "target", "half rate", ...
   load_result result;
+  /// The server ran inside bidbench (the built-in floor): bidbench's CPU figure includes it.
+  bool server_in_process = false;
 };
 
 struct ramp_step {
