@@ -19,39 +19,6 @@ bool list_has(const List& list, std::string_view value) {
   return false;
 }
 
-// bcat "IAB1" blocks "IAB1" and its subcategories "IAB1-2"; badv "example.com" blocks
-// "shop.example.com" too.
-bool category_blocked(const openrtb::bid_request& request, const std::string& category) {
-  for (std::string_view blocked : request.bcat) {
-    if (category == blocked) return true;
-    if (category.size() > blocked.size() && category.compare(0, blocked.size(), blocked) == 0 &&
-        category[blocked.size()] == '-') {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool advertiser_blocked(const openrtb::bid_request& request, const std::string& domain) {
-  for (std::string_view blocked : request.badv) {
-    if (domain == blocked) return true;
-    if (domain.size() > blocked.size() && domain.ends_with(blocked) &&
-        domain[domain.size() - blocked.size() - 1] == '.') {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool equals_lower(std::string_view request_value, const std::vector<std::string>& sorted_lower) {
-  char buffer[64];
-  if (request_value.empty() || request_value.size() > sizeof buffer) return false;
-  for (std::size_t i = 0; i < request_value.size(); ++i) {
-    buffer[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(request_value[i])));
-  }
-  return sorted_contains(sorted_lower, std::string_view(buffer, request_value.size()));
-}
-
 bool attributes_blocked(const reuse_vector<std::int32_t>& blocked,
                         const std::vector<std::int32_t>& sorted_attributes) {
   for (std::int32_t attribute : blocked) {
@@ -198,10 +165,6 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     campaign_ok_.assign(snap.campaigns.size(), false);
     request_stamp_ = 1;
   }
-  if (creative_stamp_.size() != snap.creatives.size()) {
-    creative_stamp_.assign(snap.creatives.size(), 0);
-    imp_stamp_ = 0;
-  }
   below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = false;
   users_hashed_ = false;
   user_count_ = 0;
@@ -238,34 +201,27 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     }
   }
 
+  snap.targeting.filter(request, audience_allowed_, eligible_, scratch_set_);
   for (const openrtb::imp& imp : request.imps) {
     if (ctx.deadline.expired(ctx.now())) {
       out.bids.clear();
       cancel_bids();
       return {false, no_bid_reason::deadline};
     }
-    if (++imp_stamp_ == 0) {
-      std::fill(creative_stamp_.begin(), creative_stamp_.end(), 0);
-      imp_stamp_ = 1;
-    }
     candidate best;
-    auto consider_list = [&](const std::vector<std::uint32_t>& list, std::int32_t w,
-                             std::int32_t h) {
-      for (std::uint32_t index : list) {
-        if (creative_stamp_[index] == imp_stamp_) continue;  // already seen for this imp
-        creative_stamp_[index] = imp_stamp_;
-        consider(snap, snap.creatives[index], request, imp, ctx, response_rate, w, h, best);
+    const double imp_floor_rate = snap.rate(imp.bidfloorcur);
+    imp_floor_usd_ = imp_floor_rate > 0 ? imp.bidfloor / imp_floor_rate : -1;
+    snap.targeting.slot_candidates(imp, eligible_, slot_set_);
+    // Ranks run by descending price ceiling: once a campaign's cannot beat the best price, no
+    // later one's can (2 micros of slack cover rounding to the response currency's micros).
+    slot_set_.for_each([&](std::uint32_t rank) {
+      if (best.creative != nullptr &&
+          snap.targeting.price_ceiling_usd(rank) * response_rate + 2e-6 <= best.price) {
+        return false;
       }
-    };
-    if (imp.banner.present) {
-      for (const openrtb::format& f : imp.banner.formats) {
-        auto it = snap.banner_by_size.find(snapshot::size_key(f.w, f.h));
-        if (it != snap.banner_by_size.end()) consider_list(it->second, f.w, f.h);
-      }
-    }
-    if (imp.video.present) consider_list(snap.video, imp.video.w, imp.video.h);
-    if (imp.audio.present) consider_list(snap.audio, 0, 0);
-    if (imp.native.present) consider_list(snap.native, 0, 0);
+      consider(snap, snap.targeting.campaign_at(rank), request, imp, ctx, response_rate, best);
+      return true;
+    });
     if (best.creative != nullptr && reserve(snap, best, currency, ctx.wall_now)) {
       const std::size_t index = out.bids.size();
       fill_bid(snap, best, request, imp, currency, ctx.wall_now, index, out.bids.emplace());
@@ -341,36 +297,9 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
   // Campaign-level rules do not depend on the imp, so the answer is cached for the request.
   const compiled_campaign& c = snap.campaigns[index];
   auto decide = [&]() -> bool {
-    if (!c.active) return false;
+    // Status, geo, device, OS, site/app lists, bcat, badv and bapp: targeting_index::filter.
     if (c.start != 0 && ctx.wall_now < c.start) return false;
     if (c.end != 0 && ctx.wall_now >= c.end) return false;
-    // Our categories are IAB 1.0; a bcat in another taxonomy cannot be checked against them,
-    // so a campaign that declares categories stays out rather than risk a blocked one.
-    if (request.cattax != 1 && !request.bcat.empty() && !c.categories.empty()) return false;
-    for (const std::string& cat : c.categories) {
-      if (category_blocked(request, cat)) return false;
-    }
-    for (const std::string& domain : c.advertiser_domains) {
-      if (advertiser_blocked(request, domain)) return false;
-    }
-    if (!c.advertised_bundle.empty() && list_has(request.bapp, c.advertised_bundle)) return false;
-    if (!c.countries.empty() && !sorted_contains(c.countries, request.country)) return false;
-    if (!c.regions.empty() && !sorted_contains(c.regions, request.region)) return false;
-    if (!c.zips.empty() && !sorted_contains(c.zips, request.zip)) return false;
-    if (!c.device_types.empty() &&
-        !std::binary_search(c.device_types.begin(), c.device_types.end(), request.devicetype)) {
-      return false;
-    }
-    if (!c.os_lower.empty() && !equals_lower(request.os, c.os_lower)) return false;
-    const bool is_site = request.inventory == openrtb::inventory_kind::site;
-    const bool is_app = request.inventory == openrtb::inventory_kind::app;
-    if (!c.site_allow.empty() || !c.app_allow.empty()) {
-      const bool allowed = (is_site && domain_listed(c.site_allow, request.domain)) ||
-                           (is_app && sorted_contains(c.app_allow, request.bundle));
-      if (!allowed) return false;
-    }
-    if (is_site && domain_listed(c.site_block, request.domain)) return false;
-    if (is_app && sorted_contains(c.app_block, request.bundle)) return false;
     if (c.needs_audience) {
       if (!audience_allowed_) return false;
       if (!audience_matches(c, ctx.wall_now)) return false;
@@ -385,28 +314,64 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
   return campaign_ok_[index];
 }
 
-void auction::consider(const snapshot& snap, const compiled_creative& creative,
-                       const openrtb::bid_request& request, const openrtb::imp& imp,
-                       const request_context& ctx, double response_rate, std::int32_t w,
-                       std::int32_t h, candidate& best) {
-  switch (creative.media) {
-    case media_kind::banner:
-      if (attributes_blocked(imp.banner.battr, creative.attributes)) return;
-      break;
-    case media_kind::video:
-      if (attributes_blocked(imp.video.battr, creative.attributes)) return;
-      if (!media_fits(imp.video, creative)) return;
-      break;
-    case media_kind::audio:
-      if (attributes_blocked(imp.audio.battr, creative.attributes)) return;
-      if (!media_fits(imp.audio, creative)) return;
-      break;
-    case media_kind::native:
-      if (attributes_blocked(imp.native.battr, creative.attributes)) return;
-      break;
+// The campaign's first creative that fits the imp, in the imp's order of preference (banner
+// formats in order, then video, audio, native); null when none does.
+const compiled_creative* auction::fitting_creative(const snapshot& snap, const compiled_campaign& c,
+                                                   const openrtb::imp& imp, std::int32_t& w,
+                                                   std::int32_t& h) const {
+  auto each = [&](media_kind media, auto&& fits) -> const compiled_creative* {
+    for (std::uint32_t index : c.creatives) {
+      const compiled_creative& creative = snap.creatives[index];
+      if (creative.media == media && fits(creative)) return &creative;
+    }
+    return nullptr;
+  };
+  if (imp.banner.present) {
+    for (const openrtb::format& f : imp.banner.formats) {
+      const compiled_creative* found = each(media_kind::banner, [&](const compiled_creative& cr) {
+        return std::find(cr.sizes.begin(), cr.sizes.end(), std::pair{f.w, f.h}) != cr.sizes.end() &&
+               !attributes_blocked(imp.banner.battr, cr.attributes);
+      });
+      if (found != nullptr) {
+        w = f.w;
+        h = f.h;
+        return found;
+      }
+    }
   }
-  if (!campaign_eligible(snap, creative.campaign, request, ctx)) return;
-  const compiled_campaign& c = snap.campaigns[creative.campaign];
+  if (imp.video.present) {
+    const compiled_creative* found = each(media_kind::video, [&](const compiled_creative& cr) {
+      return !attributes_blocked(imp.video.battr, cr.attributes) && media_fits(imp.video, cr);
+    });
+    if (found != nullptr) {
+      w = imp.video.w;
+      h = imp.video.h;
+      return found;
+    }
+  }
+  w = h = 0;
+  if (imp.audio.present) {
+    const compiled_creative* found = each(media_kind::audio, [&](const compiled_creative& cr) {
+      return !attributes_blocked(imp.audio.battr, cr.attributes) && media_fits(imp.audio, cr);
+    });
+    if (found != nullptr) return found;
+  }
+  if (imp.native.present) {
+    return each(media_kind::native, [&](const compiled_creative& cr) {
+      return !attributes_blocked(imp.native.battr, cr.attributes);
+    });
+  }
+  return nullptr;
+}
+
+void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
+                       const openrtb::bid_request& request, const openrtb::imp& imp,
+                       const request_context& ctx, double response_rate, candidate& best) {
+  const compiled_campaign& c = snap.campaigns[campaign_index];
+  std::int32_t w = 0, h = 0;
+  const compiled_creative* creative = fitting_creative(snap, c, imp, w, h);
+  if (creative == nullptr) return;
+  if (!campaign_eligible(snap, campaign_index, request, ctx)) return;
 
   // PMP: a campaign with deal ids bids only through one of its deals; any other campaign bids
   // only in the open auction, which a private auction does not have.
@@ -424,14 +389,16 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
     return;
   }
 
-  const double floor_units = deal != nullptr ? deal->bidfloor : imp.bidfloor;
-  const std::string_view floor_currency = deal != nullptr ? deal->bidfloorcur : imp.bidfloorcur;
-  const double floor_rate = snap.rate(floor_currency);
-  if (floor_rate <= 0) {  // a floor in a currency we cannot convert cannot be checked
+  // The open-market floor is converted once per imp (run()); a deal's floor here.
+  double floor_usd = imp_floor_usd_;
+  if (deal != nullptr) {
+    const double deal_rate = snap.rate(deal->bidfloorcur);
+    floor_usd = deal_rate > 0 ? deal->bidfloor / deal_rate : -1;
+  }
+  if (floor_usd < 0) {  // a floor in a currency we cannot convert cannot be checked
     below_floor_seen_ = true;
     return;
   }
-  const double floor_usd = floor_units / floor_rate;
   const money floor = money::from_units(floor_usd * c.rate_per_usd);
 
   pricing::pricing_input input{request,
@@ -460,7 +427,7 @@ void auction::consider(const snapshot& snap, const compiled_creative& creative,
   price_out = static_cast<double>(money::from_units(price_out).micros()) / 1e6;
   if (price_out < floor_out) price_out += 1e-6;
   if (price_out > best.price) {
-    best.creative = &creative;
+    best.creative = creative;
     best.deal = deal;
     best.price = price_out;
     best.w = w;

@@ -31,6 +31,7 @@
 
 #include "bidder/audience/store.hpp"
 #include "bidder/core/deadline.hpp"
+#include "bidder/engine/campaign_set.hpp"
 #include "bidder/engine/event_sink.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/notice/signer.hpp"
@@ -132,10 +133,12 @@ class auction {
   bool campaign_eligible(const snapshot& snap, std::uint32_t index,
                          const openrtb::bid_request& request, const request_context& ctx);
   bool audience_matches(const compiled_campaign& c, unix_seconds now) const;
-  void consider(const snapshot& snap, const compiled_creative& creative,
+  const compiled_creative* fitting_creative(const snapshot& snap, const compiled_campaign& c,
+                                            const openrtb::imp& imp, std::int32_t& w,
+                                            std::int32_t& h) const;
+  void consider(const snapshot& snap, std::uint32_t campaign_index,
                 const openrtb::bid_request& request, const openrtb::imp& imp,
-                const request_context& ctx, double response_rate, std::int32_t w, std::int32_t h,
-                candidate& best);
+                const request_context& ctx, double response_rate, candidate& best);
   bool spend_allows(const snapshot& snap, const compiled_campaign& c,
                     const openrtb::bid_request& request, const request_context& ctx);
   bool under_frequency_caps(const snapshot& snap, const compiled_campaign& c,
@@ -157,13 +160,15 @@ class auction {
   std::uint64_t rng_;  // xorshift state for the pacing throttle
   audience_stats stats_;
   // Scratch, reused across requests.
-  // Per-campaign eligibility (cached for one request) and per-creative "already considered"
-  // (for one imp), valid while the stamp matches: nothing O(campaigns) is cleared per request.
+  // Per-campaign eligibility (cached for one request), valid while the stamp matches: nothing
+  // O(campaigns) is cleared per request.
   std::vector<std::uint32_t> campaign_stamp_;
   std::vector<bool> campaign_ok_;
-  std::vector<std::uint32_t> creative_stamp_;
   std::uint32_t request_stamp_ = 0;
-  std::uint32_t imp_stamp_ = 0;
+  // The campaigns the request may reach (targeting_index::filter), those an imp may reach,
+  // and working space.
+  campaign_set eligible_, slot_set_, scratch_set_;
+  double imp_floor_usd_ = 0;  // the current imp's floor in USD; negative: unconvertible
   bool below_floor_seen_ = false;
   bool budget_seen_ = false;
   bool pacing_seen_ = false;

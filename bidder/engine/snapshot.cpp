@@ -194,8 +194,6 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         creative.media = media_kind::banner;
         for (const auto& size : cr.banner().sizes()) {
           creative.sizes.emplace_back(size.w(), size.h());
-          auto& slot = snap->banner_by_size[snapshot::size_key(size.w(), size.h())];
-          if (slot.empty() || slot.back() != creative_index) slot.push_back(creative_index);
         }
       } else if (cr.has_video()) {
         creative.media = media_kind::video;
@@ -205,17 +203,14 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         std::sort(creative.protocols.begin(), creative.protocols.end());
         creative.w = cr.video().w();
         creative.h = cr.video().h();
-        snap->video.push_back(creative_index);
       } else if (cr.has_audio()) {
         creative.media = media_kind::audio;
         creative.mimes = sorted(cr.audio().mimes());
         creative.duration_seconds = cr.audio().duration_seconds();
         creative.protocols.assign(cr.audio().protocols().begin(), cr.audio().protocols().end());
         std::sort(creative.protocols.begin(), creative.protocols.end());
-        snap->audio.push_back(creative_index);
       } else {
         creative.media = media_kind::native;
-        snap->native.push_back(creative_index);
       }
       snap->creatives.push_back(std::move(creative));
     }
@@ -232,6 +227,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     budgets.emplace_back(c.account, c.budget);
   }
   snap->spend->set_budgets(budgets);
+  snap->targeting = targeting_index::build(snap->campaigns, snap->creatives);
   return std::shared_ptr<const snapshot>(std::move(snap));
 }
 

@@ -1,7 +1,7 @@
 // File: bidder/engine/snapshot.hpp
 //
 // An immutable, compiled campaign set: campaigns with sorted targeting lists, their pricing
-// models, the segment dictionary and the index from media type and size to creatives. The bid
+// models, the segment dictionary and the targeting index (targeting_index.hpp). The bid
 // path only reads it; a reload builds a new one and swaps it in (snapshot_holder.hpp).
 //
 //   auto snap = engine::build_snapshot(*config, registry);
@@ -18,6 +18,7 @@
 #include "bidder/core/error.hpp"
 #include "bidder/core/money.hpp"
 #include "bidder/core/segment_dictionary.hpp"
+#include "bidder/engine/targeting_index.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
 #include "bidder/pricing/registry.hpp"
@@ -93,10 +94,9 @@ struct snapshot {
   std::vector<compiled_creative> creatives;
   segment_dictionary segments;
   bool any_audience_campaign = false;
-  // The targeting index: which creatives can fill which slot, built once per load so a request
-  // touches only creatives of a matching media type and size, never every campaign.
-  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> banner_by_size;
-  std::vector<std::uint32_t> video, audio, native;
+  // Which campaigns a request and each of its slots can reach, built once per load so a request
+  // pays for the campaigns that match it, not for every campaign (targeting_index.hpp).
+  targeting_index targeting;
   /// Campaign id -> index into `campaigns` (notices find their campaign by id).
   std::unordered_map<std::string_view, std::uint32_t> campaign_by_id;
   /// The spend state the campaigns' accounts live in; shared with later snapshots.

@@ -61,6 +61,11 @@ class model {
   virtual ~model() = default;
   /// Prices one impression. Must be fast (sub-microsecond), noexcept and thread-safe.
   virtual quote price(const pricing_input& input) const noexcept = 0;
+  /// An upper bound on every price() this model can quote. The auction walks campaigns from the
+  /// highest bound down and stops once none left can beat the best bid, so a tight bound saves
+  /// work on every request; the default (no bound: the campaign's max CPM applies) is always
+  /// correct. A bound below a real quote would lose auctions: the conformance suite checks it.
+  virtual money ceiling() const noexcept { return money::from_micros(INT64_MAX); }
 };
 
 /// Finds a membership of `segment` in the sorted `segments`, if any.

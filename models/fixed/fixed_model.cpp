@@ -14,6 +14,7 @@ class fixed_model final : public pricing::model {
   pricing::quote price(const pricing::pricing_input&) const noexcept override {
     return pricing::quote::bid(cpm_);
   }
+  money ceiling() const noexcept override { return cpm_; }
 
  private:
   money cpm_;

@@ -37,7 +37,14 @@ struct compiled_rule {
 class rules_model final : public pricing::model {
  public:
   rules_model(money base, std::vector<compiled_rule> rules)
-      : base_(base), rules_(std::move(rules)) {}
+      : base_(base), rules_(std::move(rules)) {
+    // Every rule with a multiplier above 1 matching at once; one micro covers the rounding.
+    double most = 1.0;
+    for (const compiled_rule& rule : rules_) most *= std::max(rule.multiplier, 1.0);
+    const double top = base_.units() * most;
+    ceiling_ = top < 1e9 ? money::from_micros(money::from_units(top).micros() + 1)
+                         : money::from_micros(INT64_MAX);
+  }
 
   pricing::quote price(const pricing::pricing_input& in) const noexcept override {
     double factor = 1.0;
@@ -48,6 +55,7 @@ class rules_model final : public pricing::model {
     if (price.is_zero()) return pricing::quote::decline(pricing::decline_reason::zero_price);
     return pricing::quote::bid(price);
   }
+  money ceiling() const noexcept override { return ceiling_; }
 
  private:
   static bool matches(const compiled_rule& rule, const pricing::pricing_input& in) noexcept {
@@ -85,6 +93,7 @@ class rules_model final : public pricing::model {
   }
 
   money base_;
+  money ceiling_;
   std::vector<compiled_rule> rules_;
 };
 

@@ -879,3 +879,25 @@ TEST_CASE("notice URLs carry the bid price, currency and time, signed", "[engine
   CHECK(signer->new_context().verify(id, sig));
   CHECK(bid.adm == "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">");  // no click macro
 }
+
+TEST_CASE("the highest quote wins whatever the campaigns' caps and config order",
+          "[engine][unit]") {
+  // "capped-high" may bid up to 20 but its model quotes 1 (3 on zip 90210); "steady" quotes
+  // 2.5. The auction walks campaigns by what they can bid at most and stops early: it must
+  // still find the best quote, and never skip one that could win.
+  const std::string rules =
+      R"({"name": "rules", "config": {"@type": "type.googleapis.com/bidder.models.rules.v1.RulesConfig", "base_cpm": 1, "rules": [{"multiplier": 3, "zip_in": {"values": ["90210"]}}]}})";
+  auto snap = build({campaign("low", 0.5),
+                     with(with(campaign("capped-high", 0), "pricing", rules), "max_cpm", "20"),
+                     campaign("steady", 2.5), campaign("lower", 2)});
+  fixture f;
+  CHECK(f.bid_on(*snap).cid == "steady");
+  CHECK(f.bid_on(*snap).price == 2.5);
+  f.request.zip = "90210";
+  CHECK(f.bid_on(*snap).cid == "capped-high");
+  CHECK(f.bid_on(*snap).price == 3);
+  f.imp().bidfloor = 2.8;  // only capped-high reaches the floor
+  CHECK(f.bid_on(*snap).cid == "capped-high");
+  f.request.zip = {};
+  CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
+}

@@ -334,3 +334,26 @@ TEST_CASE("a valid hour 0 and hour 23 are accepted", "[pricing][unit]") {
   f.now = midnight + 12 * 3600;
   CHECK(f.price(*m) == micros(1));
 }
+
+TEST_CASE("a rules model's ceiling bounds every price it quotes and no more than needed",
+          "[pricing][unit]") {
+  fixture f;
+  RulesConfig c = base(2);
+  fill(add_rule(c, 1.5).mutable_zip_in(), {"90210"});
+  add_rule(c, 2).mutable_segment()->set_segment("old-car-owner");
+  fill_ints(add_rule(c, 0.5).mutable_device_type_in(), {1});
+  auto m = f.build_ok(c);
+  // 2 x 1.5 x 2: the 0.5 rule can only lower the price; one micro of rounding slack.
+  CHECK(m->ceiling().micros() == micros(6) + 1);
+
+  // Every combination of matching rules stays at or under the ceiling.
+  for (int mask = 0; mask < 8; ++mask) {
+    f.request.zip = (mask & 1) != 0 ? "90210" : "";
+    f.memberships.clear();
+    if ((mask & 2) != 0) f.add_membership("old-car-owner", default_now);
+    f.request.devicetype = (mask & 4) != 0 ? 1 : 0;
+    CAPTURE(mask);
+    CHECK(f.price(*m) <= m->ceiling().micros());
+  }
+  CHECK(f.build_ok(base(3))->ceiling().micros() == micros(3) + 1);
+}

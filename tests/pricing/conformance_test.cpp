@@ -157,6 +157,8 @@ TEST_CASE("every model built from a valid config prices a plain request above ze
   CHECK(q.price() > money());
   if (name == "fixed") CHECK(q.price() == money::from_units(1.5));
   if (name == "rules") CHECK(q.price() == money::from_units(2));
+  // The auction skips campaigns whose ceiling cannot win: a quote above it would be lost.
+  CHECK(q.price() <= (*built)->ceiling());
 }
 
 TEST_CASE("one model priced from four threads gives every thread the same answer",
