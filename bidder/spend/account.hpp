@@ -125,6 +125,7 @@ class account {
     std::uint64_t wins = 0, bills = 0, losses = 0, clicks = 0;
     double pacing_rate = 1;
     std::vector<std::pair<unix_seconds, amount>> reservations;  // live buckets: second, amount
+    bool operator==(const saved&) const = default;
   };
   /// A copy of the state at `now` (taken without stopping the other threads).
   saved save(unix_seconds now) const;

@@ -51,9 +51,22 @@ result<void> keeper::run_once(unix_seconds now, bool sync) {
   // already includes that notice, so the disk never holds a bid state without its spend.
   ledger_.changes().take(batch_.bids, batch_.frequency);
   batch_.campaigns.clear();
-  for (account* a : ledger_.accounts()) batch_.campaigns.emplace_back(a->id(), a->save(now));
+  pending_.clear();
+  for (account* a : ledger_.accounts()) {
+    account::saved state = a->save(now);
+    auto it = written_.find(a);
+    if (it != written_.end() && it->second == state) continue;
+    batch_.campaigns.emplace_back(a->id(), state);
+    pending_.emplace_back(a, std::move(state));
+  }
   auto written = store_->write(batch_, sync);
-  if (written) writes_.fetch_add(1, std::memory_order_relaxed);
+  if (!written) {
+    written_.clear();  // unknown what reached the disk: every account is written next round
+    return written;
+  }
+  for (auto& [a, state] : pending_) written_[a] = std::move(state);
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  accounts_written_.fetch_add(pending_.size(), std::memory_order_relaxed);
   return written;
 }
 

@@ -2,8 +2,10 @@
 //
 // The spend component's background thread: every `interval` it ticks the ledger (reservation
 // expiry, day roll, pacing) and writes the state to the spend store in one RocksDB WriteBatch:
-// every account whole, plus the bid states and frequency counts the notice path journaled since
-// the last write. Bid and notice threads never wait for the disk.
+// each account whose state changed since its last write (whole), plus the bid states and
+// frequency counts the notice path journaled since the last write. Bid and notice threads never
+// wait for the disk. Idle campaigns cost nothing: with 1,000 campaigns, writing every account
+// every tick took about a tenth of a core that the bid threads share.
 //
 // Durability: each write goes to RocksDB's write-ahead log without waiting for the disk (it is
 // then in the OS cache, which survives a crash of the process); every `sync_every`-th write,
@@ -23,6 +25,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "bidder/core/error.hpp"
 #include "bidder/spend/ledger.hpp"
@@ -61,6 +65,10 @@ class keeper {
     return write_errors_.load(std::memory_order_relaxed);
   }
   std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
+  /// Account records written so far (changed accounts only).
+  std::uint64_t accounts_written() const noexcept {
+    return accounts_written_.load(std::memory_order_relaxed);
+  }
 
  private:
   void run();
@@ -75,8 +83,12 @@ class keeper {
   std::thread thread_;
   std::mutex round_mutex_;  // run_once from the thread and from stop()
   spend_batch batch_;
+  // What the store holds for each account, from the last successful write (round_mutex_).
+  std::unordered_map<const account*, account::saved> written_;
+  std::vector<std::pair<const account*, account::saved>> pending_;
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> accounts_written_{0};
 };
 
 }  // namespace bidder::spend

@@ -94,6 +94,43 @@ TEST_CASE("spend, reservations, notified bids and frequency counts survive a res
   CHECK(replay.before == replay.after);  // the win is remembered across the restart
 }
 
+TEST_CASE("a keeper writes an account only when its state changed", "[spend][store]") {
+  temp_dir dir;
+  auto store = bidder::spend::spend_store::open({.path = (dir.path / "spend").string()});
+  REQUIRE((store).has_value());
+  bidder::spend::ledger ledger(small());
+  bidder::spend::budget b;
+  b.daily = amount_from_units(10);
+  bidder::spend::account& busy = ledger.open("busy");
+  for (int i = 0; i < 50; ++i) ledger.open("idle-" + std::to_string(i));
+  bidder::spend::keeper keeper(ledger, store->get(), {});
+  REQUIRE((keeper.run_once(t0, false)).has_value());
+  CHECK(keeper.accounts_written() == 51);  // the first round writes every account
+  REQUIRE((keeper.run_once(t0, false)).has_value());
+  CHECK(keeper.accounts_written() == 51);  // nothing changed
+  REQUIRE(busy.try_reserve(b, cost_of(money::from_units(2)), t0));
+  REQUIRE((keeper.run_once(t0, false)).has_value());
+  CHECK(keeper.accounts_written() == 52);
+  busy.charge(cost_of(money::from_units(1)), t0);
+  busy.release(cost_of(money::from_units(2)), t0);
+  REQUIRE((keeper.run_once(t0, true)).has_value());
+  CHECK(keeper.accounts_written() == 53);
+  CHECK(keeper.writes() == 4);
+
+  // What is on disk is the latest state of every account, idle ones included.
+  store->reset();
+  auto reopened = bidder::spend::spend_store::open({.path = (dir.path / "spend").string()});
+  REQUIRE((reopened).has_value());
+  auto saved = (*reopened)->load();
+  REQUIRE((saved).has_value());
+  CHECK(saved->campaigns.size() == 51);
+  bidder::spend::ledger restored(small());
+  bidder::spend::restore(restored, *saved, t0 + 1);
+  REQUIRE(restored.find("busy") != nullptr);
+  CHECK(restored.find("busy")->spent_day(t0 + 1) == cost_of(money::from_units(1)));
+  CHECK(restored.find("busy")->reserved() == 0);
+}
+
 TEST_CASE("a keeper without a store ticks and keeps state in memory only", "[spend][store]") {
   bidder::spend::ledger ledger(small());
   bidder::spend::account& a = ledger.open("c1");
