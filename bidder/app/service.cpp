@@ -228,7 +228,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .port = admin_address->second,
                            .threads = 1,
                            .max_body_bytes = admin_max_body_bytes,
-                           .idle_timeout = std::chrono::seconds(300)},
+                           .idle_timeout = std::chrono::seconds(300),
+                           .shed_lag = std::chrono::microseconds(0)},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();
 

@@ -81,6 +81,8 @@ std::string_view to_string(no_bid_reason reason) noexcept {
       return "pacing";
     case no_bid_reason::frequency_cap:
       return "frequency_cap";
+    case no_bid_reason::overload:
+      return "overload";
     case no_bid_reason::count_:
       break;
   }

@@ -50,6 +50,7 @@ enum class no_bid_reason : std::uint8_t {
   budget,                // the only candidates' campaigns have no budget left
   pacing,                // ... were held back by their EVEN pacing throttle
   frequency_cap,         // ... reached a frequency cap for this user (or have no user id)
+  overload,              // shed unread: the worker was running behind (http::server)
   count_,                // number of reasons (keep last)
 };
 std::string_view to_string(no_bid_reason reason) noexcept;

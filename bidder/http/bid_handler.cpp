@@ -113,6 +113,17 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
   }
 }
 
+bool bid_handler::shed(const request& req, response& res) noexcept {
+  std::string_view target = req.target();
+  target = target.substr(0, target.find('?'));
+  if (req.method() != bhttp::verb::post || target != "/bid") return false;
+  metrics_.add(metrics_.requests);
+  metrics_.add(metrics_.no_bids[static_cast<std::size_t>(engine::no_bid_reason::overload)]);
+  res.set("x-openrtb-version", "2.6");
+  res.result(bhttp::status::no_content);
+  return true;
+}
+
 steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time_point arrival,
                                                 response& res) {
   std::string_view body = req.body();

@@ -33,11 +33,16 @@ using tcp = asio::ip::tcp;
 class session;
 
 struct worker {
+  explicit worker(const server_options& options) : overload(options.shed_lag) {}
+  // Declared before `io`, so they outlive it: destroying `io` destroys the handlers it still
+  // holds, and with them sessions, whose destructors leave `sessions`.
+  std::unordered_set<session*> sessions;  // touched only on this worker's thread
+  std::unique_ptr<handler> serve;
   asio::io_context io{1};  // one thread: lets Asio skip internal locking
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
-  std::unique_ptr<handler> serve;
-  std::unordered_set<session*> sessions;  // touched only on this worker's thread
+  std::optional<asio::steady_timer> lag_probe;
+  overload_detector overload;
   bool draining = false;
   std::thread thread;
 };
@@ -104,7 +109,11 @@ class session : public std::enable_shared_from_this<session> {
     res_.body().clear();
     res_.version(req.version());
     res_.result(bhttp::status::ok);
-    deadline_ = worker_.serve->handle(req, arrival, res_);
+    if (worker_.overload.shedding() && worker_.serve->shed(req, res_)) {
+      deadline_ = steady_clock::time_point::max();
+    } else {
+      deadline_ = worker_.serve->handle(req, arrival, res_);
+    }
     res_.keep_alive(req.keep_alive() && !worker_.draining);
     res_.prepare_payload();
     // RFC 9110 section 8.6: a 204 carries no Content-Length (some exchanges are strict).
@@ -183,6 +192,17 @@ void accept_next(worker& w, const server_options& options) {
   });
 }
 
+// Every millisecond, how late the worker's timer fires: the time requests wait behind others.
+void probe_lag(worker& w) {
+  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+  w.lag_probe->expires_at(due);
+  w.lag_probe->async_wait([&w, due](beast::error_code ec) {
+    if (ec || w.draining) return;
+    w.overload.sample(std::chrono::steady_clock::now() - due);
+    probe_lag(w);
+  });
+}
+
 }  // namespace
 
 struct server::impl {
@@ -214,7 +234,7 @@ result<void> server::start() {
     return make_error(errc::invalid_config, "bad listen address \"" + self.options.host + "\"");
   std::uint16_t port = self.options.port;
   for (unsigned i = 0; i < self.options.threads; ++i) {
-    auto w = std::make_unique<worker>();
+    auto w = std::make_unique<worker>(self.options);
     w->serve = self.make_handler(i);
     tcp::acceptor& acceptor = w->acceptor.emplace(w->io);
     const tcp::endpoint endpoint(address, port);
@@ -242,7 +262,9 @@ result<void> server::start() {
   for (auto& w : self.workers) {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
+    w->lag_probe.emplace(w->io);
     accept_next(*w, self.options);
+    if (self.options.shed_lag.count() > 0) probe_lag(*w);
     w->thread = std::thread([io = &w->io] { io->run(); });
   }
   self.started = true;
@@ -272,6 +294,7 @@ void server::begin_drain() {
       beast::error_code ignored;
       wp->acceptor->close(ignored);
       wp->accept_retry->cancel();
+      wp->lag_probe->cancel();
       for (session* s : wp->sessions) s->drain();
     });
   }

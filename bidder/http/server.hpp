@@ -45,6 +45,10 @@ class handler {
   virtual void on_written(bool late) noexcept {}
   /// Counts a request refused by the HTTP layer itself (status 400, 408 or 413).
   virtual void on_refused(unsigned status) noexcept {}
+  /// The worker runs behind (server_options::shed_lag): answers `req` at the least cost if it
+  /// may be dropped (a bid request: 204 no-bid) and returns true, or returns false to have it
+  /// served by handle() (a notice is money and is never shed).
+  virtual bool shed(const request& req, response& res) noexcept { return false; }
 };
 
 struct server_options {
@@ -59,6 +63,30 @@ struct server_options {
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
   std::size_t max_connections_per_thread = 10000;
+  /// Overload: each worker times a 1 ms timer; when it fires this much late (requests are
+  /// queueing behind the one being served), requests that handler::shed() accepts are answered
+  /// at once without being served, until the lag is back under half of it. Zero: never shed.
+  std::chrono::microseconds shed_lag{10'000};
+};
+
+/// Turns a worker's event-loop lag samples into "shedding or not", with hysteresis: on above
+/// `threshold`, off again below half of it, so the state does not flap around one value.
+class overload_detector {
+ public:
+  explicit overload_detector(std::chrono::nanoseconds threshold) noexcept : threshold_(threshold) {}
+  void sample(std::chrono::nanoseconds lag) noexcept {
+    if (threshold_.count() <= 0) return;
+    if (lag > threshold_) {
+      shedding_ = true;
+    } else if (lag < threshold_ / 2) {
+      shedding_ = false;
+    }
+  }
+  bool shedding() const noexcept { return shedding_; }
+
+ private:
+  std::chrono::nanoseconds threshold_;
+  bool shedding_ = false;
 };
 
 class server {
