@@ -229,7 +229,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .threads = 1,
                            .max_body_bytes = admin_max_body_bytes,
                            .idle_timeout = std::chrono::seconds(300),
-                           .shed_lag = std::chrono::microseconds(0)},
+                           .shed_window = std::chrono::microseconds(0)},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();
 

@@ -22,6 +22,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bidder/http/busy_meter.hpp"
+
 namespace bidder::http {
 namespace {
 
@@ -33,7 +35,6 @@ using tcp = asio::ip::tcp;
 class session;
 
 struct worker {
-  explicit worker(const server_options& options) : overload(options.shed_lag) {}
   // Declared before `io`, so they outlive it: destroying `io` destroys the handlers it still
   // holds, and with them sessions, whose destructors leave `sessions`.
   std::unordered_set<session*> sessions;  // touched only on this worker's thread
@@ -41,8 +42,10 @@ struct worker {
   asio::io_context io{1};  // one thread: lets Asio skip internal locking
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
-  std::optional<asio::steady_timer> lag_probe;
-  overload_detector overload;
+  explicit worker(const server_options& options)
+      : busy(options.shed_window, options.shed_busy_share, options.shed_busy_share - 0.1) {}
+  // Whether this worker keeps up with its connections (busy_meter.hpp); its thread's only.
+  busy_meter busy;
   bool draining = false;
   std::thread thread;
 };
@@ -109,7 +112,7 @@ class session : public std::enable_shared_from_this<session> {
     res_.body().clear();
     res_.version(req.version());
     res_.result(bhttp::status::ok);
-    if (worker_.overload.shedding() && worker_.serve->shed(req, res_)) {
+    if (worker_.busy.saturated(arrival) && worker_.serve->shed(req, res_)) {
       deadline_ = steady_clock::time_point::max();
     } else {
       deadline_ = worker_.serve->handle(req, arrival, res_);
@@ -192,17 +195,6 @@ void accept_next(worker& w, const server_options& options) {
   });
 }
 
-// Every millisecond, how late the worker's timer fires: the time requests wait behind others.
-void probe_lag(worker& w) {
-  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
-  w.lag_probe->expires_at(due);
-  w.lag_probe->async_wait([&w, due](beast::error_code ec) {
-    if (ec || w.draining) return;
-    w.overload.sample(std::chrono::steady_clock::now() - due);
-    probe_lag(w);
-  });
-}
-
 }  // namespace
 
 struct server::impl {
@@ -262,10 +254,11 @@ result<void> server::start() {
   for (auto& w : self.workers) {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
-    w->lag_probe.emplace(w->io);
     accept_next(*w, self.options);
-    if (self.options.shed_lag.count() > 0) probe_lag(*w);
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([wp = w.get()] {
+      wp->busy.open_for_this_thread();  // without schedstat: never sheds
+      wp->io.run();
+    });
   }
   self.started = true;
   return {};
@@ -294,7 +287,6 @@ void server::begin_drain() {
       beast::error_code ignored;
       wp->acceptor->close(ignored);
       wp->accept_retry->cancel();
-      wp->lag_probe->cancel();
       for (session* s : wp->sessions) s->drain();
     });
   }

@@ -63,30 +63,12 @@ struct server_options {
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
   std::size_t max_connections_per_thread = 10000;
-  /// Overload: each worker times a 1 ms timer; when it fires this much late (requests are
-  /// queueing behind the one being served), requests that handler::shed() accepts are answered
-  /// at once without being served, until the lag is back under half of it. Zero: never shed.
-  std::chrono::microseconds shed_lag{10'000};
-};
-
-/// Turns a worker's event-loop lag samples into "shedding or not", with hysteresis: on above
-/// `threshold`, off again below half of it, so the state does not flap around one value.
-class overload_detector {
- public:
-  explicit overload_detector(std::chrono::nanoseconds threshold) noexcept : threshold_(threshold) {}
-  void sample(std::chrono::nanoseconds lag) noexcept {
-    if (threshold_.count() <= 0) return;
-    if (lag > threshold_) {
-      shedding_ = true;
-    } else if (lag < threshold_ / 2) {
-      shedding_ = false;
-    }
-  }
-  bool shedding() const noexcept { return shedding_; }
-
- private:
-  std::chrono::nanoseconds threshold_;
-  bool shedding_ = false;
+  /// Overload: every `shed_window` each worker measures the share of time its thread was on a
+  /// CPU (busy_meter.hpp). From `shed_busy_share` until it falls 10 points under it, the worker
+  /// is behind its connections, and each request it reads is first offered to handler::shed(),
+  /// which may answer it at the least cost (a bid port: 204). Zero: never shed.
+  std::chrono::microseconds shed_window{10'000};
+  double shed_busy_share = 0.9;
 };
 
 class server {
