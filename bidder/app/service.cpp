@@ -1,5 +1,7 @@
 #include "bidder/app/service.hpp"
 
+#include <rocksdb/env.h>
+
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -118,6 +120,11 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   auto signer = make_signer(**config, &log);
   if (!signer) return signer.error();
   self->signer.emplace(std::move(*signer));
+
+  // RocksDB's flush and compaction threads (both stores) yield to the bid threads, as ours do
+  // (core/background_thread.hpp).
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
 
   // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
   std::error_code fs_error;

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "bidder/core/background_thread.hpp"
 #include "bidder/core/names.hpp"
 
 namespace bidder::audience {
@@ -385,7 +386,10 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   state->db.reset(raw);
   state->users = handles[0];
   state->segments = handles[1];
-  state->warmer = std::thread([raw_state = state.get()] { raw_state->run_warmer(); });
+  state->warmer = std::thread([raw_state = state.get()] {
+    yield_to_bid_threads();
+    raw_state->run_warmer();
+  });
   std::unique_ptr<rocksdb_store> store(new rocksdb_store(std::move(state)));
   if (options.warm_cache_on_open) {
     if (auto r = store->warm_cache(); !r) return r.error();

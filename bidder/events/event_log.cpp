@@ -11,6 +11,8 @@
 #include <ctime>
 #include <system_error>
 
+#include "bidder/core/background_thread.hpp"
+
 namespace bidder::events {
 namespace {
 
@@ -78,7 +80,10 @@ result<std::unique_ptr<event_log>> event_log::open(event_log_options options) {
   }
   if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
   std::unique_ptr<event_log> log(new event_log(std::move(options)));
-  log->writer_ = std::thread([raw = log.get()] { raw->run_writer(); });
+  log->writer_ = std::thread([raw = log.get()] {
+    yield_to_bid_threads();
+    raw->run_writer();
+  });
   return log;
 }
 

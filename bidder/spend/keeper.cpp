@@ -1,5 +1,7 @@
 #include "bidder/spend/keeper.hpp"
 
+#include "bidder/core/background_thread.hpp"
+
 namespace bidder::spend {
 
 keeper::keeper(ledger& ledger, spend_store* store, keeper_options options)
@@ -9,7 +11,10 @@ keeper::~keeper() { stop(); }
 
 void keeper::start() {
   ledger_.tick(options_.clock());
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    yield_to_bid_threads();
+    run();
+  });
 }
 
 void keeper::run() {
