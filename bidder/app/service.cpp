@@ -76,9 +76,23 @@ bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-// The notice key: from the configured file, or made at random now (with a warning).
+// The notice keys: the configured ring, the one key file, or a key made at random now (with a
+// warning).
 result<notice::signer> make_signer(const config::bidder_config& config, std::ostream* log) {
-  if (!config.notice_key_file().empty()) return notice::signer::from_file(config.notice_key_file());
+  if (!config.notice_keys().empty()) {
+    std::vector<notice::named_key> keys;
+    for (const auto& k : config.notice_keys()) {
+      auto secret = notice::signer::read_key_file(k.file());
+      if (!secret)
+        return make_error(secret.error().code,
+                          "notice_keys \"" + k.id() + "\": " + secret.error().message);
+      keys.push_back({k.id(), std::move(*secret)});
+    }
+    return notice::signer::from_keys(keys, config.notice_signing_key());
+  }
+  if (!config.notice_key_file().empty()) {
+    return notice::signer::from_file(config.notice_key_file(), config::default_notice_key_id);
+  }
   if (log != nullptr) {
     *log << "bidder: warning: no notice_key_file in the config: notice URLs are signed with a "
             "random key made now, so notices for bids made before a restart will not verify\n";
@@ -270,7 +284,7 @@ result<std::string> check_config(const std::optional<std::string>& path) {
   if (auto r = models::register_builtin_models(models); !r) return r.error();
   auto config = load(path);
   if (!config) return config.error();
-  if (!(*config)->notice_key_file().empty()) {
+  if (!(*config)->notice_key_file().empty() || !(*config)->notice_keys().empty()) {
     if (auto signer = make_signer(**config, nullptr); !signer) return signer.error();
   }
   auto snap = compile(**config, models, path, nullptr);

@@ -312,7 +312,8 @@ report_builder::report_builder(report_query query) : query_(std::move(query)) {
 
 void report_builder::add(const log_record& record, read_stats& stats) {
   if ((from_ms_ && record.time_ms < *from_ms_) || (to_end_ms_ && record.time_ms >= *to_end_ms_) ||
-      (query_.campaign_id && record.campaign_id != *query_.campaign_id)) {
+      (query_.campaign_id && record.campaign_id != *query_.campaign_id) ||
+      (query_.exchange && record.exchange != *query_.exchange)) {
     ++stats.filtered;
     return;
   }
