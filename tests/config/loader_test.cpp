@@ -135,6 +135,9 @@ TEST_CASE("the embedded demo config parses with its campaigns and rates", "[conf
   REQUIRE(c.demo_users_size() == 2);
   CHECK(c.demo_users(0).key() == "user:demo-car-buyer");
   CHECK(c.demo_users(0).segments(1).days_ago() == 30);
+  REQUIRE(c.exchanges_size() == 2);
+  CHECK(c.default_exchange() == "demo-exchange");
+  CHECK(c.exchanges(1).count_on() == bidder::config::v1::Budget::BILL);
 }
 
 TEST_CASE("defaults are filled in for a minimal config", "[config][unit]") {

@@ -1048,3 +1048,28 @@ TEST_CASE("notice key rotation over restarts: a listed old key verifies, a remov
   CHECK_THAT(metrics_of(svc->admin_port()),
              Catch::Contains(R"(bidder_notice_errors_total{reason="bad_signature"} 1)"));
 }
+
+TEST_CASE("the README's exchange example passes check-config", "[integration][exchange]") {
+  const std::string readme = read_file(fs::path(BIDDER_SOURCE_DIR) / "README.md");
+  const std::string open = "<!-- example: exchanges -->\n```jsonc\n";
+  const std::size_t start = readme.find(open);
+  REQUIRE(start != std::string::npos);
+  const std::size_t end = readme.find("```\n<!-- end example -->", start);
+  REQUIRE(end != std::string::npos);
+  std::string example = readme.substr(start + open.size(), end - start - open.size());
+  // Its key files, made here: the example names them under /etc/bidder/.
+  temp_dir dir;
+  for (const char* id : {"2026-11", "2026-10"}) {
+    std::ofstream(dir.path / ("notice-" + std::string(id) + ".key"))
+        << "0123456789abcdef0123456789abcdef-" << id << "\n";
+  }
+  for (std::size_t at; (at = example.find("/etc/bidder/")) != std::string::npos;) {
+    example.replace(at, 12, dir.path.string() + "/");
+  }
+  const fs::path config = dir.path / "example.json";
+  std::ofstream(config) << example;
+  auto checked = bidder::app::check_config(config.string());
+  INFO((checked ? *checked : checked.error().message));
+  REQUIRE(checked.has_value());
+  CHECK_THAT(*checked, Catch::Contains("1 campaigns"));
+}
