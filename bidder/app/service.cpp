@@ -100,6 +100,14 @@ result<notice::signer> make_signer(const config::bidder_config& config, std::ost
   return notice::signer::random();
 }
 
+// What the notice keys were made from; keys are read at start only, so a reload that changes
+// it says so.
+std::string key_settings_of(const config::bidder_config& config) {
+  std::string out = config.notice_key_file() + '\n' + config.notice_signing_key() + '\n';
+  for (const auto& k : config.notice_keys()) out += k.id() + '=' + k.file() + '\n';
+  return out;
+}
+
 }  // namespace
 
 struct service::impl {
@@ -108,6 +116,7 @@ struct service::impl {
   std::unique_ptr<audience::rocksdb_store> store;
   std::unique_ptr<engine::snapshot_holder> snapshots;
   std::optional<notice::signer> signer;
+  std::string key_settings;  // key_settings_of() the config the signer was made from
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
@@ -132,6 +141,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   auto signer = make_signer(**config, &log);
   if (!signer) return signer.error();
   self->signer.emplace(std::move(*signer));
+  self->key_settings = key_settings_of(**config);
 
   // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
   std::error_code fs_error;
@@ -263,6 +273,9 @@ result<std::string> service::reload() {
   auto snap = compile(**config, impl_->models, impl_->options.config_path, impl_->ledger);
   if (!snap) return snap.error();
   std::string line = "reloaded: " + summary(**snap);
+  if (key_settings_of(**config) != impl_->key_settings) {
+    line += "; the notice keys did not change: they are read at start only, restart to apply";
+  }
   impl_->snapshots->publish(std::move(*snap));
   return line;
 }

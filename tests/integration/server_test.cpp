@@ -1017,16 +1017,19 @@ TEST_CASE("notice key rotation over restarts: a listed old key verifies, a remov
           "[integration][notice][keys]") {
   temp_dir dir;
   const fs::path data = dir.path / "data";
-  std::string early, late;
+  std::string early, late, last;
   {
     std::ostringstream log;
     auto svc = start_service(write_exchange_config(dir.path, {"k1"}), data, log);
     auto a = bid_of(svc->bid_port());
     auto b = bid_of(svc->bid_port());
+    auto c = bid_of(svc->bid_port());
     REQUIRE(a);
     REQUIRE(b);
+    REQUIRE(c);
     early = as_exchange_calls(str(*a, "nurl"), "1.00");
     late = as_exchange_calls(str(*b, "nurl"), "1.00");
+    last = as_exchange_calls(str(*c, "nurl"), "1.00");
     svc->stop(std::chrono::seconds(5));
   }
   {
@@ -1038,12 +1041,22 @@ TEST_CASE("notice key rotation over restarts: a listed old key verifies, a remov
     CHECK_THAT(str(*fresh, "nurl"), Catch::Contains("&k=k2&"));
     CHECK(get(svc->bid_port(), early).status == 204);
     CHECK(get(svc->bid_port(), as_exchange_calls(str(*fresh, "nurl"), "1.00")).status == 204);
+    // A reload does not change the keys, and says so when the file asks for other keys.
+    write_exchange_config(dir.path, {"k2"});
+    auto same = svc->reload();
+    REQUIRE(same.has_value());
+    CHECK_THAT(*same, Catch::Contains("restart to apply"));
+    CHECK(get(svc->bid_port(), late).status == 204);  // k1 still verifies until the restart
+    write_exchange_config(dir.path, {"k2", "k1"});
+    auto unchanged = svc->reload();
+    REQUIRE(unchanged.has_value());
+    CHECK_THAT(*unchanged, !Catch::Contains("notice keys"));
     svc->stop(std::chrono::seconds(5));
   }
   // k1 removed: its notices are refused.
   std::ostringstream log;
   auto svc = start_service(write_exchange_config(dir.path, {"k2"}), data, log);
-  const http_reply refused = get(svc->bid_port(), late);
+  const http_reply refused = get(svc->bid_port(), last);
   CHECK(refused.status == 403);
   CHECK_THAT(metrics_of(svc->admin_port()),
              Catch::Contains(R"(bidder_notice_errors_total{reason="bad_signature"} 1)"));
