@@ -20,10 +20,8 @@ using v1::Campaign;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-// Exchange and notice key ids go into every notice URL: short keeps the URLs short. An
-// exchange's index also is a bit in a campaign's 64-bit exchange mask (engine/snapshot.hpp).
+// Exchange and notice key ids go into every notice URL: short keeps the URLs short.
 constexpr std::size_t max_short_id_bytes = 32;
-constexpr int max_exchanges = 64;
 
 bool is_short_id(std::string_view id) {
   return id.size() <= max_short_id_bytes && is_url_safe_name(id);

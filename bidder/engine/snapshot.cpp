@@ -157,8 +157,9 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   if (snap->exchanges.empty()) {
     snap->exchanges.push_back({std::string(config::default_exchange_id), "", spend::count_on::win});
   }
-  if (snap->exchanges.size() > 64) {
-    return make_error(errc::invalid_config, "exchanges: at most 64");
+  if (snap->exchanges.size() > static_cast<std::size_t>(config::max_exchanges)) {
+    return make_error(errc::invalid_config,
+                      "exchanges: at most " + std::to_string(config::max_exchanges));
   }
   if (auto i = snap->find_exchange(config.default_exchange())) {
     snap->default_exchange = *i;

@@ -109,7 +109,7 @@ struct snapshot {
   std::vector<std::uint32_t> video, audio, native;
   /// Campaign id -> index into `campaigns` (notices find their campaign by id).
   std::unordered_map<std::string_view, std::uint32_t> campaign_by_id;
-  /// The configured exchanges (at most 64, the config checks); never empty.
+  /// The configured exchanges (at most config::max_exchanges); never empty.
   std::vector<compiled_exchange> exchanges;
   /// Index into `exchanges` of the one POST /bid stands for.
   std::uint32_t default_exchange = 0;

@@ -419,3 +419,15 @@ TEST_CASE("unknown or bad exchange and notice key names are refused naming the f
   CHECK(config.error().code == errc::invalid_config);
   CHECK_THAT(config.error().message, Catch::Contains(expected));
 }
+
+TEST_CASE("more exchanges than a campaign's exchange mask holds are refused",
+          "[config][unit][exchange]") {
+  std::string list;
+  for (int i = 0; i <= bidder::config::max_exchanges; ++i) {
+    list += std::string(i ? ", " : "") + R"({"id": "x)" + std::to_string(i) + R"("})";
+  }
+  auto config =
+      parse(config_json({default_campaign("c1")}, R"("exchanges": [)" + list + "]"), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK_THAT(config.error().message, Catch::Contains("exchanges: at most 64"));
+}
