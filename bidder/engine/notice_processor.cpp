@@ -186,8 +186,12 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
           ledger.frequency().increment(spend::frequency_key(user, account.id_hash()), now));
     });
   }
-  const bool charges =
-      on == spend::count_on::win ? (added & flags::win) != 0 : (added & flags::bill) != 0;
+  // A win charges when the rule is WIN. A bill charges unless an earlier win already did: the
+  // bid's own flags say so (a win under BILL set won_reserved), not the rule now, which a reload
+  // may have changed between the two notices.
+  const bool charges = (added & flags::bill) != 0
+                           ? (before & flags::win) == 0 || (before & flags::won_reserved) != 0
+                           : (added & flags::win) != 0 && on == spend::count_on::win;
   if (charges) account.charge(clearing_cost, now);  // before the release: see account.hpp
   if ((added & flags::won_reserved) != 0) {
     account.release(bid_cost, issued);

@@ -23,6 +23,8 @@
 //   BILL  win: count a win and the impressions, move the reservation to the win time (so it
 //         lasts a TTL from the win). bill: charge the clearing price, release the reservation
 //         (a bill with no win before it also counts the win and the impressions).
+//   A bill after a win charges only if that win did not (its flags say how it was counted), so
+//   a reload that changes the rule between a bid's win and bill still charges it once.
 //   loss: release the reservation, count a loss. click: count a click; answer 302 to the
 //         creative's landing_url from the current snapshot (never from the URL).
 //

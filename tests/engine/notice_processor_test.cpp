@@ -518,3 +518,36 @@ TEST_CASE(
   CHECK(*r.error == notice_error::bad_signature);
   CHECK(snap->campaigns[0].account->wins() == 2);
 }
+
+TEST_CASE("a reload that changes an exchange's count_on between a win and its bill charges once",
+          "[engine][notice][exchange]") {
+  auto ledger = std::make_shared<bidder::spend::ledger>(
+      bidder::spend::ledger_options{.notice_table_slots = 4096, .frequency_table_slots = 4096});
+  const std::string on_win = R"("exchanges": [{"id": "x", "count_on": "WIN"}])";
+  const std::string on_bill = R"("exchanges": [{"id": "x", "count_on": "BILL"}])";
+  const auto campaign = campaign_json("c1", 2.0, R"("budget": {"daily": 1.0})");
+
+  SECTION("WIN, then BILL: the win charged, the bill does not") {
+    auto before = build({campaign}, ledger, on_win);
+    fixture f;
+    const auto& bid = f.bid(*before);
+    CHECK(f.send(*before, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    auto after = build({campaign}, ledger, on_bill);
+    CHECK(f.send(*after, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    const auto& account = *after->campaigns[0].account;
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(account.reserved() == 0);
+  }
+  SECTION("BILL, then WIN: the win did not charge, the bill does") {
+    auto before = build({campaign}, ledger, on_bill);
+    fixture f;
+    const auto& bid = f.bid(*before);
+    CHECK(f.send(*before, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    CHECK(before->campaigns[0].account->spent_lifetime() == 0);
+    auto after = build({campaign}, ledger, on_win);
+    CHECK(f.send(*after, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    const auto& account = *after->campaigns[0].account;
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(account.reserved() == 0);
+  }
+}
