@@ -16,6 +16,7 @@ void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
   out.bid_price = e.price;
   out.currency = e.currency;
   out.seat = e.seat;
+  out.exchange = e.exchange;
   out.deal_id = e.deal_id;
   if (e.request != nullptr) {
     out.device_type =
@@ -53,6 +54,7 @@ void event_log_sink::on_notice(const engine::notice_event& e) noexcept {
   out.bid_price = e.bid_price;
   out.clearing_price = e.clearing_price.value_or(money());
   out.currency = e.currency;
+  out.exchange = e.exchange;
   // ${AUCTION_LOSS} is an OpenRTB loss-reason code; anything else is recorded as 0 (unknown).
   std::uint32_t reason = 0;
   auto [end, ec] =

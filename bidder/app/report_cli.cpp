@@ -10,11 +10,12 @@ namespace {
 
 constexpr std::string_view usage = R"(usage:
   bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
-                [--format table|csv|json]
+                [--exchange ID] [--format table|csv|json]
       Sums the event log per campaign and UTC day: bids, wins, win rate, paid impressions,
       spend, eCPM, average bid and clearing price, clicks, CTR, cost per click.
       --dir defaults to data/events (serve's --data-dir, plus /events). --from and --to are
-      inclusive UTC days. Malformed lines are skipped and counted on stderr.
+      inclusive UTC days. --exchange keeps only the events of that exchange (the config's
+      Exchange.id, as logged). Malformed lines are skipped and counted on stderr.
 )";
 
 int bad_usage(std::string_view message) {
@@ -45,6 +46,9 @@ int run_report_cli(const std::vector<std::string_view>& args) {
     } else if (flag == "--campaign") {
       if (value.empty()) return bad_usage("--campaign needs an id");
       query.campaign_id = std::string(value);
+    } else if (flag == "--exchange") {
+      if (value.empty()) return bad_usage("--exchange needs an id");
+      query.exchange = std::string(value);
     } else if (flag == "--format") {
       auto parsed = events::parse_report_format(value);
       if (!parsed) return bad_usage(parsed.error().message);

@@ -78,14 +78,36 @@ bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-// The notice key: from the configured file, or made at random now (with a warning).
+// The notice keys: the configured ring, the one key file, or a key made at random now (with a
+// warning).
 result<notice::signer> make_signer(const config::bidder_config& config, std::ostream* log) {
-  if (!config.notice_key_file().empty()) return notice::signer::from_file(config.notice_key_file());
+  if (!config.notice_keys().empty()) {
+    std::vector<notice::named_key> keys;
+    for (const auto& k : config.notice_keys()) {
+      auto secret = notice::signer::read_key_file(k.file());
+      if (!secret)
+        return make_error(secret.error().code,
+                          "notice_keys \"" + k.id() + "\": " + secret.error().message);
+      keys.push_back({k.id(), std::move(*secret)});
+    }
+    return notice::signer::from_keys(keys, config.notice_signing_key());
+  }
+  if (!config.notice_key_file().empty()) {
+    return notice::signer::from_file(config.notice_key_file(), config::default_notice_key_id);
+  }
   if (log != nullptr) {
     *log << "bidder: warning: no notice_key_file in the config: notice URLs are signed with a "
             "random key made now, so notices for bids made before a restart will not verify\n";
   }
   return notice::signer::random();
+}
+
+// What the notice keys were made from; keys are read at start only, so a reload that changes
+// it says so.
+std::string key_settings_of(const config::bidder_config& config) {
+  std::string out = config.notice_key_file() + '\n' + config.notice_signing_key() + '\n';
+  for (const auto& k : config.notice_keys()) out += k.id() + '=' + k.file() + '\n';
+  return out;
 }
 
 }  // namespace
@@ -96,6 +118,7 @@ struct service::impl {
   std::unique_ptr<audience::rocksdb_store> store;
   std::unique_ptr<engine::snapshot_holder> snapshots;
   std::optional<notice::signer> signer;
+  std::string key_settings;  // key_settings_of() the config the signer was made from
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
@@ -120,6 +143,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   auto signer = make_signer(**config, &log);
   if (!signer) return signer.error();
   self->signer.emplace(std::move(*signer));
+  self->key_settings = key_settings_of(**config);
 
   // RocksDB's flush and compaction threads (both stores) yield to the bid threads, as ours do
   // (core/background_thread.hpp).
@@ -257,6 +281,9 @@ result<std::string> service::reload() {
   auto snap = compile(**config, impl_->models, impl_->options.config_path, impl_->ledger);
   if (!snap) return snap.error();
   std::string line = "reloaded: " + summary(**snap);
+  if (key_settings_of(**config) != impl_->key_settings) {
+    line += "; the notice keys did not change: they are read at start only, restart to apply";
+  }
   impl_->snapshots->publish(std::move(*snap));
   return line;
 }
@@ -278,7 +305,7 @@ result<std::string> check_config(const std::optional<std::string>& path) {
   if (auto r = models::register_builtin_models(models); !r) return r.error();
   auto config = load(path);
   if (!config) return config.error();
-  if (!(*config)->notice_key_file().empty()) {
+  if (!(*config)->notice_key_file().empty() || !(*config)->notice_keys().empty()) {
     if (auto signer = make_signer(**config, nullptr); !signer) return signer.error();
   }
   auto snap = compile(**config, models, path, nullptr);

@@ -20,6 +20,19 @@ using v1::Campaign;
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// Exchange and notice key ids go into every notice URL: short keeps the URLs short.
+constexpr std::size_t max_short_id_bytes = 32;
+
+bool is_short_id(std::string_view id) {
+  return id.size() <= max_short_id_bytes && is_url_safe_name(id);
+}
+
+std::string known_list(const std::set<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 // Budgets above this (in any currency) are refused as typos; it also keeps budgets in
 // billionths of a unit far inside int64.
 constexpr double max_budget_units = 1e9;
@@ -60,7 +73,8 @@ std::string line_column(std::string_view text, std::size_t offset) {
 
 class campaign_checker {
  public:
-  explicit campaign_checker(const Campaign& c) : c_(c) {}
+  campaign_checker(const Campaign& c, const std::set<std::string>& exchanges)
+      : c_(c), exchanges_(exchanges) {}
 
   result<void> check() {
     if (!is_url_safe_name(c_.id())) {
@@ -81,6 +95,13 @@ class campaign_checker {
     }
     if (c_.pricing().name().empty()) return fail("pricing.name", "missing (e.g. \"fixed\")");
     if (auto r = check_spend(); !r) return r;
+    for (int i = 0; i < c_.targeting().exchanges_size(); ++i) {
+      const std::string& x = c_.targeting().exchanges(i);
+      if (!exchanges_.contains(x)) {
+        return fail("targeting.exchanges[" + std::to_string(i) + "]",
+                    "unknown exchange " + quoted(x) + "; known: " + known_list(exchanges_));
+      }
+    }
     return check_audience();
   }
 
@@ -176,7 +197,63 @@ class campaign_checker {
   }
 
   const Campaign& c_;
+  const std::set<std::string>& exchanges_;
 };
+
+result<void> config_error(std::string message) {
+  return make_error(errc::invalid_config, std::move(message));
+}
+
+// Fills `ids` with the exchange ids.
+result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::string>& ids) {
+  if (config.exchanges_size() > max_exchanges) {
+    return config_error("exchanges: at most " + std::to_string(max_exchanges));
+  }
+  for (int i = 0; i < config.exchanges_size(); ++i) {
+    const v1::Exchange& x = config.exchanges(i);
+    const std::string where = "exchanges[" + std::to_string(i) + "]";
+    if (!is_short_id(x.id())) {
+      return config_error(where +
+                          ".id: use 1 to 32 of A-Z a-z 0-9 - _ . ~ (it goes into "
+                          "the bid path and notice URLs)");
+    }
+    if (!ids.insert(x.id()).second) return config_error(where + ".id: duplicate " + quoted(x.id()));
+  }
+  if (!ids.contains(config.default_exchange())) {
+    return config_error("default_exchange: unknown exchange " + quoted(config.default_exchange()) +
+                        "; known: " + known_list(ids));
+  }
+  return {};
+}
+
+result<void> check_notice_keys(const v1::BidderConfig& config) {
+  if (config.notice_keys().empty()) {
+    if (!config.notice_signing_key().empty()) {
+      return config_error("notice_signing_key: names a key of notice_keys, which is empty");
+    }
+    return {};
+  }
+  if (!config.notice_key_file().empty()) {
+    return config_error("notice_key_file: give either notice_key_file or notice_keys, not both");
+  }
+  std::set<std::string> ids;
+  for (int i = 0; i < config.notice_keys_size(); ++i) {
+    const v1::NoticeKey& k = config.notice_keys(i);
+    const std::string where = "notice_keys[" + std::to_string(i) + "]";
+    if (!is_short_id(k.id())) {
+      return config_error(where +
+                          ".id: use 1 to 32 of A-Z a-z 0-9 - _ . ~ (it goes into "
+                          "notice URLs)");
+    }
+    if (!ids.insert(k.id()).second) return config_error(where + ".id: duplicate " + quoted(k.id()));
+    if (k.file().empty()) return config_error(where + ".file: missing");
+  }
+  if (!ids.contains(config.notice_signing_key())) {
+    return config_error("notice_signing_key: unknown key " + quoted(config.notice_signing_key()) +
+                        "; known: " + known_list(ids));
+  }
+  return {};
+}
 
 void apply_defaults(v1::BidderConfig& config) {
   if (config.seat().empty()) config.set_seat("bidder");
@@ -190,6 +267,18 @@ void apply_defaults(v1::BidderConfig& config) {
   if (config.notice_table_slots() == 0) config.set_notice_table_slots(1u << 20);
   if (config.frequency_table_slots() == 0) config.set_frequency_table_slots(1u << 20);
   (*config.mutable_currency_rates())["USD"] = 1.0;
+  if (config.exchanges().empty()) {
+    v1::Exchange* x = config.add_exchanges();
+    x->set_id(std::string(default_exchange_id));
+    x->set_count_on(v1::Budget::WIN);
+  }
+  for (v1::Exchange& x : *config.mutable_exchanges()) {
+    if (x.count_on() == v1::Budget::COUNT_ON_UNSPECIFIED) x.set_count_on(v1::Budget::WIN);
+  }
+  if (config.default_exchange().empty()) config.set_default_exchange(config.exchanges(0).id());
+  if (config.notice_signing_key().empty() && !config.notice_keys().empty()) {
+    config.set_notice_signing_key(config.notice_keys(0).id());
+  }
   for (Campaign& c : *config.mutable_campaigns()) {
     if (c.currency().empty()) c.set_currency("USD");
   }
@@ -225,6 +314,9 @@ result<void> check_settings(const v1::BidderConfig& config) {
       return make_error(errc::invalid_config, std::string(name) + ": from 1024 to 67108864 (2^26)");
     }
   }
+  std::set<std::string> exchanges;
+  if (auto r = check_exchanges(config, exchanges); !r) return r;
+  if (auto r = check_notice_keys(config); !r) return r;
   std::set<std::string> ids;
   for (const Campaign& c : config.campaigns()) {
     if (!ids.insert(c.id()).second) {
@@ -235,7 +327,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
                                                   ": currency: " + quoted(c.currency()) +
                                                   " has no entry in currency_rates");
     }
-    if (auto r = campaign_checker(c).check(); !r) return r;
+    if (auto r = campaign_checker(c, exchanges).check(); !r) return r;
   }
   for (int i = 0; i < config.demo_users_size(); ++i) {
     if (config.demo_users(i).key().empty()) {

@@ -26,6 +26,14 @@ using bidder_config = bidder::config::v1::BidderConfig;
 /// replaces it (README "Notices"). Needs the creative's landing_url.
 inline constexpr std::string_view click_url_macro = "{{CLICK_URL}}";
 
+/// The id of the one exchange a config without `exchanges` has (POST /bid).
+inline constexpr std::string_view default_exchange_id = "default";
+/// Most exchanges a config lists: each is a bit in a campaign's 64-bit exchange mask (engine).
+inline constexpr int max_exchanges = 64;
+/// The id of the notice key a config without `notice_keys` signs with (notice_key_file, or a
+/// random key).
+inline constexpr std::string_view default_notice_key_id = "0";
+
 /// Parses and validates `json`. `source` names it in messages (a path or "<demo>").
 /// Errors: invalid_config.
 [[nodiscard]] result<std::shared_ptr<const bidder_config>> parse(std::string_view json,

@@ -25,6 +25,8 @@ std::string_view to_string(errc code) noexcept {
       return "not_found";
     case errc::duplicate:
       return "duplicate";
+    case errc::unsupported:
+      return "unsupported";
   }
   return "unknown";
 }

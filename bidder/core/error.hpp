@@ -36,6 +36,9 @@ enum class errc {
   not_found,
   /// A name that must be unique was given twice.
   duplicate,
+  /// Well-formed input that uses something the bidder does not support (e.g. an encrypted
+  /// ${AUCTION_PRICE} in a notice).
+  unsupported,
 };
 
 std::string_view to_string(errc code) noexcept;

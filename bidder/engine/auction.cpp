@@ -153,6 +153,7 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
                               .currency = sent.cur,
                               .deal_id = b.dealid,
                               .seat = sent.seat,
+                              .exchange = exchange_,
                               .at = now,
                               .request = &request});
   }
@@ -171,6 +172,10 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   users_hashed_ = false;
   user_count_ = 0;
   reservations_.clear();
+  std::uint32_t exchange = ctx.exchange.value_or(snap.default_exchange);
+  if (exchange >= snap.exchanges.size()) exchange = snap.default_exchange;
+  exchange_ = snap.exchanges[exchange].id;
+  exchange_bit_ = std::uint64_t{1} << exchange;
 
   const std::string& seat = snap.config.seat;
   if ((!request.wseat.empty() && !list_has(request.wseat, seat)) || list_has(request.bseat, seat)) {
@@ -300,6 +305,7 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
   const compiled_campaign& c = snap.campaigns[index];
   auto decide = [&]() -> bool {
     // Status, geo, device, OS, site/app lists, bcat, badv and bapp: targeting_index::filter.
+    if ((c.exchange_mask & exchange_bit_) == 0) return false;
     if (c.start != 0 && ctx.wall_now < c.start) return false;
     if (c.end != 0 && ctx.wall_now >= c.end) return false;
     if (c.needs_audience) {
@@ -564,7 +570,10 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
       .price_micros = money::from_units(winner.price).micros(),
       .currency = currency,
       .issued_at = now,
-      .users = c.frequency_caps.empty() ? std::string_view() : std::string_view(users_text_)};
+      .users = c.frequency_caps.empty() ? std::string_view() : std::string_view(users_text_),
+      .exchange = exchange_,
+      .key_id =
+          services_.signer != nullptr ? services_.signer->signing_key_id() : std::string_view()};
   signature_.clear();
   if (mac_) mac_->sign(id, signature_);
   const std::string& base = snap.config.notice_base_url;

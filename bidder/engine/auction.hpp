@@ -77,6 +77,10 @@ struct request_context {
   unix_seconds wall_now = 0;
   /// Returns the current time; tests inject a fake to walk past the deadline.
   steady_clock::time_point (*now)() = &steady_clock::now;
+  /// Index into the snapshot's exchanges of the exchange that sent the request (the bid
+  /// handler resolves POST /bid/{exchange} with snapshot::find_exchange); nullopt: the
+  /// snapshot's default exchange.
+  std::optional<std::uint32_t> exchange;
 };
 
 /// deadline = arrival + (tmax, or the configured default) - network allowance.
@@ -193,6 +197,9 @@ class auction {
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;
   std::string key_scratch_;
+  // The exchange of the last run() (a view into its snapshot's exchanges), for report_bids.
+  std::string_view exchange_;
+  std::uint64_t exchange_bit_ = 1;  // its bit in compiled_campaign::exchange_mask
 };
 
 }  // namespace bidder::engine

@@ -32,6 +32,7 @@ struct bid_event {
   std::string_view currency;  // the response currency
   std::string_view deal_id;   // empty: open auction
   std::string_view seat;
+  std::string_view exchange;  // the exchange's id (config Exchange.id)
   unix_seconds at = 0;
   /// The request the bid answers (device, geo, user ids...), for fields the log wants.
   const openrtb::bid_request* request = nullptr;
@@ -49,6 +50,7 @@ struct notice_event {
   std::optional<money> clearing_price;  // ${AUCTION_PRICE}, when given
   std::string_view currency;
   std::string_view loss_reason;  // loss notices: ${AUCTION_LOSS}
+  std::string_view exchange;     // the bid's exchange, as signed in the notice URL
   unix_seconds issued_at = 0;    // when the bid was made
   unix_seconds at = 0;           // when the notice arrived
 };

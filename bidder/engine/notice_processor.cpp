@@ -94,6 +94,8 @@ std::string_view to_string(notice_error e) noexcept {
       return "conflict";
     case notice_error::replay:
       return "replay";
+    case notice_error::encrypted_price:
+      return "encrypted_price";
     case notice_error::count_:
       break;
   }
@@ -109,6 +111,11 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (!parsed_or) {
     // The parser's message names the parameter; the answer keeps a static text (no allocation
     // per refused notice), and the error kind is counted.
+    if (parsed_or.error().code == errc::unsupported) {
+      return refuse(400, notice_error::encrypted_price,
+                    "price: an encrypted ${AUCTION_PRICE} is not supported; configure the "
+                    "exchange to send the clear price");
+    }
     return refuse(400, notice_error::bad_request,
                   parsed_or.error().code == errc::too_large
                       ? "query string too long"
@@ -128,6 +135,8 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (creative == nullptr || campaign->account == nullptr || snap.rate(n.id.currency) <= 0) {
     return refuse(404, notice_error::unknown_bid, "campaign or creative not configured");
   }
+  const std::optional<std::uint32_t> exchange = snap.find_exchange(n.id.exchange);
+  if (!exchange) return refuse(404, notice_error::unknown_bid, "exchange not configured");
   if (kind == notice_kind::click && creative->landing_url.empty()) {
     return refuse(404, notice_error::unknown_bid, "the creative has no landing_url");
   }
@@ -139,7 +148,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
 
   spend::ledger& ledger = *snap.spend;
   spend::account& account = *campaign->account;
-  const spend::count_on on = campaign->budget.counted_on;
+  const spend::count_on on = snap.counted_on(*campaign, snap.exchanges[*exchange]);
   const std::uint64_t key = spend::bid_key(n.id.bid_id);
   const auto update = ledger.bids().update(key, issued, now, [&](std::uint64_t state) {
     const std::optional<std::uint64_t> f = next_flags(spend::flags_of(state), kind, on);
@@ -177,8 +186,12 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
           ledger.frequency().increment(spend::frequency_key(user, account.id_hash()), now));
     });
   }
-  const bool charges =
-      on == spend::count_on::win ? (added & flags::win) != 0 : (added & flags::bill) != 0;
+  // A win charges when the rule is WIN. A bill charges unless an earlier win already did: the
+  // bid's own flags say so (a win under BILL set won_reserved), not the rule now, which a reload
+  // may have changed between the two notices.
+  const bool charges = (added & flags::bill) != 0
+                           ? (before & flags::win) == 0 || (before & flags::won_reserved) != 0
+                           : (added & flags::win) != 0 && on == spend::count_on::win;
   if (charges) account.charge(clearing_cost, now);  // before the release: see account.hpp
   if ((added & flags::won_reserved) != 0) {
     account.release(bid_cost, issued);
@@ -204,6 +217,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                         .clearing_price = n.clearing_price,
                         .currency = n.id.currency,
                         .loss_reason = n.loss_reason,
+                        .exchange = n.id.exchange,
                         .issued_at = issued,
                         .at = now});
   }

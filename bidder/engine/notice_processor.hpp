@@ -4,22 +4,27 @@
 // logic behind GET /notice/win|bill|loss and GET /click, apart from HTTP.
 //
 // A notice is checked, in order, and refused with nothing changed when: its query cannot be
-// read (400 bad_request: a missing or unreadable clearing price, a repeated parameter); its
+// read (400 bad_request: a missing or unreadable clearing price, a repeated parameter; 400
+// encrypted_price: an exchange's encrypted ${AUCTION_PRICE}, which is not supported); its
 // signature does not match its signed fields (403 bad_signature: forged, or any field
 // altered); it is older than notice_max_age_seconds, or issued more than 5 minutes in the
-// future (403 too_old); its campaign or creative is no longer configured (404 unknown_bid); a
+// future (403 too_old); its campaign, creative or exchange is no longer configured (404
+// unknown_bid); a
 // win or bill clearing price is above the signed bid price (403 price_above_bid); it
 // contradicts an earlier one, a loss after a win or bill or a win after a loss (403 conflict).
 // A notice already applied (same bid id, same kind) is answered like the first (204, or 302
 // for a click) and changes nothing (counted as replay).
 //
-// What an accepted notice does, by the campaign's count_on:
+// What an accepted notice does, by the count_on of the bid's exchange (signed in the URL), or
+// the campaign's budget.count_on when it sets one:
 //   WIN   win: charge the clearing price, release the bid's reservation, count a win and a
 //         frequency-cap impression for each user hash. bill: count (a bill with no win before
 //         it also does the win's work).
 //   BILL  win: count a win and the impressions, move the reservation to the win time (so it
 //         lasts a TTL from the win). bill: charge the clearing price, release the reservation
 //         (a bill with no win before it also counts the win and the impressions).
+//   A bill after a win charges only if that win did not (its flags say how it was counted), so
+//   a reload that changes the rule between a bid's win and bill still charges it once.
 //   loss: release the reservation, count a loss. click: count a click; answer 302 to the
 //         creative's landing_url from the current snapshot (never from the URL).
 //
@@ -51,6 +56,7 @@ enum class notice_error : std::uint8_t {
   price_above_bid,  // 403: clearing price above the bid price
   conflict,         // 403: contradicts an earlier notice of the same bid
   replay,           // 2xx: already applied; counted once
+  encrypted_price,  // 400: ${AUCTION_PRICE} is encrypted, which the bidder cannot read
   count_,           // number of errors (keep last)
 };
 std::string_view to_string(notice_error e) noexcept;

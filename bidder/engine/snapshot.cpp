@@ -41,6 +41,13 @@ double snapshot::rate(std::string_view currency) const noexcept {
   return it == config.currency_rates.end() ? 0.0 : it->second;
 }
 
+std::optional<std::uint32_t> snapshot::find_exchange(std::string_view id) const noexcept {
+  for (std::uint32_t i = 0; i < exchanges.size(); ++i) {
+    if (exchanges[i].id == id) return i;
+  }
+  return std::nullopt;
+}
+
 const compiled_campaign* snapshot::find_campaign(std::string_view id) const noexcept {
   auto it = campaign_by_id.find(id);
   return it == campaign_by_id.end() ? nullptr : &campaigns[it->second];
@@ -78,8 +85,16 @@ spend::budget compile_budget(const config::v1::Campaign& c) {
   b.daily = spend::amount_from_units(c.budget().daily());
   b.lifetime = spend::amount_from_units(c.budget().lifetime());
   b.pacing = c.pacing() == config::v1::EVEN ? spend::pacing_mode::even : spend::pacing_mode::asap;
-  b.counted_on = c.budget().count_on() == config::v1::Budget::BILL ? spend::count_on::bill
-                                                                   : spend::count_on::win;
+  switch (c.budget().count_on()) {
+    case config::v1::Budget::WIN:
+      b.counted_on = spend::count_on::win;
+      break;
+    case config::v1::Budget::BILL:
+      b.counted_on = spend::count_on::bill;
+      break;
+    default:
+      break;  // the exchange's
+  }
   return b;
 }
 
@@ -133,6 +148,25 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   for (const auto& [currency, rate] : config.currency_rates()) {
     snap->config.currency_rates.emplace(currency, rate);
   }
+  // The loader fills in the default exchange; a config built by hand (tests) may lack it.
+  for (const auto& x : config.exchanges()) {
+    snap->exchanges.push_back(
+        {x.id(), x.name(),
+         x.count_on() == config::v1::Budget::BILL ? spend::count_on::bill : spend::count_on::win});
+  }
+  if (snap->exchanges.empty()) {
+    snap->exchanges.push_back({std::string(config::default_exchange_id), "", spend::count_on::win});
+  }
+  if (snap->exchanges.size() > static_cast<std::size_t>(config::max_exchanges)) {
+    return make_error(errc::invalid_config,
+                      "exchanges: at most " + std::to_string(config::max_exchanges));
+  }
+  if (auto i = snap->find_exchange(config.default_exchange())) {
+    snap->default_exchange = *i;
+  } else if (!config.default_exchange().empty()) {
+    return make_error(errc::invalid_config,
+                      "default_exchange: unknown exchange \"" + config.default_exchange() + "\"");
+  }
 
   for (const auto& c : config.campaigns()) {
     const std::string who = "campaign \"" + c.id() + "\": ";
@@ -159,6 +193,17 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     out.app_allow = sorted(t.app_bundles_allow());
     out.app_block = sorted(t.app_bundles_block());
     out.deal_ids = sorted(t.deal_ids());
+    if (!t.exchanges().empty()) {
+      out.exchange_mask = 0;
+      for (const std::string& x : t.exchanges()) {
+        const auto i = snap->find_exchange(x);
+        if (!i) {
+          return make_error(errc::invalid_config,
+                            who + "targeting.exchanges: unknown exchange \"" + x + "\"");
+        }
+        out.exchange_mask |= std::uint64_t{1} << *i;
+      }
+    }
     out.all_of = conditions(t.audience().all_of(), snap->segments);
     out.any_of = conditions(t.audience().any_of(), snap->segments);
     out.none_of = conditions(t.audience().none_of(), snap->segments);

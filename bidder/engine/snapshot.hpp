@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -75,6 +76,15 @@ struct compiled_campaign {
   spend::budget budget;
   std::vector<spend::frequency_cap> frequency_caps;
   spend::account* account = nullptr;
+  /// Bit i set: the campaign bids on requests from snapshot::exchanges[i].
+  std::uint64_t exchange_mask = ~std::uint64_t{0};
+};
+
+/// An exchange that sends bid requests (config Exchange): POST /bid/{id}.
+struct compiled_exchange {
+  std::string id;
+  std::string name;
+  spend::count_on counted_on = spend::count_on::win;
 };
 
 struct settings {
@@ -99,6 +109,10 @@ struct snapshot {
   targeting_index targeting;
   /// Campaign id -> index into `campaigns` (notices find their campaign by id).
   std::unordered_map<std::string_view, std::uint32_t> campaign_by_id;
+  /// The configured exchanges (at most config::max_exchanges); never empty.
+  std::vector<compiled_exchange> exchanges;
+  /// Index into `exchanges` of the one POST /bid stands for.
+  std::uint32_t default_exchange = 0;
   /// The spend state the campaigns' accounts live in; shared with later snapshots.
   std::shared_ptr<spend::ledger> spend;
 
@@ -108,6 +122,14 @@ struct snapshot {
   }
   /// Units of `currency` per USD; 0 when the currency is unknown.
   double rate(std::string_view currency) const noexcept;
+  /// Index into `exchanges` of the exchange `id`, or nullopt. A scan over a handful of short
+  /// ids: no hashing, no allocation (the bid path calls it once per request).
+  std::optional<std::uint32_t> find_exchange(std::string_view id) const noexcept;
+  /// Which notice counts as spend for campaign `c`'s bids on `exchange`.
+  spend::count_on counted_on(const compiled_campaign& c,
+                             const compiled_exchange& exchange) const noexcept {
+    return c.budget.counted_on.value_or(exchange.counted_on);
+  }
   /// The campaign named `id`, or null.
   const compiled_campaign* find_campaign(std::string_view id) const noexcept;
   /// The creative `id` of campaign `c`, or null.

@@ -12,7 +12,7 @@
 #include <set>
 #include <system_error>
 
-#include "bidder/events/detail/json_text.hpp"
+#include "bidder/core/json_text.hpp"
 
 namespace bidder::events {
 namespace {
@@ -312,7 +312,8 @@ report_builder::report_builder(report_query query) : query_(std::move(query)) {
 
 void report_builder::add(const log_record& record, read_stats& stats) {
   if ((from_ms_ && record.time_ms < *from_ms_) || (to_end_ms_ && record.time_ms >= *to_end_ms_) ||
-      (query_.campaign_id && record.campaign_id != *query_.campaign_id)) {
+      (query_.campaign_id && record.campaign_id != *query_.campaign_id) ||
+      (query_.exchange && record.exchange != *query_.exchange)) {
     ++stats.filtered;
     return;
   }
@@ -678,14 +679,14 @@ void json_summary(std::string& out, const campaign_summary& s) {
   };
   out += "{\"day\":";
   if (s.day) {
-    detail::append_json_string(out, format_day(*s.day));
+    append_json_string(out, format_day(*s.day));
   } else {
     out += "null";
   }
   key("campaign_id");
-  detail::append_json_string(out, s.campaign_id);
+  append_json_string(out, s.campaign_id);
   key("currency");
-  detail::append_json_string(out, s.currency);
+  append_json_string(out, s.currency);
   key("bids");
   out += std::to_string(s.bids);
   key("wins");
@@ -707,7 +708,7 @@ void json_summary(std::string& out, const campaign_summary& s) {
   ratio_value("ctr", s.click_through_rate());
   money_value("cost_per_click", s.cost_per_click());
   key("spend_basis");
-  detail::append_json_string(out, to_string(s.basis));
+  append_json_string(out, to_string(s.basis));
   out += '}';
 }
 
@@ -732,7 +733,7 @@ std::string render_json(const report& r) {
          ",\"cut_short\":" + std::to_string(in.cut_short) + ",\"problems\":[";
   for (std::size_t i = 0; i < in.problems.size(); ++i) {
     if (i != 0) out += ',';
-    detail::append_json_string(out, in.problems[i]);
+    append_json_string(out, in.problems[i]);
   }
   out += "]}}\n";
   return out;

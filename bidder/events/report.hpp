@@ -60,6 +60,8 @@ struct report_query {
   std::optional<sys_days> to{};
   /// Only this campaign; absent: all.
   std::optional<std::string> campaign_id{};
+  /// Only events of this exchange (config Exchange.id); absent: all.
+  std::optional<std::string> exchange{};
 };
 
 /// What a report needs of one line (the rest of the record is not kept).
@@ -132,7 +134,7 @@ struct read_stats {
   std::uint64_t unreadable_files = 0;  ///< could not be opened or read (listed in `problems`)
   std::uint64_t lines = 0;
   std::uint64_t events = 0;     ///< lines counted in the report
-  std::uint64_t filtered = 0;   ///< good lines outside --from/--to/--campaign
+  std::uint64_t filtered = 0;   ///< good lines outside --from/--to/--campaign/--exchange
   std::uint64_t malformed = 0;  ///< lines skipped: not a valid event
   std::uint64_t cut_short = 0;  ///< a last line without its newline (a crash, or being written)
   /// The first `max_problems` skipped lines and unreadable files, as "FILE:LINE: reason".

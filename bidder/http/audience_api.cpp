@@ -7,13 +7,12 @@
 #include <map>
 
 #include "bidder/audience/importer.hpp"
-#include "bidder/openrtb/json_writer.hpp"
+#include "bidder/core/json_text.hpp"
 
 namespace bidder::http {
 namespace {
 
 namespace bhttp = boost::beast::http;
-using openrtb::append_json_string;
 
 void reply(response& res, bhttp::status status, std::string body) {
   res.result(status);

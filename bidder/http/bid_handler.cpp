@@ -12,6 +12,9 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
+// POST /bid/{exchange}: the exchange's id follows this prefix.
+constexpr std::string_view exchange_prefix = "/bid/";
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -88,9 +91,9 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
       serve_notice(*kind, query, res);
       return steady_clock::time_point::max();
     }
-    if (target != "/bid") {
+    if (target != "/bid" && !target.starts_with(exchange_prefix)) {
       metrics_.add(metrics_.unsupported);
-      refuse(res, 404, "not found: the bid endpoint is POST /bid");
+      refuse(res, 404, "not found: the bid endpoint is POST /bid or POST /bid/{exchange}");
       return steady_clock::time_point::max();
     }
     if (req.method() != bhttp::verb::post) {
@@ -99,8 +102,21 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
       refuse(res, 405, "method not allowed: use POST");
       return steady_clock::time_point::max();
     }
+    // The exchange is resolved once, against the snapshot this request then runs on.
+    const engine::snapshot& snap = snapshots_.get();
+    std::optional<std::uint32_t> exchange;
+    if (target != "/bid") {
+      exchange = snap.find_exchange(target.substr(exchange_prefix.size()));
+      if (!exchange) {
+        metrics_.add(metrics_.unsupported);
+        refuse(res, 404,
+               "not found: no such exchange (POST /bid/{exchange} takes an id of the "
+               "config's exchanges)");
+        return steady_clock::time_point::max();
+      }
+    }
     metrics_.add(metrics_.requests);
-    return serve_bid(req, arrival, res);
+    return serve_bid(snap, exchange, req, arrival, res);
   } catch (...) {
     // Nothing on this path should throw; if it does (e.g. out of memory), answer no-bid rather
     // than a 5xx or a dropped connection.
@@ -116,7 +132,10 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
 bool bid_handler::shed(const request& req, response& res) noexcept {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
-  if (req.method() != bhttp::verb::post || target != "/bid") return false;
+  if (req.method() != bhttp::verb::post ||
+      (target != "/bid" && !target.starts_with(exchange_prefix))) {
+    return false;
+  }
   metrics_.add(metrics_.requests);
   metrics_.add(metrics_.no_bids[static_cast<std::size_t>(engine::no_bid_reason::overload)]);
   res.set("x-openrtb-version", "2.6");
@@ -124,8 +143,9 @@ bool bid_handler::shed(const request& req, response& res) noexcept {
   return true;
 }
 
-steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time_point arrival,
-                                                response& res) {
+steady_clock::time_point bid_handler::serve_bid(const engine::snapshot& snap,
+                                                std::optional<std::uint32_t> exchange, request& req,
+                                                steady_clock::time_point arrival, response& res) {
   std::string_view body = req.body();
   if (auto encoding = req[bhttp::field::content_encoding]; !encoding.empty()) {
     if (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")) {
@@ -152,9 +172,11 @@ steady_clock::time_point bid_handler::serve_bid(request& req, steady_clock::time
     return steady_clock::time_point::max();
   }
 
-  const engine::snapshot& snap = snapshots_.get();
   const engine::request_context ctx{
-      arrival, engine::compute_deadline(arrival, request_.tmax_ms, snap.config), wall_now()};
+      .arrival = arrival,
+      .deadline = engine::compute_deadline(arrival, request_.tmax_ms, snap.config),
+      .wall_now = wall_now(),
+      .exchange = exchange};
   const engine::outcome outcome = auction_.run(snap, request_, ctx, response_);
   const auto done = steady_clock::now();
   metrics_.observe_latency(done - arrival);

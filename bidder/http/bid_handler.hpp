@@ -1,6 +1,7 @@
 // File: bidder/http/bid_handler.hpp
 //
-// The bid port's handler: POST /bid with an OpenRTB 2.6 BidRequest in JSON (application/json or
+// The bid port's handler: POST /bid/{exchange} (or POST /bid, the config's default exchange;
+// an unknown exchange id gets 404) with an OpenRTB 2.6 BidRequest in JSON (application/json or
 // no Content-Type) or protobuf (application/x-protobuf), optionally gzip-encoded. Answers 200
 // with a BidResponse in the request's format (gzip when Accept-Encoding asks), 204 with no body
 // for no-bid, 400 for an invalid request (the body says what and where), 413 for a body over
@@ -50,7 +51,9 @@ class bid_handler final : public handler {
   const engine::audience_stats& audience() const noexcept { return auction_.stats(); }
 
  private:
-  steady_clock::time_point serve_bid(request& req, steady_clock::time_point arrival, response& res);
+  steady_clock::time_point serve_bid(const engine::snapshot& snap,
+                                     std::optional<std::uint32_t> exchange, request& req,
+                                     steady_clock::time_point arrival, response& res);
   void serve_notice(notice::notice_kind kind, std::string_view query, response& res);
   void refuse(response& res, unsigned status, std::string_view message);
 

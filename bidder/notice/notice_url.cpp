@@ -122,6 +122,10 @@ void append_notice_url(std::string& out, std::string_view base, notice_kind kind
     out += "&u=";
     append_escaped(out, id.users);
   }
+  out += "&x=";
+  append_escaped(out, id.exchange);
+  out += "&k=";
+  append_escaped(out, id.key_id);
   switch (kind) {
     case notice_kind::win:
     case notice_kind::bill:
@@ -146,6 +150,20 @@ std::optional<money> parse_price(std::string_view text) noexcept {
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   if (!std::isfinite(value) || value < 0 || value > 1e9) return std::nullopt;
   return money::from_units(value);
+}
+
+bool looks_encrypted(std::string_view text) noexcept {
+  if (text.size() < min_encrypted_price_chars || text.size() > 128) return false;
+  bool letter = false;
+  for (char c : text) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    letter = letter || alpha;
+    if (!alpha && !(c >= '0' && c <= '9') && c != '-' && c != '_' && c != '+' && c != '/' &&
+        c != '=') {
+      return false;
+    }
+  }
+  return letter;
 }
 
 result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view query) {
@@ -180,9 +198,9 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
       std::uint32_t bit;
     };
     static constexpr field fields[] = {
-        {"auction", 1},  {"imp", 2},       {"bid", 4},   {"campaign", 8}, {"creative", 16},
-        {"bp", 32},      {"cur", 64},      {"t", 128},   {"u", 256},      {"sig", 512},
-        {"price", 1024}, {"reason", 2048}, {"min", 4096}};
+        {"auction", 1},  {"imp", 2},       {"bid", 4},    {"campaign", 8}, {"creative", 16},
+        {"bp", 32},      {"cur", 64},      {"t", 128},    {"u", 256},      {"sig", 512},
+        {"price", 1024}, {"reason", 2048}, {"min", 4096}, {"x", 8192},     {"k", 16384}};
     std::uint32_t bit = 0;
     for (const field& f : fields) {
       if (f.name == name) bit = f.bit;
@@ -234,6 +252,12 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
         min_text = value;
         has_min = true;
         break;
+      case 8192:
+        out.id.exchange = value;
+        break;
+      case 16384:
+        out.id.key_id = value;
+        break;
       default:
         break;
     }
@@ -247,6 +271,11 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
         return make_error(errc::invalid_field, "price: ${AUCTION_PRICE} was not substituted");
       }
       out.clearing_price = parse_price(price_text);
+      if (!out.clearing_price && looks_encrypted(price_text)) {
+        return make_error(errc::unsupported,
+                          "price: an encrypted ${AUCTION_PRICE} is not supported (ask the "
+                          "exchange for the clear price)");
+      }
       if (!out.clearing_price) {
         return make_error(errc::invalid_field,
                           "price: \"" + std::string(price_text) +

@@ -6,10 +6,11 @@
 //
 //   <base>/notice/win?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=<bid id>&campaign=<id>
 //       &creative=<id>&bp=<bid price, micros>&cur=<currency>&t=<issued, unix s>[&u=<users>]
-//       &price=${AUCTION_PRICE}&sig=<signature>
+//       &x=<exchange id>&k=<key id>&price=${AUCTION_PRICE}&sig=<signature>
 //   <base>/notice/bill?... the same
 //   <base>/notice/loss?... &price=${AUCTION_PRICE}&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}
-//   <base>/click?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=...&t=...[&u=...]&sig=...
+//   <base>/click?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=...&t=...[&u=...]&x=...&k=...
+//       &sig=...
 //
 // The exchange substitutes the ${...} macros (OpenRTB 2.6 section 4.4): the request and imp
 // ids must come back as they were in the request, or the signature does not match. Every field
@@ -65,8 +66,9 @@ inline constexpr std::size_t max_query_bytes = 4096;
 class notice_parser {
  public:
   /// Reads `query` (the part after '?', percent-encoded). Errors (the notice changes nothing):
-  /// too_large (query over max_query_bytes), invalid_field naming the parameter (a clearing
-  /// price that is missing, unsubstituted, negative or not a number; a parameter given twice).
+  /// too_large (query over max_query_bytes), unsupported (a win or bill clearing price that
+  /// looks_encrypted()), invalid_field naming the parameter (a clearing price that is missing,
+  /// unsubstituted, negative or not a number; a parameter given twice).
   [[nodiscard]] result<parsed_notice> parse(notice_kind kind, std::string_view query);
 
  private:
@@ -76,5 +78,14 @@ class notice_parser {
 /// Parses a decimal CPM ("1.25", "0.5") as sent in ${AUCTION_PRICE}; nullopt for anything else
 /// (negative, NaN, an unsubstituted macro, an encrypted price).
 std::optional<money> parse_price(std::string_view text) noexcept;
+
+/// Shortest text taken for an encrypted price: the encrypted-price schemes exchanges use
+/// (a 16-byte IV, the 8-byte price and a 4-byte integrity tag, or similar) are 28 bytes or more
+/// before base64, and no decimal CPM is this long.
+inline constexpr std::size_t min_encrypted_price_chars = 16;
+
+/// True when `text`, not a decimal price, looks like an exchange's encrypted ${AUCTION_PRICE}:
+/// min_encrypted_price_chars to 128 characters of base64 or base64url with at least one letter.
+bool looks_encrypted(std::string_view text) noexcept;
 
 }  // namespace bidder::notice

@@ -16,7 +16,8 @@ namespace {
 // Bytes of the HMAC kept (see the header: 128 bits).
 constexpr std::size_t mac_bytes = 16;
 // Labels the message format, so a future layout can never verify as this one.
-constexpr std::string_view message_version = "bidder.notice.v1";
+// v2 added the exchange and the key id, and varint framing.
+constexpr std::string_view message_version = "bidder.notice.v2";
 
 struct mac_deleter {
   void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
@@ -37,13 +38,20 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+// LEB128: 7 bits a byte, the high bit set on all but the last. Prefix-free, and a length
+// under 128 (almost every field) takes one byte, which keeps the message short: each 64 bytes
+// of it costs one more SHA-256 block on every bid and every notice.
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
 }
 
 // Length-prefixed, so no choice of field contents can make two identities serialise alike.
 void put_field(std::string& out, std::string_view s) {
-  put_u64(out, s.size());
+  put_varint(out, s.size());
   out.append(s);
 }
 
@@ -55,10 +63,12 @@ void serialise(const bid_identity& id, std::string& out) {
   put_field(out, id.bid_id);
   put_field(out, id.campaign_id);
   put_field(out, id.creative_id);
-  put_u64(out, static_cast<std::uint64_t>(id.price_micros));
+  put_varint(out, static_cast<std::uint64_t>(id.price_micros));
   put_field(out, id.currency);
-  put_u64(out, static_cast<std::uint64_t>(id.issued_at));
+  put_varint(out, static_cast<std::uint64_t>(id.issued_at));
   put_field(out, id.users);
+  put_field(out, id.exchange);
+  put_field(out, id.key_id);
 }
 
 void base64url(const unsigned char* in, std::size_t n, char* out) {
@@ -91,29 +101,47 @@ static_assert((mac_bytes * 4 + 2) / 3 == signature_chars);
 }  // namespace
 
 struct signer::impl {
+  struct keyed_mac {
+    std::string id;
+    mac_ctx_ptr keyed;  // a template context holding the key; duplicated per thread
+  };
   mac_ptr mac;
-  mac_ctx_ptr keyed;  // a template context holding the key; duplicated per thread
+  std::vector<keyed_mac> keys;
+  std::size_t signing = 0;  // index into keys
 };
 
 struct signer::context::impl {
-  mac_ctx_ptr ctx;
+  struct keyed_mac {
+    std::string id;
+    mac_ctx_ptr ctx;
+  };
+  std::vector<keyed_mac> keys;  // as in signer::impl
+  std::size_t signing = 0;
   std::string message;  // reused per call
-  // Computes the truncated MAC of `id` into `sig`.
-  void compute(const bid_identity& id, char (&sig)[signature_chars]) noexcept {
+
+  // The context of the key named `key_id`, or null. A ring holds a handful of keys: a scan.
+  EVP_MAC_CTX* find(std::string_view key_id) noexcept {
+    for (keyed_mac& k : keys) {
+      if (k.id == key_id) return k.ctx.get();
+    }
+    return nullptr;
+  }
+  // Computes the truncated MAC of `id` with `ctx` into `sig`.
+  void compute(EVP_MAC_CTX* ctx, const bid_identity& id, char (&sig)[signature_chars]) noexcept {
     unsigned char raw[mac_bytes];
-    compute_raw(id, raw);
+    compute_raw(ctx, id, raw);
     base64url(raw, mac_bytes, sig);
   }
-  void compute_raw(const bid_identity& id, unsigned char (&raw)[mac_bytes]) noexcept {
+  void compute_raw(EVP_MAC_CTX* ctx, const bid_identity& id,
+                   unsigned char (&raw)[mac_bytes]) noexcept {
     serialise(id, message);
     unsigned char out[EVP_MAX_MD_SIZE];
     std::size_t out_len = 0;
     // Re-initialising with no key keeps the key (and its precomputed pads): no allocation.
-    const bool ok =
-        EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) == 1 &&
-        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size()) == 1 &&
-        EVP_MAC_final(ctx.get(), out, &out_len, sizeof out) == 1 && out_len >= mac_bytes;
+    const bool ok = EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1 &&
+                    EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(message.data()),
+                                   message.size()) == 1 &&
+                    EVP_MAC_final(ctx, out, &out_len, sizeof out) == 1 && out_len >= mac_bytes;
     // A context that worked once cannot fail later short of memory corruption.
     if (!ok) std::abort();
     std::memcpy(raw, out, mac_bytes);
@@ -125,36 +153,62 @@ signer::signer(signer&&) noexcept = default;
 signer& signer::operator=(signer&&) noexcept = default;
 signer::~signer() = default;
 
-result<signer> signer::from_key(std::string_view key) {
-  if (key.size() < min_key_bytes) {
-    return make_error(errc::invalid_config, "notice key: at least " +
-                                                std::to_string(min_key_bytes) + " bytes, got " +
-                                                std::to_string(key.size()));
-  }
+result<signer> signer::from_key(std::string_view key, std::string_view key_id) {
+  return from_keys({named_key{std::string(key_id), std::string(key)}}, key_id);
+}
+
+result<signer> signer::from_keys(const std::vector<named_key>& keys,
+                                 std::string_view signing_key_id) {
   auto state = std::make_shared<impl>();
   state->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!state->mac) return make_error(errc::invalid_config, "OpenSSL has no HMAC");
-  state->keyed.reset(EVP_MAC_CTX_new(state->mac.get()));
-  if (!state->keyed)
-    return make_error(errc::invalid_config, "OpenSSL: cannot make an HMAC context");
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(state->keyed.get(), reinterpret_cast<const unsigned char*>(key.data()),
-                   key.size(), params) != 1) {
-    return make_error(errc::invalid_config, "OpenSSL: cannot key HMAC-SHA256");
+  bool found = false;
+  for (const named_key& k : keys) {
+    // A single unnamed key keeps the old message ("notice key: ..."); a ring names the key.
+    const std::string who = keys.size() == 1 ? "notice key" : "notice key \"" + k.id + "\"";
+    if (k.secret.size() < min_key_bytes) {
+      return make_error(errc::invalid_config, who + ": at least " + std::to_string(min_key_bytes) +
+                                                  " bytes, got " + std::to_string(k.secret.size()));
+    }
+    for (const auto& other : state->keys) {
+      if (other.id == k.id) return make_error(errc::invalid_config, who + ": duplicate id");
+    }
+    mac_ctx_ptr keyed(EVP_MAC_CTX_new(state->mac.get()));
+    if (!keyed) return make_error(errc::invalid_config, "OpenSSL: cannot make an HMAC context");
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(keyed.get(), reinterpret_cast<const unsigned char*>(k.secret.data()),
+                     k.secret.size(), params) != 1) {
+      return make_error(errc::invalid_config, "OpenSSL: cannot key HMAC-SHA256");
+    }
+    if (k.id == signing_key_id) {
+      state->signing = state->keys.size();
+      found = true;
+    }
+    state->keys.push_back({k.id, std::move(keyed)});
+  }
+  if (!found) {
+    return make_error(errc::invalid_config,
+                      "notice signing key \"" + std::string(signing_key_id) + "\": not given");
   }
   return signer(std::move(state));
 }
 
-result<signer> signer::from_file(const std::string& path) {
+result<std::string> signer::read_key_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(errc::io_error, "notice_key_file " + path + ": cannot open");
+  if (!in) return make_error(errc::io_error, "notice key file " + path + ": cannot open");
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) return make_error(errc::io_error, "notice_key_file " + path + ": read failed");
+  if (in.bad()) return make_error(errc::io_error, "notice key file " + path + ": read failed");
   const std::string contents = text.str();
-  auto made = from_key(trim(contents));
+  return std::string(trim(contents));
+}
+
+result<signer> signer::from_file(const std::string& path, std::string_view key_id) {
+  auto key = read_key_file(path);
+  if (!key) return key.error();
+  auto made = from_key(*key, key_id);
   if (!made)
     return make_error(made.error().code, "notice_key_file " + path + ": " + made.error().message);
   return made;
@@ -170,10 +224,16 @@ result<signer> signer::random() {
   return made;
 }
 
+std::string_view signer::signing_key_id() const noexcept { return impl_->keys[impl_->signing].id; }
+
 signer::context signer::new_context() const {
   auto state = std::make_unique<context::impl>();
-  state->ctx.reset(EVP_MAC_CTX_dup(impl_->keyed.get()));
-  if (!state->ctx) std::abort();  // out of memory at start-up
+  for (const auto& k : impl_->keys) {
+    mac_ctx_ptr ctx(EVP_MAC_CTX_dup(k.keyed.get()));
+    if (!ctx) std::abort();  // out of memory at start-up
+    state->keys.push_back({k.id, std::move(ctx)});
+  }
+  state->signing = impl_->signing;
   state->message.reserve(512);
   return context(std::move(state));
 }
@@ -184,7 +244,7 @@ std::uint64_t signer::derive_secret(std::string_view label) const {
   id.request_id = "bidder.derive";
   id.imp_id = label;
   unsigned char raw[mac_bytes];
-  mac.impl_->compute_raw(id, raw);
+  mac.impl_->compute_raw(mac.impl_->keys[mac.impl_->signing].ctx.get(), id, raw);
   std::uint64_t out = 0;
   for (std::size_t i = 0; i < 8; ++i) out = (out << 8) | raw[i];
   return out;
@@ -197,14 +257,16 @@ signer::context::~context() = default;
 
 void signer::context::sign(const bid_identity& id, std::string& out) noexcept {
   char sig[signature_chars];
-  impl_->compute(id, sig);
+  impl_->compute(impl_->keys[impl_->signing].ctx.get(), id, sig);
   out.append(sig, signature_chars);
 }
 
 bool signer::context::verify(const bid_identity& id, std::string_view signature) noexcept {
   if (signature.size() != signature_chars) return false;
+  EVP_MAC_CTX* ctx = impl_->find(id.key_id);
+  if (ctx == nullptr) return false;  // a key removed from the ring (or never in it)
   char expected[signature_chars];
-  impl_->compute(id, expected);
+  impl_->compute(ctx, id, expected);
   return CRYPTO_memcmp(expected, signature.data(), signature_chars) == 0;
 }
 

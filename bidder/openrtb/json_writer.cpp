@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "bidder/core/json_text.hpp"
+
 namespace bidder::openrtb {
 namespace {
 
@@ -56,41 +58,6 @@ void append_string_array(std::string& out, std::string_view key,
 }
 
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view value) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run_start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(value.data() + run_start, i - run_start);
-    run_start = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
-    }
-  }
-  out.append(value.data() + run_start, value.size() - run_start);
-  out += '"';
-}
 
 void write_json_response(const bid_response& response, std::string& out) {
   out.clear();

@@ -17,7 +17,4 @@ namespace bidder::openrtb {
 /// Replaces `out` with the JSON text of `response` (all bids in one seatbid).
 void write_json_response(const bid_response& response, std::string& out);
 
-/// Appends `value` as a JSON string literal (quotes included), escaping as RFC 8259 requires.
-void append_json_string(std::string& out, std::string_view value);
-
 }  // namespace bidder::openrtb

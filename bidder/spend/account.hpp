@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,8 @@ struct budget {
   amount daily = 0;     // 0: no daily limit
   amount lifetime = 0;  // 0: no lifetime limit
   pacing_mode pacing = pacing_mode::asap;
-  count_on counted_on = count_on::win;
+  /// Which notice is spend for this campaign; nullopt (the default): the exchange's count_on.
+  std::optional<count_on> counted_on;
   bool limited() const noexcept { return daily > 0 || lifetime > 0; }
 };
 

@@ -35,6 +35,9 @@ std::atomic<std::uint64_t>* bid_table::find_or_claim(std::uint64_t key, unix_sec
   for (int pass = 0; pass < 2; ++pass) {
     for (std::size_t i = 0; i < bucket_slots; ++i) {
       std::uint64_t seen = line.keys[i].load(std::memory_order_acquire);
+      // Another thread may have claimed a slot for this very bid since the look-up above:
+      // use it, or the bid would get two slots and its notice would count twice.
+      if (seen == key) return &states_[b * bucket_slots + i];
       const bool usable =
           pass == 0 ? seen == 0
                     : dead(states_[b * bucket_slots + i].load(std::memory_order_acquire), now);

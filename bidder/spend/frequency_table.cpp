@@ -64,6 +64,9 @@ std::size_t frequency_table::claim(std::uint64_t key, unix_seconds now) noexcept
   for (int pass = 0; pass < 2; ++pass) {
     for (std::size_t i = 0; i < bucket_slots; ++i) {
       std::uint64_t seen = line.keys[i].load(std::memory_order_acquire);
+      // Another thread may have claimed a slot for this key since the look-up above: share it,
+      // or the key's counts would be split over two slots.
+      if (seen == key) return b * bucket_slots + i;
       const bool usable =
           pass == 0 ? seen == 0
                     : count_in(counts_[b * bucket_slots + i].week.load(std::memory_order_relaxed),

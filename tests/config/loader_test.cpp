@@ -135,6 +135,9 @@ TEST_CASE("the embedded demo config parses with its campaigns and rates", "[conf
   REQUIRE(c.demo_users_size() == 2);
   CHECK(c.demo_users(0).key() == "user:demo-car-buyer");
   CHECK(c.demo_users(0).segments(1).days_ago() == 30);
+  REQUIRE(c.exchanges_size() == 2);
+  CHECK(c.default_exchange() == "demo-exchange");
+  CHECK(c.exchanges(1).count_on() == bidder::config::v1::Budget::BILL);
 }
 
 TEST_CASE("defaults are filled in for a minimal config", "[config][unit]") {
@@ -361,4 +364,70 @@ TEST_CASE("load_file reads a file and names it in errors", "[config][unit]") {
   REQUIRE_FALSE(failed);
   CHECK(failed.error().code == errc::invalid_config);
   CHECK_THAT(failed.error().message, Catch::StartsWith(bad + ":3:"));
+}
+
+TEST_CASE("exchanges: a default one when none is listed, count_on WIN by default",
+          "[config][unit][exchange]") {
+  auto plain = parse(config_json({default_campaign("c1")}), "<test>");
+  INFO(error_of(plain));
+  REQUIRE(plain);
+  REQUIRE((*plain)->exchanges_size() == 1);
+  CHECK((*plain)->exchanges(0).id() == "default");
+  CHECK((*plain)->exchanges(0).count_on() == bidder::config::v1::Budget::WIN);
+  CHECK((*plain)->default_exchange() == "default");
+
+  auto listed = parse(config_json({default_campaign("c1")},
+                                  R"("exchanges": [{"id": "ox", "name": "OpenX"},
+                                                   {"id": "gam", "count_on": "BILL"}],
+                                     "default_exchange": "gam")"),
+                      "<test>");
+  INFO(error_of(listed));
+  REQUIRE(listed);
+  CHECK((*listed)->exchanges(0).count_on() == bidder::config::v1::Budget::WIN);
+  CHECK((*listed)->exchanges(1).count_on() == bidder::config::v1::Budget::BILL);
+  CHECK((*listed)->default_exchange() == "gam");
+}
+
+TEST_CASE("unknown or bad exchange and notice key names are refused naming the field",
+          "[config][unit][exchange]") {
+  const std::string two = R"("exchanges": [{"id": "ox"}, {"id": "gam"}], )";
+  const auto [top_level, campaign_extra, expected] =
+      GENERATE_REF(table<std::string, std::string, std::string>({
+          {two + R"("default_exchange": "adx")", "",
+           R"(default_exchange: unknown exchange "adx"; known: gam, ox)"},
+          {R"("default_exchange": "adx")", "", R"(default_exchange: unknown exchange "adx")"},
+          {R"("exchanges": [{"id": "ox"}, {"id": "ox"}])", "", R"(exchanges[1].id: duplicate)"},
+          {R"("exchanges": [{"id": "o x"}])", "", "exchanges[0].id: use 1 to 32"},
+          {R"("exchanges": [{"name": "no id"}])", "", "exchanges[0].id: use 1 to 32"},
+          {two.substr(0, two.size() - 2), R"({"exchanges": ["ox", "adx"]})",
+           R"(campaign "c1": targeting.exchanges[1]: unknown exchange "adx"; known: gam, ox)"},
+          {R"("notice_keys": [{"id": "k1", "file": "/k1"}], "notice_signing_key": "k2")", "",
+           R"(notice_signing_key: unknown key "k2"; known: k1)"},
+          {R"("notice_signing_key": "k2")", "", "notice_signing_key: names a key of notice_keys"},
+          {R"("notice_keys": [{"id": "k1", "file": "/k1"}, {"id": "k1", "file": "/k2"}])", "",
+           "notice_keys[1].id: duplicate"},
+          {R"("notice_keys": [{"id": "k1"}])", "", "notice_keys[0].file: missing"},
+          {R"("notice_keys": [{"id": "k/1", "file": "/k"}])", "", "notice_keys[0].id: use 1 to 32"},
+          {R"("notice_key_file": "/k", "notice_keys": [{"id": "k1", "file": "/k1"}])", "",
+           "notice_key_file: give either notice_key_file or notice_keys"},
+      }));
+  CAPTURE(top_level, campaign_extra);
+  auto campaign = default_campaign("c1");
+  if (!campaign_extra.empty()) campaign = with(campaign, "targeting", campaign_extra);
+  auto config = parse(config_json({campaign}, top_level), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("more exchanges than a campaign's exchange mask holds are refused",
+          "[config][unit][exchange]") {
+  std::string list;
+  for (int i = 0; i <= bidder::config::max_exchanges; ++i) {
+    list += std::string(i ? ", " : "") + R"({"id": "x)" + std::to_string(i) + R"("})";
+  }
+  auto config =
+      parse(config_json({default_campaign("c1")}, R"("exchanges": [)" + list + "]"), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK_THAT(config.error().message, Catch::Contains("exchanges: at most 64"));
 }

@@ -875,7 +875,10 @@ TEST_CASE("notice URLs carry the bid price, currency and time, signed", "[engine
                                         .price_micros = 2'500'000,
                                         .currency = "USD",
                                         .issued_at = now_s,
-                                        .users = {}};
+                                        .users = {},
+                                        .exchange = "default",
+                                        .key_id = "0"};
+  CHECK_THAT(bid.nurl, Catch::Contains("&x=default&k=0&"));
   CHECK(signer->new_context().verify(id, sig));
   CHECK(bid.adm == "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">");  // no click macro
 }

@@ -37,8 +37,10 @@ std::string campaign_json(const std::string& id, double cpm, const std::string& 
 }
 
 std::shared_ptr<const snapshot> build(const std::vector<std::string>& campaigns,
-                                      std::shared_ptr<bidder::spend::ledger> ledger = nullptr) {
-  std::string json = R"({"notice_base_url": "https://bid.example", "notice_max_age_seconds": 600,
+                                      std::shared_ptr<bidder::spend::ledger> ledger = nullptr,
+                                      const std::string& settings = "") {
+  std::string json = "{" + settings + (settings.empty() ? "" : ", ") +
+                     R"("notice_base_url": "https://bid.example", "notice_max_age_seconds": 600,
       "currency_rates": {"EUR": 0.5}, "notice_table_slots": 4096,
       "frequency_table_slots": 4096, "campaigns": [)";
   for (std::size_t i = 0; i < campaigns.size(); ++i) json += (i ? ", " : "") + campaigns[i];
@@ -67,8 +69,18 @@ struct fixture {
   bidder::engine::notice_processor notices{signer, nullptr};
   bidder::openrtb::bid_request request;
   bidder::openrtb::bid_response response;
+  std::optional<std::uint32_t> exchange;  // the request's exchange (nullopt: the default)
 
-  fixture() {
+  fixture() { init(); }
+  /// Bids signed by `s`; `worker` keeps its bid ids apart from other fixtures'.
+  fixture(bidder::notice::signer s, std::uint32_t worker)
+      : signer(std::move(s)),
+        auction(nullptr, worker, 0xabc, {.signer = &signer, .user_hash_secret = 99}) {
+    init();
+  }
+  fixture(const fixture&) = delete;
+
+  void init() {
     request.id = "req/1 x";  // needs escaping in a URL
     request.inventory = bidder::openrtb::inventory_kind::site;
     request.domain = "news.example.com";
@@ -87,6 +99,7 @@ struct fixture {
     ctx.now = &arrival;
     ctx.wall_now = at;
     ctx.deadline = bidder::engine::compute_deadline(ctx.arrival, 0, snap.config);
+    ctx.exchange = exchange;
     const auto outcome = auction.run(snap, request, ctx, response);
     INFO(bidder::engine::to_string(outcome.reason));
     REQUIRE(outcome.is_bid());
@@ -189,6 +202,9 @@ TEST_CASE("a forged notice, or one with any field altered, is refused and change
       {"cur", "EUR"},
       {"t", std::to_string(now_s + 100)},
       {"u", "0123456789abcdef"},
+      {"x", "another-exchange"},
+      {"x", ""},
+      {"k", "1"},
       {"sig", "AAAAAAAAAAAAAAAAAAAAAA"},
       {"sig", ""},
   };
@@ -365,5 +381,173 @@ TEST_CASE("a frequency cap counts wins under every id of the user and caps each 
     coppa.request.user_id = "carol";
     coppa.request.coppa = true;
     CHECK(coppa.bid(*snap).cid == "fallback");
+  }
+}
+
+namespace {
+
+const std::string two_exchanges =
+    R"("exchanges": [{"id": "nurl-x", "count_on": "WIN"}, {"id": "burl-x", "count_on": "BILL"}])";
+
+}  // namespace
+
+TEST_CASE("spend is counted on the notice the bid's exchange names, signed in the URL",
+          "[engine][notice][exchange]") {
+  auto snap =
+      build({campaign_json("c1", 2.0, R"("budget": {"daily": 1.0})")}, nullptr, two_exchanges);
+  REQUIRE(snap->exchanges.size() == 2);
+  CHECK(snap->default_exchange == 0);
+  const bidder::spend::account& account = *snap->campaigns[0].account;
+
+  SECTION("an exchange counting on BILL: the win only counts, the bill charges") {
+    fixture f;
+    f.exchange = *snap->find_exchange("burl-x");
+    const auto& bid = f.bid(*snap);
+    CHECK_THAT(bid.nurl, Catch::Contains("&x=burl-x&"));
+    CHECK(f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    CHECK(account.spent_lifetime() == 0);
+    CHECK(account.reserved() == cost(2.0));
+    CHECK(f.send(*snap, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(account.reserved() == 0);
+  }
+  SECTION("an exchange counting on WIN (here POST /bid, the default): the win charges") {
+    fixture f;
+    const auto& bid = f.bid(*snap);
+    CHECK_THAT(bid.nurl, Catch::Contains("&x=nurl-x&"));
+    CHECK(f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(f.send(*snap, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    CHECK(account.spent_lifetime() == cost(1.5));
+  }
+  SECTION("moving a bid to the other exchange breaks its signature") {
+    fixture f;
+    f.exchange = *snap->find_exchange("burl-x");
+    std::string nurl = f.substitute(f.bid(*snap).nurl, "1.50");
+    nurl.replace(nurl.find("x=burl-x"), 8, "x=nurl-x");
+    const auto r = f.send(*snap, notice_kind::win, nurl);
+    CHECK(r.status == 403);
+    CHECK(*r.error == notice_error::bad_signature);
+    CHECK(account.spent_lifetime() == 0);
+  }
+}
+
+TEST_CASE("a campaign's budget.count_on overrides its exchange's", "[engine][notice][exchange]") {
+  auto snap = build({campaign_json("c1", 2.0, R"("budget": {"daily": 1.0, "count_on": "WIN"})")},
+                    nullptr, two_exchanges);
+  fixture f;
+  f.exchange = *snap->find_exchange("burl-x");
+  const auto& bid = f.bid(*snap);
+  CHECK(f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "1.25")).status == 204);
+  CHECK(snap->campaigns[0].account->spent_lifetime() == cost(1.25));
+}
+
+TEST_CASE("a notice of an exchange no longer configured is 404 and changes nothing",
+          "[engine][notice][exchange]") {
+  auto ledger = std::make_shared<bidder::spend::ledger>(
+      bidder::spend::ledger_options{.notice_table_slots = 4096, .frequency_table_slots = 4096});
+  auto before = build({campaign_json("c1", 2.0)}, ledger, two_exchanges);
+  fixture f;
+  f.exchange = *before->find_exchange("burl-x");
+  const std::string nurl = f.substitute(f.bid(*before).nurl);
+  auto after = build({campaign_json("c1", 2.0)}, ledger, R"("exchanges": [{"id": "nurl-x"}])");
+  const auto r = f.send(*after, notice_kind::win, nurl);
+  CHECK(r.status == 404);
+  CHECK(*r.error == notice_error::unknown_bid);
+  CHECK(after->campaigns[0].account->wins() == 0);
+}
+
+TEST_CASE("a campaign with targeting.exchanges bids only on those exchanges",
+          "[engine][exchange]") {
+  auto snap = build({campaign_json("only-burl", 3.0, R"("targeting": {"exchanges": ["burl-x"]})"),
+                     campaign_json("anywhere", 1.0)},
+                    nullptr, two_exchanges);
+  fixture on_burl;
+  on_burl.exchange = *snap->find_exchange("burl-x");
+  CHECK(on_burl.bid(*snap).cid == "only-burl");
+  fixture on_default;
+  CHECK(on_default.bid(*snap).cid == "anywhere");
+}
+
+TEST_CASE("an encrypted ${AUCTION_PRICE} gets 400 encrypted_price and changes nothing",
+          "[engine][notice]") {
+  auto snap = build({campaign_json("c1", 2.0)});
+  fixture f;
+  const auto& bid = f.bid(*snap);
+  // The shape of an exchange's encrypted price: 28 bytes (IV, price, signature), web-safe
+  // base64.
+  for (const std::string encrypted :
+       {"WEp8wQAAAABnFd5EkB2k1wJeFcAj-Z_JVOeGzA", "SjpvRwAB4kB7jEpgW5IA8p73ew9ic6VZpFsPnA=="}) {
+    INFO(encrypted);
+    const auto r = f.send(*snap, notice_kind::win, f.substitute(bid.nurl, encrypted));
+    CHECK(r.status == 400);
+    REQUIRE(r.error);
+    CHECK(*r.error == notice_error::encrypted_price);
+    CHECK_THAT(std::string(r.message), Catch::Contains("encrypted"));
+  }
+  CHECK(*f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "free")).error ==
+        notice_error::bad_request);
+  CHECK(snap->campaigns[0].account->wins() == 0);
+  CHECK(f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "1.00")).status == 204);
+}
+
+TEST_CASE(
+    "key rotation: a notice signed with a retired but listed key verifies, a removed "
+    "key's gets 403",
+    "[engine][notice][keys]") {
+  const std::string old_secret(40, 'o'), new_secret(40, 'n');
+  auto snap = build({campaign_json("c1", 2.0)});
+  // Bids made before the rotation, signed with the old key.
+  fixture before(*bidder::notice::signer::from_keys({{"k1", old_secret}}, "k1"), 11);
+  const std::string old_win = before.substitute(before.bid(*snap).nurl, "1.00");
+  CHECK_THAT(old_win, Catch::Contains("&k=k1&"));
+  const std::string old_win_2 = before.substitute(before.bid(*snap).nurl, "1.00");
+
+  // During the rotation: k2 signs, k1 is still listed.
+  fixture during(*bidder::notice::signer::from_keys({{"k2", new_secret}, {"k1", old_secret}}, "k2"),
+                 12);
+  const auto& second = during.bid(*snap);
+  CHECK_THAT(second.nurl, Catch::Contains("&k=k2&"));
+  CHECK(during.send(*snap, notice_kind::win, old_win).status == 204);
+  CHECK(during.send(*snap, notice_kind::win, during.substitute(second.nurl, "1.00")).status == 204);
+
+  // After it: k1 removed.
+  fixture after(*bidder::notice::signer::from_keys({{"k2", new_secret}}, "k2"), 13);
+  const auto r = after.send(*snap, notice_kind::win, old_win_2);
+  CHECK(r.status == 403);
+  CHECK(*r.error == notice_error::bad_signature);
+  CHECK(snap->campaigns[0].account->wins() == 2);
+}
+
+TEST_CASE("a reload that changes an exchange's count_on between a win and its bill charges once",
+          "[engine][notice][exchange]") {
+  auto ledger = std::make_shared<bidder::spend::ledger>(
+      bidder::spend::ledger_options{.notice_table_slots = 4096, .frequency_table_slots = 4096});
+  const std::string on_win = R"("exchanges": [{"id": "x", "count_on": "WIN"}])";
+  const std::string on_bill = R"("exchanges": [{"id": "x", "count_on": "BILL"}])";
+  const auto campaign = campaign_json("c1", 2.0, R"("budget": {"daily": 1.0})");
+
+  SECTION("WIN, then BILL: the win charged, the bill does not") {
+    auto before = build({campaign}, ledger, on_win);
+    fixture f;
+    const auto& bid = f.bid(*before);
+    CHECK(f.send(*before, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    auto after = build({campaign}, ledger, on_bill);
+    CHECK(f.send(*after, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    const auto& account = *after->campaigns[0].account;
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(account.reserved() == 0);
+  }
+  SECTION("BILL, then WIN: the win did not charge, the bill does") {
+    auto before = build({campaign}, ledger, on_bill);
+    fixture f;
+    const auto& bid = f.bid(*before);
+    CHECK(f.send(*before, notice_kind::win, f.substitute(bid.nurl, "1.50")).status == 204);
+    CHECK(before->campaigns[0].account->spent_lifetime() == 0);
+    auto after = build({campaign}, ledger, on_win);
+    CHECK(f.send(*after, notice_kind::bill, f.substitute(bid.burl, "1.50")).status == 204);
+    const auto& account = *after->campaigns[0].account;
+    CHECK(account.spent_lifetime() == cost(1.5));
+    CHECK(account.reserved() == 0);
   }
 }

@@ -39,6 +39,7 @@ TEST_CASE("bidder report prints the summary and what it skipped", "[events][cli]
   auto bid = events_test::sample(event_kind::bid);
   auto other = events_test::sample(event_kind::bid);
   other.campaign_id = "other";
+  other.exchange = "x2";  // bid's is "x1"
   events_test::write_file(
       dir.path() / "events-20261122-101530-0.jsonl",
       bidder::events::to_json_line(bid) + bidder::events::to_json_line(other) + "{oops\n");
@@ -53,6 +54,14 @@ TEST_CASE("bidder report prints the summary and what it skipped", "[events][cli]
     CHECK_THAT(r.out, !Catch::Contains("other"));
     CHECK_THAT(r.err, Catch::Contains("1 events counted, 1 outside the filters, 1 malformed"));
     CHECK_THAT(r.err, Catch::Contains("skipped events-20261122-101530-0.jsonl:3: not JSON"));
+  }
+  SECTION("--exchange keeps one exchange's events") {
+    const auto r = run({"--dir", d, "--exchange", "x2", "--format", "csv"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("other"));
+    CHECK_THAT(r.out, !Catch::Contains("auto-intenders"));
+    CHECK_THAT(r.err, Catch::Contains("1 events counted, 1 outside the filters"));
+    CHECK(run({"--dir", d, "--exchange", ""}).code == 2);
   }
   SECTION("a table by default") {
     const auto r = run({"--dir", d});

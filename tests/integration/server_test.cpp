@@ -16,6 +16,7 @@
 #include "bidder/app/service.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/core/gzip.hpp"
+#include "bidder/events/report.hpp"
 #include "http_client.hpp"
 #include "openrtb/openrtb.pb.h"
 
@@ -776,9 +777,9 @@ http_reply get(std::uint16_t port, const std::string& target) {
   return client.send(call);
 }
 
-/// The bid of a 200 answer, or null for a 204.
-std::optional<json::object> bid_of(std::uint16_t port) {
-  const http_reply reply = post(port, "/bid", spend_request);
+/// The bid of a 200 answer to POST `path`, or null for a 204.
+std::optional<json::object> bid_of(std::uint16_t port, const std::string& path = "/bid") {
+  const http_reply reply = post(port, path, spend_request);
   if (reply.status == 204) return std::nullopt;
   REQUIRE(reply.status == 200);
   return json::parse(reply.body).at("seatbid").as_array()[0].at("bid").as_array()[0].as_object();
@@ -922,4 +923,166 @@ TEST_CASE("bids and accepted notices are written to the event log", "[integratio
   }
   CHECK(lines_with_bid == 2);  // the bid and its win
   CHECK_THAT(logged, Catch::Contains("\"win\"") || Catch::Contains("WIN"));
+}
+
+namespace {
+
+/// Two exchanges, one charging on the win and one on the bill, and notice keys from files:
+/// `keys` lists the key ids (each key file holds a secret made from its id), the first signs.
+std::string write_exchange_config(const fs::path& dir, const std::vector<std::string>& keys) {
+  std::string key_list;
+  for (const std::string& id : keys) {
+    std::ofstream(dir / (id + ".key")) << "secret-of-" << id << "-0123456789abcdef0123456789\n";
+    key_list += std::string(key_list.empty() ? "" : ", ") + R"({"id": ")" + id + R"(", "file": ")" +
+                (dir / (id + ".key")).string() + R"("})";
+  }
+  const fs::path config = dir / "exchanges.json";
+  std::ofstream(config) << R"({"notice_keys": [)" << key_list << R"(],
+    "notice_signing_key": ")"
+                        << keys.front() << R"(",
+    "exchanges": [{"id": "nurl-x", "name": "Charges on the win"},
+                  {"id": "burl-x", "name": "Charges on the bill", "count_on": "BILL"}],
+    "campaigns": [{"id": "budgeted", "status": "ACTIVE", "advertiser_domains": ["a.com"],
+      "max_cpm": 10, "budget": {"daily": 1},
+      "creatives": [{"id": "c1", "banner": {"sizes": [{"w": 300, "h": 250}]},
+        "markup": "<b>ad</b>"}],
+      "pricing": {"name": "fixed", "config": {"@type":
+        "type.googleapis.com/bidder.models.fixed.v1.FixedConfig", "cpm": 2.0}}}]})";
+  return config.string();
+}
+
+}  // namespace
+
+TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events carry it",
+          "[integration][exchange]") {
+  temp_dir dir;
+  const std::string config = write_exchange_config(dir.path, {"k1"});
+  REQUIRE(bidder::app::check_config(config).has_value());
+  std::ostringstream log;
+  auto svc = start_service(config, dir.path / "data", log);
+  const std::uint16_t port = svc->bid_port();
+
+  CHECK(post(port, "/bid/no-such-exchange", spend_request).status == 404);
+  auto on_bill = bid_of(port, "/bid/burl-x");
+  auto on_win = bid_of(port, "/bid");  // the default exchange: the first listed, nurl-x
+  REQUIRE(on_bill);
+  REQUIRE(on_win);
+  CHECK_THAT(str(*on_bill, "nurl"), Catch::Contains("&x=burl-x&k=k1&"));
+  CHECK_THAT(str(*on_win, "nurl"), Catch::Contains("&x=nurl-x&k=k1&"));
+
+  // burl-x: the win is not spend, its bill is. nurl-x: the win is spend.
+  CHECK(get(port, as_exchange_calls(str(*on_bill, "nurl"), "1.00")).status == 204);
+  auto spend = [&] {
+    const std::string text = metrics_of(svc->admin_port());
+    const std::string name =
+        R"(bidder_campaign_spend{campaign="budgeted",currency="USD",period="day"} )";
+    const std::size_t at = text.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + name.size()));
+  };
+  CHECK(spend() == 0);
+  CHECK(get(port, as_exchange_calls(str(*on_bill, "burl"), "1.00")).status == 204);
+  CHECK(spend() == Approx(0.001));
+  CHECK(get(port, as_exchange_calls(str(*on_win, "nurl"), "1.50")).status == 204);
+  CHECK(spend() == Approx(0.0025));
+  // An encrypted price is refused with its own reason.
+  auto third = bid_of(port, "/bid/burl-x");
+  REQUIRE(third);
+  const http_reply encrypted =
+      get(port, as_exchange_calls(str(*third, "nurl"), "WEp8wQAAAABnFd5EkB2k1wJeFcAj-Z_JVOeGzA"));
+  CHECK(encrypted.status == 400);
+  CHECK_THAT(encrypted.body, Catch::Contains("encrypted ${AUCTION_PRICE} is not supported"));
+  CHECK_THAT(metrics_of(svc->admin_port()),
+             Catch::Contains(R"(bidder_notice_errors_total{reason="encrypted_price"} 1)"));
+
+  svc->stop(std::chrono::seconds(5));  // writes out the event log
+  bidder::events::report_query query{.dir = dir.path / "data" / "events"};
+  query.exchange = "burl-x";
+  auto burl_only = bidder::events::build_report(query);
+  REQUIRE(burl_only.has_value());
+  REQUIRE(burl_only->totals.size() == 1);
+  CHECK(burl_only->totals[0].bids == 2);
+  CHECK(burl_only->totals[0].wins == 1);
+  CHECK(burl_only->totals[0].bills == 1);
+  query.exchange = "nurl-x";
+  auto nurl_only = bidder::events::build_report(query);
+  REQUIRE(nurl_only.has_value());
+  REQUIRE(nurl_only->totals.size() == 1);
+  CHECK(nurl_only->totals[0].bids == 1);
+  CHECK(nurl_only->totals[0].wins == 1);
+  CHECK(nurl_only->totals[0].bills == 0);
+}
+
+TEST_CASE("notice key rotation over restarts: a listed old key verifies, a removed one is 403",
+          "[integration][notice][keys]") {
+  temp_dir dir;
+  const fs::path data = dir.path / "data";
+  std::string early, late, last;
+  {
+    std::ostringstream log;
+    auto svc = start_service(write_exchange_config(dir.path, {"k1"}), data, log);
+    auto a = bid_of(svc->bid_port());
+    auto b = bid_of(svc->bid_port());
+    auto c = bid_of(svc->bid_port());
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(c);
+    early = as_exchange_calls(str(*a, "nurl"), "1.00");
+    late = as_exchange_calls(str(*b, "nurl"), "1.00");
+    last = as_exchange_calls(str(*c, "nurl"), "1.00");
+    svc->stop(std::chrono::seconds(5));
+  }
+  {
+    // k2 signs now; k1 is retired but still listed.
+    std::ostringstream log;
+    auto svc = start_service(write_exchange_config(dir.path, {"k2", "k1"}), data, log);
+    auto fresh = bid_of(svc->bid_port());
+    REQUIRE(fresh);
+    CHECK_THAT(str(*fresh, "nurl"), Catch::Contains("&k=k2&"));
+    CHECK(get(svc->bid_port(), early).status == 204);
+    CHECK(get(svc->bid_port(), as_exchange_calls(str(*fresh, "nurl"), "1.00")).status == 204);
+    // A reload does not change the keys, and says so when the file asks for other keys.
+    write_exchange_config(dir.path, {"k2"});
+    auto same = svc->reload();
+    REQUIRE(same.has_value());
+    CHECK_THAT(*same, Catch::Contains("restart to apply"));
+    CHECK(get(svc->bid_port(), late).status == 204);  // k1 still verifies until the restart
+    write_exchange_config(dir.path, {"k2", "k1"});
+    auto unchanged = svc->reload();
+    REQUIRE(unchanged.has_value());
+    CHECK_THAT(*unchanged, !Catch::Contains("notice keys"));
+    svc->stop(std::chrono::seconds(5));
+  }
+  // k1 removed: its notices are refused.
+  std::ostringstream log;
+  auto svc = start_service(write_exchange_config(dir.path, {"k2"}), data, log);
+  const http_reply refused = get(svc->bid_port(), last);
+  CHECK(refused.status == 403);
+  CHECK_THAT(metrics_of(svc->admin_port()),
+             Catch::Contains(R"(bidder_notice_errors_total{reason="bad_signature"} 1)"));
+}
+
+TEST_CASE("the README's exchange example passes check-config", "[integration][exchange]") {
+  const std::string readme = read_file(fs::path(BIDDER_SOURCE_DIR) / "README.md");
+  const std::string open = "<!-- example: exchanges -->\n```jsonc\n";
+  const std::size_t start = readme.find(open);
+  REQUIRE(start != std::string::npos);
+  const std::size_t end = readme.find("```\n<!-- end example -->", start);
+  REQUIRE(end != std::string::npos);
+  std::string example = readme.substr(start + open.size(), end - start - open.size());
+  // Its key files, made here: the example names them under /etc/bidder/.
+  temp_dir dir;
+  for (const char* id : {"2026-11", "2026-10"}) {
+    std::ofstream(dir.path / ("notice-" + std::string(id) + ".key"))
+        << "0123456789abcdef0123456789abcdef-" << id << "\n";
+  }
+  for (std::size_t at; (at = example.find("/etc/bidder/")) != std::string::npos;) {
+    example.replace(at, 12, dir.path.string() + "/");
+  }
+  const fs::path config = dir.path / "example.json";
+  std::ofstream(config) << example;
+  auto checked = bidder::app::check_config(config.string());
+  INFO((checked ? *checked : checked.error().message));
+  REQUIRE(checked.has_value());
+  CHECK_THAT(*checked, Catch::Contains("1 campaigns"));
 }

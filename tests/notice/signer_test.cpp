@@ -23,7 +23,9 @@ bid_identity identity() {
           .price_micros = 2'500'000,
           .currency = "USD",
           .issued_at = 1'750'000'000,
-          .users = "00112233445566aa"};
+          .users = "00112233445566aa",
+          .exchange = "x1",
+          .key_id = "0"};
 }
 
 struct temp_dir {
@@ -80,6 +82,9 @@ TEST_CASE("altering any signed field makes the signature fail", "[notice][unit]"
       {"issue time", [](bid_identity& i) { i.issued_at += 1; }},
       {"users", [](bid_identity& i) { i.users = "00112233445566ab"; }},
       {"users dropped", [](bid_identity& i) { i.users = ""; }},
+      {"exchange", [](bid_identity& i) { i.exchange = "x2"; }},
+      {"exchange dropped", [](bid_identity& i) { i.exchange = ""; }},
+      {"key id", [](bid_identity& i) { i.key_id = "1"; }},
       // Moving bytes between adjacent fields keeps the concatenation but not the framing.
       {"field boundary",
        [](bid_identity& i) {
@@ -148,4 +153,56 @@ TEST_CASE("keys come from a file, trimmed, and a short key or a missing file is 
   auto missing = signer::from_file((dir.path / "nope.key").string());
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == bidder::errc::io_error);
+}
+
+TEST_CASE("a key ring signs with its signing key and verifies with any key it still holds",
+          "[notice][unit]") {
+  const std::string old_secret(40, 'o'), new_secret(40, 'n');
+  auto before = signer::from_keys({{"2026-10", old_secret}}, "2026-10");
+  REQUIRE(before.has_value());
+  CHECK(before->signing_key_id() == "2026-10");
+  bid_identity old_bid = identity();
+  old_bid.key_id = "2026-10";
+  std::string old_sig;
+  before->new_context().sign(old_bid, old_sig);
+
+  // Rotation: the new key signs, the old one is still listed, so the old bid verifies.
+  auto during = signer::from_keys({{"2026-11", new_secret}, {"2026-10", old_secret}}, "2026-11");
+  REQUIRE(during.has_value());
+  CHECK(during->signing_key_id() == "2026-11");
+  auto mac = during->new_context();
+  CHECK(mac.verify(old_bid, old_sig));
+  bid_identity new_bid = identity();
+  new_bid.key_id = "2026-11";
+  std::string new_sig;
+  mac.sign(new_bid, new_sig);
+  CHECK(mac.verify(new_bid, new_sig));
+  CHECK(new_sig != old_sig);
+  // Naming the other key of the ring does not make a signature verify.
+  bid_identity relabelled = old_bid;
+  relabelled.key_id = "2026-11";
+  CHECK_FALSE(mac.verify(relabelled, old_sig));
+
+  // The old key removed: its bids no longer verify; an unknown key id never does.
+  auto after = signer::from_keys({{"2026-11", new_secret}}, "2026-11");
+  REQUIRE(after.has_value());
+  CHECK_FALSE(after->new_context().verify(old_bid, old_sig));
+  CHECK(after->new_context().verify(new_bid, new_sig));
+  bid_identity unknown = new_bid;
+  unknown.key_id = "";
+  CHECK_FALSE(after->new_context().verify(unknown, new_sig));
+}
+
+TEST_CASE("a key ring refuses a short key, a duplicate id and an unknown signing key",
+          "[notice][unit]") {
+  const std::string ok(40, 'a');
+  auto short_key = signer::from_keys({{"a", ok}, {"b", "short"}}, "a");
+  REQUIRE_FALSE(short_key.has_value());
+  CHECK_THAT(short_key.error().message, Catch::Contains("\"b\"") && Catch::Contains("at least"));
+  auto duplicate = signer::from_keys({{"a", ok}, {"a", ok}}, "a");
+  REQUIRE_FALSE(duplicate.has_value());
+  CHECK_THAT(duplicate.error().message, Catch::Contains("duplicate"));
+  auto unknown = signer::from_keys({{"a", ok}}, "z");
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK_THAT(unknown.error().message, Catch::Contains("\"z\""));
 }

@@ -154,15 +154,6 @@ TEST_CASE("markup with quotes and backslashes and control characters and unicode
   CHECK(str(b.at("crid")) == "quote\"id");
 }
 
-TEST_CASE("append_json_string writes a quoted RFC 8259 string literal", "[openrtb][unit]") {
-  std::string out = "x=";
-  bidder::openrtb::append_json_string(out, "a\"b\\c\bd\fe");
-  CHECK(out == "x=\"a\\\"b\\\\c\\u0008d\\u000ce\"");
-  out.clear();
-  bidder::openrtb::append_json_string(out, "");
-  CHECK(out == "\"\"");
-}
-
 TEST_CASE("w and h are left out when either is 0", "[openrtb][unit]") {
   const auto [w, h] = GENERATE(table<int, int>({{0, 0}, {300, 0}, {0, 250}}));
   CAPTURE(w, h);
