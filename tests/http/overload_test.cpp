@@ -140,11 +140,13 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
   bidder::http::response other;
   auto with_query = make(bhttp::verb::post, "/bid?x=1");
   CHECK(h.shed(with_query, other));
+  auto per_exchange = make(bhttp::verb::post, "/bid/some-exchange");
+  CHECK(h.shed(per_exchange, other));
   auto notice = make(bhttp::verb::get, "/notice/win?bid=x");
   CHECK_FALSE(h.shed(notice, other));
   auto click = make(bhttp::verb::get, "/click?bid=x");
   CHECK_FALSE(h.shed(click, other));
   auto unknown = make(bhttp::verb::post, "/elsewhere");
   CHECK_FALSE(h.shed(unknown, other));
-  CHECK(h.metrics().no_bids[overload].load() == 2);
+  CHECK(h.metrics().no_bids[overload].load() == 3);
 }
