@@ -82,9 +82,14 @@ struct world {
   }
 };
 
+// Destroyed by main() before static destructors run (RocksDB's own statics may be gone by then).
+std::map<std::size_t, std::unique_ptr<world>>& worlds() {
+  static std::map<std::size_t, std::unique_ptr<world>> all;
+  return all;
+}
+
 world& world_of(std::size_t campaigns) {
-  static std::map<std::size_t, std::unique_ptr<world>> worlds;
-  auto& w = worlds[campaigns];
+  auto& w = worlds()[campaigns];
   if (!w) w = std::make_unique<world>(campaigns);
   return *w;
 }
@@ -160,4 +165,11 @@ BENCHMARK(BM_pricing_model)->ArgName("model")->Arg(0)->Arg(1);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  worlds().clear();
+  return 0;
+}
