@@ -3,6 +3,7 @@
 // A blocking HTTP client for the bidder's admin API, used by `bidder audience ...`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,16 @@ struct admin_target {
 /// Sends one request. Errors: io_error (cannot connect, connection lost), with the reason.
 [[nodiscard]] result<admin_reply> admin_call(const admin_target& target, std::string_view method,
                                              std::string_view path, std::string body);
+
+/// Fills `chunk` (given empty) with the next bytes of a body; false at the end.
+using chunk_source = std::function<result<bool>(std::string& chunk)>;
+
+/// Sends one request whose body is streamed with chunked transfer encoding, so the body is never
+/// held whole: it asks for "Expect: 100-continue" and sends the body only after the server's
+/// 100 (a refusal such as 401 or 400 comes back before any byte of the body is sent). Errors:
+/// io_error (cannot connect, connection lost: the server then applied nothing), or the
+/// source's error (the upload is cut, so the server applies nothing).
+[[nodiscard]] result<admin_reply> admin_upload(const admin_target& target, std::string_view method,
+                                               std::string_view path, const chunk_source& next);
 
 }  // namespace bidder::app

@@ -69,8 +69,9 @@ result<std::size_t> seed_demo_users(const config::bidder_config& config, audienc
   return static_cast<std::size_t>(config.demo_users_size());
 }
 
-// Audience files arrive as one request body on the admin port (held in memory while parsed).
-constexpr std::size_t admin_max_body_bytes = std::size_t{2} << 30;
+// Audience files are streamed on the admin port (parsed as they arrive, bounded memory, up to
+// server_options::max_streamed_body_bytes); every other admin request is small and read whole.
+constexpr std::size_t admin_max_body_bytes = std::size_t{1} << 20;
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -228,7 +229,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .port = admin_address->second,
                            .threads = 1,
                            .max_body_bytes = admin_max_body_bytes,
-                           .idle_timeout = std::chrono::seconds(300)},
+                           .idle_timeout = std::chrono::seconds(300),
+                           .stream_bodies = true},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();
 
