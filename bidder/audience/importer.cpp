@@ -192,15 +192,16 @@ result<import_report> push_stream::finish() {
   if (!report.refusal.empty()) return done();
   auto sorted = self.sorter.finish();
   if (!sorted) return sorted.error();
-  report.duplicates = self.sorter.duplicates();
-  report.members = (*sorted)->size();
-  if (report.members == 0) {
+  if ((*sorted)->size() == 0) {
     report.refusal = "the file has no members (an empty replace would wipe the segment)";
     return done();
   }
   auto update = self.store.update_segment(self.options.segment, self.options.mode,
                                           self.options.ttl_days, **sorted, self.now);
   if (!update) return update.error();
+  // The merge finds duplicates across runs as it goes: exact once the update read it all.
+  report.members = (*sorted)->size();
+  report.duplicates = self.sorter.duplicates();
   report.update = *update;
   report.applied = true;
   return done();
@@ -256,15 +257,15 @@ result<import_report> build_segment(const std::vector<std::string>& files,
   if (!report.refusal.empty()) return report;
   auto sorted = sorter.finish();
   if (!sorted) return sorted.error();
-  report.duplicates = sorter.duplicates();
-  report.members = (*sorted)->size();
-  if (report.members == 0) {
+  if ((*sorted)->size() == 0) {
     report.refusal = "the files have no members";
     return report;
   }
   const std::string members_path = out_dir + "/members.sst";
   auto written = rocksdb_store::write_members_file(**sorted, members_path);
   if (!written) return written.error();
+  report.members = *written;
+  report.duplicates = sorter.duplicates();
   std::ofstream manifest(out_dir + "/manifest.txt", std::ios::trunc);
   manifest << "format=" << manifest_format << "\nsegment=" << options.segment
            << "\nmode=" << to_string(options.mode) << "\nttl_days=" << options.ttl_days

@@ -532,7 +532,7 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
   bool have = members.next(current);
   bool out_of_order = false;
   auto advance = [&] {
-    previous = std::move(current);
+    std::swap(previous, current);  // keeps both strings' buffers: no allocation per member
     have = members.next(current);
     if (have && !(previous.key < current.key)) out_of_order = true;
   };
