@@ -359,6 +359,8 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   // cache: a kBlockCacheTier read must never find its filter evicted.
   table.cache_index_and_filter_blocks = false;
   table.block_size = options.block_size_bytes;
+  table.block_restart_interval = options.block_restart_interval;
+  table.data_block_hash_table_util_ratio = options.data_block_hash_ratio;
 
   state->filter = std::make_unique<expiry_filter>(options.clock);
   rocksdb::ColumnFamilyOptions& users = state->users_options;
