@@ -1,6 +1,9 @@
 #include "bidder/http/server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -366,7 +369,13 @@ result<void> server::start() {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([io = &w->io, nice = self.options.thread_nice] {
+      // Linux keeps a nice value per thread (and threads started from it inherit it):
+      // setpriority on this thread's id lowers this worker only. Best effort: a refusal
+      // (e.g. a negative value without CAP_SYS_NICE) leaves the default priority.
+      if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+      io->run();
+    });
   }
   self.started = true;
   return {};

@@ -93,6 +93,9 @@ struct server_options {
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
   std::size_t max_connections_per_thread = 10000;
+  /// The nice value of the worker threads (and of threads they start), 0: unchanged. The admin
+  /// port runs at 10 so that parsing and sorting an upload yield the CPU to bid threads.
+  int thread_nice = 0;
   /// Read headers first and offer each request to handler::open_stream (admin port).
   bool stream_bodies = false;
   /// Largest streamed body (the stream itself may refuse earlier).
