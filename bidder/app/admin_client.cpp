@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
+#include <optional>
 
 namespace bidder::app {
 
@@ -63,7 +64,8 @@ constexpr std::size_t max_reply_bytes = std::size_t{64} << 20;
 }  // namespace
 
 result<admin_reply> admin_upload(const admin_target& target, std::string_view method,
-                                 std::string_view path, const chunk_source& next) {
+                                 std::string_view path, const chunk_source& next,
+                                 std::chrono::milliseconds continue_wait) {
   const std::string where = "admin API at " + target.host + ":" + target.port + ": ";
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
@@ -84,10 +86,24 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
     bhttp::write_header(socket, header);
     boost::beast::flat_buffer buffer;
     {
+      // The 100 or a refusal, waited for at most continue_wait.
       bhttp::response_parser<bhttp::string_body> first;
       first.body_limit(max_reply_bytes);
-      bhttp::read(socket, buffer, first);
-      if (first.get().result() != bhttp::status::continue_) {  // refused before the body
+      bool answered = false;
+      boost::system::error_code read_error;
+      bhttp::async_read(socket, buffer, first, [&](boost::system::error_code ec, std::size_t) {
+        answered = true;
+        read_error = ec;
+      });
+      io.run_for(continue_wait);
+      if (!answered) {
+        socket.cancel();  // no answer: an older server that reads the body without a 100
+        io.restart();
+        io.run();
+        buffer.clear();  // nothing came (a partial answer would have been a full one by now)
+      } else if (read_error) {
+        throw boost::system::system_error(read_error);
+      } else if (first.get().result() != bhttp::status::continue_) {  // refused before the body
         return admin_reply{first.get().result_int(), std::move(first.get().body())};
       }
     }
@@ -100,12 +116,15 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
       if (!*more) break;
     }
     asio::write(socket, bhttp::make_chunk_last());
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(max_reply_bytes);
-    bhttp::read(socket, buffer, parser);
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    do {  // skip a late 100 Continue
+      parser.emplace();
+      parser->body_limit(max_reply_bytes);
+      bhttp::read(socket, buffer, *parser);
+    } while (parser->get().result() == bhttp::status::continue_);
     boost::system::error_code ignored;
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    return admin_reply{parser.get().result_int(), std::move(parser.get().body())};
+    return admin_reply{parser->get().result_int(), std::move(parser->get().body())};
   } catch (const std::exception& e) {
     return make_error(errc::io_error, where + "connection lost during the upload (" + e.what() +
                                           "); the bidder applied nothing");

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "bidder/app/admin_client.hpp"
 #include "bidder/app/service.hpp"
@@ -838,6 +839,42 @@ TEST_CASE("a push refused by its header is answered before any of its body is se
   REQUIRE(good.has_value());
   CHECK(good->status == 200);
   CHECK(pieces_asked == 1);
+}
+
+TEST_CASE("an upload to a server that never sends 100 Continue goes on after the wait",
+          "[integration][audience]") {
+  // A stand-in for a bidder older than streamed uploads: it reads the whole chunked body
+  // without answering "Expect: 100-continue", then answers 200 with what it received.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::string received;
+  std::thread old_server([&] {
+    asio::ip::tcp::socket peer = acceptor.accept();
+    asio::streambuf in;
+    asio::read_until(peer, in, "\r\n0\r\n\r\n");
+    received.assign(asio::buffers_begin(in.data()), asio::buffers_end(in.data()));
+    asio::write(peer, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                               "Connection: close\r\n\r\nok")));
+  });
+  bidder::app::admin_target where{.host = "127.0.0.1",
+                                  .port = std::to_string(acceptor.local_endpoint().port())};
+  bool sent = false;
+  auto reply = bidder::app::admin_upload(
+      where, "PUT", "/admin/audiences/cars",
+      [&](std::string& chunk) -> bidder::result<bool> {
+        if (sent) return false;
+        chunk = "alice\n";
+        sent = true;
+        return true;
+      },
+      std::chrono::milliseconds(20));
+  old_server.join();
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 200);
+  CHECK(reply->body == "ok");
+  CHECK_THAT(received, Catch::Contains("Expect: 100-continue"));
+  CHECK_THAT(received, Catch::Contains("\r\n6\r\nalice\n\r\n0\r\n\r\n"));
 }
 
 TEST_CASE("an admin API on a non-loopback address without a token does not start",
