@@ -5,6 +5,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <optional>
 
 namespace bidder::app {
 
@@ -53,6 +55,79 @@ result<admin_reply> admin_call(const admin_target& target, std::string_view meth
   } catch (const std::exception& e) {
     return make_error(errc::io_error, "admin API at " + target.host + ":" + target.port + ": " +
                                           e.what() + " (is `bidder serve` running?)");
+  }
+}
+
+namespace {
+// Largest answer read back (a push's JSON summary with up to 100 listed errors is a few KB).
+constexpr std::size_t max_reply_bytes = std::size_t{64} << 20;
+}  // namespace
+
+result<admin_reply> admin_upload(const admin_target& target, std::string_view method,
+                                 std::string_view path, const chunk_source& next,
+                                 std::chrono::milliseconds continue_wait) {
+  const std::string where = "admin API at " + target.host + ":" + target.port + ": ";
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  try {
+    asio::ip::tcp::resolver resolver(io);
+    asio::connect(socket, resolver.resolve(target.host, target.port));
+  } catch (const std::exception& e) {
+    return make_error(errc::io_error, where + e.what() + " (is `bidder serve` running?)");
+  }
+  try {
+    bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), path, 11};
+    req.set(bhttp::field::host, target.host);
+    req.set(bhttp::field::user_agent, "bidder-cli");
+    req.set(bhttp::field::expect, "100-continue");
+    if (!target.token.empty()) req.set(bhttp::field::authorization, "Bearer " + target.token);
+    req.chunked(true);
+    bhttp::request_serializer<bhttp::empty_body> header(req);
+    bhttp::write_header(socket, header);
+    boost::beast::flat_buffer buffer;
+    {
+      // The 100 or a refusal, waited for at most continue_wait.
+      bhttp::response_parser<bhttp::string_body> first;
+      first.body_limit(max_reply_bytes);
+      bool answered = false;
+      boost::system::error_code read_error;
+      bhttp::async_read(socket, buffer, first, [&](boost::system::error_code ec, std::size_t) {
+        answered = true;
+        read_error = ec;
+      });
+      io.run_for(continue_wait);
+      if (!answered) {
+        socket.cancel();  // no answer: an older server that reads the body without a 100
+        io.restart();
+        io.run();
+        buffer.clear();  // nothing came (a partial answer would have been a full one by now)
+      } else if (read_error) {
+        throw boost::system::system_error(read_error);
+      } else if (first.get().result() != bhttp::status::continue_) {  // refused before the body
+        return admin_reply{first.get().result_int(), std::move(first.get().body())};
+      }
+    }
+    std::string chunk;
+    while (true) {
+      chunk.clear();
+      auto more = next(chunk);
+      if (!more) return more.error();  // closing the socket cuts the upload: nothing applied
+      if (!chunk.empty()) asio::write(socket, bhttp::make_chunk(asio::buffer(chunk)));
+      if (!*more) break;
+    }
+    asio::write(socket, bhttp::make_chunk_last());
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    do {  // skip a late 100 Continue
+      parser.emplace();
+      parser->body_limit(max_reply_bytes);
+      bhttp::read(socket, buffer, *parser);
+    } while (parser->get().result() == bhttp::status::continue_);
+    boost::system::error_code ignored;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    return admin_reply{parser->get().result_int(), std::move(parser->get().body())};
+  } catch (const std::exception& e) {
+    return make_error(errc::io_error, where + "connection lost during the upload (" + e.what() +
+                                          "); the bidder applied nothing");
   }
 }
 

@@ -1,5 +1,7 @@
 #include "bidder/app/audience_cli.hpp"
 
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 #include <sstream>
 
 #include "bidder/app/admin_client.hpp"
+#include "bidder/app/push_files.hpp"
 #include "bidder/audience/importer.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/http/audience_api.hpp"
@@ -112,39 +115,30 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
   if (command == "push") {
     if (segment.empty()) return bad_usage("push needs --segment NAME");
     if (positional.empty()) return bad_usage("push needs at least one FILE");
-    // Several files make one push (their union); gzip files are expanded here so they can be
-    // joined. The server applies the whole body atomically.
-    std::string body;
+    // Streamed from disk (bounded memory): see push_files.hpp for how several files join.
     const auto start = std::chrono::steady_clock::now();
-    for (const std::string& path : positional) {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) {
-        std::cerr << "bidder audience: " << path << ": cannot open for reading\n";
-        return 1;
-      }
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      const std::string content = bytes.str();
-      if (looks_gzipped(content)) {
-        auto r = gunzip_each(content, std::size_t{4} << 30,
-                             [&](std::string_view chunk) { body.append(chunk); });
-        if (!r) {
-          std::cerr << "bidder audience: " << path << ": " << r.error().message << "\n";
-          return 1;
-        }
-      } else {
-        body += content;
-      }
-      if (!body.empty() && body.back() != '\n') body += '\n';
+    const bool on_terminal = ::isatty(STDERR_FILENO) == 1;
+    push_files files(positional, /*count_gzip_lines=*/on_terminal);
+    if (auto r = files.open(); !r) {
+      std::cerr << "bidder audience: " << r.error().message << "\n";
+      return 1;
     }
     std::string path = "/admin/audiences/" + url_escape(segment) + "?mode=" + url_escape(mode);
     if (!ttl.empty()) path += "&ttl_days=" + url_escape(ttl);
     if (!max_errors.empty()) path += "&max_errors=" + url_escape(max_errors);
-    std::cerr << "bidder audience: pushing " << body.size() << " bytes from " << positional.size()
-              << " file(s) to segment " << segment << " (" << mode << ")...\n";
-    auto reply = admin_call(*target, "PUT", path, std::move(body));
+    std::cerr << "bidder audience: pushing "
+              << human_bytes(static_cast<double>(files.total_bytes())) << " from "
+              << positional.size() << " file(s) to segment " << segment << " (" << mode << ")\n";
+    progress_meter meter(files.total_bytes(), on_terminal);
+    auto reply = admin_upload(*target, "PUT", path, [&](std::string& chunk) -> result<bool> {
+      auto more = files.next(chunk);
+      if (more && *more) meter.update(files.bytes_read(), files.lines());
+      if (more && !*more) meter.finish(files.bytes_read(), files.lines());
+      return more;
+    });
     if (!reply) {
-      std::cerr << "bidder audience: " << reply.error().message << "\n";
+      std::cerr << (on_terminal ? "\n" : "") << "bidder audience: " << reply.error().message
+                << "\n";
       return 1;
     }
     json::object summary;
@@ -162,13 +156,19 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // written: members added or refreshed (removed, in remove mode); dropped: former members
+    // a replace took out.
+    const auto lines = summary.at("lines").as_int64();
+    const bool removing = mode == "remove";
     std::cout << (summary.at("applied").as_bool() ? "applied" : "REFUSED") << ": segment "
-              << segment << " (" << mode << "): " << summary.at("lines").as_int64()
-              << " lines read, " << summary.at("members").as_int64() << " members, "
-              << summary.at("written").as_int64() << " written, "
-              << summary.at("dropped").as_int64() << " dropped, "
-              << summary.at("rejected").as_int64() << " lines rejected, "
-              << summary.at("duplicates").as_int64() << " duplicates, " << seconds << " s\n";
+              << segment << " (" << mode << "): " << lines << " lines read, "
+              << summary.at("members").as_int64() << " members, "
+              << (removing ? 0 : summary.at("written").as_int64()) << " added or refreshed, "
+              << (removing ? summary.at("written").as_int64() : summary.at("dropped").as_int64())
+              << " removed, " << summary.at("rejected").as_int64() << " lines rejected, "
+              << summary.at("duplicates").as_int64() << " duplicates, " << seconds << " s ("
+              << static_cast<std::uint64_t>(seconds > 0 ? static_cast<double>(lines) / seconds : 0)
+              << " lines/s)\n";
     if (auto* refusal = summary.if_contains("refusal")) {
       std::cerr << "bidder audience: " << refusal->as_string().c_str() << "\n";
     }

@@ -71,8 +71,13 @@ result<std::size_t> seed_demo_users(const config::bidder_config& config, audienc
   return static_cast<std::size_t>(config.demo_users_size());
 }
 
-// Audience files arrive as one request body on the admin port (held in memory while parsed).
-constexpr std::size_t admin_max_body_bytes = std::size_t{2} << 30;
+// Audience files are streamed on the admin port (parsed as they arrive, bounded memory, up to
+// server_options::max_streamed_body_bytes); every other admin request is small and read whole.
+constexpr std::size_t admin_max_body_bytes = std::size_t{1} << 20;
+
+// The admin thread (and the sort thread a push starts from it) runs at nice 10: a 10M-line push
+// keeps a core busy for seconds, and on a 2-core host that must not come out of the bids' time.
+constexpr int admin_thread_nice = 10;
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -260,7 +265,9 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .threads = 1,
                            .max_body_bytes = admin_max_body_bytes,
                            .idle_timeout = std::chrono::seconds(300),
-                           .shed_window = std::chrono::microseconds(0)},
+                           .shed_window = std::chrono::microseconds(0),
+                           .thread_nice = admin_thread_nice,
+                           .stream_bodies = true},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();
 

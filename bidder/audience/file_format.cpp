@@ -71,6 +71,12 @@ bool parse_digits(std::string_view s, int& out) {
 }  // namespace
 
 result<std::string> id_to_key(std::string_view id) {
+  std::string key;
+  if (auto r = id_to_key(id, key); !r) return r.error();
+  return key;
+}
+
+result<void> id_to_key(std::string_view id, std::string& key) {
   id = trim(id);
   struct prefix_rule {
     std::string_view prefix;
@@ -105,9 +111,9 @@ result<std::string> id_to_key(std::string_view id) {
     }
   }
   if (!valid_utf8(id)) return make_error(errc::invalid_field, "id is not valid UTF-8");
-  std::string key(key_prefix);
+  key.assign(key_prefix);
   key += id;
-  return key;
+  return {};
 }
 
 result<unix_seconds> parse_time(std::string_view text) {
@@ -245,8 +251,7 @@ void line_parser::parse_line(std::string_view line, const member_fn& on_member,
     }
   }
   id = csv_ ? unquote(id) : trim(id);
-  auto key = id_to_key(id);
-  if (!key) {
+  if (auto key = id_to_key(id, scratch_.key); !key) {
     on_error({line_, key.error().message});
     return;
   }
@@ -263,7 +268,8 @@ void line_parser::parse_line(std::string_view line, const member_fn& on_member,
     }
     last_seen = *t;
   }
-  on_member({std::move(*key), last_seen});
+  scratch_.last_seen = last_seen;
+  on_member(scratch_);
 }
 
 }  // namespace bidder::audience

@@ -17,7 +17,7 @@
 // a time is "seen now". Each bad line is reported with its number and reason.
 //
 //   audience::line_parser parser(now);
-//   parser.feed(chunk, [&](member m) {...}, [&](line_error e) {...});  // any chunking
+//   parser.feed(chunk, [&](const member& m) {...}, [&](line_error e) {...});  // any chunking
 //   parser.finish(...);
 #pragma once
 
@@ -44,6 +44,8 @@ inline constexpr std::size_t max_audience_line_bytes = 4096;
 /// Normalises one id with an optional namespace prefix into a store key. Errors name the
 /// problem ("empty id", "control character in id", "id longer than 512 bytes").
 [[nodiscard]] result<std::string> id_to_key(std::string_view id);
+/// The same, replacing `key`'s contents (reuses its capacity: no allocation per line).
+[[nodiscard]] result<void> id_to_key(std::string_view id, std::string& key);
 
 /// Parses UNIX seconds or ISO-8601 ("2026-11-20", "2026-11-20T10:00:00Z",
 /// "2026-11-20T10:00:00+02:00"). Errors: invalid_field.
@@ -54,7 +56,8 @@ class line_parser {
   /// `now` is the time of lines without one; times more than a day after it are rejected.
   explicit line_parser(unix_seconds now) : now_(now) {}
 
-  using member_fn = std::function<void(member&&)>;
+  /// `m` is valid during the call only (the parser reuses it for the next line).
+  using member_fn = std::function<void(const member& m)>;
   using error_fn = std::function<void(line_error&&)>;
 
   /// Consumes the next bytes of the (decompressed) file.
@@ -69,6 +72,7 @@ class line_parser {
 
   unix_seconds now_;
   std::string pending_;
+  member scratch_;  // the member handed to on_member, reused line after line
   std::size_t line_ = 0;
   bool overlong_ = false;   // the current line passed max_audience_line_bytes
   bool csv_ = false;        // a CSV header was seen

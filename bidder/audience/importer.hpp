@@ -9,9 +9,15 @@
 //   audience::import_options opt{.segment = "car-buyers", .mode = update_mode::replace};
 //   auto report = audience::import_segment(store, opt, file_bytes, wall_now());
 //   if (report && report->applied) ...  // else report->errors lists the bad lines
+//
+// An upload uses push_stream instead, so memory stays bounded whatever the file's size:
+//   auto push = audience::push_stream::open(store, opt, wall_now());
+//   for (chunk : body) (*push)->feed(chunk);            // parsed and sorted as it arrives
+//   auto report = (*push)->finish();                     // or destroy it: nothing is applied
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +59,37 @@ struct import_report {
 /// How many bad lines a report lists (the count is always complete).
 inline constexpr std::size_t max_listed_errors = 100;
 
+/// One push whose file arrives in pieces (the admin API's upload). Each piece is decompressed
+/// (gzip is recognised by the first two bytes), parsed and handed to the external sort at once,
+/// so memory stays bounded (the sort's `max_in_memory` members plus a 64 KiB inflate buffer)
+/// whatever the file's size. Nothing touches the store until finish(); destroying the push
+/// without finish() (a lost connection, a cancelled upload) leaves the store as it was and
+/// removes the sort's files. Not thread-safe: one thread feeds it.
+class push_stream {
+ public:
+  /// Starts a push. Errors: invalid_field (bad segment name).
+  [[nodiscard]] static result<std::unique_ptr<push_stream>> open(rocksdb_store& store,
+                                                                 const import_options& options,
+                                                                 unix_seconds now);
+  ~push_stream();
+  push_stream(const push_stream&) = delete;
+  push_stream& operator=(const push_stream&) = delete;
+
+  /// The next bytes of the file, any chunking. After a refusal (unreadable gzip, a file over
+  /// max_bytes, a sort that cannot write) the rest is ignored; bad lines only count.
+  void feed(std::string_view bytes);
+  /// True once the push is refused whatever follows: the caller may stop sending bytes.
+  bool refused() const noexcept;
+  /// Ends the file, sorts and applies it. Call at most once. Errors as import_segment().
+  [[nodiscard]] result<import_report> finish();
+
+ private:
+  struct impl;
+  explicit push_stream(std::unique_ptr<impl> state);
+  std::unique_ptr<impl> impl_;
+};
+
+/// A whole file in one piece (tests, small pushes): push_stream::open, feed, finish.
 /// Errors (as opposed to a refusal in the report): invalid_field (bad segment name),
 /// not_found (remove from an unknown segment), io_error.
 [[nodiscard]] result<import_report> import_segment(rocksdb_store& store,

@@ -360,6 +360,8 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   // cache: a kBlockCacheTier read must never find its filter evicted.
   table.cache_index_and_filter_blocks = false;
   table.block_size = options.block_size_bytes;
+  table.block_restart_interval = options.block_restart_interval;
+  table.data_block_hash_table_util_ratio = options.data_block_hash_ratio;
 
   state->filter = std::make_unique<expiry_filter>(options.clock);
   rocksdb::ColumnFamilyOptions& users = state->users_options;
@@ -536,7 +538,7 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
   bool have = members.next(current);
   bool out_of_order = false;
   auto advance = [&] {
-    previous = std::move(current);
+    std::swap(previous, current);  // keeps both strings' buffers: no allocation per member
     have = members.next(current);
     if (have && !(previous.key < current.key)) out_of_order = true;
   };

@@ -40,6 +40,12 @@ struct rocksdb_options {
   std::size_t block_cache_bytes = std::size_t{256} << 20;
   /// Data block size, bytes. 4 KiB measured best at 10M users (1 KiB: +20% look-up time).
   std::size_t block_size_bytes = 4096;
+  /// Keys between restart points in a data block (RocksDB's default: 16). A look-up finds the
+  /// restart point with the block's hash index, then scans forward key by key from it.
+  int block_restart_interval = 16;
+  /// Fill ratio of each data block's hash index (RocksDB's default: 0.75); lower means fewer
+  /// collisions, which fall back to a binary search in the block.
+  double data_block_hash_ratio = 0.75;
   /// HyperClockCache instead of LRU: lock-free cache hits. At 10M users it cut the look-up
   /// p99 from 4.7 to 3.7 us here (bench/micro/audience_bench.cpp, README "Audience files").
   bool hyper_clock_cache = true;

@@ -4,45 +4,85 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace bidder {
 
-result<void> gunzip_each(std::string_view in, std::size_t limit,
-                         const std::function<void(std::string_view)>& sink) {
+struct gunzip_stream::state {
   z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {  // 16+: gzip wrapper only
-    return make_error(errc::bad_encoding, "gzip: cannot initialise zlib");
+  bool initialised = false;
+  bool ended = false;  // the gzip member's end (and trailer) was read
+  std::size_t limit = 0;
+  std::size_t total = 0;
+  std::optional<error> failure;
+  char out[gunzip_stream::piece_bytes];  // one inflate step's output, handed on before the next
+};
+
+gunzip_stream::gunzip_stream(std::size_t limit) : state_(std::make_unique<state>()) {
+  state_->limit = limit;
+  state_->initialised = inflateInit2(&state_->z, 16 + MAX_WBITS) == Z_OK;  // 16+: gzip only
+  if (!state_->initialised) {
+    state_->failure = error{errc::bad_encoding, "gzip: cannot initialise zlib"};
   }
+}
+
+gunzip_stream::~gunzip_stream() {
+  if (state_->initialised) inflateEnd(&state_->z);
+}
+
+std::size_t gunzip_stream::produced() const noexcept { return state_->total; }
+
+result<void> gunzip_stream::feed(std::string_view in,
+                                 const std::function<void(std::string_view)>& sink) {
+  state& st = *state_;
+  if (st.failure) return *st.failure;
+  auto fail = [&](errc code, std::string message) -> result<void> {
+    st.failure = error{code, std::move(message)};
+    return *st.failure;
+  };
+  if (st.ended) {
+    if (in.empty()) return {};
+    return fail(errc::bad_encoding, "gzip body has trailing bytes");
+  }
+  z_stream& z = st.z;
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
-  std::size_t total = 0;
-  int rc = Z_OK;
-  char chunk[16384];
-  while (rc != Z_STREAM_END) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return make_error(errc::bad_encoding,
-                        rc == Z_BUF_ERROR ? "gzip body is truncated" : "gzip body is corrupt");
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(st.out);
+    z.avail_out = sizeof st.out;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      return fail(errc::bad_encoding, "gzip body is corrupt");
     }
-    const std::size_t produced = sizeof chunk - z.avail_out;
-    total += produced;
-    if (total > limit) {
-      inflateEnd(&z);
-      return make_error(errc::too_large, "body too large once decompressed");
+    const std::size_t produced = sizeof st.out - z.avail_out;
+    st.total += produced;
+    if (st.total > st.limit) return fail(errc::too_large, "body too large once decompressed");
+    if (produced > 0) sink(std::string_view(st.out, produced));
+    if (rc == Z_STREAM_END) {
+      st.ended = true;
+      if (z.avail_in != 0) return fail(errc::bad_encoding, "gzip body has trailing bytes");
+      return {};
     }
-    if (produced > 0) sink(std::string_view(chunk, produced));
-    if (rc == Z_OK && z.avail_in == 0 && produced == 0) {
-      inflateEnd(&z);
-      return make_error(errc::bad_encoding, "gzip body is truncated");
-    }
+    // Z_BUF_ERROR, or Z_OK with room left over: zlib needs more input than this piece had.
+    if (z.avail_in == 0 && (rc == Z_BUF_ERROR || z.avail_out != 0)) return {};
   }
-  const bool trailing = z.avail_in != 0;
-  inflateEnd(&z);
-  if (trailing) return make_error(errc::bad_encoding, "gzip body has trailing bytes");
+}
+
+result<void> gunzip_stream::finish() {
+  state& st = *state_;
+  if (st.failure) return *st.failure;
+  if (!st.ended) {
+    st.failure = error{errc::bad_encoding, "gzip body is truncated"};
+    return *st.failure;
+  }
   return {};
+}
+
+result<void> gunzip_each(std::string_view in, std::size_t limit,
+                         const std::function<void(std::string_view)>& sink) {
+  gunzip_stream stream(limit);
+  if (auto r = stream.feed(in, sink); !r) return r;
+  return stream.finish();
 }
 
 result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {

@@ -25,21 +25,41 @@ void text(response& res, bhttp::status status, std::string body) {
 }
 }  // namespace
 
+// False with a 401 in `res` when a token is required and missing or wrong.
+bool admin_handler::authorised(const request_header& req, response& res) const {
+  std::string_view target = req.target();
+  target = target.substr(0, target.find('?'));
+  if (actions_.token.empty() || target == "/healthz") return true;
+  std::string_view auth = req[bhttp::field::authorization];
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.starts_with(bearer) && same_secret(auth.substr(bearer.size()), actions_.token)) {
+    return true;
+  }
+  res.set(bhttp::field::www_authenticate, "Bearer");
+  text(res, bhttp::status::unauthorized, "missing or wrong bearer token\n");
+  return false;
+}
+
+stream_decision admin_handler::open_stream(const request_header& header, response& res,
+                                           std::unique_ptr<body_stream>& out) noexcept {
+  try {
+    if (actions_.store == nullptr) return stream_decision::read_whole;
+    // Refused before a byte of a (possibly huge) upload is read.
+    if (!authorised(header, res)) return stream_decision::answered;
+    return open_audience_push(*actions_.store, header, res, out, &pushes_);
+  } catch (const std::exception& e) {
+    text(res, bhttp::status::service_unavailable, std::string("error: ") + e.what() + "\n");
+    return stream_decision::answered;
+  }
+}
+
 steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_point,
                                                response& res) noexcept {
   try {
     std::string_view target = req.target();
     target = target.substr(0, target.find('?'));
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
-    if (!actions_.token.empty() && target != "/healthz") {
-      std::string_view auth = req[bhttp::field::authorization];
-      constexpr std::string_view bearer = "Bearer ";
-      if (!auth.starts_with(bearer) || !same_secret(auth.substr(bearer.size()), actions_.token)) {
-        res.set(bhttp::field::www_authenticate, "Bearer");
-        text(res, bhttp::status::unauthorized, "missing or wrong bearer token\n");
-        return steady_clock::time_point::max();
-      }
-    }
+    if (!authorised(req.base(), res)) return steady_clock::time_point::max();
     if (actions_.store != nullptr && serve_audience_api(*actions_.store, req, res)) {
       return steady_clock::time_point::max();
     }
@@ -54,6 +74,17 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
                steady_clock::time_point::max();
       std::string body;
       actions_.write_metrics(body);
+      if (actions_.store != nullptr) {
+        body +=
+            "# HELP bidder_audience_pushes_total Audience pushes (uploads) on the admin port, "
+            "by outcome.\n# TYPE bidder_audience_pushes_total counter\n";
+        for (auto [outcome, count] :
+             {std::pair{"applied", pushes_.applied}, std::pair{"refused", pushes_.refused},
+              std::pair{"aborted", pushes_.aborted}}) {
+          body += "bidder_audience_pushes_total{result=\"" + std::string(outcome) + "\"} " +
+                  std::to_string(count) + "\n";
+        }
+      }
       text(res, bhttp::status::ok, std::move(body));
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
     } else if (target == "/admin/reload") {

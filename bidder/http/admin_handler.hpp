@@ -12,6 +12,7 @@
 
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/core/error.hpp"
+#include "bidder/http/audience_api.hpp"
 #include "bidder/http/server.hpp"
 
 namespace bidder::http {
@@ -32,9 +33,14 @@ class admin_handler final : public handler {
   explicit admin_handler(admin_actions actions) : actions_(std::move(actions)) {}
   steady_clock::time_point handle(request& req, steady_clock::time_point arrival,
                                   response& res) noexcept override;
+  /// Audience pushes are streamed (see audience_api.hpp); everything else is read whole.
+  stream_decision open_stream(const request_header& header, response& res,
+                              std::unique_ptr<body_stream>& out) noexcept override;
 
  private:
+  bool authorised(const request_header& header, response& res) const;
   admin_actions actions_;
+  push_counters pushes_;
 };
 
 }  // namespace bidder::http

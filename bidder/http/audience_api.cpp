@@ -95,34 +95,91 @@ void write_report(response& res, std::string_view what, audience::update_mode mo
         std::move(body));
 }
 
-void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
-                request& req, response& res) {
+// The options of a push from its segment and query; false with `res` filled when bad.
+bool push_options(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+                  audience::import_options& options, response& res) {
   auto params = parse_query(query);
-  audience::import_options options;
   options.segment = std::string(segment);
   if (auto it = params.find("mode"); it != params.end()) {
     auto mode = audience::parse_update_mode(it->second);
-    if (!mode)
-      return reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
+    if (!mode) {
+      reply_error(res, bhttp::status::bad_request, "mode: use replace, add or remove");
+      return false;
+    }
     options.mode = *mode;
   }
   std::uint64_t number = 0;
   if (auto it = params.find("ttl_days"); it != params.end()) {
     if (!parse_count(it->second, number) || number > 36500) {
-      return reply_error(res, bhttp::status::bad_request, "ttl_days: a number of days, 0 to 36500");
+      reply_error(res, bhttp::status::bad_request, "ttl_days: a number of days, 0 to 36500");
+      return false;
     }
     options.ttl_days = static_cast<std::uint32_t>(number);
   }
   if (auto it = params.find("max_errors"); it != params.end()) {
     if (!parse_count(it->second, number)) {
-      return reply_error(res, bhttp::status::bad_request, "max_errors: a number");
+      reply_error(res, bhttp::status::bad_request, "max_errors: a number");
+      return false;
     }
     options.max_errors = number;
   }
   options.temp_dir = store.path();  // sort runs share the store's disk, not /tmp
+  return true;
+}
+
+void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+                request& req, response& res) {
+  audience::import_options options;
+  if (!push_options(store, segment, query, options, res)) return;
   auto report = audience::import_segment(store, options, req.body(), wall_now());
   write_report(res, options.segment, options.mode, report);
 }
+
+// One push's upload: each chunk is parsed and sorted as it arrives; finish() applies it.
+class push_body final : public body_stream {
+ public:
+  push_body(std::unique_ptr<audience::push_stream> push, audience::import_options options,
+            push_counters* counters)
+      : push_(std::move(push)), options_(std::move(options)), counters_(counters) {}
+  ~push_body() override {
+    if (!finished_ && counters_ != nullptr) ++counters_->aborted;
+  }
+
+  void on_chunk(std::string_view bytes) noexcept override {
+    if (failure_.empty()) {
+      try {
+        push_->feed(bytes);
+      } catch (const std::exception& e) {  // std::bad_alloc: refuse the push, keep serving
+        failure_ = e.what();
+      }
+    }
+  }
+
+  void finish(response& res) noexcept override {
+    finished_ = true;
+    bool applied = false;
+    try {
+      if (!failure_.empty()) {
+        reply_error(res, bhttp::status::service_unavailable, "push failed: " + failure_);
+      } else {
+        auto report = push_->finish();
+        applied = report && report->applied;
+        write_report(res, options_.segment, options_.mode, report);
+      }
+    } catch (const std::exception& e) {
+      reply_error(res, bhttp::status::service_unavailable, std::string("push failed: ") + e.what());
+    }
+    push_.reset();  // removes the sort's files before the answer goes out
+    if (counters_ != nullptr) ++(applied ? counters_->applied : counters_->refused);
+  }
+
+ private:
+  std::unique_ptr<audience::push_stream> push_;
+  audience::import_options options_;
+  push_counters* counters_;
+  std::string failure_;
+  bool finished_ = false;
+};
 
 void serve_ingest(audience::rocksdb_store& store, std::string_view query, response& res) {
   auto params = parse_query(query);
@@ -200,6 +257,41 @@ void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::
 }
 
 }  // namespace
+
+stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
+                                   response& res, std::unique_ptr<body_stream>& out,
+                                   push_counters* counters) {
+  std::string_view target = header.target();
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  constexpr std::string_view audiences = "/admin/audiences/";
+  const auto method = header.method();
+  if (!path.starts_with(audiences) || path.size() == audiences.size() ||
+      (method != bhttp::verb::put && method != bhttp::verb::post) ||
+      path == "/admin/audiences/compact" || path == "/admin/audiences/ingest") {
+    return stream_decision::read_whole;
+  }
+  auto refuse = [&] {
+    if (counters != nullptr) ++counters->refused;
+    return stream_decision::answered;
+  };
+  std::string segment;
+  if (!percent_decode(path.substr(audiences.size()), segment)) {
+    reply_error(res, bhttp::status::bad_request, "malformed %-escape in the segment name");
+    return refuse();
+  }
+  audience::import_options options;
+  if (!push_options(store, segment, query, options, res)) return refuse();
+  auto push = audience::push_stream::open(store, options, wall_now());
+  if (!push) {
+    write_report(res, options.segment, options.mode, push.error());
+    return refuse();
+  }
+  out = std::make_unique<push_body>(std::move(*push), std::move(options), counters);
+  return stream_decision::stream;
+}
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   out.clear();

@@ -8,7 +8,9 @@
 //   GET  /admin/users/{id}           one user's segments ({id} as in audience files)
 //   DELETE /admin/users/{id}         forget the user in every segment
 //   POST /admin/audiences/compact    drop expired and forgotten data from disk now
-// Runs on the admin thread, never on a bid-serving thread.
+// Runs on the admin thread, never on a bid-serving thread. On a server with stream_bodies, a
+// push's body is parsed and sorted as it arrives (open_audience_push), so memory stays bounded
+// whatever the file's size; a push whose upload is cut applies nothing.
 #pragma once
 
 #include "bidder/audience/rocksdb_store.hpp"
@@ -18,6 +20,21 @@ namespace bidder::http {
 
 /// Serves `req` when its path is one of the above and returns true; false otherwise.
 bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res);
+
+/// Pushes by outcome, for /metrics. Touched on the admin thread only.
+struct push_counters {
+  std::uint64_t applied = 0;
+  std::uint64_t refused = 0;  // a 4xx/5xx answer, or a file refused (422)
+  std::uint64_t aborted = 0;  // the upload was cut before its end: nothing applied
+};
+
+/// For a streamed request (server_options::stream_bodies): when `header` is a push
+/// (PUT /admin/audiences/{segment}), returns `stream` with `out` set, or `answered` with `res`
+/// holding the 4xx for bad parameters. Any other request: `read_whole`. `counters` (may be
+/// null) must outlive `out`.
+stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
+                                   response& res, std::unique_ptr<body_stream>& out,
+                                   push_counters* counters);
 
 /// Decodes %XX escapes (and '+' as a space in query values). False on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);

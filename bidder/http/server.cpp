@@ -1,6 +1,9 @@
 #include "bidder/http/server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,7 +12,10 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -69,7 +75,9 @@ class session : public std::enable_shared_from_this<session> {
   // Called on the worker thread when the server drains: an idle connection closes now, a busy
   // one after its current answer.
   void drain() {
-    if (!busy_ && !(parser_ && parser_->got_some())) {
+    const bool reading = (parser_ && parser_->got_some()) ||
+                         (header_parser_ && header_parser_->got_some()) || stream_parser_;
+    if (!busy_ && !reading) {
       beast::error_code ignored;
       stream_.socket().cancel(ignored);
     }
@@ -77,6 +85,7 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void read_next() {
+    if (options_.stream_bodies) return read_header();
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
@@ -86,14 +95,15 @@ class session : public std::enable_shared_from_this<session> {
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
-  void on_read(beast::error_code ec) {
+  // Answers (or closes on) a read error; `got_some`: part of a request had arrived.
+  void on_read_error(beast::error_code ec, bool got_some) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+        ec == asio::error::connection_reset || ec == asio::error::eof ||
+        ec == bhttp::error::partial_message) {
       return close();
     }
     if (ec == beast::error::timeout) {
-      if (parser_ && parser_->got_some())
-        return refuse(bhttp::status::request_timeout, "request timed out\n");
+      if (got_some) return refuse(bhttp::status::request_timeout, "request timed out\n");
       return close();
     }
     if (ec == bhttp::error::body_limit) {
@@ -102,9 +112,119 @@ class session : public std::enable_shared_from_this<session> {
     if (ec == bhttp::error::header_limit) {
       return refuse(bhttp::status::request_header_fields_too_large, "request headers too large\n");
     }
-    if (ec) {
-      return refuse(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
+    return refuse(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
+  }
+
+  // ---- stream_bodies: the header first, then the body whole or as a stream ----------------
+  void read_header() {
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec, header_parser_->got_some());
+    res_.clear();
+    res_.body().clear();
+    res_.version(header_parser_->get().version());
+    res_.result(bhttp::status::ok);
+    switch (worker_.serve->open_stream(header_parser_->get(), res_, body_stream_)) {
+      case stream_decision::read_whole: {
+        parser_.emplace(std::move(*header_parser_));
+        header_parser_.reset();
+        parser_->body_limit(options_.max_body_bytes);
+        if (parser_->is_done()) return on_read({});
+        bhttp::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        return;
+      }
+      case stream_decision::answered: {
+        // With a body left unread, the byte stream is not at a request boundary: close after.
+        const bool keep_alive = header_parser_->is_done() && header_parser_->get().keep_alive();
+        header_parser_.reset();
+        body_stream_.reset();
+        return write_answer(keep_alive);
+      }
+      case stream_decision::stream:
+        break;
     }
+    const bool expects_continue =
+        beast::iequals(header_parser_->get()[bhttp::field::expect], "100-continue");
+    stream_parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    stream_parser_->body_limit(options_.max_streamed_body_bytes);
+    chunk_.resize(options_.stream_chunk_bytes);
+    if (!expects_continue) return read_chunk();
+    // RFC 9110 section 10.1.1: the client waits for this before it sends the body.
+    continue_.emplace(bhttp::status::continue_, 11);
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_write(stream_, *continue_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->continue_.reset();
+                         if (ec) return self->abort_stream(), self->close();
+                         self->read_chunk();
+                       });
+  }
+
+  void read_chunk() {
+    auto& body = stream_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    body.more = true;
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *stream_parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_chunk(ec); });
+  }
+
+  void on_chunk(beast::error_code ec) {
+    if (ec == bhttp::error::need_buffer) ec = {};  // the chunk buffer is full: hand it over
+    if (ec) {
+      abort_stream();
+      return on_read_error(ec, true);
+    }
+    const std::size_t filled = chunk_.size() - stream_parser_->get().body().size;
+    if (filled > 0) body_stream_->on_chunk(std::string_view(chunk_.data(), filled));
+    if (!stream_parser_->is_done()) return read_chunk();
+    busy_ = true;
+    const bool keep_alive = stream_parser_->get().keep_alive();
+    stream_parser_.reset();
+    chunk_.clear();
+    chunk_.shrink_to_fit();
+    res_.clear();
+    res_.body().clear();
+    res_.result(bhttp::status::ok);
+    body_stream_->finish(res_);
+    body_stream_.reset();
+    write_answer(keep_alive);
+  }
+
+  // A cut request: the stream is destroyed without finish() and so leaves no trace.
+  void abort_stream() {
+    body_stream_.reset();
+    stream_parser_.reset();
+  }
+
+  // Writes res_ (filled by the handler) with no deadline.
+  void write_answer(bool keep_alive) {
+    busy_ = true;
+    deadline_ = steady_clock::time_point::max();
+    res_.version(11);
+    res_.keep_alive(keep_alive && !worker_.draining);
+    if (!keep_alive) res_.set(bhttp::field::connection, "close");
+    res_.prepare_payload();
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_write(
+        stream_, res_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return on_read_error(ec, parser_ && parser_->got_some());
     busy_ = true;
     const auto arrival = steady_clock::now();
     request& req = parser_->get();
@@ -168,6 +288,12 @@ class session : public std::enable_shared_from_this<session> {
   // maximum would turn a 10 KB header into a 400 instead of the 431 it deserves).
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // stream_bodies only: the header is read first, then the body whole (parser_) or streamed.
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  std::unique_ptr<body_stream> body_stream_;
+  std::vector<char> chunk_;  // where a streamed body is read, stream_chunk_bytes at a time
+  std::optional<bhttp::response<bhttp::empty_body>> continue_;
   response res_;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
@@ -255,8 +381,12 @@ result<void> server::start() {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
-    w->thread = std::thread([wp = w.get()] {
-      wp->busy.open_for_this_thread();  // without schedstat: never sheds
+    w->thread = std::thread([wp = w.get(), nice = self.options.thread_nice] {
+      // Linux keeps a nice value per thread (and threads started from it inherit it):
+      // setpriority on this thread's id lowers this worker only. Best effort: a refusal
+      // (e.g. a negative value without CAP_SYS_NICE) leaves the default priority.
+      if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+      wp->busy.open_for_this_thread();
       wp->io.run();
     });
   }

@@ -6,8 +6,11 @@
 // its connections synchronously: handlers keep per-thread state without locks.
 //
 // It knows nothing of bids: the bid port and the admin port are two servers with different
-// handlers. Limits: a body over `max_body_bytes` gets 413, a malformed request 400, both then
-// close the connection; a connection idle longer than `idle_timeout` is closed.
+// handlers. A server with `stream_bodies` set (the admin port) reads each request's header
+// first and lets the handler take the body as a stream of chunks (an audience upload of any
+// size with bounded memory); other requests are read whole as before. Limits: a body over
+// `max_body_bytes` gets 413, a malformed request 400, both then close the connection; a connection
+// idle longer than `idle_timeout` is closed.
 //
 //   http::server bids({.host = "127.0.0.1", .port = 0, .threads = 2}, make_handler);
 //   if (auto r = bids.start(); !r) fail(r.error().message);
@@ -15,6 +18,7 @@
 //   bids.drain(std::chrono::seconds(5));   // stop accepting, finish in-flight, close
 #pragma once
 
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -22,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bidder/core/deadline.hpp"
 #include "bidder/core/error.hpp"
@@ -30,6 +35,27 @@ namespace bidder::http {
 
 using request = boost::beast::http::request<boost::beast::http::string_body>;
 using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+using request_header = boost::beast::http::request_header<>;
+
+/// Receives one request's body chunk by chunk, on the worker thread (see handler::open_stream).
+/// Destroyed without finish() when the request is cut (connection lost, timeout, drain): it
+/// must then leave no trace.
+class body_stream {
+ public:
+  virtual ~body_stream() = default;
+  /// The next bytes of the body (already de-chunked). Must not throw.
+  virtual void on_chunk(std::string_view bytes) noexcept = 0;
+  /// The body is complete: fills `res` (already cleared, 200). Must not throw.
+  virtual void finish(response& res) noexcept = 0;
+};
+
+/// What handler::open_stream decided.
+enum class stream_decision : std::uint8_t {
+  read_whole,  // not a streamed request: read the body whole, then handle()
+  stream,      // the returned body_stream takes the body
+  answered,    // `res` holds the answer (e.g. 401); the body is not read, the connection closes
+};
 
 /// Serves requests for the connections of one worker thread.
 class handler {
@@ -45,10 +71,18 @@ class handler {
   virtual void on_written(bool late) noexcept {}
   /// Counts a request refused by the HTTP layer itself (status 400, 408 or 413).
   virtual void on_refused(unsigned status) noexcept {}
-  /// The worker runs behind (server_options::shed_lag): answers `req` at the least cost if it
+  /// The worker runs behind (server_options::shed_window): answers `req` at the least cost if it
   /// may be dropped (a bid request: 204 no-bid) and returns true, or returns false to have it
   /// served by handle() (a notice is money and is never shed).
   virtual bool shed(const request& req, response& res) noexcept { return false; }
+  /// Servers with `stream_bodies` only: called once a request's header has arrived. Returns
+  /// `stream` with `out` set to take the body chunk by chunk (a client that sent "Expect:
+  /// 100-continue" is then told to go on), `answered` with `res` filled to refuse it at once,
+  /// or `read_whole` (the default) for the usual handle().
+  virtual stream_decision open_stream(const request_header& header, response& res,
+                                      std::unique_ptr<body_stream>& out) noexcept {
+    return stream_decision::read_whole;
+  }
 };
 
 struct server_options {
@@ -69,6 +103,15 @@ struct server_options {
   /// which may answer it at the least cost (a bid port: 204). Zero: never shed.
   std::chrono::microseconds shed_window{10'000};
   double shed_busy_share = 0.9;
+  /// The nice value of the worker threads (and of threads they start), 0: unchanged. The admin
+  /// port runs at 10 so that parsing and sorting an upload yield the CPU to bid threads.
+  int thread_nice = 0;
+  /// Read headers first and offer each request to handler::open_stream (admin port).
+  bool stream_bodies = false;
+  /// Largest streamed body (the stream itself may refuse earlier).
+  std::uint64_t max_streamed_body_bytes = std::uint64_t{64} << 30;
+  /// Bytes a streamed body is read in at a time (the memory one upload holds on the socket).
+  std::size_t stream_chunk_bytes = 256 * 1024;
 };
 
 class server {

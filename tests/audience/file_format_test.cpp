@@ -35,7 +35,7 @@ struct parsed {
 parsed parse(std::string_view file, std::size_t chunk = 0) {
   parsed out;
   line_parser parser(now);
-  auto on_member = [&](member&& m) { out.members.push_back(std::move(m)); };
+  auto on_member = [&](const member& m) { out.members.push_back(m); };
   auto on_error = [&](line_error&& e) {
     out.error_lines.push_back(e.line);
     out.errors.push_back("line " + std::to_string(e.line) + ": " + e.reason);
@@ -438,7 +438,7 @@ TEST_CASE("a last line without a newline is parsed by finish", "[audience][unit]
   SECTION("without finish the last line is not seen") {
     line_parser parser(now);
     std::vector<member> members;
-    auto on_member = [&](member&& m) { members.push_back(std::move(m)); };
+    auto on_member = [&](const member& m) { members.push_back(m); };
     auto on_error = [&](line_error&&) { FAIL("no error expected"); };
     parser.feed("first\nlast", on_member, on_error);
     CHECK(members == std::vector<member>{{"user:first", now}});

@@ -434,6 +434,57 @@ TEST_CASE("a gzip file is read like the plain file", "[audience][unit]") {
   CHECK(f.segment("cars").members == 3002);
 }
 
+TEST_CASE("a push fed in pieces as they arrive equals the whole file, plain or gzip",
+          "[audience][unit]") {
+  fixture f;
+  std::string plain = "alice\t1795132800\nifa:phone\n";
+  for (int i = 0; i < 3000; ++i) plain += "user-" + std::to_string(i) + "\n";
+  std::string compressed;
+  bidder::gzip(plain, compressed);
+  const bool gzipped = GENERATE(false, true);
+  const std::size_t piece = GENERATE(std::size_t{1}, std::size_t{3}, std::size_t{4096});
+  INFO("gzip " << gzipped << ", piece " << piece);
+  const std::string& file = gzipped ? compressed : plain;
+  // A small in-memory bound, so the pieces also cross sort runs.
+  const import_options options{.segment = "cars", .max_in_memory = 500};
+  auto push = bidder::audience::push_stream::open(*f.store, options, t0);
+  REQUIRE(push.has_value());
+  for (std::size_t at = 0; at < file.size(); at += piece) {
+    (*push)->feed(std::string_view(file).substr(at, piece));
+  }
+  CHECK_FALSE((*push)->refused());
+  auto report = (*push)->finish();
+  REQUIRE(report.has_value());
+  CHECK(report->applied);
+  CHECK(report->lines == 3002);
+  CHECK(report->members == 3002);
+  CHECK(f.on_disk("user:alice") == strings{at("cars", 1'795'132'800)});
+  CHECK(f.on_disk("user:user-2999") == strings{at("cars", t0)});
+  CHECK(f.segment("cars").members == 3002);
+}
+
+TEST_CASE("a push dropped before its end (a cut upload) changes nothing and leaves no files",
+          "[audience][unit]") {
+  fixture f;
+  f.push("cars", update_mode::replace, "alice\nbob\n");
+  const auto before = f.state(everyone);
+  const auto segments_before = figures(f.segments());
+  temp_dir sort_parent;
+  const fs::path parent = fs::path(sort_parent.db()).parent_path();
+  {
+    const import_options options{
+        .segment = "cars", .temp_dir = parent.string(), .max_in_memory = 100};
+    auto push = bidder::audience::push_stream::open(*f.store, options, t0 + 1);
+    REQUIRE(push.has_value());
+    for (int i = 0; i < 1000; ++i) (*push)->feed("carol-" + std::to_string(i) + "\n");
+    CHECK(std::distance(fs::directory_iterator(parent), fs::directory_iterator()) == 1);
+  }  // dropped without finish()
+  CHECK(f.state(everyone) == before);
+  CHECK(figures(f.segments()) == segments_before);
+  CHECK(f.on_disk("user:carol-0").empty());
+  CHECK(fs::is_empty(parent));  // the sort's runs are gone
+}
+
 TEST_CASE("a corrupt gzip file is refused and changes nothing", "[audience][unit]") {
   fixture f;
   f.push("cars", update_mode::replace, "alice\nbob\n");

@@ -56,8 +56,9 @@ TEST_CASE("the sorter gives sorted unique members, the latest time winning, in o
   }
   auto source = sorter.finish();
   REQUIRE(source.has_value());
-  CHECK((*source)->size() == expected.size());
+  CHECK((*source)->size() >= expected.size());  // an upper bound until read to the end
   const auto members = drain(**source);
+  CHECK((*source)->size() == expected.size());
   CHECK((*source)->failure() == nullptr);
   REQUIRE(members.size() == expected.size());
   std::size_t i = 0;

@@ -147,5 +147,47 @@ TEST_CASE("gunzip_each hands over a large body in bounded chunks", "[core][unit]
   REQUIRE(r);
   CHECK(restored == original);
   CHECK(chunks > 1);
-  CHECK(largest <= 16384);
+  CHECK(largest <= bidder::gunzip_stream::piece_bytes);
+}
+
+TEST_CASE("gunzip_stream gives the same bytes and errors whatever the pieces", "[core][unit]") {
+  const std::string original = sample_text(200000);
+  std::string compressed;
+  gzip(original, compressed);
+  const std::size_t piece =
+      GENERATE(std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{1} << 20);
+  INFO("piece " << piece);
+  auto feed_all = [&](std::string_view bytes, std::string& out) -> bidder::result<void> {
+    bidder::gunzip_stream stream(1 << 20);
+    for (std::size_t at = 0; at < bytes.size(); at += piece) {
+      auto r = stream.feed(bytes.substr(at, piece), [&](std::string_view p) { out.append(p); });
+      if (!r) return r;
+    }
+    return stream.finish();
+  };
+  SECTION("whole") {
+    std::string out;
+    REQUIRE(feed_all(compressed, out));
+    CHECK(out == original);
+  }
+  SECTION("truncated") {
+    std::string out;
+    auto r = feed_all(std::string_view(compressed).substr(0, compressed.size() - 3), out);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_encoding);
+  }
+  SECTION("trailing bytes") {
+    std::string out;
+    auto r = feed_all(compressed + "x", out);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_encoding);
+  }
+  SECTION("over the limit") {
+    std::string out;
+    bidder::gunzip_stream stream(1000);
+    auto r = stream.feed(compressed, [&](std::string_view p) { out.append(p); });
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::too_large);
+    CHECK_FALSE(stream.finish());  // stays failed
+  }
 }

@@ -4,6 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -12,7 +17,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
+#include "bidder/app/admin_client.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/core/gzip.hpp"
@@ -705,6 +712,170 @@ TEST_CASE("with an admin token every admin path but /healthz needs the bearer to
   CHECK(user_segments(admin, "demo-car-buyer", good).size() == 2);
   CHECK(admin_call(admin, "PUT", "/admin/audiences/cars?mode=add", "newbie\n", good).status == 200);
   CHECK(user_segments(admin, "newbie", good) == std::vector<std::string>{"cars"});
+}
+
+namespace {
+
+/// `bidder_audience_pushes_total{result="<outcome>"}` from /metrics (-1 when absent).
+long pushes_total(std::uint16_t admin, const std::string& outcome) {
+  const std::string text = admin_call(admin, "GET", "/metrics").body;
+  const std::string name = "bidder_audience_pushes_total{result=\"" + outcome + "\"} ";
+  const std::size_t at = text.find(name);
+  return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size()));
+}
+
+/// Members of a segment per GET /admin/audiences (-1 when the segment is not listed).
+long segment_members(std::uint16_t admin, const std::string& name) {
+  const json::value list = json::parse(admin_call(admin, "GET", "/admin/audiences").body);
+  for (const auto& s : list.at("segments").as_array()) {
+    if (s.at("name").as_string() == name) return static_cast<long>(number(s.at("members")));
+  }
+  return -1;
+}
+
+/// Streams `body` to the admin API in pieces of `piece` bytes, as `bidder audience push` does.
+bidder::result<bidder::app::admin_reply> upload(std::uint16_t admin, const std::string& target,
+                                                const std::string& body, std::size_t piece,
+                                                const std::string& token = "") {
+  bidder::app::admin_target where{
+      .host = "127.0.0.1", .port = std::to_string(admin), .token = token};
+  std::size_t at = 0;
+  return bidder::app::admin_upload(where, "PUT", target,
+                                   [&](std::string& chunk) -> bidder::result<bool> {
+                                     if (at == body.size()) return false;
+                                     chunk.assign(body, at, piece);
+                                     at += chunk.size();
+                                     return true;
+                                   });
+}
+
+std::string numbered_ids(const std::string& stem, int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) out += stem + std::to_string(i) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a push streamed in pieces is applied, and one cut half-way applies nothing",
+          "[integration][audience]") {
+  running_service server;
+  const std::string file = numbered_ids("kept-", 20000);
+  SECTION("plain, in 1000-byte pieces") {
+    auto reply = upload(server.admin(), "/admin/audiences/streamed?mode=replace", file, 1000);
+    REQUIRE(reply.has_value());
+    INFO(reply->body);
+    REQUIRE(reply->status == 200);
+  }
+  SECTION("gzip, in 7-byte pieces") {
+    std::string packed;
+    bidder::gzip(file, packed);
+    auto reply = upload(server.admin(), "/admin/audiences/streamed?mode=replace", packed, 7);
+    REQUIRE(reply.has_value());
+    INFO(reply->body);
+    REQUIRE(reply->status == 200);
+  }
+  CHECK(segment_members(server.admin(), "streamed") == 20000);
+  CHECK(user_segments(server.admin(), "kept-19999") == std::vector<std::string>{"streamed"});
+  CHECK(pushes_total(server.admin(), "applied") == 1);
+
+  // A replace by another file, cut after half of its body: the connection is closed.
+  const std::string other = numbered_ids("other-", 20000);
+  {
+    namespace asio = boost::asio;
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.admin()});
+    const std::string head =
+        "PUT /admin/audiences/streamed?mode=replace HTTP/1.1\r\nHost: t\r\n"
+        "Content-Length: " +
+        std::to_string(other.size()) + "\r\nExpect: 100-continue\r\n\r\n";
+    asio::write(socket, asio::buffer(head));
+    asio::streambuf continued;  // the server opened the push before saying "go on"
+    asio::read_until(socket, continued, "\r\n\r\n");
+    CHECK_THAT(
+        std::string(asio::buffers_begin(continued.data()), asio::buffers_end(continued.data())),
+        Catch::StartsWith("HTTP/1.1 100"));
+    asio::write(socket, asio::buffer(other.data(), other.size() / 2));
+    socket.close();
+  }
+  // The server notices the cut on its admin thread; wait for that, bounded.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (pushes_total(server.admin(), "aborted") < 1 &&
+         std::chrono::steady_clock::now() < give_up) {
+  }
+  REQUIRE(pushes_total(server.admin(), "aborted") == 1);
+  CHECK(segment_members(server.admin(), "streamed") == 20000);
+  CHECK(user_segments(server.admin(), "kept-0") == std::vector<std::string>{"streamed"});
+  CHECK(user_segments(server.admin(), "other-0").empty());
+  // The admin port still takes pushes.
+  auto again = upload(server.admin(), "/admin/audiences/streamed?mode=add", "late-1\n", 3);
+  REQUIRE(again.has_value());
+  CHECK(again->status == 200);
+  CHECK(segment_members(server.admin(), "streamed") == 20001);
+}
+
+TEST_CASE("a push refused by its header is answered before any of its body is sent",
+          "[integration][audience]") {
+  custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
+  REQUIRE(server.started.has_value());
+  const std::uint16_t admin = (*server.started)->admin_port();
+  std::size_t pieces_asked = 0;
+  bidder::app::admin_target where{.host = "127.0.0.1", .port = std::to_string(admin)};
+  auto count_pieces = [&](std::string& chunk) -> bidder::result<bool> {
+    ++pieces_asked;
+    chunk = "a\n";
+    return false;
+  };
+  auto anonymous = bidder::app::admin_upload(where, "PUT", "/admin/audiences/cars", count_pieces);
+  REQUIRE(anonymous.has_value());
+  CHECK(anonymous->status == 401);
+  where.token = "s3cret";
+  auto bad_mode =
+      bidder::app::admin_upload(where, "PUT", "/admin/audiences/cars?mode=merge", count_pieces);
+  REQUIRE(bad_mode.has_value());
+  CHECK(bad_mode->status == 400);
+  CHECK(pieces_asked == 0);
+  auto good = bidder::app::admin_upload(where, "PUT", "/admin/audiences/cars", count_pieces);
+  REQUIRE(good.has_value());
+  CHECK(good->status == 200);
+  CHECK(pieces_asked == 1);
+}
+
+TEST_CASE("an upload to a server that never sends 100 Continue goes on after the wait",
+          "[integration][audience]") {
+  // A stand-in for a bidder older than streamed uploads: it reads the whole chunked body
+  // without answering "Expect: 100-continue", then answers 200 with what it received.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::string received;
+  std::thread old_server([&] {
+    asio::ip::tcp::socket peer = acceptor.accept();
+    asio::streambuf in;
+    asio::read_until(peer, in, "\r\n0\r\n\r\n");
+    received.assign(asio::buffers_begin(in.data()), asio::buffers_end(in.data()));
+    asio::write(peer, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                               "Connection: close\r\n\r\nok")));
+  });
+  bidder::app::admin_target where{.host = "127.0.0.1",
+                                  .port = std::to_string(acceptor.local_endpoint().port())};
+  bool sent = false;
+  auto reply = bidder::app::admin_upload(
+      where, "PUT", "/admin/audiences/cars",
+      [&](std::string& chunk) -> bidder::result<bool> {
+        if (sent) return false;
+        chunk = "alice\n";
+        sent = true;
+        return true;
+      },
+      std::chrono::milliseconds(20));
+  old_server.join();
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 200);
+  CHECK(reply->body == "ok");
+  CHECK_THAT(received, Catch::Contains("Expect: 100-continue"));
+  CHECK_THAT(received, Catch::Contains("\r\n6\r\nalice\n\r\n0\r\n\r\n"));
 }
 
 TEST_CASE("an admin API on a non-loopback address without a token does not start",
