@@ -22,11 +22,12 @@ namespace {
 
 constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
-               [--data-dir DIR] [--threads N]
+               [--data-dir DIR] [--threads N] [--shed-busy PERCENT]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
-      --threads <cores>. SIGHUP or POST /admin/reload re-reads the config; SIGTERM/SIGINT
+      --threads <cores> --shed-busy 90 (a bid thread busy that % of 10 ms answers bid requests
+      204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config; SIGTERM/SIGINT
       finish in-flight requests and exit 0.
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
@@ -74,6 +75,14 @@ int serve(const std::vector<std::string_view>& args) {
       if (ec != std::errc() || end != value.data() + value.size() || options.threads > 256) {
         return fail_usage("--threads takes a number from 0 to 256");
       }
+    } else if (flag == "--shed-busy") {
+      unsigned percent = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), percent);
+      if (ec != std::errc() || end != value.data() + value.size() || percent > 100 ||
+          (percent > 0 && percent < 50)) {
+        return fail_usage("--shed-busy takes 0 (never shed) or a percentage from 50 to 100");
+      }
+      options.shed_busy_share = percent / 100.0;
     } else {
       return fail_usage("unknown option " + std::string(flag));
     }

@@ -224,17 +224,21 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       .signer = &*state->signer,
       .user_hash_secret = state->signer->derive_secret("frequency-cap user ids"),
       .events = state->event_sink.get()};
-  self->bids = std::make_unique<http::server>(http::server_options{.host = bid_address->first,
-                                                                   .port = bid_address->second,
-                                                                   .threads = threads,
-                                                                   .max_body_bytes = max_body},
-                                              [state, seed, max_body, services](unsigned worker) {
-                                                auto h = std::make_unique<http::bid_handler>(
-                                                    *state->snapshots, state->store.get(), worker,
-                                                    seed, max_body, services);
-                                                state->handlers[worker] = h.get();
-                                                return h;
-                                              });
+  const auto shed_window = options.shed_busy_share > 0 ? std::chrono::microseconds(10'000)
+                                                       : std::chrono::microseconds(0);
+  self->bids = std::make_unique<http::server>(
+      http::server_options{.host = bid_address->first,
+                           .port = bid_address->second,
+                           .threads = threads,
+                           .max_body_bytes = max_body,
+                           .shed_window = shed_window,
+                           .shed_busy_share = options.shed_busy_share},
+      [state, seed, max_body, services](unsigned worker) {
+        auto h = std::make_unique<http::bid_handler>(*state->snapshots, state->store.get(), worker,
+                                                     seed, max_body, services);
+        state->handlers[worker] = h.get();
+        return h;
+      });
   if (auto r = self->bids->start(); !r) return r.error();
 
   std::unique_ptr<service> svc(new service(std::move(self)));

@@ -31,6 +31,9 @@ struct serve_options {
   unsigned threads = 0;
   /// Bearer token for the admin port; required when admin_listen is not a loopback address.
   std::string admin_token;
+  /// Overload: a bid worker whose thread was busy this share of the last 10 ms sheds bid
+  /// requests as 204 (http::server_options::shed_busy_share). 0: never shed.
+  double shed_busy_share = 0.9;
 };
 
 class service {

@@ -67,6 +67,9 @@ struct running_service {
     options.admin_listen = "127.0.0.1:0";
     options.data_dir = dir.path.string();
     options.threads = 2;
+    // No overload shedding: a deliberately heavy request (a zip bomb, deep nesting) could make
+    // the next bid a 204 on a busy test machine. Shedding is tested in tests/http.
+    options.shed_busy_share = 0;
     auto started = bidder::app::service::start(options, log);
     if (!started) FAIL("service did not start: " << started.error().message);
     svc = std::move(*started);
@@ -500,6 +503,7 @@ struct custom_service {
     options.admin_listen = "127.0.0.1:0";
     options.data_dir = dir.path.string();
     options.threads = 2;
+    options.shed_busy_share = 0;  // as in running_service
     customise(options);
     return bidder::app::service::start(options, log);
   }
@@ -916,6 +920,7 @@ std::unique_ptr<bidder::app::service> start_service(const std::string& config,
   options.admin_listen = "127.0.0.1:0";
   options.data_dir = data_dir.string();
   options.threads = 2;
+  options.shed_busy_share = 0;  // as in running_service
   auto started = bidder::app::service::start(options, log);
   if (!started) FAIL("service did not start: " << started.error().message);
   return std::move(*started);
