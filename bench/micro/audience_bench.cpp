@@ -120,6 +120,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", pushed.error().message.c_str());
     return 1;
   }
+  if (flag(argc, argv, "--compact", 0) != 0) {
+    const auto compact_start = clock_type::now();
+    if (auto r = store.compact(); !r) {
+      std::fprintf(stderr, "%s\n", r.error().message.c_str());
+      return 1;
+    }
+    if (auto r = store.warm_cache(); !r) {
+      std::fprintf(stderr, "%s\n", r.error().message.c_str());
+      return 1;
+    }
+    std::printf("compact + warm: %.2f s\n",
+                std::chrono::duration<double>(clock_type::now() - compact_start).count());
+  }
   std::printf("users %" PRIu64 ", block cache %" PRIu64 " MiB (%s), block size %" PRIu64
               ", restart interval %d, hash ratio %.2f\n",
               users, cache_mb, hyper_clock ? "HyperClockCache" : "LRU", block_size,
