@@ -8,6 +8,7 @@
 
 #include "bidder/audience/importer.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace bidder::audience;
@@ -17,18 +18,9 @@ namespace {
 // Catch cannot print a result whose value type has no operator<<: test has_value() instead.
 #define REQUIRE_OK(expr) REQUIRE((expr).has_value())
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("bidder-sorter-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-sorter") {}
 };
 
 std::vector<member> drain(member_source& source) {

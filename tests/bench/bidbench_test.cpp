@@ -19,6 +19,7 @@
 #include "bench/load/audience_fill.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/core/deadline.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -26,18 +27,9 @@ using namespace bidder::bench;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path =
-        fs::temp_directory_path() / ("bidbench-cli-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidbench-cli") {}
 };
 
 int run(const std::vector<std::string>& args, std::string* out = nullptr,

@@ -13,6 +13,7 @@
 
 #include "bidder/app/service.hpp"
 #include "bidder/openrtb/json_decoder.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using bidder::bench::traffic_generator;
@@ -20,18 +21,9 @@ using bidder::bench::traffic_options;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("bidbench-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidbench-test") {}
 };
 
 std::string user_id_of(const std::string& request) {

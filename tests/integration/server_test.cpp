@@ -26,6 +26,7 @@
 #include "bidder/events/report.hpp"
 #include "http_client.hpp"
 #include "openrtb/openrtb.pb.h"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -43,17 +44,9 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("bidder-it-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-it") {}
 };
 
 struct running_service {

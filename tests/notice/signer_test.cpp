@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -28,18 +30,9 @@ bid_identity identity() {
           .key_id = "0"};
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("bidder-notice-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-notice") {}
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "bidder/spend/keeper.hpp"
 #include "bidder/spend/ledger.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -18,18 +19,9 @@ using bidder::spend::cost_of;
 
 constexpr unix_seconds t0 = 1'750'000'000;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path =
-        fs::temp_directory_path() / ("bidder-spend-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+// This file's temporary directories.
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-spend") {}
 };
 
 bidder::spend::ledger_options small() {
