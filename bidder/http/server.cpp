@@ -119,6 +119,10 @@ class session : public std::enable_shared_from_this<session> {
   void read_header() {
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    // Beast checks a Content-Length against the body limit as it reads the header (its default
+    // is 1 MiB): allow the largest body either path takes; read_whole checks its own below.
+    header_parser_->body_limit(
+        std::max<std::uint64_t>(options_.max_body_bytes, options_.max_streamed_body_bytes));
     stream_.expires_after(options_.idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *header_parser_,
@@ -133,6 +137,13 @@ class session : public std::enable_shared_from_this<session> {
     res_.result(bhttp::status::ok);
     switch (worker_.serve->open_stream(header_parser_->get(), res_, body_stream_)) {
       case stream_decision::read_whole: {
+        // A declared length over the limit is refused before a byte of it is read (the body
+        // would reserve it whole).
+        if (auto length = header_parser_->content_length();
+            length && *length > options_.max_body_bytes) {
+          header_parser_.reset();
+          return refuse(bhttp::status::payload_too_large, "request body too large\n");
+        }
         parser_.emplace(std::move(*header_parser_));
         header_parser_.reset();
         parser_->body_limit(options_.max_body_bytes);

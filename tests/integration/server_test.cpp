@@ -6,6 +6,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -810,6 +811,46 @@ TEST_CASE("a push streamed in pieces is applied, and one cut half-way applies no
   REQUIRE(again.has_value());
   CHECK(again->status == 200);
   CHECK(segment_members(server.admin(), "streamed") == 20001);
+}
+
+TEST_CASE("a push with a Content-Length of several MiB is taken; other admin bodies stay small",
+          "[integration][audience]") {
+  running_service server;
+  const std::string file = numbered_ids("big-", 300000);  // about 3 MiB
+  REQUIRE(file.size() > 2 * 1024 * 1024);
+  {
+    namespace asio = boost::asio;
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.admin()});
+    const std::string head =
+        "PUT /admin/audiences/big?mode=replace HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        "Content-Length: " +
+        std::to_string(file.size()) + "\r\n\r\n";
+    asio::write(socket, asio::buffer(head));
+    asio::write(socket, asio::buffer(file));
+    asio::streambuf reply;
+    boost::system::error_code ec;
+    asio::read(socket, reply, ec);  // to the close
+    const std::string text(asio::buffers_begin(reply.data()), asio::buffers_end(reply.data()));
+    INFO(text);
+    CHECK_THAT(text, Catch::StartsWith("HTTP/1.1 200"));
+  }
+  CHECK(segment_members(server.admin(), "big") == 300000);
+
+  // A request the admin port reads whole declares 64 MiB: 413 before any body is read.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server.admin()});
+  const std::string head =
+      "POST /admin/reload HTTP/1.1\r\nHost: t\r\nContent-Length: 67108864\r\n\r\n";
+  asio::write(socket, asio::buffer(head));
+  asio::streambuf reply;
+  boost::system::error_code ec;
+  asio::read(socket, reply, ec);
+  CHECK_THAT(std::string(asio::buffers_begin(reply.data()), asio::buffers_end(reply.data())),
+             Catch::StartsWith("HTTP/1.1 413"));
 }
 
 TEST_CASE("a push refused by its header is answered before any of its body is sent",
