@@ -560,8 +560,9 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
       out.mtype = openrtb::markup_type::native;
       break;
   }
-  // One signature over the bid's identity covers its notice and click URLs.
-  const notice::bid_identity id{
+  // Each URL is signed for its own kind: the click URL sits in the markup, where the page can
+  // read it, and its signature must not verify a win, bill or loss (nor a burl a loss).
+  notice::bid_identity id{
       .request_id = request.id,
       .imp_id = imp.id,
       .bid_id = out.id,
@@ -574,18 +575,19 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
       .exchange = exchange_,
       .key_id =
           services_.signer != nullptr ? services_.signer->signing_key_id() : std::string_view()};
-  signature_.clear();
-  if (mac_) mac_->sign(id, signature_);
   const std::string& base = snap.config.notice_base_url;
-  out.nurl.clear();
-  out.burl.clear();
-  out.lurl.clear();
-  notice::append_notice_url(out.nurl, base, notice::notice_kind::win, id, signature_);
-  notice::append_notice_url(out.burl, base, notice::notice_kind::bill, id, signature_);
-  notice::append_notice_url(out.lurl, base, notice::notice_kind::loss, id, signature_);
+  auto signed_url = [&](std::string& url, notice::notice_kind kind) {
+    id.purpose = static_cast<std::uint8_t>(kind);
+    signature_.clear();
+    if (mac_) mac_->sign(id, signature_);
+    url.clear();
+    notice::append_notice_url(url, base, kind, id, signature_);
+  };
+  signed_url(out.nurl, notice::notice_kind::win);
+  signed_url(out.burl, notice::notice_kind::bill);
+  signed_url(out.lurl, notice::notice_kind::loss);
   if (creative.markup_parts.size() > 1) {
-    click_url_.clear();
-    notice::append_notice_url(click_url_, base, notice::notice_kind::click, id, signature_);
+    signed_url(click_url_, notice::notice_kind::click);
     if (markup_scratch_.size() <= index) markup_scratch_.resize(index + 1);
     std::string& markup = markup_scratch_[index];
     markup.clear();

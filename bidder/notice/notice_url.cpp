@@ -174,6 +174,7 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
   decoded_.clear();
   decoded_.reserve(max_query_bytes);  // views into it must not move
   parsed_notice out;
+  out.id.purpose = static_cast<std::uint8_t>(kind);  // a signature is for one kind of URL
   out.id.price_micros = -1;
   out.id.issued_at = -1;
   std::string_view price_text, min_text;

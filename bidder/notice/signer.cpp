@@ -17,7 +17,7 @@ namespace {
 constexpr std::size_t mac_bytes = 16;
 // Labels the message format, so a future layout can never verify as this one.
 // v2 added the exchange and the key id, and varint framing.
-constexpr std::string_view message_version = "bidder.notice.v2";
+constexpr std::string_view message_version = "bidder.notice.v3";
 
 struct mac_deleter {
   void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
@@ -58,6 +58,7 @@ void put_field(std::string& out, std::string_view s) {
 void serialise(const bid_identity& id, std::string& out) {
   out.clear();
   put_field(out, message_version);
+  put_varint(out, id.purpose);
   put_field(out, id.request_id);
   put_field(out, id.imp_id);
   put_field(out, id.bid_id);

@@ -11,9 +11,9 @@
 // a notice naming a key the signer does not hold fails verification.
 //
 // The signature is the first 16 bytes of the HMAC (128 bits, RFC 2104 section 5 allows
-// truncation to half the output), written as 22 characters of base64url. One signature covers
-// all of a bid's URLs; which notice kind it is comes from the path and is checked against the
-// bid's state by the notice processor (a loss after a win is a conflict).
+// truncation to half the output), written as 22 characters of base64url. Each of a bid's URLs
+// has its own signature: the notice kind (bid_identity::purpose, taken from the path when
+// verifying) is part of the signed message.
 //
 // A `signer` is immutable and thread-safe; each thread that signs or verifies owns a
 // `signer::context` (OpenSSL MAC contexts are not thread-safe), which allocates nothing per call.
@@ -51,6 +51,10 @@ struct bid_identity {
   std::string_view users;         // hashed user ids of a capped campaign ("" for none)
   std::string_view exchange;      // the exchange the bid went to (config Exchange.id)
   std::string_view key_id;        // the id of the key that signs it (signer::signing_key_id)
+  /// Which URL the signature is for (notice_kind as a number: win, bill, loss, click). Each of
+  /// a bid's URLs has its own signature, so one seen by a browser (the click URL in the markup,
+  /// a burl fired by the page) cannot be turned into another kind of notice.
+  std::uint8_t purpose = 0;
 };
 
 /// One key of a key ring: its id (url-safe, goes into URLs) and secret.

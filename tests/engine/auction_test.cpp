@@ -863,23 +863,32 @@ TEST_CASE("notice URLs carry the bid price, currency and time, signed", "[engine
   REQUIRE(o.is_bid());
   const auto& bid = f.response.bids[0];
   CHECK_THAT(bid.nurl, Catch::Contains("&bp=2500000&cur=USD&t=" + std::to_string(now_s) + "&"));
-  const std::string sig = bid.nurl.substr(bid.nurl.find("&sig=") + 5);
+  auto sig_of = [](const std::string& url) { return url.substr(url.find("&sig=") + 5); };
+  const std::string sig = sig_of(bid.nurl);
   CHECK(sig.size() == bidder::notice::signature_chars);
-  CHECK_THAT(bid.burl, Catch::EndsWith("&sig=" + sig));
-  CHECK_THAT(bid.lurl, Catch::EndsWith("&sig=" + sig));
-  const bidder::notice::bid_identity id{.request_id = "req-1",
-                                        .imp_id = "imp-1",
-                                        .bid_id = bid.id,
-                                        .campaign_id = "c1",
-                                        .creative_id = "cr-c1",
-                                        .price_micros = 2'500'000,
-                                        .currency = "USD",
-                                        .issued_at = now_s,
-                                        .users = {},
-                                        .exchange = "default",
-                                        .key_id = "0"};
+  // Each URL has its own signature: one cannot be replayed as another kind of notice.
+  CHECK(sig_of(bid.burl) != sig);
+  CHECK(sig_of(bid.lurl) != sig);
+  CHECK(sig_of(bid.lurl) != sig_of(bid.burl));
+  bidder::notice::bid_identity id{.request_id = "req-1",
+                                  .imp_id = "imp-1",
+                                  .bid_id = bid.id,
+                                  .campaign_id = "c1",
+                                  .creative_id = "cr-c1",
+                                  .price_micros = 2'500'000,
+                                  .currency = "USD",
+                                  .issued_at = now_s,
+                                  .users = {},
+                                  .exchange = "default",
+                                  .key_id = "0"};
   CHECK_THAT(bid.nurl, Catch::Contains("&x=default&k=0&"));
-  CHECK(signer->new_context().verify(id, sig));
+  auto mac = signer->new_context();
+  id.purpose = static_cast<std::uint8_t>(bidder::notice::notice_kind::win);
+  CHECK(mac.verify(id, sig));
+  CHECK_FALSE(mac.verify(id, sig_of(bid.lurl)));  // the loss URL's signature is not a win's
+  id.purpose = static_cast<std::uint8_t>(bidder::notice::notice_kind::loss);
+  CHECK(mac.verify(id, sig_of(bid.lurl)));
+  CHECK_FALSE(mac.verify(id, sig));
   CHECK(bid.adm == "<img src=\"https://shop.example/px?p=${AUCTION_PRICE}\">");  // no click macro
 }
 

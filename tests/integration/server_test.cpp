@@ -1050,6 +1050,23 @@ TEST_CASE("notices over HTTP: a win charges once, forgeries get 403, the budget 
   CHECK_THAT(text, Catch::Contains(R"(bidder_no_bids_total{reason="budget"} 2)"));
   CHECK_THAT(text, Catch::Contains(R"(bidder_campaign_pacing_rate{campaign="budgeted"} 1)"));
 
+  SECTION("a URL the page can see cannot be replayed as another kind of notice") {
+    // The click URL sits in the markup; a burl may be fired by the page. Their signatures
+    // are for their own kind: as a win (price ~0) or a loss (releasing the reservation) they
+    // get 403 and change nothing.
+    const std::string adm = str(*second, "adm");
+    const std::size_t at = adm.find("/click?");
+    REQUIRE(at != std::string::npos);
+    const std::string click = adm.substr(at, adm.find('"', at) - at);
+    std::string as_win = "/notice/win" + click.substr(click.find('?')) + "&price=0.000001";
+    CHECK(get(port, as_win).status == 403);
+    std::string burl = as_exchange_calls(str(*second, "burl"), "2.00");
+    burl.replace(burl.find("/notice/bill"), 12, "/notice/loss");
+    CHECK(get(port, burl).status == 403);
+    CHECK_THAT(metrics_of(svc->admin_port()),
+               Catch::Contains(R"(bidder_notice_errors_total{reason="bad_signature"} 4)"));
+  }
+
   SECTION("a click redirects to the landing page of the configured creative") {
     const std::string adm = str(*first, "adm");
     const std::size_t at = adm.find("/click?");
