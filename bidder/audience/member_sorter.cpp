@@ -15,6 +15,8 @@ namespace fs = std::filesystem;
 // A run file holds, for each member: varint key length, key, varint last-seen. Both ends buffer
 // by hand: iostream's per-byte get() was a visible share of the merge.
 constexpr std::size_t run_buffer_bytes = std::size_t{1} << 20;
+// What the merge's read buffers may take together.
+constexpr std::size_t merge_buffer_budget = std::size_t{64} << 20;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -59,8 +61,8 @@ class run_writer {
 
 class run_reader {
  public:
-  explicit run_reader(const std::string& path)
-      : file_(std::fopen(path.c_str(), "rb")), buffer_(run_buffer_bytes) {}
+  run_reader(const std::string& path, std::size_t buffer_bytes)
+      : file_(std::fopen(path.c_str(), "rb")), buffer_(file_ != nullptr ? buffer_bytes : 0) {}
   ~run_reader() {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -178,7 +180,10 @@ class merge_source final : public member_source {
   merge_source(std::vector<std::string> runs, std::uint64_t upper_bound, std::uint64_t& duplicates)
       : runs_(std::move(runs)), upper_bound_(upper_bound), duplicates_(duplicates) {
     for (std::size_t i = 0; i < runs_.size(); ++i) {
-      readers_.push_back(std::make_unique<run_reader>(runs_[i]));
+      // Read buffers share a fixed budget: many runs get smaller ones.
+      const std::size_t buffer_bytes =
+          std::clamp<std::size_t>(merge_buffer_budget / runs_.size(), 128 * 1024, run_buffer_bytes);
+      readers_.push_back(std::make_unique<run_reader>(runs_[i], buffer_bytes));
       head h;
       h.run = i;
       if (pull(h)) heads_.push_back(std::move(h));
@@ -342,6 +347,13 @@ result<void> member_sorter::wait_for_run() {
 }
 
 result<void> member_sorter::spill() {
+  // The merge opens every run at once: their number bounds its descriptors and buffers.
+  if (runs_.size() >= max_runs) {
+    return make_error(errc::too_large, "more than " + std::to_string(max_runs) +
+                                           " sort runs (about " +
+                                           std::to_string(max_runs * max_in_memory_ / 1'000'000) +
+                                           " million members) in one update: split the file");
+  }
   // The previous run must be on disk first: at most two runs are in memory.
   if (auto r = wait_for_run(); !r) return r;
   auto job = std::make_unique<run_job>();

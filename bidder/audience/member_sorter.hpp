@@ -43,6 +43,9 @@ class member_sorter {
   static constexpr std::size_t default_max_in_memory = 1'000'000;
   /// Key bytes kept per member on average before a run is written (ids are 20 to 60 bytes).
   static constexpr std::size_t arena_bytes_per_member = 64;
+  /// Most runs one sort writes (the merge opens them all at once: descriptors and buffers).
+  /// With the default run size that is 256 million members; past it add() fails (too_large).
+  static constexpr std::size_t max_runs = 256;
 
   explicit member_sorter(std::string temp_dir, std::size_t max_in_memory = default_max_in_memory);
   ~member_sorter();

@@ -62,7 +62,8 @@ void write_report(response& res, std::string_view what, audience::update_mode mo
   if (!report) {
     const auto status = report.error().code == errc::not_found  ? bhttp::status::not_found
                         : report.error().code == errc::io_error ? bhttp::status::service_unavailable
-                                                                : bhttp::status::bad_request;
+                        : report.error().code == errc::too_large ? bhttp::status::payload_too_large
+                                                                 : bhttp::status::bad_request;
     return reply_error(res, status, report.error().message);
   }
   std::string body = "{\"segment\":";

@@ -63,6 +63,24 @@ TEST_CASE("the sorter gives sorted unique members, the latest time winning, in o
   CHECK(sorter.added() == 200);
 }
 
+TEST_CASE("a sort that would need more runs than the merge may open is refused",
+          "[audience][unit]") {
+  temp_dir dir;
+  member_sorter sorter(dir.path.string(), 2);  // a run every 2 members
+  bidder::result<void> added;
+  std::size_t count = 0;
+  while (count < 2 * (member_sorter::max_runs + 2)) {
+    added = sorter.add({"user:u" + std::to_string(count), 1000});
+    ++count;
+    if (!added) break;
+  }
+  REQUIRE_FALSE(added.has_value());
+  CHECK(added.error().code == bidder::errc::too_large);
+  CHECK_THAT(added.error().message, Catch::Contains("split the file"));
+  // It stops at the first run past the limit, not before.
+  CHECK(count == 2 * (member_sorter::max_runs + 1));
+}
+
 TEST_CASE("a built folder ingested gives the same store as a push of the same file",
           "[audience][unit]") {
   temp_dir dir;
