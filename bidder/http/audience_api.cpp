@@ -141,9 +141,13 @@ class push_body final : public body_stream {
  public:
   push_body(std::unique_ptr<audience::push_stream> push, audience::import_options options,
             push_counters* counters)
-      : push_(std::move(push)), options_(std::move(options)), counters_(counters) {}
+      : push_(std::move(push)), options_(std::move(options)), counters_(counters) {
+    if (counters_ != nullptr) ++counters_->open;
+  }
   ~push_body() override {
-    if (!finished_ && counters_ != nullptr) ++counters_->aborted;
+    if (counters_ == nullptr) return;
+    --counters_->open;
+    if (!finished_) ++counters_->aborted;
   }
 
   void on_chunk(std::string_view bytes) noexcept override {
@@ -278,6 +282,14 @@ stream_decision open_audience_push(audience::rocksdb_store& store, const request
     if (counters != nullptr) ++counters->refused;
     return stream_decision::answered;
   };
+  // Each open push holds up to two sort runs in memory (a few hundred MB at the default size).
+  if (counters != nullptr && counters->open >= max_concurrent_pushes) {
+    res.set(bhttp::field::retry_after, "10");
+    reply_error(res, bhttp::status::too_many_requests,
+                "another push is in progress (at most " + std::to_string(max_concurrent_pushes) +
+                    " at a time); retry when it is done");
+    return refuse();
+  }
   std::string segment;
   if (!percent_decode(path.substr(audiences.size()), segment)) {
     reply_error(res, bhttp::status::bad_request, "malformed %-escape in the segment name");

@@ -26,7 +26,12 @@ struct push_counters {
   std::uint64_t applied = 0;
   std::uint64_t refused = 0;  // a 4xx/5xx answer, or a file refused (422)
   std::uint64_t aborted = 0;  // the upload was cut before its end: nothing applied
+  std::uint32_t open = 0;     // pushes uploading now
 };
+
+/// Pushes uploading at once; more get 429 with Retry-After (each holds up to two sort runs in
+/// memory, and all share the admin thread and the store's disk).
+inline constexpr std::uint32_t max_concurrent_pushes = 2;
 
 /// For a streamed request (server_options::stream_bodies): when `header` is a push
 /// (PUT /admin/audiences/{segment}), returns `stream` with `out` set, or `answered` with `res`

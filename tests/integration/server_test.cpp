@@ -853,6 +853,40 @@ TEST_CASE("a push with a Content-Length of several MiB is taken; other admin bod
              Catch::StartsWith("HTTP/1.1 413"));
 }
 
+TEST_CASE("a third push while two are uploading gets 429; it goes through once they end",
+          "[integration][audience]") {
+  running_service server;
+  namespace asio = boost::asio;
+  asio::io_context io;
+  // Opens a push and waits for its 100 Continue; returns the first line the server answered.
+  auto open_push = [&](asio::ip::tcp::socket& socket, const std::string& segment) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.admin()});
+    const std::string head = "PUT /admin/audiences/" + segment +
+                             " HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+                             "Expect: 100-continue\r\n\r\n";
+    asio::write(socket, asio::buffer(head));
+    asio::streambuf answer;
+    asio::read_until(socket, answer, "\r\n");
+    const std::string text(asio::buffers_begin(answer.data()), asio::buffers_end(answer.data()));
+    return text.substr(0, text.find("\r\n"));
+  };
+  asio::ip::tcp::socket first(io), second(io), third(io);
+  CHECK_THAT(open_push(first, "one"), Catch::StartsWith("HTTP/1.1 100"));
+  CHECK_THAT(open_push(second, "two"), Catch::StartsWith("HTTP/1.1 100"));
+  CHECK_THAT(open_push(third, "three"), Catch::StartsWith("HTTP/1.1 429"));
+  first.close();
+  second.close();
+  // The server notices the two cuts on its admin thread; bounded wait.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (pushes_total(server.admin(), "aborted") < 2 &&
+         std::chrono::steady_clock::now() < give_up) {
+  }
+  REQUIRE(pushes_total(server.admin(), "aborted") == 2);
+  auto later = upload(server.admin(), "/admin/audiences/three?mode=replace", "a\nb\n", 2);
+  REQUIRE(later.has_value());
+  CHECK(later->status == 200);
+}
+
 TEST_CASE("a push refused by its header is answered before any of its body is sent",
           "[integration][audience]") {
   custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
