@@ -94,8 +94,6 @@ std::string_view to_string(notice_error e) noexcept {
       return "conflict";
     case notice_error::replay:
       return "replay";
-    case notice_error::encrypted_price:
-      return "encrypted_price";
     case notice_error::count_:
       break;
   }
@@ -111,11 +109,6 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (!parsed_or) {
     // The parser's message names the parameter; the answer keeps a static text (no allocation
     // per refused notice), and the error kind is counted.
-    if (parsed_or.error().code == errc::unsupported) {
-      return refuse(400, notice_error::encrypted_price,
-                    "price: an encrypted ${AUCTION_PRICE} is not supported; configure the "
-                    "exchange to send the clear price");
-    }
     return refuse(400, notice_error::bad_request,
                   parsed_or.error().code == errc::too_large
                       ? "query string too long"
@@ -141,8 +134,12 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
     return refuse(404, notice_error::unknown_bid, "the creative has no landing_url");
   }
   const money bid_price = money::from_micros(n.id.price_micros);
-  if ((kind == notice_kind::win || kind == notice_kind::bill) && n.clearing_price &&
-      *n.clearing_price > bid_price) {
+  // An encrypted ${AUCTION_PRICE} cannot be read, and dropping the notice would leave the spend
+  // uncounted (the budget unenforced). The bid price, which the clearing price never exceeds,
+  // is charged instead: spend is over-counted, the safe side, and the notice is counted apart.
+  const std::optional<money> clearing_price = n.price_encrypted ? bid_price : n.clearing_price;
+  if ((kind == notice_kind::win || kind == notice_kind::bill) && clearing_price &&
+      *clearing_price > bid_price) {
     return refuse(403, notice_error::price_above_bid, "clearing price above the bid price");
   }
 
@@ -162,6 +159,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   const std::uint64_t before = spend::flags_of(update.before);
   const std::uint64_t after = spend::flags_of(update.after);
   notice_result result;
+  result.priced_at_bid = n.price_encrypted;
   if (kind == notice_kind::click) {
     result.status = 302;
     result.redirect = creative->landing_url;
@@ -178,7 +176,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   const std::uint64_t added = after & ~before;
   const spend::amount bid_cost = campaign_cost(snap, *campaign, bid_price, n.id.currency);
   const spend::amount clearing_cost =
-      n.clearing_price ? campaign_cost(snap, *campaign, *n.clearing_price, n.id.currency) : 0;
+      clearing_price ? campaign_cost(snap, *campaign, *clearing_price, n.id.currency) : 0;
   if ((added & flags::win) != 0) {
     account.count_win();
     for_each_user_hash(n.id.users, [&](std::uint64_t user) {
@@ -214,7 +212,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                         .campaign_id = n.id.campaign_id,
                         .creative_id = n.id.creative_id,
                         .bid_price = bid_price,
-                        .clearing_price = n.clearing_price,
+                        .clearing_price = clearing_price,
                         .currency = n.id.currency,
                         .loss_reason = n.loss_reason,
                         .exchange = n.id.exchange,

@@ -4,8 +4,7 @@
 // logic behind GET /notice/win|bill|loss and GET /click, apart from HTTP.
 //
 // A notice is checked, in order, and refused with nothing changed when: its query cannot be
-// read (400 bad_request: a missing or unreadable clearing price, a repeated parameter; 400
-// encrypted_price: an exchange's encrypted ${AUCTION_PRICE}, which is not supported); its
+// read (400 bad_request: a missing or unreadable clearing price, a repeated parameter); its
 // signature does not match its signed fields (403 bad_signature: forged, or any field
 // altered); it is older than notice_max_age_seconds, or issued more than 5 minutes in the
 // future (403 too_old); its campaign, creative or exchange is no longer configured (404
@@ -13,7 +12,10 @@
 // win or bill clearing price is above the signed bid price (403 price_above_bid); it
 // contradicts an earlier one, a loss after a win or bill or a win after a loss (403 conflict).
 // A notice already applied (same bid id, same kind) is answered like the first (204, or 302
-// for a click) and changes nothing (counted as replay).
+// for a click) and changes nothing (counted as replay). An exchange's encrypted
+// ${AUCTION_PRICE}, which the bidder cannot read, is taken as the signed bid price (an upper
+// bound of the clearing price: spend is over-counted rather than lost), and flagged
+// (notice_result::priced_at_bid).
 //
 // What an accepted notice does, by the count_on of the bid's exchange (signed in the URL), or
 // the campaign's budget.count_on when it sets one:
@@ -56,7 +58,6 @@ enum class notice_error : std::uint8_t {
   price_above_bid,  // 403: clearing price above the bid price
   conflict,         // 403: contradicts an earlier notice of the same bid
   replay,           // 2xx: already applied; counted once
-  encrypted_price,  // 400: ${AUCTION_PRICE} is encrypted, which the bidder cannot read
   count_,           // number of errors (keep last)
 };
 std::string_view to_string(notice_error e) noexcept;
@@ -66,6 +67,8 @@ struct notice_result {
   std::optional<notice_error> error;  // set unless the notice was applied now
   std::string_view redirect;          // 302: the landing URL (a view into the snapshot)
   std::string_view message;           // a short reason for refusals (static text)
+  /// The clearing price was encrypted: the bid price was charged in its place.
+  bool priced_at_bid = false;
 };
 
 /// Largest accepted clock difference for a notice issued "in the future" (our clock stepped).

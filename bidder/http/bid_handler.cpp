@@ -216,6 +216,7 @@ void bid_handler::serve_notice(notice::notice_kind kind, std::string_view query,
     return;
   }
   const engine::notice_result r = notices_->process(snapshots_.get(), kind, query, wall_now());
+  if (r.priced_at_bid && !r.error) metrics_.add(metrics_.notices_priced_at_bid);
   if (r.error) {
     metrics_.add(metrics_.notice_errors[static_cast<std::size_t>(*r.error)]);
   } else {

@@ -137,6 +137,11 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
          "kind=\"" + std::string(notice::to_string(static_cast<notice::notice_kind>(k))) + "\"",
          total);
   }
+  header(out, "bidder_notices_priced_at_bid_total", "counter",
+         "Wins and bills whose ${AUCTION_PRICE} was encrypted (unreadable): the bid price, an "
+         "upper bound, was charged instead. Ask the exchange for the clear price.");
+  line(out, "bidder_notices_priced_at_bid_total", "",
+       sum(workers, &bid_metrics::notices_priced_at_bid));
   header(out, "bidder_notice_errors_total", "counter",
          "Notices and clicks that changed nothing, by reason.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(engine::notice_error::count_); ++r) {

@@ -42,6 +42,7 @@ struct bid_metrics {
   // Notices and clicks (GET /notice/..., /click): applied, by kind; not applied, by reason.
   std::array<counter, static_cast<std::size_t>(notice::notice_kind::count_)> notices{};
   std::array<counter, static_cast<std::size_t>(engine::notice_error::count_)> notice_errors{};
+  counter notices_priced_at_bid{0};  // an encrypted ${AUCTION_PRICE}: the bid price charged
 
   void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
   void observe_latency(steady_clock::duration d) noexcept;

@@ -273,9 +273,8 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
       }
       out.clearing_price = parse_price(price_text);
       if (!out.clearing_price && looks_encrypted(price_text)) {
-        return make_error(errc::unsupported,
-                          "price: an encrypted ${AUCTION_PRICE} is not supported (ask the "
-                          "exchange for the clear price)");
+        out.price_encrypted = true;  // the processor charges the signed bid price instead
+        break;
       }
       if (!out.clearing_price) {
         return make_error(errc::invalid_field,

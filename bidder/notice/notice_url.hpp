@@ -58,6 +58,9 @@ struct parsed_notice {
   std::string_view loss_reason;
   /// ${AUCTION_MIN_TO_WIN} (loss notices; nullopt when absent or not substituted).
   std::optional<money> min_to_win;
+  /// Win or bill: ${AUCTION_PRICE} was an exchange's encrypted price (looks_encrypted()),
+  /// which the bidder cannot read; clearing_price is then nullopt.
+  bool price_encrypted = false;
 };
 
 /// Longest accepted query string; real notice URLs are under 600 bytes.

@@ -469,26 +469,35 @@ TEST_CASE("a campaign with targeting.exchanges bids only on those exchanges",
   CHECK(on_default.bid(*snap).cid == "anywhere");
 }
 
-TEST_CASE("an encrypted ${AUCTION_PRICE} gets 400 encrypted_price and changes nothing",
+TEST_CASE("an encrypted ${AUCTION_PRICE} is charged at the bid price, so budgets still hold",
           "[engine][notice]") {
   auto snap = build({campaign_json("c1", 2.0)});
   fixture f;
-  const auto& bid = f.bid(*snap);
+  const auto& account = *snap->campaigns[0].account;
+  CHECK(*f.send(*snap, notice_kind::win, f.substitute(f.bid(*snap).nurl, "free")).error ==
+        notice_error::bad_request);
   // The shape of an exchange's encrypted price: 28 bytes (IV, price, signature), web-safe
-  // base64.
+  // base64 or padded base64.
+  int wins = 0;
   for (const std::string encrypted :
        {"WEp8wQAAAABnFd5EkB2k1wJeFcAj-Z_JVOeGzA", "SjpvRwAB4kB7jEpgW5IA8p73ew9ic6VZpFsPnA=="}) {
     INFO(encrypted);
+    const auto& bid = f.bid(*snap);  // 2.00 CPM
     const auto r = f.send(*snap, notice_kind::win, f.substitute(bid.nurl, encrypted));
-    CHECK(r.status == 400);
-    REQUIRE(r.error);
-    CHECK(*r.error == notice_error::encrypted_price);
-    CHECK_THAT(std::string(r.message), Catch::Contains("encrypted"));
+    CHECK(r.status == 204);
+    CHECK_FALSE(r.error);
+    CHECK(r.priced_at_bid);
+    ++wins;
+    CHECK(account.wins() == static_cast<std::uint64_t>(wins));
+    // 2.00 CPM: 0.002 per impression, charged although the clearing price is unknown.
+    CHECK(account.spent_lifetime() == wins * bidder::spend::cost_of(money::from_units(2.0)));
+    const auto again = f.send(*snap, notice_kind::win, f.substitute(bid.nurl, encrypted));
+    CHECK(*again.error == notice_error::replay);  // counted once
   }
-  CHECK(*f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "free")).error ==
-        notice_error::bad_request);
-  CHECK(snap->campaigns[0].account->wins() == 0);
-  CHECK(f.send(*snap, notice_kind::win, f.substitute(bid.nurl, "1.00")).status == 204);
+  const auto& clear = f.bid(*snap);
+  const auto r = f.send(*snap, notice_kind::win, f.substitute(clear.nurl, "1.00"));
+  CHECK(r.status == 204);
+  CHECK_FALSE(r.priced_at_bid);
 }
 
 TEST_CASE(

@@ -1246,15 +1246,16 @@ TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events c
   CHECK(spend() == Approx(0.001));
   CHECK(get(port, as_exchange_calls(str(*on_win, "nurl"), "1.50")).status == 204);
   CHECK(spend() == Approx(0.0025));
-  // An encrypted price is refused with its own reason.
+  // An encrypted price cannot be read: the bill is charged at the bid price and counted.
   auto third = bid_of(port, "/bid/burl-x");
   REQUIRE(third);
+  CHECK(get(port, as_exchange_calls(str(*third, "nurl"), "1.00")).status == 204);  // no charge
   const http_reply encrypted =
-      get(port, as_exchange_calls(str(*third, "nurl"), "WEp8wQAAAABnFd5EkB2k1wJeFcAj-Z_JVOeGzA"));
-  CHECK(encrypted.status == 400);
-  CHECK_THAT(encrypted.body, Catch::Contains("encrypted ${AUCTION_PRICE} is not supported"));
+      get(port, as_exchange_calls(str(*third, "burl"), "WEp8wQAAAABnFd5EkB2k1wJeFcAj-Z_JVOeGzA"));
+  CHECK(encrypted.status == 204);
+  CHECK(spend() == Approx(0.0045));  // + the 2.00 CPM bid price
   CHECK_THAT(metrics_of(svc->admin_port()),
-             Catch::Contains(R"(bidder_notice_errors_total{reason="encrypted_price"} 1)"));
+             Catch::Contains("bidder_notices_priced_at_bid_total 1"));
 
   svc->stop(std::chrono::seconds(5));  // writes out the event log
   bidder::events::report_query query{.dir = dir.path / "data" / "events"};
@@ -1263,8 +1264,8 @@ TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events c
   REQUIRE(burl_only.has_value());
   REQUIRE(burl_only->totals.size() == 1);
   CHECK(burl_only->totals[0].bids == 2);
-  CHECK(burl_only->totals[0].wins == 1);
-  CHECK(burl_only->totals[0].bills == 1);
+  CHECK(burl_only->totals[0].wins == 2);  // the third bid's win and bill (encrypted) count too
+  CHECK(burl_only->totals[0].bills == 2);
   query.exchange = "nurl-x";
   auto nurl_only = bidder::events::build_report(query);
   REQUIRE(nurl_only.has_value());
