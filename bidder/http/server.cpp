@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -53,6 +54,8 @@ struct worker {
   // Whether this worker keeps up with its connections (busy_meter.hpp); its thread's only.
   busy_meter busy;
   bool draining = false;
+  // Where lingering connections' last bytes are read and dropped (one thread: no races).
+  std::array<char, 16 * 1024> discard{};
   std::thread thread;
 };
 
@@ -263,7 +266,8 @@ class session : public std::enable_shared_from_this<session> {
     if (deadline_ != steady_clock::time_point::max()) {
       worker_.serve->on_written(steady_clock::now() > deadline_);
     }
-    if (ec || !res_.keep_alive() || worker_.draining) return close();
+    if (ec || worker_.draining) return close();
+    if (!res_.keep_alive()) return linger_close();
     read_next();
   }
 
@@ -281,9 +285,36 @@ class session : public std::enable_shared_from_this<session> {
     res_.prepare_payload();
     deadline_ = steady_clock::time_point::max();
     stream_.expires_after(std::chrono::seconds(5));
-    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, std::size_t) {
-      self->close();
-    });
+    bhttp::async_write(stream_, res_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec || self->worker_.draining) return self->close();
+                         self->linger_close();
+                       });
+  }
+
+  // Closes after a last answer whose request may not have been read to its end (a refusal, an
+  // upload answered from its header, "Connection: close"): the send side first, then what the
+  // client still sends is read and dropped, at most linger_bytes or linger_time, until it
+  // closes too. Closing with unread bytes would make the kernel reset the connection, and a
+  // client still sending would get the reset instead of the answer.
+  static constexpr std::size_t linger_bytes = std::size_t{1} << 20;
+  static constexpr std::chrono::seconds linger_time{2};
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_left_ = linger_bytes;
+    stream_.expires_after(linger_time);
+    linger_read();
+  }
+  void linger_read() {
+    stream_.async_read_some(asio::buffer(worker_.discard),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec || n >= self->linger_left_ || self->worker_.draining) {
+                                return self->close();
+                              }
+                              self->linger_left_ -= n;
+                              self->linger_read();
+                            });
   }
 
   void close() {
@@ -308,6 +339,7 @@ class session : public std::enable_shared_from_this<session> {
   response res_;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
+  std::size_t linger_left_ = 0;
 };
 
 void accept_next(worker& w, const server_options& options) {

@@ -914,6 +914,32 @@ TEST_CASE("a push refused by its header is answered before any of its body is se
   CHECK(pieces_asked == 1);
 }
 
+TEST_CASE("a client sending a whole body to a refused push still reads the refusal",
+          "[integration][audience]") {
+  // No Expect: 100-continue: the body follows the header at once. The server answers 401 from
+  // the header; it must not close with the body unread (the kernel would reset the connection
+  // and the client would never see the 401).
+  custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
+  REQUIRE(server.started.has_value());
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), (*server.started)->admin_port()});
+  const std::string body = numbered_ids("anonymous-", 50000);  // about 700 KB
+  const std::string request =
+      "PUT /admin/audiences/cars HTTP/1.1\r\nHost: t\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(request), ec);
+  CHECK_FALSE(ec);
+  asio::streambuf reply;
+  asio::read(socket, reply, ec);  // to the server's close
+  const std::string text(asio::buffers_begin(reply.data()), asio::buffers_end(reply.data()));
+  CHECK_THAT(text, Catch::StartsWith("HTTP/1.1 401"));
+  CHECK(ec == asio::error::eof);
+}
+
 TEST_CASE("an upload to a server that never sends 100 Continue goes on after the wait",
           "[integration][audience]") {
   // A stand-in for a bidder older than streamed uploads: it reads the whole chunked body
