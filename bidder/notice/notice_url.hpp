@@ -69,9 +69,10 @@ inline constexpr std::size_t max_query_bytes = 4096;
 class notice_parser {
  public:
   /// Reads `query` (the part after '?', percent-encoded). Errors (the notice changes nothing):
-  /// too_large (query over max_query_bytes), unsupported (a win or bill clearing price that
-  /// looks_encrypted()), invalid_field naming the parameter (a clearing price that is missing,
-  /// unsubstituted, negative or not a number; a parameter given twice).
+  /// too_large (query over max_query_bytes), invalid_field naming the parameter (a clearing
+  /// price that is missing, unsubstituted, negative or not a number; a parameter given twice).
+  /// A win or bill clearing price that looks_encrypted() is not an error: price_encrypted is
+  /// set and clearing_price left empty.
   [[nodiscard]] result<parsed_notice> parse(notice_kind kind, std::string_view query);
 
  private:
