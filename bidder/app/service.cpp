@@ -108,10 +108,29 @@ result<notice::signer> make_signer(const config::bidder_config& config, std::ost
   return notice::signer::random();
 }
 
-// What the notice keys were made from; keys are read at start only, so a reload that changes
-// it says so.
+// The secret keying user-id hashes for frequency caps: from frequency_key_file when set, so
+// that rotating the notice signing key keeps the counts; else from the signing key.
+result<std::uint64_t> user_hash_secret_of(const config::bidder_config& config,
+                                          const notice::signer& signer) {
+  constexpr std::string_view label = "frequency-cap user ids";
+  if (config.frequency_key_file().empty()) return signer.derive_secret(label);
+  auto secret = notice::signer::read_key_file(config.frequency_key_file());
+  if (!secret) {
+    return make_error(secret.error().code, "frequency_key_file: " + secret.error().message);
+  }
+  auto keyed = notice::signer::from_key(*secret, "frequency");
+  if (!keyed) {
+    return make_error(keyed.error().code, "frequency_key_file " + config.frequency_key_file() +
+                                              ": " + keyed.error().message);
+  }
+  return keyed->derive_secret(label);
+}
+
+// What the notice and frequency keys were made from; they are read at start only, so a reload
+// that changes it says so.
 std::string key_settings_of(const config::bidder_config& config) {
-  std::string out = config.notice_key_file() + '\n' + config.notice_signing_key() + '\n';
+  std::string out = config.notice_key_file() + '\n' + config.notice_signing_key() + '\n' +
+                    config.frequency_key_file() + '\n';
   for (const auto& k : config.notice_keys()) out += k.id() + '=' + k.file() + '\n';
   return out;
 }
@@ -221,10 +240,11 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   if (!event_log) return event_log.error();
   state->event_log = std::move(*event_log);
   state->event_sink = std::make_unique<event_log_sink>(*state->event_log);
-  const engine::auction_services services{
-      .signer = &*state->signer,
-      .user_hash_secret = state->signer->derive_secret("frequency-cap user ids"),
-      .events = state->event_sink.get()};
+  auto user_hash_secret = user_hash_secret_of(**config, *state->signer);
+  if (!user_hash_secret) return user_hash_secret.error();
+  const engine::auction_services services{.signer = &*state->signer,
+                                          .user_hash_secret = *user_hash_secret,
+                                          .events = state->event_sink.get()};
   const auto shed_window = options.shed_busy_share > 0 ? std::chrono::microseconds(10'000)
                                                        : std::chrono::microseconds(0);
   self->bids = std::make_unique<http::server>(

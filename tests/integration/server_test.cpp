@@ -1141,6 +1141,53 @@ TEST_CASE("notices over HTTP: a win charges once, forgeries get 403, the budget 
   }
 }
 
+TEST_CASE("with a frequency_key_file, rotating the notice key keeps the user-id hashes",
+          "[integration][notice]") {
+  temp_dir dir;
+  std::ofstream(dir.path / "notice-a.key") << std::string(40, 'a') << "\n";
+  std::ofstream(dir.path / "notice-b.key") << std::string(40, 'b') << "\n";
+  std::ofstream(dir.path / "frequency.key") << std::string(40, 'f') << "\n";
+  // The hashed user ids (u=) a capped campaign's win URL carries, under these keys.
+  auto users_under = [&](const std::string& notice_key, const std::string& frequency_key) {
+    const fs::path config = dir.path / "campaigns.json";
+    std::ofstream(config) << R"({"notice_key_file": ")" << (dir.path / notice_key).string()
+                          << R"(", )"
+                          << (frequency_key.empty()
+                                  ? std::string()
+                                  : R"("frequency_key_file": ")" +
+                                        (dir.path / frequency_key).string() + R"(", )")
+                          << R"("campaigns": [{"id": "capped", "status": "ACTIVE",
+        "advertiser_domains": ["a.com"], "max_cpm": 10,
+        "frequency_caps": [{"max_impressions": 3, "period": "DAY"}],
+        "creatives": [{"id": "c1", "banner": {"sizes": [{"w": 300, "h": 250}]}, "markup": "ad"}],
+        "pricing": {"name": "fixed", "config": {"@type":
+          "type.googleapis.com/bidder.models.fixed.v1.FixedConfig", "cpm": 2.0}}}]})";
+    std::ostringstream log;
+    auto svc =
+        start_service(config.string(), dir.path / ("data-" + notice_key + frequency_key), log);
+    const http_reply reply =
+        post(svc->bid_port(), "/bid",
+             R"({"id":"a","imp":[{"id":"1","banner":{"w":300,"h":250}}],"user":{"id":"u-1"}})");
+    REQUIRE(reply.status == 200);
+    const std::string nurl = std::string(json::parse(reply.body)
+                                             .at("seatbid")
+                                             .as_array()[0]
+                                             .at("bid")
+                                             .as_array()[0]
+                                             .at("nurl")
+                                             .as_string());
+    const std::size_t at = nurl.find("&u=");
+    REQUIRE(at != std::string::npos);
+    return nurl.substr(at + 3, nurl.find('&', at + 3) - at - 3);
+  };
+  const std::string kept_a = users_under("notice-a.key", "frequency.key");
+  const std::string kept_b = users_under("notice-b.key", "frequency.key");
+  CHECK_FALSE(kept_a.empty());
+  CHECK(kept_a == kept_b);  // the same user, whatever key signs the URLs
+  CHECK(users_under("notice-a.key", "") != users_under("notice-b.key", ""));
+  CHECK(users_under("notice-a.key", "") != kept_a);
+}
+
 TEST_CASE("spend, reservations and replay protection survive a restart", "[integration][notice]") {
   temp_dir dir;
   const std::string config = write_spend_config(dir.path);
