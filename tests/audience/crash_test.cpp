@@ -14,6 +14,7 @@
 
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/audience/store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -26,27 +27,10 @@ using bidder::audience::update_mode;
 constexpr unix_seconds t0 = 1'795'305'600;  // 2026-11-22T00:00:00Z
 constexpr std::size_t set_size = 20'000;
 
-/// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-crash-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) + "-" +
-             std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "db").string(); }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-crash-test") {}
+  std::string db() const { return (path / "db").string(); }
 };
 
 /// "user:<prefix>-00000" ... sorted, unique: what update_segment expects.

@@ -17,6 +17,7 @@
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/audience/store.hpp"
 #include "bidder/core/gzip.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -38,27 +39,10 @@ constexpr unix_seconds t0 = 1'795'305'600;  // 2026-11-22T00:00:00Z
 constexpr unix_seconds hour = 3600;
 constexpr unix_seconds day = 86400;
 
-/// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-importer-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
-             "-" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "db").string(); }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-importer-test") {}
+  std::string db() const { return (path / "db").string(); }
 };
 
 /// A store in a temp dir whose compaction clock is `clock`, a value the test sets.

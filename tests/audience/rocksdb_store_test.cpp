@@ -18,6 +18,7 @@
 
 #include "bidder/audience/store.hpp"
 #include "bidder/audience/user_key.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -35,28 +36,10 @@ using bidder::openrtb::user_id_kind;
 /// The time look-ups are made at; the memberships below never expire, so any value works.
 constexpr bidder::unix_seconds now = 1'750'000'000;
 
-/// A fresh directory under the system temp dir, removed (with its contents) at scope exit.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-audience-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
-             "-" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "db").string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-audience-test") {}
+  std::string db() const { return (path / "db").string(); }
 };
 
 std::unique_ptr<rocksdb_store> open_store(const std::string& path) {
@@ -365,7 +348,7 @@ TEST_CASE("a thread can look up and exit after the store it last read from is de
 TEST_CASE("opening a store where a file blocks the directory fails with io_error",
           "[audience][unit]") {
   temp_dir dir;
-  const fs::path blocker = dir.path() / "not-a-dir";
+  const fs::path blocker = dir.path / "not-a-dir";
   {
     std::FILE* f = std::fopen(blocker.c_str(), "w");
     REQUIRE(f != nullptr);

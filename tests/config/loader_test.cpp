@@ -14,6 +14,7 @@
 
 #include "bidder/pricing/registry.hpp"
 #include "models/builtin.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -81,26 +82,9 @@ void link_builtin_models() {
   REQUIRE(bidder::models::register_builtin_models(models));
 }
 
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
-             "-" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-config-test") {}
 };
 
 }  // namespace
@@ -339,7 +323,7 @@ TEST_CASE("invalid server settings are refused naming the setting", "[config][un
 
 TEST_CASE("load_file of a missing path is an io_error naming the path", "[config][unit]") {
   temp_dir dir;
-  const std::string path = (dir.path() / "does-not-exist.json").string();
+  const std::string path = (dir.path / "does-not-exist.json").string();
   auto config = bidder::config::load_file(path);
   REQUIRE_FALSE(config);
   CHECK(config.error().code == errc::io_error);
@@ -349,8 +333,8 @@ TEST_CASE("load_file of a missing path is an io_error naming the path", "[config
 TEST_CASE("load_file reads a file and names it in errors", "[config][unit]") {
   link_builtin_models();
   temp_dir dir;
-  const std::string good = (dir.path() / "good.json").string();
-  const std::string bad = (dir.path() / "bad.json").string();
+  const std::string good = (dir.path / "good.json").string();
+  const std::string bad = (dir.path / "bad.json").string();
   std::ofstream(good) << config_json({default_campaign("c1")}, "\"seat\": \"from-file\"");
   std::ofstream(bad) << "{\n  \"seat\": 12\n  \"x\": 1\n}";
 

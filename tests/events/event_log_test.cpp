@@ -53,7 +53,7 @@ TEST_CASE("appended events are written as lines to a file named after the clock"
           "[events][unit]") {
   temp_dir dir;
   fake_clock clock(t0);
-  auto log = open_log({.dir = dir.path(), .clock = clock});
+  auto log = open_log({.dir = dir.path, .clock = clock});
   std::vector<std::string> expected;
   for (auto kind :
        {event_kind::bid, event_kind::win, event_kind::bill, event_kind::loss, event_kind::click}) {
@@ -61,7 +61,7 @@ TEST_CASE("appended events are written as lines to a file named after the clock"
     expected.push_back(to_json_line(sample(kind)));
   }
   log->flush();
-  const auto files = events_test::read_files(dir.path());
+  const auto files = events_test::read_files(dir.path);
   REQUIRE(files.size() == 1);
   CHECK(files.begin()->first == "events-20261122-101530-0.jsonl");
   CHECK(files.begin()->second ==
@@ -77,7 +77,7 @@ TEST_CASE("appended events are written as lines to a file named after the clock"
 TEST_CASE("a full queue drops and counts, and append never blocks", "[events][unit]") {
   temp_dir dir;
   fake_clock clock(t0);
-  auto log = open_log({.dir = dir.path(), .queue_capacity = 8, .clock = clock});
+  auto log = open_log({.dir = dir.path, .queue_capacity = 8, .clock = clock});
   log->pause_writer_for_test();
   const auto queued = append_bids(*log, 0, 8);
   // The writer is parked: an append that waited for room would hang this test for ever.
@@ -85,10 +85,10 @@ TEST_CASE("a full queue drops and counts, and append never blocks", "[events][un
   for (int i = 0; i < 1000; ++i) refused += log->append(sample(event_kind::win)) ? 0 : 1;
   CHECK(refused == 1000);
   CHECK(log->dropped() == 1000);
-  CHECK(events_test::all_lines(dir.path()).empty());
+  CHECK(events_test::all_lines(dir.path).empty());
   log->resume_writer_for_test();
   log->flush();
-  CHECK(events_test::all_lines(dir.path()) == queued);
+  CHECK(events_test::all_lines(dir.path) == queued);
   SECTION("there is room again once the writer has drained") {
     const auto more = append_bids(*log, 8, 8);
     log->flush();
@@ -107,11 +107,11 @@ TEST_CASE("a full queue drops and counts, and append never blocks", "[events][un
 TEST_CASE("stop writes what is queued, even with the writer parked", "[events][unit]") {
   temp_dir dir;
   fake_clock clock(t0);
-  auto log = open_log({.dir = dir.path(), .clock = clock});
+  auto log = open_log({.dir = dir.path, .clock = clock});
   log->pause_writer_for_test();
   const auto queued = append_bids(*log, 0, 5);
   log->stop();
-  CHECK(events_test::all_lines(dir.path()) == queued);
+  CHECK(events_test::all_lines(dir.path) == queued);
   CHECK(log->stats().written == 5);
 }
 
@@ -122,10 +122,10 @@ TEST_CASE("files rotate before a line would take them past max_file_bytes", "[ev
   event probe = sample(event_kind::bid);
   probe.bid_id = "bid-10";
   const std::size_t line_bytes = to_json_line(probe).size();
-  auto log = open_log({.dir = dir.path(), .max_file_bytes = line_bytes * 5 / 2, .clock = clock});
+  auto log = open_log({.dir = dir.path, .max_file_bytes = line_bytes * 5 / 2, .clock = clock});
   const auto lines = append_bids(*log, 10, 7);
   log->flush();
-  const auto files = events_test::read_files(dir.path());
+  const auto files = events_test::read_files(dir.path);
   std::vector<std::string> names;
   for (const auto& [name, text] : files) {
     names.push_back(name);
@@ -137,7 +137,7 @@ TEST_CASE("files rotate before a line would take them past max_file_bytes", "[ev
                      "events-20261122-101530-2.jsonl", "events-20261122-101530-3.jsonl"});
   CHECK(events_test::lines_of(files.at(names[0])).size() == 2);
   CHECK(events_test::lines_of(files.at(names[3])).size() == 1);
-  CHECK(events_test::all_lines(dir.path()) == lines);
+  CHECK(events_test::all_lines(dir.path) == lines);
   SECTION("a line longer than the limit is written alone in its own file") {
     event big = sample(event_kind::win);
     const std::string control(128, '\x01');  // 6 bytes each once escaped as \u0001
@@ -146,7 +146,7 @@ TEST_CASE("files rotate before a line would take them past max_file_bytes", "[ev
     CHECK(log->append(big));
     const auto after = append_bids(*log, 20, 1);
     log->flush();
-    const auto now = events_test::read_files(dir.path());
+    const auto now = events_test::read_files(dir.path);
     REQUIRE(now.size() == 6);
     CHECK(now.at("events-20261122-101530-4.jsonl") == to_json_line(big));
     CHECK(now.at("events-20261122-101530-5.jsonl") == after[0] + "\n");
@@ -156,13 +156,13 @@ TEST_CASE("files rotate before a line would take them past max_file_bytes", "[ev
 TEST_CASE("files rotate when the clock enters a new hour", "[events][unit]") {
   temp_dir dir;
   fake_clock clock(sys_ms(t0 - 15min - 30s + 59min + 59s - 250ms));  // 10:59:59.000
-  auto log = open_log({.dir = dir.path(), .clock = clock});
+  auto log = open_log({.dir = dir.path, .clock = clock});
   const auto first = append_bids(*log, 0, 2);
   log->flush();
   clock.advance(1s);  // 11:00:00
   const auto second = append_bids(*log, 2, 3);
   log->flush();
-  auto files = events_test::read_files(dir.path());
+  auto files = events_test::read_files(dir.path);
   REQUIRE(files.size() == 2);
   CHECK(events_test::lines_of(files.at("events-20261122-105959-0.jsonl")).size() == 2);
   CHECK(events_test::lines_of(files.at("events-20261122-110000-1.jsonl")).size() == 3);
@@ -170,25 +170,25 @@ TEST_CASE("files rotate when the clock enters a new hour", "[events][unit]") {
     clock.advance(2h);
     log->flush();
     log->stop();
-    CHECK(events_test::read_files(dir.path()).size() == 2);
+    CHECK(events_test::read_files(dir.path).size() == 2);
     CHECK(log->stats().files_opened == 2);
   }
   SECTION("within the hour the file is kept") {
     clock.advance(59min);  // 11:59:00
     append_bids(*log, 5, 1);
     log->flush();
-    CHECK(events_test::read_files(dir.path()).size() == 2);
+    CHECK(events_test::read_files(dir.path).size() == 2);
   }
 }
 
 TEST_CASE("a restarted log never appends to an existing file", "[events][unit]") {
   temp_dir dir;
   fake_clock clock(t0);
-  events_test::write_file(dir.path() / "events-20261122-101530-0.jsonl", "from before\n");
-  auto log = open_log({.dir = dir.path(), .clock = clock});
+  events_test::write_file(dir.path / "events-20261122-101530-0.jsonl", "from before\n");
+  auto log = open_log({.dir = dir.path, .clock = clock});
   append_bids(*log, 0, 1);
   log->flush();
-  const auto files = events_test::read_files(dir.path());
+  const auto files = events_test::read_files(dir.path);
   CHECK(files.at("events-20261122-101530-0.jsonl") == "from before\n");
   CHECK(events_test::lines_of(files.at("events-20261122-101530-1.jsonl")).size() == 1);
 }
@@ -196,7 +196,7 @@ TEST_CASE("a restarted log never appends to an existing file", "[events][unit]")
 TEST_CASE("write errors are counted and the log goes on in a new file", "[events][unit]") {
   temp_dir dir;
   fake_clock clock(t0);
-  auto log = open_log({.dir = dir.path(), .clock = clock});
+  auto log = open_log({.dir = dir.path, .clock = clock});
   SECTION("a write that fails half-way") {
     log->fail_next_writes_for_test(1);
     log->pause_writer_for_test();  // so that the 5 lines go in one write
@@ -214,7 +214,7 @@ TEST_CASE("write errors are counted and the log goes on in a new file", "[events
     CHECK(stats.files_opened == 2);
     CHECK(stats.accepted == stats.written + stats.lost);
     // The report reads the whole lines, and skips the one cut in the middle.
-    auto report = bidder::events::build_report({.dir = dir.path()});
+    auto report = bidder::events::build_report({.dir = dir.path});
     REQUIRE(report.has_value());
     CHECK(report->input.events == 5);
     CHECK(report->input.cut_short == 1);
@@ -224,20 +224,20 @@ TEST_CASE("write errors are counted and the log goes on in a new file", "[events
   SECTION("a directory that vanished, then came back") {
     append_bids(*log, 0, 2);
     log->flush();
-    std::filesystem::remove_all(dir.path());
+    std::filesystem::remove_all(dir.path);
     clock.advance(1h);  // rotation: the new file cannot be created
     append_bids(*log, 2, 4);
     log->flush();
     auto stats = log->stats();
     CHECK(stats.write_errors >= 1);
     CHECK(stats.lost == 4);
-    std::filesystem::create_directories(dir.path());
+    std::filesystem::create_directories(dir.path);
     const auto back = append_bids(*log, 6, 3);
     log->flush();
     stats = log->stats();
     CHECK(stats.written == 5);
     CHECK(stats.accepted == stats.written + stats.lost);
-    CHECK(events_test::all_lines(dir.path()) == back);
+    CHECK(events_test::all_lines(dir.path) == back);
   }
 }
 
@@ -250,11 +250,11 @@ TEST_CASE("open refuses bad options, naming them", "[events][unit]") {
     CHECK_THAT(log.error().message, Catch::Contains(std::string(words)));
   };
   refused({}, errc::invalid_config, "dir");
-  refused({.dir = dir.path(), .queue_capacity = 1000}, errc::invalid_config, "queue_capacity");
-  refused({.dir = dir.path(), .queue_capacity = 0}, errc::invalid_config, "queue_capacity");
-  refused({.dir = dir.path(), .max_file_bytes = 0}, errc::invalid_config, "max_file_bytes");
-  events_test::write_file(dir.path() / "plain-file", "x");
-  refused({.dir = dir.path() / "plain-file"}, errc::io_error, "plain-file");
+  refused({.dir = dir.path, .queue_capacity = 1000}, errc::invalid_config, "queue_capacity");
+  refused({.dir = dir.path, .queue_capacity = 0}, errc::invalid_config, "queue_capacity");
+  refused({.dir = dir.path, .max_file_bytes = 0}, errc::invalid_config, "max_file_bytes");
+  events_test::write_file(dir.path / "plain-file", "x");
+  refused({.dir = dir.path / "plain-file"}, errc::io_error, "plain-file");
 }
 
 TEST_CASE("four threads appending 50,000 events each: every event is written or dropped",
@@ -262,7 +262,7 @@ TEST_CASE("four threads appending 50,000 events each: every event is written or 
   temp_dir dir;
   fake_clock clock(t0);
   // A small queue, so that drops happen as well as writes.
-  auto log = open_log({.dir = dir.path(), .queue_capacity = 1024, .clock = clock});
+  auto log = open_log({.dir = dir.path, .queue_capacity = 1024, .clock = clock});
   constexpr int threads = 4, per_thread = 50'000;
   std::vector<int> accepted(threads, 0);
   std::vector<std::thread> workers;
@@ -290,7 +290,7 @@ TEST_CASE("four threads appending 50,000 events each: every event is written or 
   bidder::events::line_parser parser;
   bidder::events::log_record record;
   bool ordered = true;
-  const auto lines = events_test::all_lines(dir.path());
+  const auto lines = events_test::all_lines(dir.path);
   CHECK(lines.size() == stats.written);
   for (const auto& line : lines) {
     REQUIRE(parser.parse(line, record).has_value());

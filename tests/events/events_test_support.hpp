@@ -5,7 +5,7 @@
 //
 //   temp_dir dir;
 //   fake_clock clock(t0);
-//   auto log = event_log::open({.dir = dir.path(), .clock = clock});
+//   auto log = event_log::open({.dir = dir.path, .clock = clock});
 //   clock.advance(std::chrono::hours(1));
 #pragma once
 
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bidder/events/event.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace events_test {
 
@@ -33,27 +34,9 @@ using sys_ms = std::chrono::sys_time<std::chrono::milliseconds>;
 /// 2026-11-22T10:15:30.250Z
 inline const sys_ms t0{std::chrono::milliseconds(1'795'342'530'250)};
 
-/// A fresh directory under the system temp dir, removed with its contents at scope exit.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-events-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
-             "-" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-events-test") {}
 };
 
 /// A wall clock the test sets; copies share the time (the log keeps a copy).

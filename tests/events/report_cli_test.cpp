@@ -41,9 +41,9 @@ TEST_CASE("bidder report prints the summary and what it skipped", "[events][cli]
   other.campaign_id = "other";
   other.exchange = "x2";  // bid's is "x1"
   events_test::write_file(
-      dir.path() / "events-20261122-101530-0.jsonl",
+      dir.path / "events-20261122-101530-0.jsonl",
       bidder::events::to_json_line(bid) + bidder::events::to_json_line(other) + "{oops\n");
-  const std::string d = dir.path().string();
+  const std::string d = dir.path.string();
 
   SECTION("csv for one campaign and day") {
     const auto r = run({"--dir", d, "--from", "2026-11-22", "--to", "2026-11-22", "--campaign",

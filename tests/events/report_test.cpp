@@ -75,7 +75,7 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
   temp_dir dir;
   const sys_days day1 = day("2026-11-22"), day2 = day("2026-11-23");
   fake_clock clock{events_test::sys_ms(day1)};
-  auto opened = event_log::open({.dir = dir.path(), .clock = clock});
+  auto opened = event_log::open({.dir = dir.path, .clock = clock});
   REQUIRE(opened.has_value());
   event_log& log = **opened;
 
@@ -129,7 +129,7 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
     CHECK(row.basis == (row.campaign_id == "alpha" ? spend_basis::bill : spend_basis::win));
   };
   SECTION("all days") {
-    auto report = build_report({.dir = dir.path()});
+    auto report = build_report({.dir = dir.path});
     REQUIRE(report.has_value());
     CHECK(report->input.events == 6000);
     CHECK(report->input.malformed == 0);
@@ -154,7 +154,7 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
     }
   }
   SECTION("one day, chosen by --from and --to; the other day's file is not even read") {
-    auto report = build_report({.dir = dir.path(), .from = day2, .to = day2});
+    auto report = build_report({.dir = dir.path, .from = day2, .to = day2});
     REQUIRE(report.has_value());
     CHECK(report->input.files == 1);
     CHECK(report->input.files_skipped == 1);
@@ -165,7 +165,7 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
     }
   }
   SECTION("one campaign") {
-    auto report = build_report({.dir = dir.path(), .campaign_id = "beta"});
+    auto report = build_report({.dir = dir.path, .campaign_id = "beta"});
     REQUIRE(report.has_value());
     REQUIRE(report->days.size() == 2);
     for (const auto& row : report->days) check_row(row, expected[{"beta", *row.day}]);
@@ -278,11 +278,11 @@ TEST_CASE("malformed, hostile and cut-short lines are skipped and counted", "[ev
   for (const auto& line : bad_lines) text += line + "\n";
   text += good;
   text += good.substr(0, 40);  // the last line, cut short by a crash
-  events_test::write_file(dir.path() / "events-20261122-101530-0.jsonl", text);
+  events_test::write_file(dir.path / "events-20261122-101530-0.jsonl", text);
   // Files that are not the log's are left alone.
-  events_test::write_file(dir.path() / "notes.txt", "{not a log}\n");
+  events_test::write_file(dir.path / "notes.txt", "{not a log}\n");
 
-  auto report = build_report({.dir = dir.path()});
+  auto report = build_report({.dir = dir.path});
   REQUIRE(report.has_value());
   const read_stats& in = report->input;
   CHECK(in.files == 1);
@@ -307,8 +307,8 @@ TEST_CASE("random bytes never crash the reader", "[events][report]") {
     const int b = byte(rng);
     text += static_cast<char>(b < 8 ? '\n' : b < 40 ? '{' : b < 60 ? '"' : b);
   }
-  events_test::write_file(dir.path() / "events-20261122-000000-0.jsonl", text);
-  auto report = build_report({.dir = dir.path()});
+  events_test::write_file(dir.path / "events-20261122-000000-0.jsonl", text);
+  auto report = build_report({.dir = dir.path});
   REQUIRE(report.has_value());
   const read_stats& in = report->input;
   CHECK(in.lines > 10'000);
@@ -352,10 +352,10 @@ TEST_CASE("days are parsed strictly and ranges checked", "[events][report]") {
   }
   temp_dir dir;
   auto reversed =
-      build_report({.dir = dir.path(), .from = day("2026-11-23"), .to = day("2026-11-22")});
+      build_report({.dir = dir.path, .from = day("2026-11-23"), .to = day("2026-11-22")});
   REQUIRE_FALSE(reversed.has_value());
   CHECK(reversed.error().code == errc::invalid_field);
-  auto missing = build_report({.dir = dir.path() / "nope"});
+  auto missing = build_report({.dir = dir.path / "nope"});
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == errc::not_found);
   CHECK_THAT(missing.error().message, Catch::Contains("nope"));

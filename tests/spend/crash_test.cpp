@@ -30,6 +30,7 @@
 #include "bidder/spend/keeper.hpp"
 #include "bidder/spend/ledger.hpp"
 #include "bidder/spend/spend_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -112,26 +113,10 @@ struct written {
   std::uint64_t wins = 0;
 };
 
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("bidder-spend-crash-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) +
-             "-" + std::to_string(counter.fetch_add(1)));
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "spend").string(); }
-
- private:
-  fs::path path_;
+// This file's temporary directories (tests/support/temp_dir.hpp).
+struct temp_dir : bidder::test::temp_dir {
+  temp_dir() : bidder::test::temp_dir("bidder-spend-crash") {}
+  std::string db() const { return (path / "spend").string(); }
 };
 
 /// The child: opens the store, then runs one operation per byte read from `go`, writing one

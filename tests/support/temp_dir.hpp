@@ -8,9 +8,12 @@
 //   open_store((dir.path / "store").string());
 #pragma once
 
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 
 namespace bidder::test {
@@ -18,11 +21,14 @@ namespace bidder::test {
 struct temp_dir {
   std::filesystem::path path;
 
-  /// `prefix` names the directory for a person looking at /tmp; two random draws make it unique.
+  /// `prefix` names the directory for a person looking at /tmp. The process id, a clock reading
+  /// and a counter make it unique, also across the processes a crash test forks.
   explicit temp_dir(const std::string& prefix = "bidder-test") {
-    std::random_device rd;
+    static std::atomic<int> counter{0};
     path = std::filesystem::temp_directory_path() /
-           (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
+           (prefix + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "-" +
+            std::to_string(counter.fetch_add(1)));
     std::filesystem::create_directories(path);
   }
   ~temp_dir() {
