@@ -175,7 +175,6 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   std::uint32_t exchange = ctx.exchange.value_or(snap.default_exchange);
   if (exchange >= snap.exchanges.size()) exchange = snap.default_exchange;
   exchange_ = snap.exchanges[exchange].id;
-  exchange_bit_ = std::uint64_t{1} << exchange;
 
   const std::string& seat = snap.config.seat;
   if ((!request.wseat.empty() && !list_has(request.wseat, seat)) || list_has(request.bseat, seat)) {
@@ -208,7 +207,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     }
   }
 
-  snap.targeting.filter(request, audience_allowed_, eligible_, scratch_set_);
+  snap.targeting.filter(request, exchange, audience_allowed_, eligible_, scratch_set_);
   for (const openrtb::imp& imp : request.imps) {
     if (ctx.deadline.expired(ctx.now())) {
       out.bids.clear();
@@ -304,8 +303,7 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
   // Campaign-level rules do not depend on the imp, so the answer is cached for the request.
   const compiled_campaign& c = snap.campaigns[index];
   auto decide = [&]() -> bool {
-    // Status, geo, device, OS, site/app lists, bcat, badv and bapp: targeting_index::filter.
-    if ((c.exchange_mask & exchange_bit_) == 0) return false;
+    // Exchange, status, geo, device, OS, site/app lists, bcat, badv, bapp: targeting_index.
     if (c.start != 0 && ctx.wall_now < c.start) return false;
     if (c.end != 0 && ctx.wall_now >= c.end) return false;
     if (c.needs_audience) {

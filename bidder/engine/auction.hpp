@@ -199,7 +199,6 @@ class auction {
   std::string key_scratch_;
   // The exchange of the last run() (a view into its snapshot's exchanges), for report_bids.
   std::string_view exchange_;
-  std::uint64_t exchange_bit_ = 1;  // its bit in compiled_campaign::exchange_mask
 };
 
 }  // namespace bidder::engine

@@ -111,6 +111,9 @@ targeting_index targeting_index::build(const std::vector<compiled_campaign>& cam
     const compiled_campaign& c = campaigns[index.by_rank_[rank]];
     index.price_ceiling_usd_[rank] = max_usd[index.by_rank_[rank]];
     if (c.active) index.active_.set(rank);
+    if (c.exchange_mask != ~std::uint64_t{0} && index.by_exchange_.empty()) {
+      index.by_exchange_.assign(64, campaign_set(n, /*all=*/true));
+    }
     restrict(index.countries_, rank, c.countries);
     restrict(index.regions_, rank, c.regions);
     restrict(index.zips_, rank, c.zips);
@@ -160,13 +163,23 @@ targeting_index targeting_index::build(const std::vector<compiled_campaign>& cam
       }
     }
   }
+  if (!index.by_exchange_.empty()) {
+    for (std::uint32_t rank = 0; rank < n; ++rank) {
+      const std::uint64_t mask = campaigns[index.by_rank_[rank]].exchange_mask;
+      for (std::uint32_t e = 0; e < 64; ++e) {
+        if (((mask >> e) & 1) == 0) index.by_exchange_[e].reset(rank);
+      }
+    }
+  }
   return index;
 }
 
-void targeting_index::filter(const openrtb::bid_request& request, bool audience_allowed,
-                             campaign_set& out, campaign_set& scratch) const {
+void targeting_index::filter(const openrtb::bid_request& request, std::uint32_t exchange,
+                             bool audience_allowed, campaign_set& out,
+                             campaign_set& scratch) const {
   if (scratch.size() != size()) scratch.resize(size());
   out = active_;
+  if (!by_exchange_.empty() && exchange < by_exchange_.size()) out &= by_exchange_[exchange];
   apply(countries_, request.country, out, scratch);
   apply(regions_, request.region, out, scratch);
   apply(zips_, request.zip, out, scratch);

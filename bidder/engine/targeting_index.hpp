@@ -9,13 +9,14 @@
 // candidates in rank order and stops at the first campaign whose ceiling cannot beat the best
 // price found so far.
 //
-// Request-level rules (filter): status, geo (country, region, zip), device type, OS, site/app
-// allow and block lists, bcat (with subcategories and cattax), badv (with subdomains), bapp and
-// "no audience data allowed". Per imp (slot_candidates): media type and banner size, deals.
-// Left to the auction per candidate: flight dates, audience conditions, spend, creative rules.
+// Request-level rules (filter): the exchange, status, geo (country, region, zip), device type,
+// OS, site/app allow and block lists, bcat (with subcategories and cattax), badv (with
+// subdomains), bapp and "no audience data allowed". Per imp (slot_candidates): media type and
+// banner size, deals. Left to the auction per candidate: flight dates, audience conditions, spend,
+// creative rules.
 //
 //   campaign_set eligible, scratch;
-//   index.filter(request, audience_allowed, eligible, scratch);
+//   index.filter(request, exchange, audience_allowed, eligible, scratch);
 //   index.slot_candidates(imp, eligible, slot);
 //   slot.for_each([&](std::uint32_t rank) { use(index.campaign_at(rank)); return true; });
 //
@@ -49,10 +50,11 @@ class targeting_index {
   /// The most the campaign at `rank` can bid, in USD (+infinity when its currency has no rate).
   double price_ceiling_usd(std::uint32_t rank) const noexcept { return price_ceiling_usd_[rank]; }
 
-  /// `out` = the campaigns whose request-level rules `request` passes. `scratch` is working
-  /// space; both are resized on first use, then reused without allocating.
-  void filter(const openrtb::bid_request& request, bool audience_allowed, campaign_set& out,
-              campaign_set& scratch) const;
+  /// `out` = the campaigns whose request-level rules `request`, from snapshot::exchanges
+  /// [`exchange`], passes. `scratch` is working space; both are resized on first use, then
+  /// reused without allocating.
+  void filter(const openrtb::bid_request& request, std::uint32_t exchange, bool audience_allowed,
+              campaign_set& out, campaign_set& scratch) const;
   /// `out` = the campaigns of `eligible` with a creative of the imp's media types (and, for
   /// banners, one of its sizes) that may bid on it given its deals and private_auction.
   void slot_candidates(const openrtb::imp& imp, const campaign_set& eligible,
@@ -89,6 +91,8 @@ class targeting_index {
   ranks by_rank_;                          // rank -> campaign index
   std::vector<double> price_ceiling_usd_;  // by rank
   campaign_set active_;
+  // By exchange index: the campaigns that bid there (empty: every campaign bids everywhere).
+  std::vector<campaign_set> by_exchange_;
   allow_rule<std::string> countries_, regions_, zips_, os_;
   allow_rule<std::int32_t> device_types_;
   // Site/app allow lists: a campaign with either list needs the request's site (or a parent

@@ -232,7 +232,7 @@ TEST_CASE("the targeting index selects exactly the campaigns the rules select", 
   for (int i = 0; i < 2000; ++i) {
     random_request(r, request);
     const bool audience_allowed = r.chance(70);
-    index.filter(request, audience_allowed, eligible, scratch);
+    index.filter(request, 0, audience_allowed, eligible, scratch);
     for (std::uint32_t rank = 0; rank < index.size(); ++rank) {
       const compiled_campaign& c = snap->campaigns[index.campaign_at(rank)];
       const bool expected = reference_eligible(c, request, audience_allowed);
