@@ -1,5 +1,6 @@
 // Audience store figures for issue 3, on a store built the way pushes build it:
 //   build/bench/bench_audience [--users=10000000] [--cache_mb=2048] [--lookups=2000000]
+//                              [--row_cache_mb=0] [--hyper_clock=1] [--block_size=4096] ...
 // Prints the time to push the users (one replace, sorted stream -> SST -> ingest), then the
 // latency of bid-path look-ups (kBlockCacheTier) for hits and misses: mean, p50, p99, p99.9,
 // measured one by one with steady_clock into a log histogram. Keys are uniformly random, the
@@ -84,10 +85,11 @@ int main(int argc, char** argv) {
   const std::uint64_t cache_mb = flag(argc, argv, "--cache_mb", 2048);
   const std::uint64_t lookups = flag(argc, argv, "--lookups", 2'000'000);
   const std::uint64_t block_size = flag(argc, argv, "--block_size", 4096);
-  const bool hyper_clock = flag(argc, argv, "--hyper_clock", 0) != 0;
+  const bool hyper_clock = flag(argc, argv, "--hyper_clock", 1) != 0;
   const int restart_interval = static_cast<int>(flag(argc, argv, "--restart_interval", 16));
   const double hash_ratio =
       static_cast<double>(flag(argc, argv, "--hash_ratio_percent", 75)) / 100.0;
+  const std::uint64_t row_cache_mb = flag(argc, argv, "--row_cache_mb", 0);
   const fs::path dir = fs::temp_directory_path() /
                        ("bidder-audience-bench-" + std::to_string(std::random_device{}()));
 
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
                                      .block_size_bytes = block_size,
                                      .block_restart_interval = restart_interval,
                                      .data_block_hash_ratio = hash_ratio,
-                                     .hyper_clock_cache = hyper_clock});
+                                     .hyper_clock_cache = hyper_clock,
+                                     .row_cache_bytes = row_cache_mb << 20});
   if (!opened) {
     std::fprintf(stderr, "%s\n", opened.error().message.c_str());
     return 1;
@@ -140,6 +143,22 @@ int main(int argc, char** argv) {
   std::printf("push (replace, sorted stream -> SST -> ingest + warm): %.2f s, %.0f members/s\n",
               push_seconds, static_cast<double>(users) / push_seconds);
 
+  if (row_cache_mb != 0) {
+    const auto warm_start = clock_type::now();
+    auto warmed = store.warm_row_cache();
+    if (!warmed) {
+      std::fprintf(stderr, "%s\n", warmed.error().message.c_str());
+      return 1;
+    }
+    const auto usage = store.caches();
+    std::printf("row cache warm: %" PRIu64
+                " users in %.2f s, %.0f MiB of %.0f MiB held "
+                "(%.0f bytes per user)\n",
+                *warmed, std::chrono::duration<double>(clock_type::now() - warm_start).count(),
+                static_cast<double>(usage.row_cache_bytes) / (1 << 20),
+                static_cast<double>(usage.row_cache_capacity) / (1 << 20),
+                static_cast<double>(usage.row_cache_bytes) / static_cast<double>(*warmed));
+  }
   std::mt19937_64 rng(42);
   std::vector<membership_view> out;
   std::string key;

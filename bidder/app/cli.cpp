@@ -23,12 +23,16 @@ namespace {
 constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
                [--data-dir DIR] [--threads N] [--shed-busy PERCENT]
+               [--audience-cache-mb MB] [--audience-row-cache-mb MB]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
       --threads <cores> --shed-busy 90 (a bid thread busy that % of 10 ms answers bid requests
-      204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config; SIGTERM/SIGINT
-      finish in-flight requests and exit 0.
+      204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config;
+      SIGTERM/SIGINT finish in-flight requests and exit 0.
+      Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
+      on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
+      look-ups; about 150 bytes per user, see the README's "Audience files").
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
   bidder audience push|list|show|forget|compact ...
@@ -83,6 +87,17 @@ int serve(const std::vector<std::string_view>& args) {
         return fail_usage("--shed-busy takes 0 (never shed) or a percentage from 50 to 100");
       }
       options.shed_busy_share = percent / 100.0;
+    } else if (flag == "--audience-cache-mb" || flag == "--audience-row-cache-mb") {
+      std::size_t megabytes = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), megabytes);
+      const bool row = flag == "--audience-row-cache-mb";
+      if (ec != std::errc() || end != value.data() + value.size() || megabytes > (1u << 20) ||
+          (!row && megabytes < 8)) {
+        return fail_usage(std::string(flag) +
+                          (row ? " takes 0 (none) or a size in MiB up to 1048576"
+                               : " takes a size in MiB from 8 to 1048576"));
+      }
+      (row ? options.audience_row_cache_bytes : options.audience_cache_bytes) = megabytes << 20;
     } else {
       return fail_usage("unknown option " + std::string(flag));
     }

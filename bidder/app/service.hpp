@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@ struct serve_options {
   /// Overload: a bid worker whose thread was busy this share of the last 10 ms sheds bid
   /// requests as 204 (http::server_options::shed_busy_share). 0: never shed.
   double shed_busy_share = 0.9;
+  /// The audience store's block cache and row cache (audience::rocksdb_options).
+  std::size_t audience_cache_bytes = std::size_t{1} << 30;
+  std::size_t audience_row_cache_bytes = 0;
 };
 
 class service {

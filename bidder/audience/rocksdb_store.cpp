@@ -275,22 +275,31 @@ struct rocksdb_store::impl {
   std::mutex update_mutex;  // one segment update at a time
   warm_queue to_warm;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> rewarm{false};  // set when new files appeared (compaction, flush)
+  std::atomic<bool> rewarm{false};       // set when new files appeared (compaction, flush)
+  std::atomic<bool> rewarm_rows{false};  // set when the row cache should be (re)filled
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  std::shared_ptr<rocksdb::Cache> row_cache;  // null: none
   std::thread warmer;
 
   // Reads, off the bid path, what bids found missing from memory, so the next bid finds it.
   void run_warmer() {
-    rocksdb::ReadOptions read;
-    read.fill_cache = true;
-    std::string value;
     while (!stopping.load(std::memory_order_acquire)) {
       if (rewarm.exchange(false, std::memory_order_acq_rel)) warm_all_if_it_fits();
-      const std::size_t warmed = to_warm.drain([&](const std::string& key) {
-        db->Get(read, users, key, &value).PermitUncheckedError();
-      });
+      if (rewarm_rows.exchange(false, std::memory_order_acq_rel)) warm_rows(/*background=*/true);
       // Control-plane thread: a short nap when idle costs nothing on the bid path.
-      if (warmed == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (warm_offered() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+
+  // Reads the keys bids found missing from memory. Returns how many.
+  std::size_t warm_offered() {
+    rocksdb::ReadOptions read;
+    read.fill_cache = true;
+    rocksdb::PinnableSlice value;
+    return to_warm.drain([&](const std::string& key) {
+      db->Get(read, users, key, &value).PermitUncheckedError();
+      value.Reset();
+    });
   }
 
   // Reads every user once (filling the cache) when the store fits in half of the cache.
@@ -303,7 +312,37 @@ struct rocksdb_store::impl {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
     }
+    if (row_cache) rewarm_rows.store(true, std::memory_order_release);
     return it->status().ok();
+  }
+
+  // Gets every user once, which fills the row cache (an iterator does not), until the cache is
+  // 90% full. In the background it gives way to keys bids are waiting for, and starts over
+  // when the files changed again. Returns the users read, or nullopt on a read error.
+  std::optional<std::uint64_t> warm_rows(bool background) {
+    if (!row_cache) return 0;
+    const std::size_t full = row_cache->GetCapacity() / 10 * 9;
+    rocksdb::ReadOptions scan;
+    scan.fill_cache = false;  // the keys only; the Gets below fill the caches
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, users));
+    rocksdb::ReadOptions read;
+    rocksdb::PinnableSlice value;
+    std::uint64_t read_users = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      db->Get(read, users, it->key(), &value).PermitUncheckedError();
+      value.Reset();
+      if (++read_users % 1024 != 0) continue;
+      if (row_cache->GetUsage() >= full) break;
+      if (!background) continue;
+      if (stopping.load(std::memory_order_acquire)) break;
+      if (rewarm.load(std::memory_order_acquire)) {
+        rewarm_rows.store(true, std::memory_order_release);  // after the block cache, again
+        break;
+      }
+      warm_offered();
+    }
+    if (!it->status().ok()) return std::nullopt;
+    return read_users;
   }
 
   ~impl() {
@@ -351,6 +390,7 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
           ? rocksdb::HyperClockCacheOptions(options.block_cache_bytes, options.block_size_bytes)
                 .MakeSharedCache()
           : rocksdb::NewLRUCache(options.block_cache_bytes);
+  state->block_cache = table.block_cache;
   // Point look-ups only: a bloom filter answers most misses without touching a data block,
   // and the data-block hash index avoids a binary search inside the block.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -376,6 +416,13 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   db_options.info_log_level = rocksdb::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = -1;
+  if (options.row_cache_bytes > 0) {
+    // HyperClockCache takes fixed 16-byte keys only, so the row cache is an LRU cache. Its
+    // default sharding (up to 64 shards of at least 512 KiB) keeps each shard's mutex, held
+    // for a hash probe, uncontended with a few bid threads.
+    state->row_cache = rocksdb::NewLRUCache(options.row_cache_bytes);
+    db_options.row_cache = state->row_cache;
+  }
   db_options.listeners.push_back(std::make_shared<rewarm_listener>(state->rewarm));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -788,6 +835,23 @@ result<void> rocksdb_store::warm_cache() {
     return make_error(errc::io_error, "cannot warm the audience store's cache");
   }
   return {};
+}
+
+result<std::uint64_t> rocksdb_store::warm_row_cache() {
+  const auto users = impl_->warm_rows(/*background=*/false);
+  if (!users) return make_error(errc::io_error, "cannot warm the audience store's row cache");
+  return *users;
+}
+
+rocksdb_store::cache_usage rocksdb_store::caches() const noexcept {
+  cache_usage usage;
+  usage.block_cache_bytes = impl_->block_cache->GetUsage();
+  usage.block_cache_capacity = impl_->block_cache->GetCapacity();
+  if (impl_->row_cache) {
+    usage.row_cache_bytes = impl_->row_cache->GetUsage();
+    usage.row_cache_capacity = impl_->row_cache->GetCapacity();
+  }
+  return usage;
 }
 
 }  // namespace bidder::audience

@@ -84,6 +84,18 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
           body += "bidder_audience_pushes_total{result=\"" + std::string(outcome) + "\"} " +
                   std::to_string(count) + "\n";
         }
+        const auto caches = actions_.store->caches();
+        body +=
+            "# HELP bidder_audience_cache_bytes Bytes held in the audience store's caches "
+            "(used) and their size (capacity).\n# TYPE bidder_audience_cache_bytes gauge\n";
+        for (auto [labels, bytes] :
+             {std::pair{"cache=\"block\",kind=\"used\"", caches.block_cache_bytes},
+              std::pair{"cache=\"block\",kind=\"capacity\"", caches.block_cache_capacity},
+              std::pair{"cache=\"row\",kind=\"used\"", caches.row_cache_bytes},
+              std::pair{"cache=\"row\",kind=\"capacity\"", caches.row_cache_capacity}}) {
+          body += "bidder_audience_cache_bytes{" + std::string(labels) + "} " +
+                  std::to_string(bytes) + "\n";
+        }
       }
       text(res, bhttp::status::ok, std::move(body));
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4");

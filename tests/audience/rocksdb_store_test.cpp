@@ -434,3 +434,96 @@ TEST_CASE("for_each_user_key skips empty and overlong ids without using the key 
   r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-1"});
   CHECK(keys_of(r, 2) == std::vector<std::string>{"ifa:" + longest, "eid:uidapi.com:e-1"});
 }
+
+namespace {
+
+std::vector<bidder::audience::member> members_named(const std::vector<std::string>& keys) {
+  std::vector<bidder::audience::member> out;
+  for (const auto& key : keys) out.push_back({key, 1'700'000'000});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("with a row cache, look-ups find the same memberships and follow later updates",
+          "[audience][unit]") {
+  using bidder::audience::update_mode;
+  temp_dir dir;
+  auto opened = rocksdb_store::open({.path = dir.db(), .row_cache_bytes = std::size_t{8} << 20});
+  REQUIRE(opened);
+  auto& store = **opened;
+  REQUIRE(store
+              .update_segment("cars", update_mode::replace, 0,
+                              members_named({"user:a", "user:b", "user:c"}), now)
+              .has_value());
+  auto warmed = store.warm_row_cache();
+  REQUIRE(warmed);
+  CHECK(*warmed == 3);
+  const auto usage = store.caches();
+  CHECK(usage.row_cache_capacity == std::size_t{8} << 20);
+  CHECK(usage.row_cache_bytes > 0);
+  CHECK(usage.block_cache_bytes > 0);
+
+  std::vector<membership_view> out;
+  REQUIRE(store.lookup("user:a", now, out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"cars", 1'700'000'000}});
+
+  // The cached rows belong to the files they were read from: an update adds files, and the
+  // look-up must see it even though the old rows are still in the cache.
+  REQUIRE(store.update_segment("cars", update_mode::remove, 0, members_named({"user:a"}), now)
+              .has_value());
+  REQUIRE(store.update_segment("sports", update_mode::add, 0, members_named({"user:b"}), now)
+              .has_value());
+  out.clear();
+  const lookup_status a = store.lookup("user:a", now, out);
+  CHECK((a == lookup_status::not_found || (a == lookup_status::found && out.empty())));
+  out.clear();
+  REQUIRE(store.lookup("user:b", now, out) == lookup_status::found);
+  CHECK(plain(out) ==
+        std::vector<plain_membership>{{"cars", 1'700'000'000}, {"sports", 1'700'000'000}});
+  out.clear();
+  REQUIRE(store.lookup("user:c", now, out) == lookup_status::found);
+  CHECK(plain(out) == std::vector<plain_membership>{{"cars", 1'700'000'000}});
+  CHECK(store.caches().row_cache_bytes >= usage.row_cache_bytes);
+}
+
+TEST_CASE("warming the row cache stops when it is nearly full and look-ups still find everyone",
+          "[audience][unit]") {
+  using bidder::audience::update_mode;
+  temp_dir dir;
+  // 256 KiB hold about 1,700 rows here: 4,096 users cannot all fit.
+  auto opened = rocksdb_store::open({.path = dir.db(), .row_cache_bytes = std::size_t{256} << 10});
+  REQUIRE(opened);
+  auto& store = **opened;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4096; ++i) {
+    char key[32];
+    std::snprintf(key, sizeof key, "user:%06d", i);
+    keys.emplace_back(key);
+  }
+  REQUIRE(
+      store.update_segment("cars", update_mode::replace, 0, members_named(keys), now).has_value());
+  auto warmed = store.warm_row_cache();
+  REQUIRE(warmed);
+  CHECK(*warmed < keys.size());
+  CHECK(*warmed >= 1024);
+  CHECK(store.caches().row_cache_bytes <= store.caches().row_cache_capacity);
+  std::vector<membership_view> out;
+  std::size_t found = 0;
+  for (const auto& key : keys) {
+    out.clear();
+    found += store.lookup(key, now, out) == lookup_status::found && out.size() == 1;
+  }
+  CHECK(found == keys.size());
+}
+
+TEST_CASE("a store without a row cache warms no rows and reports none", "[audience][unit]") {
+  temp_dir dir;
+  auto store = open_store(dir.db());
+  REQUIRE(store->write_user("user:a", std::vector<membership>{{"cars", 1}}));
+  auto warmed = store->warm_row_cache();
+  REQUIRE(warmed);
+  CHECK(*warmed == 0);
+  CHECK(store->caches().row_cache_capacity == 0);
+  CHECK(store->caches().row_cache_bytes == 0);
+}

@@ -1421,3 +1421,48 @@ TEST_CASE("the README's exchange example passes check-config", "[integration][ex
   REQUIRE(checked.has_value());
   CHECK_THAT(*checked, Catch::Contains("1 campaigns"));
 }
+
+namespace {
+
+/// The value of the first /metrics line that starts with `name` (-1 when absent).
+double metric_value(std::uint16_t admin, const std::string& name) {
+  const std::string text = admin_call(admin, "GET", "/metrics").body;
+  const std::size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("the audience cache sizes given to serve are used, and a bid fills the row cache",
+          "[integration][audience]") {
+  custom_service server([](bidder::app::serve_options& o) {
+    o.audience_cache_bytes = std::size_t{16} << 20;
+    o.audience_row_cache_bytes = std::size_t{4} << 20;
+  });
+  INFO((server.started ? server.log.str() : server.started.error().message));
+  REQUIRE(server.started);
+  auto& svc = **server.started;
+  const std::uint16_t admin = svc.admin_port();
+  CHECK(metric_value(admin, R"(bidder_audience_cache_bytes{cache="block",kind="capacity"})") ==
+        16 << 20);
+  CHECK(metric_value(admin, R"(bidder_audience_cache_bytes{cache="row",kind="capacity"})") ==
+        4 << 20);
+  CHECK(metric_value(admin, R"(bidder_audience_cache_bytes{cache="block",kind="used"})") > 0);
+
+  // A pushed user lives in a table file (the demo users are still in the memtable, which the
+  // row cache does not front); a bid for them reads through the row cache, which keeps the row.
+  REQUIRE(admin_call(admin, "PUT", "/admin/audiences/cars?mode=add", "newbie\n").status == 200);
+  const std::string request = R"({"id":"a1","imp":[{"id":"1","banner":{"w":300,"h":250}}],
+      "user":{"id":"newbie"}})";
+  const http_reply reply = post(svc.bid_port(), "/bid", request);
+  CHECK((reply.status == 200 || reply.status == 204));
+  CHECK(metric_value(admin, R"(bidder_audience_cache_bytes{cache="row",kind="used"})") > 0);
+}
+
+TEST_CASE("without a row cache /metrics shows it with no capacity", "[integration][audience]") {
+  running_service server;
+  CHECK(metric_value(server.admin(),
+                     R"(bidder_audience_cache_bytes{cache="row",kind="capacity"})") == 0);
+  CHECK(metric_value(server.admin(),
+                     R"(bidder_audience_cache_bytes{cache="block",kind="capacity"})") == 1 << 30);
+}
