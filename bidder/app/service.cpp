@@ -75,11 +75,6 @@ result<std::size_t> seed_demo_users(const config::bidder_config& config, audienc
 // server_options::max_streamed_body_bytes); every other admin request is small and read whole.
 constexpr std::size_t admin_max_body_bytes = std::size_t{1} << 20;
 
-// The admin thread (and the sort thread a push starts from it) runs at nice 19: a 10M-line push
-// keeps a core busy for seconds, and on a 2-core host that must not come out of the bids' time
-// (README "Audience files": the bid p99 during a push, nice 10 against 19).
-constexpr int admin_thread_nice = 19;
-
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -172,8 +167,10 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   // RocksDB's flush and compaction threads (both stores) yield to the bid threads, as ours do
   // (core/background_thread.hpp).
-  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
-  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
+                                                      rocksdb::CpuPriority::kIdle);
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH,
+                                                      rocksdb::CpuPriority::kIdle);
 
   // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
   std::error_code fs_error;
@@ -293,7 +290,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .max_body_bytes = admin_max_body_bytes,
                            .idle_timeout = std::chrono::seconds(300),
                            .shed_window = std::chrono::microseconds(0),
-                           .thread_nice = admin_thread_nice,
+                           .background_threads = true,  // a push must not take the bids' CPU time
                            .stream_bodies = true},
       [actions](unsigned) { return std::make_unique<http::admin_handler>(actions); });
   if (auto r = state->admin->start(); !r) return r.error();

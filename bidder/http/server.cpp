@@ -29,6 +29,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bidder/core/background_thread.hpp"
 #include "bidder/http/busy_meter.hpp"
 
 namespace bidder::http {
@@ -424,11 +425,8 @@ result<void> server::start() {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
-    w->thread = std::thread([wp = w.get(), nice = self.options.thread_nice] {
-      // Linux keeps a nice value per thread (and threads started from it inherit it):
-      // setpriority on this thread's id lowers this worker only. Best effort: a refusal
-      // (e.g. a negative value without CAP_SYS_NICE) leaves the default priority.
-      if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+    w->thread = std::thread([wp = w.get(), background = self.options.background_threads] {
+      if (background) yield_to_bid_threads();
       wp->busy.open_for_this_thread();
       wp->io.run();
     });

@@ -103,9 +103,10 @@ struct server_options {
   /// which may answer it at the least cost (a bid port: 204). Zero: never shed.
   std::chrono::microseconds shed_window{10'000};
   double shed_busy_share = 0.9;
-  /// The nice value of the worker threads (and of threads they start), 0: unchanged. The admin
-  /// port runs at 10 so that parsing and sorting an upload yield the CPU to bid threads.
-  int thread_nice = 0;
+  /// Run the worker threads (and threads they start) as background threads
+  /// (core/background_thread.hpp): the admin port does, so that parsing, sorting and ingesting
+  /// an upload yield the CPU to bid threads at once.
+  bool background_threads = false;
   /// Read headers first and offer each request to handler::open_stream (admin port).
   bool stream_bodies = false;
   /// Largest streamed body (the stream itself may refuse earlier).

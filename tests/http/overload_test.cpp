@@ -1,3 +1,4 @@
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -149,4 +150,37 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
   auto unknown = make(bhttp::verb::post, "/elsewhere");
   CHECK_FALSE(h.shed(unknown, other));
   CHECK(h.metrics().no_bids[overload].load() == 3);
+}
+
+namespace {
+
+// Answers with the scheduling policy of the thread that handles the request.
+class policy_handler final : public bidder::http::handler {
+ public:
+  bidder::steady_clock::time_point handle(bidder::http::request&, bidder::steady_clock::time_point,
+                                          bidder::http::response& res) noexcept override {
+    res.body() = std::to_string(::sched_getscheduler(0));
+    return bidder::steady_clock::time_point::max();
+  }
+};
+
+std::string policy_of_workers(bool background) {
+  bidder::http::server server({.port = 0, .threads = 1, .background_threads = background},
+                              [](unsigned) { return std::make_unique<policy_handler>(); });
+  REQUIRE(server.start());
+  bidder::test::http_client client(server.port());
+  const auto reply = client.send({.target = "/x", .body = "1"});
+  server.drain(1s);
+  REQUIRE(reply.status == 200);
+  return reply.body;
+}
+
+}  // namespace
+
+TEST_CASE("a server with background threads handles requests at SCHED_IDLE, others do not",
+          "[http][integration]") {
+  // The admin port runs so: a push parsed, sorted and ingested there must yield the CPU to a
+  // bid thread the moment it wakes (core/background_thread.hpp).
+  CHECK(policy_of_workers(true) == std::to_string(SCHED_IDLE));
+  CHECK(policy_of_workers(false) == std::to_string(SCHED_OTHER));
 }
