@@ -107,21 +107,46 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
         return admin_reply{first.get().result_int(), std::move(first.get().body())};
       }
     }
+    // The answer: read at the end, or while sending when the server answers a refused push
+    // (too many bad lines...) before the body ends and reads no more of it.
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    auto read_answer = [&] {
+      do {  // skip a late 100 Continue
+        parser.emplace();
+        parser->body_limit(max_reply_bytes);
+        bhttp::read(socket, buffer, *parser);
+      } while (parser->get().result() == bhttp::status::continue_);
+    };
     std::string chunk;
+    bool answered_early = false;
     while (true) {
+      if (socket.available() > 0) {  // an early answer, or a late 100 Continue
+        parser.emplace();
+        parser->body_limit(max_reply_bytes);
+        bhttp::read(socket, buffer, *parser);
+        if (parser->get().result() != bhttp::status::continue_) {
+          answered_early = true;
+          break;
+        }
+      }
       chunk.clear();
       auto more = next(chunk);
       if (!more) return more.error();  // closing the socket cuts the upload: nothing applied
-      if (!chunk.empty()) asio::write(socket, bhttp::make_chunk(asio::buffer(chunk)));
+      if (!chunk.empty()) {
+        boost::system::error_code write_error;
+        asio::write(socket, bhttp::make_chunk(asio::buffer(chunk)), write_error);
+        if (write_error) {  // closed by the server: its answer may be waiting
+          read_answer();
+          answered_early = true;
+          break;
+        }
+      }
       if (!*more) break;
     }
-    asio::write(socket, bhttp::make_chunk_last());
-    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
-    do {  // skip a late 100 Continue
-      parser.emplace();
-      parser->body_limit(max_reply_bytes);
-      bhttp::read(socket, buffer, *parser);
-    } while (parser->get().result() == bhttp::status::continue_);
+    if (!answered_early) {
+      asio::write(socket, bhttp::make_chunk_last());
+      read_answer();
+    }
     boost::system::error_code ignored;
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     return admin_reply{parser->get().result_int(), std::move(parser->get().body())};

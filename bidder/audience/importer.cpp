@@ -81,6 +81,8 @@ class file_feeder {
   }
 
   bool failed() const noexcept { return !report_.refusal.empty(); }
+  // Lines parsed so far (complete ones; finish() adds the last).
+  std::size_t lines_read() const noexcept { return parser_.lines(); }
 
  private:
   void feed_raw(std::string_view bytes) {
@@ -176,15 +178,26 @@ result<std::unique_ptr<push_stream>> push_stream::open(rocksdb_store& store,
 
 void push_stream::feed(std::string_view bytes) { impl_->feeder.feed(bytes); }
 
-bool push_stream::refused() const noexcept { return impl_->feeder.failed(); }
+bool push_stream::refused() const noexcept {
+  return impl_->feeder.failed() || impl_->report.rejected > impl_->options.max_errors;
+}
 
-result<import_report> push_stream::finish() {
+result<import_report> push_stream::finish(ending how) {
   impl& self = *impl_;
   assert(!self.finished && "push_stream::finish is called once");
   self.finished = true;
   import_report& report = self.report;
-  self.feeder.finish();
-  check_rejected(report, self.options, ": nothing was applied");
+  if (how == ending::whole_file) {
+    self.feeder.finish();
+    check_rejected(report, self.options, ": nothing was applied");
+  } else {
+    // The line being read when the caller stopped is cut short: it is not parsed.
+    report.lines = self.feeder.lines_read();
+    check_rejected(report, self.options,
+                   " in the first " + std::to_string(report.lines) +
+                       " lines: the upload was stopped there and nothing was applied");
+    if (report.refusal.empty()) report.refusal = "the upload was stopped: nothing was applied";
+  }
   auto done = [&] {
     report.seconds = seconds_since(self.start);
     return report;

@@ -78,10 +78,16 @@ class push_stream {
   /// The next bytes of the file, any chunking. After a refusal (unreadable gzip, a file over
   /// max_bytes, a sort that cannot write) the rest is ignored; bad lines only count.
   void feed(std::string_view bytes);
-  /// True once the push is refused whatever follows: the caller may stop sending bytes.
+  /// True once the push is refused whatever follows: a refusal, or more bad lines than
+  /// max_errors. The caller may stop feeding and call finish(ending::stopped) at once.
   bool refused() const noexcept;
-  /// Ends the file, sorts and applies it. Call at most once. Errors as import_segment().
-  [[nodiscard]] result<import_report> finish();
+  enum class ending : std::uint8_t {
+    whole_file,  // every byte was fed: the last line may lack its newline
+    stopped,     // the caller stopped feeding after refused(): the rest is never read
+  };
+  /// Ends the file, sorts and applies it. Call at most once. Errors as import_segment(). After
+  /// `stopped`, the report counts the lines read so far and says the upload was stopped.
+  [[nodiscard]] result<import_report> finish(ending how = ending::whole_file);
 
  private:
   struct impl;

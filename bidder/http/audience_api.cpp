@@ -160,6 +160,13 @@ class push_body final : public body_stream {
     }
   }
 
+  // A refused push (too many bad lines, unreadable gzip, too large) is answered at once: a
+  // campaign manager whose 10M-line file is wrong from line 1 should not wait for its upload.
+  bool stop_reading() noexcept override {
+    stopped_ = !failure_.empty() || push_->refused();
+    return stopped_;
+  }
+
   void finish(response& res) noexcept override {
     finished_ = true;
     bool applied = false;
@@ -167,7 +174,8 @@ class push_body final : public body_stream {
       if (!failure_.empty()) {
         reply_error(res, bhttp::status::service_unavailable, "push failed: " + failure_);
       } else {
-        auto report = push_->finish();
+        auto report = push_->finish(stopped_ ? audience::push_stream::ending::stopped
+                                             : audience::push_stream::ending::whole_file);
         applied = report && report->applied;
         write_report(res, options_.segment, options_.mode, report);
       }
@@ -184,6 +192,7 @@ class push_body final : public body_stream {
   push_counters* counters_;
   std::string failure_;
   bool finished_ = false;
+  bool stopped_ = false;  // the server stopped reading the body after a refusal
 };
 
 void serve_ingest(audience::rocksdb_store& store, std::string_view query, response& res) {

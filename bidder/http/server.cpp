@@ -27,6 +27,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "bidder/core/background_thread.hpp"
@@ -204,9 +205,13 @@ class session : public std::enable_shared_from_this<session> {
     }
     const std::size_t filled = chunk_.size() - stream_parser_->get().body().size;
     if (filled > 0) body_stream_->on_chunk(std::string_view(chunk_.data(), filled));
-    if (!stream_parser_->is_done()) return read_chunk();
+    // Stopped early, the byte stream is not at a request boundary: close after the answer,
+    // draining what is still in flight (a client sending a large upload: a few MB).
+    const bool stopped = !stream_parser_->is_done() && body_stream_->stop_reading();
+    if (!stream_parser_->is_done() && !stopped) return read_chunk();
     busy_ = true;
-    const bool keep_alive = stream_parser_->get().keep_alive();
+    const bool keep_alive = !stopped && stream_parser_->get().keep_alive();
+    if (stopped) linger_budget_ = stopped_upload_linger_bytes;
     stream_parser_.reset();
     chunk_.clear();
     chunk_.shrink_to_fit();
@@ -299,11 +304,14 @@ class session : public std::enable_shared_from_this<session> {
   // closes too. Closing with unread bytes would make the kernel reset the connection, and a
   // client still sending would get the reset instead of the answer.
   static constexpr std::size_t linger_bytes = std::size_t{1} << 20;
+  // An upload stopped early has its client's socket buffers and chunk in flight (loopback:
+  // several MB) still to arrive; reading and dropping them costs little.
+  static constexpr std::size_t stopped_upload_linger_bytes = std::size_t{64} << 20;
   static constexpr std::chrono::seconds linger_time{2};
   void linger_close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    linger_left_ = linger_bytes;
+    linger_left_ = std::exchange(linger_budget_, linger_bytes);
     stream_.expires_after(linger_time);
     linger_read();
   }
@@ -341,6 +349,7 @@ class session : public std::enable_shared_from_this<session> {
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
   std::size_t linger_left_ = 0;
+  std::size_t linger_budget_ = linger_bytes;  // of the next linger_close()
 };
 
 void accept_next(worker& w, const server_options& options) {

@@ -46,8 +46,13 @@ class body_stream {
   virtual ~body_stream() = default;
   /// The next bytes of the body (already de-chunked). Must not throw.
   virtual void on_chunk(std::string_view bytes) noexcept = 0;
-  /// The body is complete: fills `res` (already cleared, 200). Must not throw.
+  /// The body is complete, or stop_reading() said so: fills `res` (already cleared, 200).
+  /// Must not throw.
   virtual void finish(response& res) noexcept = 0;
+  /// Asked after each chunk: true when the answer no longer depends on the rest of the body
+  /// (a refused upload). The server then reads no more of it, calls finish(), answers and
+  /// closes the connection (after draining what the client still sends, within limits).
+  virtual bool stop_reading() noexcept { return false; }
 };
 
 /// What handler::open_stream decided.

@@ -726,3 +726,27 @@ TEST_CASE("look-ups after reopening the store match the ones before", "[audience
   }
   CHECK(figures(f.segments()) == segments_before);
 }
+
+TEST_CASE("a push with more bad lines than allowed is refused as soon as it has them",
+          "[audience][unit]") {
+  fixture f;
+  f.push("cars", update_mode::replace, "alice\nbob\n");
+  const auto before = f.state(everyone);
+  const import_options options{.segment = "cars", .max_errors = 1};
+  auto push = bidder::audience::push_stream::open(*f.store, options, t0 + 1);
+  REQUIRE(push.has_value());
+  (*push)->feed("carol\nbad id with spaces\n");
+  CHECK_FALSE((*push)->refused());                    // one bad line is allowed
+  (*push)->feed("dave\nanother bad one\nerin\nfra");  // the upload stops inside "fra..."
+  CHECK((*push)->refused());
+  auto report = (*push)->finish(bidder::audience::push_stream::ending::stopped);
+  REQUIRE(report.has_value());
+  CHECK_FALSE(report->applied);
+  CHECK(report->lines == 5);  // the cut line is not read
+  CHECK(report->rejected == 2);
+  CHECK(report->errors.size() == 2);
+  CHECK_THAT(report->refusal, Catch::Contains("2 bad line(s)") &&
+                                  Catch::Contains("in the first 5 lines") &&
+                                  Catch::Contains("stopped"));
+  CHECK(f.state(everyone) == before);
+}

@@ -1466,3 +1466,36 @@ TEST_CASE("without a row cache /metrics shows it with no capacity", "[integratio
   CHECK(metric_value(server.admin(),
                      R"(bidder_audience_cache_bytes{cache="block",kind="capacity"})") == 1 << 30);
 }
+
+TEST_CASE("a push refused for its bad lines is answered before its upload ends",
+          "[integration][audience]") {
+  running_service server;
+  // A 32 MB file whose first line is bad: with the default --max-errors 0 the answer is
+  // known at once, and the client stops sending when it arrives.
+  const std::string piece = numbered_ids("good-", 6000);  // ~64 KB
+  const std::size_t pieces = (std::size_t{32} << 20) / piece.size();
+  std::size_t sent = 0;
+  bidder::app::admin_target where{.host = "127.0.0.1", .port = std::to_string(server.admin())};
+  auto reply = bidder::app::admin_upload(where, "PUT", "/admin/audiences/early?mode=replace",
+                                         [&](std::string& chunk) -> bidder::result<bool> {
+                                           if (sent == pieces) return false;
+                                           chunk =
+                                               sent == 0 ? "bad id with spaces\n" + piece : piece;
+                                           ++sent;
+                                           return true;
+                                         });
+  REQUIRE(reply.has_value());
+  INFO(reply->body);
+  CHECK(reply->status == 422);
+  CHECK_THAT(reply->body, Catch::Contains("stopped") && Catch::Contains(R"("line":1,)"));
+  // Loopback socket buffers hold a few MB: the client stops long before the 32 MB end.
+  CHECK(sent < pieces / 2);
+  CHECK(segment_members(server.admin(), "early") == -1);
+  CHECK(pushes_total(server.admin(), "refused") == 1);
+
+  // The admin port keeps serving, and the next push on a new connection is applied.
+  auto next = upload(server.admin(), "/admin/audiences/early?mode=replace", piece, 4096);
+  REQUIRE(next.has_value());
+  CHECK(next->status == 200);
+  CHECK(segment_members(server.admin(), "early") == 6000);
+}
