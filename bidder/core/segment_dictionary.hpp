@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bidder/core/string_map.hpp"
+
 namespace bidder {
 
 using segment_id = std::uint32_t;
@@ -44,16 +46,10 @@ class segment_dictionary {
   std::size_t size() const noexcept { return names_.size(); }
 
  private:
-  struct hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   // Keys view into names_; std::deque-like stability is not needed because keys are copied
   // as std::string into the map.
   std::vector<std::string> names_;
-  std::unordered_map<std::string, segment_id, hash, std::equal_to<>> ids_;
+  string_map<segment_id> ids_;
 };
 
 }  // namespace bidder

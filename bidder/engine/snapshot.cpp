@@ -37,7 +37,7 @@ std::string join(const std::vector<std::string>& names) {
 
 double snapshot::rate(std::string_view currency) const noexcept {
   if (currency.empty()) currency = "USD";
-  auto it = config.currency_rates.find(std::string(currency));
+  auto it = config.currency_rates.find(currency);
   return it == config.currency_rates.end() ? 0.0 : it->second;
 }
 

@@ -19,6 +19,7 @@
 #include "bidder/core/error.hpp"
 #include "bidder/core/money.hpp"
 #include "bidder/core/segment_dictionary.hpp"
+#include "bidder/core/string_map.hpp"
 #include "bidder/engine/targeting_index.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
@@ -93,9 +94,9 @@ struct settings {
   std::uint32_t network_allowance_ms = 15;
   std::string notice_base_url;
   std::uint32_t max_user_ids = 4;
-  std::vector<std::string> eid_sources;                    // sorted; empty: any
-  std::unordered_map<std::string, double> currency_rates;  // units per USD
-  unix_seconds notice_max_age = 3600;                      // seconds
+  std::vector<std::string> eid_sources;  // sorted; empty: any
+  string_map<double> currency_rates;     // units per USD
+  unix_seconds notice_max_age = 3600;    // seconds
 };
 
 struct snapshot {

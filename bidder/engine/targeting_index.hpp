@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bidder/core/string_map.hpp"
 #include "bidder/engine/campaign_set.hpp"
 #include "bidder/openrtb/bid_request.hpp"
 
@@ -61,14 +62,6 @@ class targeting_index {
                        campaign_set& out) const;
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  template <class V>
-  using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
   using ranks = std::vector<std::uint32_t>;
 
   // A dimension campaigns may restrict to listed values ("countries: USA, CAN").
