@@ -4,19 +4,30 @@
 
 namespace bidder::app {
 
-void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
-  events::event out;
-  out.kind = events::event_kind::bid;
+namespace {
+
+// The fields a bid and its notices share: which bid, when (the events carry seconds, the log
+// keeps milliseconds; 0: now), in which currency, from which exchange.
+template <class Event>
+void copy_bid_identity(const Event& e, events::event& out) {
   out.time_ms = e.at > 0 ? e.at * 1000 : events::unix_ms_now();
   out.auction_id = e.request_id;
   out.imp_id = e.imp_id;
   out.bid_id = e.bid_id;
   out.campaign_id = e.campaign_id;
   out.creative_id = e.creative_id;
-  out.bid_price = e.price;
   out.currency = e.currency;
-  out.seat = e.seat;
   out.exchange = e.exchange;
+}
+
+}  // namespace
+
+void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
+  events::event out;
+  out.kind = events::event_kind::bid;
+  copy_bid_identity(e, out);
+  out.bid_price = e.price;
+  out.seat = e.seat;
   out.deal_id = e.deal_id;
   if (e.request != nullptr) {
     out.device_type =
@@ -44,17 +55,9 @@ void event_log_sink::on_notice(const engine::notice_event& e) noexcept {
     case notice::notice_kind::count_:
       return;
   }
-  // Notices carry seconds; the log keeps milliseconds (arrival time of the notice).
-  out.time_ms = e.at > 0 ? e.at * 1000 : events::unix_ms_now();
-  out.auction_id = e.request_id;
-  out.imp_id = e.imp_id;
-  out.bid_id = e.bid_id;
-  out.campaign_id = e.campaign_id;
-  out.creative_id = e.creative_id;
+  copy_bid_identity(e, out);  // the time is the notice's arrival
   out.bid_price = e.bid_price;
   out.clearing_price = e.clearing_price.value_or(money());
-  out.currency = e.currency;
-  out.exchange = e.exchange;
   // ${AUCTION_LOSS} is an OpenRTB loss-reason code; anything else is recorded as 0 (unknown).
   std::uint32_t reason = 0;
   auto [end, ec] =

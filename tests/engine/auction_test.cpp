@@ -15,6 +15,7 @@
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/pricing/registry.hpp"
 #include "models/builtin.hpp"
+#include "tests/support/snapshot.hpp"
 
 namespace {
 
@@ -88,16 +89,7 @@ std::shared_ptr<const snapshot> build(const std::vector<fields>& campaigns,
     json += (i > 0 ? ", " : "") + object(campaigns[i]);
   }
   json += "]}";
-  bidder::pricing::registry registry;
-  REQUIRE(bidder::models::register_builtin_models(registry));
-  auto config = bidder::config::parse(json, "<test>");
-  INFO(json);
-  INFO((config ? std::string() : config.error().message));
-  REQUIRE(config);
-  auto snap = bidder::engine::build_snapshot(**config, registry);
-  INFO((snap ? std::string() : snap.error().message));
-  REQUIRE(snap);
-  return *snap;
+  return bidder::test::compile_config(json);
 }
 
 // ---- audience ----------------------------------------------------------------------------

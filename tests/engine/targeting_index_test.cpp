@@ -12,6 +12,7 @@
 #include "bidder/core/sorted_lists.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "models/builtin.hpp"
+#include "tests/support/snapshot.hpp"
 
 // The targeting index must select exactly the campaigns the campaign rules select. A naive
 // per-campaign reference (the rules as the config documents them) is compared with the index
@@ -26,15 +27,7 @@ using bidder::engine::snapshot;
 namespace openrtb = bidder::openrtb;
 
 std::shared_ptr<const snapshot> build(const std::string& json) {
-  bidder::pricing::registry registry;
-  REQUIRE(bidder::models::register_builtin_models(registry));
-  auto config = bidder::config::parse(json, "<test>");
-  INFO((config ? std::string() : config.error().message));
-  REQUIRE(config);
-  auto snap = bidder::engine::build_snapshot(**config, registry);
-  INFO((snap ? std::string() : snap.error().message));
-  REQUIRE(snap);
-  return *snap;
+  return bidder::test::compile_config(json);
 }
 
 // Value pools small enough that random campaigns and requests often meet.

@@ -15,6 +15,7 @@
 #include "bidder/http/server.hpp"
 #include "models/builtin.hpp"
 #include "tests/integration/http_client.hpp"
+#include "tests/support/snapshot.hpp"
 
 // Shedding under overload: when a worker's thread has been busy all of the last window, bid
 // requests get an immediate 204 and notices are still served (they are money). The load test
@@ -26,13 +27,7 @@ using namespace std::chrono_literals;
 namespace bhttp = boost::beast::http;
 
 std::shared_ptr<const bidder::engine::snapshot> demo() {
-  bidder::pricing::registry models;
-  REQUIRE(bidder::models::register_builtin_models(models));
-  auto config = bidder::config::parse(bidder::config::demo_config_json(), "demo");
-  REQUIRE(config);
-  auto snap = bidder::engine::build_snapshot(**config, models);
-  REQUIRE(snap);
-  return *snap;
+  return bidder::test::compile_config(std::string(bidder::config::demo_config_json()));
 }
 
 bidder::http::request make(bhttp::verb verb, const char* target) {
