@@ -78,9 +78,9 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
         body +=
             "# HELP bidder_audience_pushes_total Audience pushes (uploads) on the admin port, "
             "by outcome.\n# TYPE bidder_audience_pushes_total counter\n";
-        for (auto [outcome, count] :
-             {std::pair{"applied", pushes_.applied}, std::pair{"refused", pushes_.refused},
-              std::pair{"aborted", pushes_.aborted}}) {
+        for (auto [outcome, count] : {std::pair{"applied", pushes_.applied.load()},
+                                      std::pair{"refused", pushes_.refused.load()},
+                                      std::pair{"aborted", pushes_.aborted.load()}}) {
           body += "bidder_audience_pushes_total{result=\"" + std::string(outcome) + "\"} " +
                   std::to_string(count) + "\n";
         }

@@ -8,10 +8,14 @@
 //   GET  /admin/users/{id}           one user's segments ({id} as in audience files)
 //   DELETE /admin/users/{id}         forget the user in every segment
 //   POST /admin/audiences/compact    drop expired and forgotten data from disk now
-// Runs on the admin thread, never on a bid-serving thread. On a server with stream_bodies, a
+// Runs on the admin server, never on a bid-serving thread. On a server with stream_bodies, a
 // push's body is parsed and sorted as it arrives (open_audience_push), so memory stays bounded
-// whatever the file's size; a push whose upload is cut applies nothing.
+// whatever the file's size; a push whose upload is cut applies nothing. Its end (the merge
+// and the store update) runs on the server's offload thread, so the admin port keeps answering.
 #pragma once
+
+#include <atomic>
+#include <cstdint>
 
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/http/server.hpp"
@@ -22,11 +26,13 @@ namespace bidder::http {
 bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res);
 
 /// Pushes by outcome, for /metrics. Touched on the admin thread only.
+/// Atomic: a push's end is counted on the admin server's offload thread (server.cpp), and
+/// /metrics reads the counts on the admin thread.
 struct push_counters {
-  std::uint64_t applied = 0;
-  std::uint64_t refused = 0;  // a 4xx/5xx answer, or a file refused (422)
-  std::uint64_t aborted = 0;  // the upload was cut before its end: nothing applied
-  std::uint32_t open = 0;     // pushes uploading now
+  std::atomic<std::uint64_t> applied{0};
+  std::atomic<std::uint64_t> refused{0};  // a 4xx/5xx answer, or a file refused (422)
+  std::atomic<std::uint64_t> aborted{0};  // the upload was cut before its end: nothing applied
+  std::atomic<std::uint32_t> open{0};     // pushes uploading now
 };
 
 /// Pushes uploading at once; more get 429 with Retry-After (each holds up to two sort runs in

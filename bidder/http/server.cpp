@@ -23,6 +23,8 @@
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -43,6 +45,55 @@ using tcp = asio::ip::tcp;
 
 class session;
 
+// Runs blocking work (a streamed upload's finish(): sorting and applying a 10M-line push takes
+// seconds) off a worker's thread, so that thread keeps answering its other connections
+// (/healthz, /metrics). Jobs run one at a time, in order. Joined on destruction: the job
+// running finishes, queued ones are dropped.
+class offload_thread {
+ public:
+  explicit offload_thread(bool background) {
+    thread_ = std::thread([this, background] {
+      if (background) yield_to_bid_threads();
+      run();
+    });
+  }
+  ~offload_thread() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void run_later(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // its captures go before the lock is taken again
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 struct worker {
   // Declared before `io`, so they outlive it: destroying `io` destroys the handlers it still
   // holds, and with them sessions, whose destructors leave `sessions`.
@@ -51,8 +102,13 @@ struct worker {
   asio::io_context io{1};  // one thread: lets Asio skip internal locking
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
+  // stream_bodies only. Declared after `io`, so it is joined while `io` still exists: a
+  // finishing job posts its answer there.
+  std::optional<offload_thread> offload;
   explicit worker(const server_options& options)
-      : busy(options.shed_window, options.shed_busy_share, options.shed_busy_share - 0.1) {}
+      : busy(options.shed_window, options.shed_busy_share, options.shed_busy_share - 0.1) {
+    if (options.stream_bodies) offload.emplace(options.background_threads);
+  }
   // Whether this worker keeps up with its connections (busy_meter.hpp); its thread's only.
   busy_meter busy;
   bool draining = false;
@@ -218,9 +274,17 @@ class session : public std::enable_shared_from_this<session> {
     res_.clear();
     res_.body().clear();
     res_.result(bhttp::status::ok);
-    body_stream_->finish(res_);
-    body_stream_.reset();
-    write_answer(keep_alive);
+    // finish() may take seconds (a push is sorted and applied there): it runs on the offload
+    // thread, the session waiting with no operation pending, and its answer comes back here.
+    // The work guard keeps `io` running (and a drain waiting) until then.
+    worker_.offload->run_later([self = shared_from_this(), keep_alive,
+                                guard = asio::make_work_guard(worker_.io)]() mutable {
+      self->body_stream_->finish(self->res_);
+      asio::post(guard.get_executor(), [self = std::move(self), keep_alive] {
+        self->body_stream_.reset();
+        self->write_answer(keep_alive);
+      });
+    });
   }
 
   // A cut request: the stream is destroyed without finish() and so leaves no trace.
