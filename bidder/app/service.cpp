@@ -167,10 +167,11 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   // RocksDB's flush and compaction threads (both stores) yield to the bid threads, as ours do
   // (core/background_thread.hpp).
+  // Nice 19, not SCHED_IDLE: they hold the DB mutex a Get takes after each new version.
   rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
-                                                      rocksdb::CpuPriority::kIdle);
+                                                      rocksdb::CpuPriority::kLow);
   rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH,
-                                                      rocksdb::CpuPriority::kIdle);
+                                                      rocksdb::CpuPriority::kLow);
 
   // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
   std::error_code fs_error;

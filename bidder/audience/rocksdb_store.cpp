@@ -306,7 +306,10 @@ struct rocksdb_store::impl {
   bool warm_all_if_it_fits() {
     std::uint64_t live_bytes = 0;
     db->GetIntProperty(users, "rocksdb.live-sst-files-size", &live_bytes);
-    if (live_bytes > block_cache_bytes / 2) return true;  // too big to hold; stay lazy
+    if (live_bytes > block_cache_bytes / 2) {  // too big to hold; stay lazy
+      if (row_cache) rewarm_rows.store(true, std::memory_order_release);
+      return true;
+    }
     rocksdb::ReadOptions read;
     read.fill_cache = true;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
@@ -316,24 +319,29 @@ struct rocksdb_store::impl {
     return it->status().ok();
   }
 
-  // Gets every user once, which fills the row cache (an iterator does not), until the cache is
-  // 90% full. In the background it gives way to keys bids are waiting for, and starts over
-  // when the files changed again. Returns the users read, or nullopt on a read error.
+  // Gets every user once, which fills the row cache (an iterator does not), until the rows
+  // read would fill 90% of it (what does not fit would only churn). The budget counts the rows
+  // of this pass (key + value + ~100 bytes of cache entry), not the cache's usage, which still
+  // holds the rows of replaced files until they are evicted. In the background it gives way to
+  // keys bids are waiting for, and starts over when the files changed again. Returns the users
+  // read, or nullopt on a read error.
   std::optional<std::uint64_t> warm_rows(bool background) {
     if (!row_cache) return 0;
-    const std::size_t full = row_cache->GetCapacity() / 10 * 9;
+    constexpr std::size_t row_overhead_bytes = 100;  // measured: 151 bytes for a 30+20 B row
+    const std::size_t budget = row_cache->GetCapacity() / 10 * 9;
+    std::size_t spent = 0;
     rocksdb::ReadOptions scan;
-    scan.fill_cache = false;  // the keys only; the Gets below fill the caches
+    scan.fill_cache = false;  // the keys only; the Gets below fill the row cache
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, users));
     rocksdb::ReadOptions read;
+    read.fill_cache = false;  // blocks of a store that did not fit stay out of the block cache
     rocksdb::PinnableSlice value;
     std::uint64_t read_users = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    for (it->SeekToFirst(); it->Valid() && spent < budget; it->Next()) {
       db->Get(read, users, it->key(), &value).PermitUncheckedError();
+      spent += it->key().size() + value.size() + row_overhead_bytes;
       value.Reset();
-      if (++read_users % 1024 != 0) continue;
-      if (row_cache->GetUsage() >= full) break;
-      if (!background) continue;
+      if (++read_users % 1024 != 0 || !background) continue;
       if (stopping.load(std::memory_order_acquire)) break;
       if (rewarm.load(std::memory_order_acquire)) {
         rewarm_rows.store(true, std::memory_order_release);  // after the block cache, again
@@ -436,7 +444,7 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   state->users = handles[0];
   state->segments = handles[1];
   state->warmer = std::thread([raw_state = state.get()] {
-    yield_to_bid_threads();
+    yield_to_bid_threads(background_priority::idle);  // reads only: no lock bids wait on
     raw_state->run_warmer();
   });
   std::unique_ptr<rocksdb_store> store(new rocksdb_store(std::move(state)));

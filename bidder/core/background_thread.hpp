@@ -1,11 +1,19 @@
 // File: bidder/core/background_thread.hpp
 //
-// Threads that are not on the bid path (the spend keeper, the event-log writer, the audience
-// cache warmer, the admin port and the sort thread of a push) call yield_to_bid_threads()
-// first. They move to SCHED_IDLE: they still get every idle cycle, but the kernel preempts
-// them the moment a bid thread (SCHED_OTHER) wakes on their core, where a nice-19 thread could
-// still finish its slice first (milliseconds, straight into the p99), as a pinned load test
-// with a 10M-line push showed (README "Audience files"). Threads they start inherit it.
+// Threads that are not on the bid path call yield_to_bid_threads() first, with one of two
+// priorities:
+// - background_priority::idle (SCHED_IDLE): the kernel preempts them the moment a bid thread
+//   (SCHED_OTHER) wakes on their core, where a nice-19 thread could still finish its slice
+//   (milliseconds, straight into the p99). For the heavy CPU users that hold no lock a bid
+//   thread waits on for long: the admin port (and the sort thread a push starts from it, which
+//   inherits the policy), its offload thread, the audience cache warmer (README "Audience
+//   files": the bid p99 during a 10M-line push).
+// - background_priority::low (nice 19): for threads that hold a lock the bid path also takes
+//   (the spend keeper: the ledger's journal; RocksDB's flush and compaction pools: the DB
+//   mutex a Get takes after each new version). A SCHED_IDLE holder preempted on a core kept
+//   busy by another bid thread could wait hundreds of milliseconds for its next slice while
+//   the bid thread that wants the lock stalls (priority inversion); nice 19 gets 5 times the
+//   share, and is what these threads ran at before.
 #pragma once
 
 #if defined(__linux__)
@@ -17,15 +25,18 @@
 
 namespace bidder {
 
-/// Lowers the calling thread's CPU priority to the minimum. Best effort: errors are ignored.
-inline void yield_to_bid_threads() noexcept {
+enum class background_priority { idle, low };
+
+/// Lowers the calling thread's CPU priority. Best effort: errors are ignored.
+inline void yield_to_bid_threads(background_priority priority = background_priority::low) noexcept {
 #if defined(__linux__)
   // On Linux the policy and the nice value are per thread (a thread id where a pid goes).
   const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  const sched_param param{};
-  if (::sched_setscheduler(tid, SCHED_IDLE, &param) != 0) {
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);  // the next best thing
+  if (priority == background_priority::idle) {
+    const sched_param param{};
+    if (::sched_setscheduler(tid, SCHED_IDLE, &param) == 0) return;
   }
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);
 #endif
 }
 

@@ -53,7 +53,7 @@ class offload_thread {
  public:
   explicit offload_thread(bool background) {
     thread_ = std::thread([this, background] {
-      if (background) yield_to_bid_threads();
+      if (background) yield_to_bid_threads(background_priority::idle);
       run();
     });
   }
@@ -99,7 +99,7 @@ struct worker {
   // holds, and with them sessions, whose destructors leave `sessions`.
   std::unordered_set<session*> sessions;  // touched only on this worker's thread
   std::unique_ptr<handler> serve;
-  asio::io_context io{1};  // one thread: lets Asio skip internal locking
+  asio::io_context io{1};  // run by one thread (the offload thread only posts to it)
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
   // stream_bodies only. Declared after `io`, so it is joined while `io` still exists: a
@@ -386,6 +386,9 @@ class session : public std::enable_shared_from_this<session> {
                                 return self->close();
                               }
                               self->linger_left_ -= n;
+                              // linger_time without a byte, not in all: a slow link
+                              // draining a stopped upload still gets the answer.
+                              self->stream_.expires_after(linger_time);
                               self->linger_read();
                             });
   }
@@ -499,7 +502,7 @@ result<void> server::start() {
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
     w->thread = std::thread([wp = w.get(), background = self.options.background_threads] {
-      if (background) yield_to_bid_threads();
+      if (background) yield_to_bid_threads(background_priority::idle);
       wp->busy.open_for_this_thread();
       wp->io.run();
     });
