@@ -75,6 +75,7 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
   } catch (const std::exception& e) {
     return make_error(errc::io_error, where + e.what() + " (is `bidder serve` running?)");
   }
+  bool read_answer_after_body = false;  // the connection can no longer cut the push
   try {
     bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), path, 11};
     req.set(bhttp::field::host, target.host);
@@ -144,13 +145,23 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
       if (!*more) break;
     }
     if (!answered_early) {
-      asio::write(socket, bhttp::make_chunk_last());
+      boost::system::error_code write_error;  // closed after an early answer: read it anyway
+      asio::write(socket, bhttp::make_chunk_last(), write_error);
+      read_answer_after_body = !write_error;
       read_answer();
     }
     boost::system::error_code ignored;
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     return admin_reply{parser->get().result_int(), std::move(parser->get().body())};
   } catch (const std::exception& e) {
+    if (read_answer_after_body) {
+      // The whole file was sent: the bidder may have applied it before the connection went
+      // (e.g. it was stopped while applying).
+      return make_error(errc::io_error,
+                        where + "connection lost after the upload (" + e.what() +
+                            "); the push may or may not have been applied: check `bidder "
+                            "audience list`");
+    }
     return make_error(errc::io_error, where + "connection lost during the upload (" + e.what() +
                                           "); the bidder applied nothing");
   }

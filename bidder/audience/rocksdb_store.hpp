@@ -52,7 +52,7 @@ struct rocksdb_options {
   /// RocksDB's row cache (user key -> value, in front of the table files), bytes; 0: none.
   /// A hit skips the bloom filter, the index search and the data block: at 10M users the
   /// look-up p99 went from 5.5 to 2.5 us here (bench_audience --row_cache_mb). It costs about
-  /// 200 bytes per user held; a cache too small for the users looked up churns and is slower
+  /// 150 bytes per user held; a cache too small for the users looked up churns and is slower
   /// than none. The warmer fills it in the background after open and after each change.
   std::size_t row_cache_bytes = 0;
   /// Read the whole store once at open when it fits in the cache, so bids find it in memory.

@@ -25,9 +25,8 @@ namespace bidder::http {
 /// Serves `req` when its path is one of the above and returns true; false otherwise.
 bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res);
 
-/// Pushes by outcome, for /metrics. Touched on the admin thread only.
-/// Atomic: a push's end is counted on the admin server's offload thread (server.cpp), and
-/// /metrics reads the counts on the admin thread.
+/// Pushes by outcome, for /metrics. Atomic: a push's end is counted on the admin server's
+/// offload thread (server.cpp), and /metrics reads the counts on the admin thread.
 struct push_counters {
   std::atomic<std::uint64_t> applied{0};
   std::atomic<std::uint64_t> refused{0};  // a 4xx/5xx answer, or a file refused (422)

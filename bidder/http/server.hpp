@@ -39,15 +39,17 @@ using response = boost::beast::http::response<boost::beast::http::string_body>;
 using request_header = boost::beast::http::request_header<>;
 
 /// Receives one request's body chunk by chunk, on the worker thread (see handler::open_stream).
-/// Destroyed without finish() when the request is cut (connection lost, timeout, drain): it
-/// must then leave no trace.
+/// finish() runs on the worker's offload thread instead, while the worker serves its other
+/// connections: it must touch only the stream's own state and thread-safe objects, never the
+/// handler's per-thread state. Destroyed (on the worker thread) without finish() when the
+/// request is cut (connection lost, timeout, drain): it must then leave no trace.
 class body_stream {
  public:
   virtual ~body_stream() = default;
   /// The next bytes of the body (already de-chunked). Must not throw.
   virtual void on_chunk(std::string_view bytes) noexcept = 0;
   /// The body is complete, or stop_reading() said so: fills `res` (already cleared, 200).
-  /// Must not throw.
+  /// Runs on the offload thread (see above). Must not throw.
   virtual void finish(response& res) noexcept = 0;
   /// Asked after each chunk: true when the answer no longer depends on the rest of the body
   /// (a refused upload). The server then reads no more of it, calls finish(), answers and
