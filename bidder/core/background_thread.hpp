@@ -4,16 +4,15 @@
 // priorities:
 // - background_priority::idle (SCHED_IDLE): the kernel preempts them the moment a bid thread
 //   (SCHED_OTHER) wakes on their core, where a nice-19 thread could still finish its slice
-//   (milliseconds, straight into the p99). For the heavy CPU users that hold no lock a bid
-//   thread waits on for long: the admin port (and the sort thread a push starts from it, which
-//   inherits the policy), its offload thread, the audience cache warmer (README "Audience
-//   files": the bid p99 during a 10M-line push).
-// - background_priority::low (nice 19): for threads that hold a lock the bid path also takes
-//   (the spend keeper: the ledger's journal; RocksDB's flush and compaction pools: the DB
-//   mutex a Get takes after each new version). A SCHED_IDLE holder preempted on a core kept
-//   busy by another bid thread could wait hundreds of milliseconds for its next slice while
-//   the bid thread that wants the lock stalls (priority inversion); nice 19 gets 5 times the
-//   share, and is what these threads ran at before.
+//   (milliseconds, straight into the p99). For the heavy CPU users of a push: the admin port
+//   (and the sort thread a push starts from it, which inherits the policy), its offload thread,
+//   the audience cache warmer, and RocksDB's flush and compaction pools (set in service.cpp;
+//   README "Audience files": the bid p99 during a 10M-line push).
+// - background_priority::low (nice 19): for the spend keeper and the event-log writer, light
+//   threads that gain nothing measurable from SCHED_IDLE. The keeper holds the ledger's
+//   journal lock, which the notice path also takes: a SCHED_IDLE holder preempted on a core
+//   that another bid thread keeps saturated could wait long for its next slice while a bid
+//   thread wanting the lock stalls (priority inversion); nice 19 gets 5 times the share.
 #pragma once
 
 #if defined(__linux__)
