@@ -272,6 +272,49 @@ void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::
 
 }  // namespace
 
+namespace {
+
+// An admin request whose work is long (a full compaction, an ingest): its small body is
+// gathered as it arrives, and serve_audience_api() runs in finish(), on the offload thread.
+class deferred_call final : public body_stream {
+ public:
+  deferred_call(audience::rocksdb_store& store, const request_header& header) : store_(store) {
+    req_.method(header.method());
+    req_.target(header.target());
+    req_.version(header.version());
+  }
+  void on_chunk(std::string_view bytes) noexcept override {
+    if (req_.body().size() + bytes.size() > max_body_bytes) {
+      too_large_ = true;
+      return;
+    }
+    try {
+      req_.body().append(bytes);
+    } catch (const std::exception&) {
+      too_large_ = true;
+    }
+  }
+  bool stop_reading() noexcept override { return too_large_; }
+  void finish(response& res) noexcept override {
+    try {
+      if (too_large_) {
+        return reply_error(res, bhttp::status::payload_too_large, "request body over 1 MiB");
+      }
+      serve_audience_api(store_, req_, res);
+    } catch (const std::exception& e) {
+      reply_error(res, bhttp::status::service_unavailable, std::string("error: ") + e.what());
+    }
+  }
+
+ private:
+  static constexpr std::size_t max_body_bytes = std::size_t{1} << 20;
+  audience::rocksdb_store& store_;
+  request req_;
+  bool too_large_ = false;
+};
+
+}  // namespace
+
 stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
                                    response& res, std::unique_ptr<body_stream>& out,
                                    push_counters* counters) {
@@ -282,9 +325,15 @@ stream_decision open_audience_push(audience::rocksdb_store& store, const request
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   constexpr std::string_view audiences = "/admin/audiences/";
   const auto method = header.method();
+  if (method == bhttp::verb::post &&
+      (path == "/admin/audiences/compact" || path == "/admin/audiences/ingest")) {
+    // Seconds of work behind the store's update lock: done on the offload thread, in order
+    // with the pushes' ends, so the admin thread keeps answering /healthz meanwhile.
+    out = std::make_unique<deferred_call>(store, header);
+    return stream_decision::stream;
+  }
   if (!path.starts_with(audiences) || path.size() == audiences.size() ||
-      (method != bhttp::verb::put && method != bhttp::verb::post) ||
-      path == "/admin/audiences/compact" || path == "/admin/audiences/ingest") {
+      (method != bhttp::verb::put && method != bhttp::verb::post)) {
     return stream_decision::read_whole;
   }
   auto refuse = [&] {

@@ -40,8 +40,10 @@ inline constexpr std::uint32_t max_concurrent_pushes = 2;
 
 /// For a streamed request (server_options::stream_bodies): when `header` is a push
 /// (PUT /admin/audiences/{segment}), returns `stream` with `out` set, or `answered` with `res`
-/// holding the 4xx for bad parameters. Any other request: `read_whole`. `counters` (may be
-/// null) must outlive `out`.
+/// holding the 4xx for bad parameters. POST /admin/audiences/compact and .../ingest also get
+/// `stream`: their work (seconds) then runs in `out`'s finish(), on the offload thread, so the
+/// admin thread keeps answering. Any other request: `read_whole`. `counters` (may be null)
+/// must outlive `out`.
 stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
                                    response& res, std::unique_ptr<body_stream>& out,
                                    push_counters* counters);

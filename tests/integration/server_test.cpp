@@ -22,6 +22,7 @@
 
 #include "bidder/app/admin_client.hpp"
 #include "bidder/app/service.hpp"
+#include "bidder/audience/importer.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/events/report.hpp"
@@ -1498,4 +1499,37 @@ TEST_CASE("a push refused for its bad lines is answered before its upload ends",
   REQUIRE(next.has_value());
   CHECK(next->status == 200);
   CHECK(segment_members(server.admin(), "early") == 6000);
+}
+
+TEST_CASE("compact and ingest over the admin API run their work off the admin thread",
+          "[integration][audience]") {
+  running_service server;
+  const std::uint16_t admin = server.admin();
+  REQUIRE(admin_call(admin, "PUT", "/admin/audiences/cars?mode=replace", "ann\nbob\n").status ==
+          200);
+
+  const http_reply compacted = admin_call(admin, "POST", "/admin/audiences/compact");
+  INFO(compacted.body);
+  CHECK(compacted.status == 200);
+  CHECK(compacted.body.find("\"compacted\":true") != std::string::npos);
+  CHECK(admin_call(admin, "GET", "/admin/audiences/compact").status == 405);
+  CHECK(user_segments(admin, "ann") == std::vector<std::string>{"cars"});
+
+  // A folder built offline, as `bidder audience build` makes it, then ingested.
+  bidder::test::temp_dir built("bidder-it-build");
+  const std::string file = built.write("members.txt", "carl\ndora\n");
+  const std::string out = (built.path / "out").string();
+  auto report = bidder::audience::build_segment(
+      {file}, {.segment = "boats", .mode = bidder::audience::update_mode::replace}, out,
+      bidder::wall_now());
+  REQUIRE(report.has_value());
+  REQUIRE(report->refusal.empty());
+  const http_reply ingested = admin_call(admin, "POST", "/admin/audiences/ingest?dir=" + out);
+  INFO(ingested.body);
+  CHECK(ingested.status == 200);
+  CHECK(user_segments(admin, "dora") == std::vector<std::string>{"boats"});
+  CHECK(admin_call(admin, "POST", "/admin/audiences/ingest?dir=relative/out").status == 400);
+  CHECK(admin_call(admin, "POST", "/admin/audiences/compact", std::string((1 << 20) + 1, 'x'))
+            .status == 413);
+  CHECK(admin_call(admin, "GET", "/healthz").status == 200);  // and the port keeps serving
 }
