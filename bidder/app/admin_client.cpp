@@ -111,24 +111,22 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
     // The answer: read at the end, or while sending when the server answers a refused push
     // (too many bad lines...) before the body ends and reads no more of it.
     std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    auto read_response = [&] {  // true: the answer; false: a (late) 100 Continue
+      parser.emplace();
+      parser->body_limit(max_reply_bytes);
+      bhttp::read(socket, buffer, *parser);
+      return parser->get().result() != bhttp::status::continue_;
+    };
     auto read_answer = [&] {
-      do {  // skip a late 100 Continue
-        parser.emplace();
-        parser->body_limit(max_reply_bytes);
-        bhttp::read(socket, buffer, *parser);
-      } while (parser->get().result() == bhttp::status::continue_);
+      while (!read_response()) {
+      }
     };
     std::string chunk;
     bool answered_early = false;
     while (true) {
-      if (socket.available() > 0) {  // an early answer, or a late 100 Continue
-        parser.emplace();
-        parser->body_limit(max_reply_bytes);
-        bhttp::read(socket, buffer, *parser);
-        if (parser->get().result() != bhttp::status::continue_) {
-          answered_early = true;
-          break;
-        }
+      if (socket.available() > 0 && read_response()) {  // an early answer (or a late 100)
+        answered_early = true;
+        break;
       }
       chunk.clear();
       auto more = next(chunk);

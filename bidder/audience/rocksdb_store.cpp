@@ -263,7 +263,6 @@ class rewarm_listener final : public rocksdb::EventListener {
 
 struct rocksdb_store::impl {
   std::string path;
-  std::size_t block_cache_bytes = 0;
   std::shared_ptr<rocksdb::MergeOperator> merge = std::make_shared<membership_merge>();
   std::unique_ptr<expiry_filter> filter;
   rocksdb::ColumnFamilyOptions users_options;
@@ -302,20 +301,18 @@ struct rocksdb_store::impl {
     });
   }
 
-  // Reads every user once (filling the cache) when the store fits in half of the cache.
+  // Reads every user once (filling the cache) when the store fits in half of the cache. The
+  // row cache (if any) is refilled after it either way, by the warmer thread.
   bool warm_all_if_it_fits() {
+    if (row_cache) rewarm_rows.store(true, std::memory_order_release);
     std::uint64_t live_bytes = 0;
     db->GetIntProperty(users, "rocksdb.live-sst-files-size", &live_bytes);
-    if (live_bytes > block_cache_bytes / 2) {  // too big to hold; stay lazy
-      if (row_cache) rewarm_rows.store(true, std::memory_order_release);
-      return true;
-    }
+    if (live_bytes > block_cache->GetCapacity() / 2) return true;  // too big to hold; stay lazy
     rocksdb::ReadOptions read;
     read.fill_cache = true;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
     }
-    if (row_cache) rewarm_rows.store(true, std::memory_order_release);
     return it->status().ok();
   }
 
@@ -377,7 +374,6 @@ rocksdb_store::~rocksdb_store() = default;
 result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options& options) {
   auto state = std::make_unique<impl>();
   state->path = options.path;
-  state->block_cache_bytes = options.block_cache_bytes;
   std::error_code fs_error;
   fs::create_directories(options.path, fs_error);
   if (fs_error) {

@@ -270,10 +270,6 @@ void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::
   reply(res, bhttp::status::ok, std::move(body));
 }
 
-}  // namespace
-
-namespace {
-
 // An admin request whose work is long (a full compaction, an ingest): its small body is
 // gathered as it arrives, and serve_audience_api() runs in finish(), on the offload thread.
 class deferred_call final : public body_stream {

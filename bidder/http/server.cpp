@@ -1,8 +1,6 @@
 #include "bidder/http/server.hpp"
 
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -261,13 +259,15 @@ class session : public std::enable_shared_from_this<session> {
     }
     const std::size_t filled = chunk_.size() - stream_parser_->get().body().size;
     if (filled > 0) body_stream_->on_chunk(std::string_view(chunk_.data(), filled));
-    // Stopped early, the byte stream is not at a request boundary: close after the answer,
-    // draining what is still in flight (a client sending a large upload: a few MB).
-    const bool stopped = !stream_parser_->is_done() && body_stream_->stop_reading();
-    if (!stream_parser_->is_done() && !stopped) return read_chunk();
+    bool keep_alive = stream_parser_->get().keep_alive();
+    if (!stream_parser_->is_done()) {
+      if (!body_stream_->stop_reading()) return read_chunk();
+      // Stopped early, the byte stream is not at a request boundary: close after the answer,
+      // draining what is still in flight (a client sending a large upload: a few MB).
+      keep_alive = false;
+      linger_budget_ = stopped_upload_linger_bytes;
+    }
     busy_ = true;
-    const bool keep_alive = !stopped && stream_parser_->get().keep_alive();
-    if (stopped) linger_budget_ = stopped_upload_linger_bytes;
     stream_parser_.reset();
     chunk_.clear();
     chunk_.shrink_to_fit();

@@ -715,12 +715,17 @@ TEST_CASE("with an admin token every admin path but /healthz needs the bearer to
 
 namespace {
 
+/// The value of the /metrics line for `name` (with its labels), -1 when absent.
+double metric_value(std::uint16_t admin, const std::string& name) {
+  const std::string text = admin_call(admin, "GET", "/metrics").body;
+  const std::size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
 /// `bidder_audience_pushes_total{result="<outcome>"}` from /metrics (-1 when absent).
 long pushes_total(std::uint16_t admin, const std::string& outcome) {
-  const std::string text = admin_call(admin, "GET", "/metrics").body;
-  const std::string name = "bidder_audience_pushes_total{result=\"" + outcome + "\"} ";
-  const std::size_t at = text.find(name);
-  return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size()));
+  return static_cast<long>(
+      metric_value(admin, "bidder_audience_pushes_total{result=\"" + outcome + "\"}"));
 }
 
 /// Members of a segment per GET /admin/audiences (-1 when the segment is not listed).
@@ -1422,17 +1427,6 @@ TEST_CASE("the README's exchange example passes check-config", "[integration][ex
   REQUIRE(checked.has_value());
   CHECK_THAT(*checked, Catch::Contains("1 campaigns"));
 }
-
-namespace {
-
-/// The value of the first /metrics line that starts with `name` (-1 when absent).
-double metric_value(std::uint16_t admin, const std::string& name) {
-  const std::string text = admin_call(admin, "GET", "/metrics").body;
-  const std::size_t at = text.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
-}
-
-}  // namespace
 
 TEST_CASE("the audience cache sizes given to serve are used, and a bid fills the row cache",
           "[integration][audience]") {
