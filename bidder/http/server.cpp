@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -32,6 +33,7 @@
 
 #include "bidder/core/background_thread.hpp"
 #include "bidder/http/busy_meter.hpp"
+#include "bidder/http/response_bytes.hpp"
 
 namespace bidder::http {
 namespace {
@@ -119,6 +121,9 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, worker& w, const server_options& options)
       : stream_(std::move(socket)), worker_(w), options_(options) {
+    // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
+    // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one.
+    buffer_.reserve(initial_read_bytes);
     worker_.sessions.insert(this);
   }
   ~session() { worker_.sessions.erase(this); }
@@ -302,8 +307,7 @@ class session : public std::enable_shared_from_this<session> {
     if (!keep_alive) res_.set(bhttp::field::connection, "close");
     res_.prepare_payload();
     stream_.expires_after(options_.idle_timeout);
-    bhttp::async_write(
-        stream_, res_,
+    send_response(
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -326,13 +330,21 @@ class session : public std::enable_shared_from_this<session> {
     // RFC 9110 section 8.6: a 204 carries no Content-Length (some exchanges are strict).
     if (res_.result() == bhttp::status::no_content) res_.erase(bhttp::field::content_length);
     stream_.expires_after(options_.idle_timeout);
-    bhttp::async_write(
-        stream_, res_,
+    send_response(
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  // Writes res_ as one buffer (response_bytes.hpp).
+  template <class Handler>
+  void send_response(Handler&& handler) {
+    render_response(res_, out_);
+    asio::async_write(stream_, asio::buffer(out_), std::forward<Handler>(handler));
   }
 
   void on_write(beast::error_code ec) {
     busy_ = false;
+    // An admin answer (a report, /metrics) may be megabytes: not kept for the next request.
+    if (out_.capacity() > kept_output_bytes) std::string().swap(out_);
     if (deadline_ != steady_clock::time_point::max()) {
       worker_.serve->on_written(steady_clock::now() > deadline_);
     }
@@ -355,11 +367,10 @@ class session : public std::enable_shared_from_this<session> {
     res_.prepare_payload();
     deadline_ = steady_clock::time_point::max();
     stream_.expires_after(std::chrono::seconds(5));
-    bhttp::async_write(stream_, res_,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (ec || self->worker_.draining) return self->close();
-                         self->linger_close();
-                       });
+    send_response([self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec || self->worker_.draining) return self->close();
+      self->linger_close();
+    });
   }
 
   // Closes after a last answer whose request may not have been read to its end (a refusal, an
@@ -399,6 +410,7 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ignored);
   }
 
+  static constexpr std::size_t initial_read_bytes = 8 * 1024;
   beast::tcp_stream stream_;
   worker& worker_;
   const server_options& options_;
@@ -413,6 +425,8 @@ class session : public std::enable_shared_from_this<session> {
   std::vector<char> chunk_;  // where a streamed body is read, stream_chunk_bytes at a time
   std::optional<bhttp::response<bhttp::empty_body>> continue_;
   response res_;
+  std::string out_;  // res_ as sent (send_response)
+  static constexpr std::size_t kept_output_bytes = 64 * 1024;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
   std::size_t linger_left_ = 0;
