@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -102,6 +103,7 @@ struct worker {
   asio::io_context io{1};  // run by one thread (the offload thread only posts to it)
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
+  std::optional<asio::steady_timer> sweep;  // sweep_timeouts()
   // stream_bodies only. Declared after `io`, so it is joined while `io` still exists: a
   // finishing job posts its answer there.
   std::optional<offload_thread> offload;
@@ -124,6 +126,10 @@ class session : public std::enable_shared_from_this<session> {
     // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
     // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one.
     buffer_.reserve(initial_read_bytes);
+    if (!options_.stream_bodies) {
+      beast::error_code ignored;
+      stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
+    }
     worker_.sessions.insert(this);
   }
   ~session() { worker_.sessions.erase(this); }
@@ -147,16 +153,78 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // The worker's sweep (sweep_timeouts): a read or write of the bid path past its deadline is
+  // cancelled, and its handler sees a timeout.
+  void check_deadline(steady_clock::time_point now) {
+    if (now < io_deadline_) return;
+    io_deadline_ = steady_clock::time_point::max();
+    timed_out_ = true;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+
  private:
   void read_next() {
     if (options_.stream_bodies) return read_header();
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    stream_.expires_after(options_.idle_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    parser_->eager(true);
+    io_deadline_ = steady_clock::now() + options_.idle_timeout;
+    continue_request();
+  }
+
+  // ---- the bid path's reads: the socket itself, not Beast's async_read ---------------------
+  // Beast's async_read costs, per request, a recvmsg that finds nothing (EAGAIN: Asio tries a
+  // read before it waits, and the next request has not been sent yet), a timer armed and
+  // cancelled, and three layers of composed operations. Here the session waits until the socket
+  // is readable, reads what it holds without blocking and feeds the parser; io_deadline_ and
+  // the worker's sweep replace the timer. (Asio queues a wait without trying a read and re-arms
+  // the socket's edge-triggered epoll registration for it, so bytes that arrived before the wait
+  // are reported too.)
+  void continue_request() {
+    for (;;) {
+      if (buffer_.size() != 0) {
+        beast::error_code ec;
+        const std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec && ec != bhttp::error::need_more) return on_read(ec);
+        if (parser_->is_done()) return on_read({});
+        if (used != 0 && buffer_.size() != 0) continue;
+      }
+      if (!readable_) return wait_readable();
+      readable_ = false;
+      beast::error_code ec = wait_error_;
+      std::size_t want = 0, got = 0;
+      if (!ec) {
+        want = beast::read_size(buffer_, 65536);
+        got = stream_.socket().read_some(buffer_.prepare(want), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          return wait_readable();
+        }
+        if (!ec) buffer_.commit(got);
+      }
+      if (ec) return on_read(read_error(ec));
+      readable_ = got == want;  // more may be there: read again rather than wait
+    }
+  }
+
+  void wait_readable() {
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                  self->readable_ = true;
+                                  self->wait_error_ = ec;
+                                  self->continue_request();
+                                });
+  }
+
+  // A socket error as Beast's read reports it.
+  beast::error_code read_error(beast::error_code ec) const {
+    if (timed_out_) return beast::error::timeout;
+    if (ec == asio::error::eof) {
+      return parser_->got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+    }
+    return ec;
   }
 
   // Answers (or closes on) a read error; `got_some`: part of a request had arrived.
@@ -306,8 +374,8 @@ class session : public std::enable_shared_from_this<session> {
     res_.keep_alive(keep_alive && !worker_.draining);
     if (!keep_alive) res_.set(bhttp::field::connection, "close");
     res_.prepare_payload();
-    stream_.expires_after(options_.idle_timeout);
     send_response(
+        options_.idle_timeout,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -329,20 +397,27 @@ class session : public std::enable_shared_from_this<session> {
     res_.prepare_payload();
     // RFC 9110 section 8.6: a 204 carries no Content-Length (some exchanges are strict).
     if (res_.result() == bhttp::status::no_content) res_.erase(bhttp::field::content_length);
-    stream_.expires_after(options_.idle_timeout);
     send_response(
+        options_.idle_timeout,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
-  // Writes res_ as one buffer (response_bytes.hpp).
+  // Writes res_ as one buffer (response_bytes.hpp), cut after `timeout`.
   template <class Handler>
-  void send_response(Handler&& handler) {
+  void send_response(steady_clock::duration timeout, Handler&& handler) {
     render_response(res_, out_);
-    asio::async_write(stream_, asio::buffer(out_), std::forward<Handler>(handler));
+    if (options_.stream_bodies) {
+      stream_.expires_after(timeout);
+      asio::async_write(stream_, asio::buffer(out_), std::forward<Handler>(handler));
+    } else {
+      io_deadline_ = steady_clock::now() + timeout;
+      asio::async_write(stream_.socket(), asio::buffer(out_), std::forward<Handler>(handler));
+    }
   }
 
   void on_write(beast::error_code ec) {
     busy_ = false;
+    io_deadline_ = steady_clock::time_point::max();
     // An admin answer (a report, /metrics) may be megabytes: not kept for the next request.
     if (out_.capacity() > kept_output_bytes) std::string().swap(out_);
     if (deadline_ != steady_clock::time_point::max()) {
@@ -366,11 +441,11 @@ class session : public std::enable_shared_from_this<session> {
     res_.keep_alive(false);
     res_.prepare_payload();
     deadline_ = steady_clock::time_point::max();
-    stream_.expires_after(std::chrono::seconds(5));
-    send_response([self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec || self->worker_.draining) return self->close();
-      self->linger_close();
-    });
+    send_response(std::chrono::seconds(5),
+                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    if (ec || self->worker_.draining) return self->close();
+                    self->linger_close();
+                  });
   }
 
   // Closes after a last answer whose request may not have been read to its end (a refusal, an
@@ -384,6 +459,7 @@ class session : public std::enable_shared_from_this<session> {
   static constexpr std::size_t stopped_upload_linger_bytes = std::size_t{64} << 20;
   static constexpr std::chrono::seconds linger_time{2};
   void linger_close() {
+    io_deadline_ = steady_clock::time_point::max();  // linger_time bounds it (tcp_stream's timer)
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     linger_left_ = std::exchange(linger_budget_, linger_bytes);
@@ -428,6 +504,11 @@ class session : public std::enable_shared_from_this<session> {
   std::string out_;  // res_ as sent (send_response)
   static constexpr std::size_t kept_output_bytes = 64 * 1024;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
+  // The bid path's reads (continue_request) and timeouts (check_deadline).
+  bool readable_ = false;  // a wait completed (with wait_error_) or a read filled the buffer
+  beast::error_code wait_error_;
+  bool timed_out_ = false;
+  steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
   std::size_t linger_left_ = 0;
   std::size_t linger_budget_ = linger_bytes;  // of the next linger_close()
@@ -452,6 +533,19 @@ void accept_next(worker& w, const server_options& options) {
       std::make_shared<session>(std::move(socket), w, options)->start();
     }
     accept_next(w, options);
+  });
+}
+
+// Cancels the bid path's reads and writes past their deadline (session::check_deadline), a
+// look at each session every `period`: one timer per worker instead of one armed and cancelled
+// for every read and write.
+void sweep_timeouts(worker& w, steady_clock::duration period) {
+  w.sweep->expires_after(period);
+  w.sweep->async_wait([&w, period](beast::error_code ec) {
+    if (ec || w.draining) return;
+    const auto now = steady_clock::now();
+    for (session* s : w.sessions) s->check_deadline(now);
+    sweep_timeouts(w, period);
   });
 }
 
@@ -515,6 +609,13 @@ result<void> server::start() {
     self.guards.emplace_back(asio::make_work_guard(w->io));
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
+    if (!self.options.stream_bodies) {
+      // Timeouts fire up to a quarter of idle_timeout (at most 250 ms) late.
+      w->sweep.emplace(w->io);
+      sweep_timeouts(*w, std::clamp<steady_clock::duration>(self.options.idle_timeout / 4,
+                                                            std::chrono::milliseconds(1),
+                                                            std::chrono::milliseconds(250)));
+    }
     w->thread = std::thread([wp = w.get(), background = self.options.background_threads] {
       if (background) yield_to_bid_threads(background_priority::idle);
       wp->busy.open_for_this_thread();
@@ -548,6 +649,7 @@ void server::begin_drain() {
       beast::error_code ignored;
       wp->acceptor->close(ignored);
       wp->accept_retry->cancel();
+      if (wp->sweep) wp->sweep->cancel();
       for (session* s : wp->sessions) s->drain();
     });
   }

@@ -100,7 +100,7 @@ struct server_options {
   /// Request line plus headers. Exchanges send a few hundred bytes.
   std::size_t max_header_bytes = 16 * 1024;
   /// A connection that sends nothing for this long is closed (also bounds a slow sender).
-  std::chrono::seconds idle_timeout{30};
+  std::chrono::milliseconds idle_timeout{30'000};
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
   std::size_t max_connections_per_thread = 10000;
