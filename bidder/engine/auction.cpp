@@ -333,15 +333,19 @@ const compiled_creative* auction::fitting_creative(const snapshot& snap, const c
     return nullptr;
   };
   if (imp.banner.present) {
+    // The first format, in the imp's order, that a creative (in the campaign's order) has and
+    // whose attributes the imp does not block.
     for (const openrtb::format& f : imp.banner.formats) {
-      const compiled_creative* found = each(media_kind::banner, [&](const compiled_creative& cr) {
-        return std::find(cr.sizes.begin(), cr.sizes.end(), std::pair{f.w, f.h}) != cr.sizes.end() &&
-               !attributes_blocked(imp.banner.battr, cr.attributes);
-      });
-      if (found != nullptr) {
+      for (const compiled_campaign::banner_size& size : c.banner_sizes) {
+        if (size.w != f.w || size.h != f.h) continue;
+        const compiled_creative& creative = snap.creatives[size.creative];
+        if (!imp.banner.battr.empty() &&
+            attributes_blocked(imp.banner.battr, creative.attributes)) {
+          continue;
+        }
         w = f.w;
         h = f.h;
-        return found;
+        return &creative;
       }
     }
   }

@@ -72,6 +72,14 @@ struct compiled_campaign {
   bool needs_audience = false;  // any audience condition at all
   std::unique_ptr<pricing::model> model;
   std::vector<std::uint32_t> creatives;  // indexes into snapshot::creatives
+  /// Every size of every banner creative, in creative then size order: the auction matches an
+  /// imp's formats here, in one contiguous array, instead of loading each creative and its
+  /// size list (three cache misses per candidate campaign, the auction's largest cost).
+  struct banner_size {
+    std::int32_t w = 0, h = 0;
+    std::uint32_t creative = 0;  // index into snapshot::creatives
+  };
+  std::vector<banner_size> banner_sizes;
   // Spend: the limits from the config, and the campaign's account in the snapshot's ledger
   // (shared, atomics; outlives the snapshot).
   spend::budget budget;

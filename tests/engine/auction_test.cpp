@@ -385,6 +385,41 @@ TEST_CASE("battr blocks a creative with a blocked attribute", "[engine][unit]") 
   }
 }
 
+TEST_CASE("a banner gets the imp's first format a creative has, creatives in config order",
+          "[engine][unit]") {
+  auto snap = build({with(campaign("c1", 2), "creatives",
+                          R"([{"id": "flashy", "banner": {"sizes": [{"w": 300, "h": 250}]},
+                                "markup": "m", "attributes": [3]},
+                               {"id": "plain", "banner": {"sizes": [{"w": 728, "h": 90},
+                                                                   {"w": 300, "h": 250}]},
+                                "markup": "m"}])")});
+  fixture f;
+  SECTION("the first creative with the size") {
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.crid == "flashy");
+    CHECK((bid.w == 300 && bid.h == 250));
+  }
+  SECTION("the imp's format order comes first") {
+    f.imp().banner.formats.clear();
+    f.imp().banner.formats.push_back({728, 90});
+    f.imp().banner.formats.push_back({300, 250});
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.crid == "plain");
+    CHECK((bid.w == 728 && bid.h == 90));
+  }
+  SECTION("a blocked creative gives way to the next with the size") {
+    f.imp().banner.battr.push_back(3);
+    const auto& bid = f.bid_on(*snap);
+    CHECK(bid.crid == "plain");
+    CHECK((bid.w == 300 && bid.h == 250));
+  }
+  SECTION("no creative has a format") {
+    f.imp().banner.formats.clear();
+    f.imp().banner.formats.push_back({320, 50});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+}
+
 TEST_CASE("the price is capped at max_cpm and a floor above it gives below_floor",
           "[engine][unit]") {
   auto snap = build({with(campaign("c1", 20), "max_cpm", "3")});
