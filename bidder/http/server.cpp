@@ -617,7 +617,11 @@ result<void> server::start() {
                                                             std::chrono::milliseconds(250)));
     }
     w->thread = std::thread([wp = w.get(), background = self.options.background_threads] {
-      if (background) yield_to_bid_threads(background_priority::idle);
+      if (background) {
+        yield_to_bid_threads(background_priority::idle);
+      } else {
+        prefer_short_slices();
+      }
       wp->busy.open_for_this_thread();
       wp->io.run();
     });

@@ -1,5 +1,7 @@
 #include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +10,7 @@
 #include <thread>
 
 #include "bidder/config/loader.hpp"
+#include "bidder/core/background_thread.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/http/bid_handler.hpp"
@@ -149,12 +152,27 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
 
 namespace {
 
-// Answers with the scheduling policy of the thread that handles the request.
+// The calling thread's time slice in ns (sched_getattr's sched_runtime), or 0 when unknown.
+std::uint64_t slice_of_this_thread() {
+  struct {
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime, sched_deadline, sched_period;
+  } attr{};
+  if (::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0U) != 0) return 0;
+  return attr.sched_runtime;
+}
+
+// Answers with the scheduling policy of the thread that handles the request, and its slice.
 class policy_handler final : public bidder::http::handler {
  public:
   bidder::steady_clock::time_point handle(bidder::http::request&, bidder::steady_clock::time_point,
                                           bidder::http::response& res) noexcept override {
-    res.body() = std::to_string(::sched_getscheduler(0));
+    res.body() =
+        std::to_string(::sched_getscheduler(0)) + " " + std::to_string(slice_of_this_thread());
     return bidder::steady_clock::time_point::max();
   }
 };
@@ -176,6 +194,24 @@ TEST_CASE("a server with background threads handles requests at SCHED_IDLE, othe
           "[http][integration]") {
   // The admin port runs so: a push parsed, sorted and ingested there must yield the CPU to a
   // bid thread the moment it wakes (core/background_thread.hpp).
-  CHECK(policy_of_workers(true) == std::to_string(SCHED_IDLE));
-  CHECK(policy_of_workers(false) == std::to_string(SCHED_OTHER));
+  CHECK(policy_of_workers(true).starts_with(std::to_string(SCHED_IDLE) + " "));
+  CHECK(policy_of_workers(false).starts_with(std::to_string(SCHED_OTHER) + " "));
+}
+
+TEST_CASE("bid threads ask for the shortest time slice where the kernel takes one",
+          "[http][integration]") {
+  // Whether this kernel honours a slice asked for (EEVDF custom slices, Linux 6.12+).
+  std::uint64_t honoured = 0;
+  std::thread([&] {
+    bidder::prefer_short_slices();
+    honoured = slice_of_this_thread();
+  }).join();
+  const std::string bid_worker = policy_of_workers(false);
+  if (honoured != 100'000) {
+    WARN("this kernel keeps its own slices (" << honoured << " ns): nothing to check");
+    return;
+  }
+  CHECK(bid_worker == std::to_string(SCHED_OTHER) + " 100000");
+  // Background threads keep the default.
+  CHECK(policy_of_workers(true) != std::to_string(SCHED_IDLE) + " 100000");
 }
