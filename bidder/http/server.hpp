@@ -99,7 +99,9 @@ struct server_options {
   std::size_t max_body_bytes = 256 * 1024;
   /// Request line plus headers. Exchanges send a few hundred bytes.
   std::size_t max_header_bytes = 16 * 1024;
-  /// A connection that sends nothing for this long is closed (also bounds a slow sender).
+  /// A connection that sends nothing for this long is closed (also bounds a slow sender). Without
+  /// stream_bodies it is checked every quarter of it (at most every 250 ms), so it fires up to
+  /// that much late.
   std::chrono::milliseconds idle_timeout{30'000};
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
