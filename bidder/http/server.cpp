@@ -123,10 +123,9 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, worker& w, const server_options& options)
       : stream_(std::move(socket)), worker_(w), options_(options) {
-    // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
-    // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one.
-    buffer_.reserve(initial_read_bytes);
-    if (!options_.stream_bodies) {
+    if (options_.stream_bodies) {
+      buffer_.reserve(initial_read_bytes);  // see continue_request()
+    } else {
       beast::error_code ignored;
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
     }
@@ -191,12 +190,21 @@ class session : public std::enable_shared_from_this<session> {
         if (ec && ec != bhttp::error::need_more) return on_read(ec);
         if (parser_->is_done()) return on_read({});
         if (used != 0 && buffer_.size() != 0) continue;
+        // Past the header the eager parser takes body bytes as they come: what piles up is
+        // chunk framing (a chunk-size line's extensions, trailers), which Beast does not bound.
+        if (parser_->is_header_done() && buffer_.size() > options_.max_header_bytes) {
+          return on_read(bhttp::error::bad_chunk);
+        }
       }
       if (!readable_) return wait_readable();
       readable_ = false;
-      beast::error_code ec = wait_error_;
+      beast::error_code ec = timed_out_ ? beast::error::timeout : wait_error_;
       std::size_t want = 0, got = 0;
       if (!ec) {
+        // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
+        // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one (and
+        // a connection that never sends holds none).
+        if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
         want = beast::read_size(buffer_, 65536);
         got = stream_.socket().read_some(buffer_.prepare(want), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -423,7 +431,7 @@ class session : public std::enable_shared_from_this<session> {
     if (deadline_ != steady_clock::time_point::max()) {
       worker_.serve->on_written(steady_clock::now() > deadline_);
     }
-    if (ec || worker_.draining) return close();
+    if (ec || timed_out_ || worker_.draining) return close();
     if (!res_.keep_alive()) return linger_close();
     read_next();
   }
