@@ -41,32 +41,45 @@ inline void yield_to_bid_threads(background_priority priority = background_prior
 #endif
 }
 
+namespace detail {
+// The kernel's struct sched_attr, first version (glibc 2.36 does not declare it, and
+// <linux/sched/types.h> clashes with glibc's sched_param).
+struct sched_attr_v0 {
+  std::uint32_t size = sizeof(sched_attr_v0);
+  std::uint32_t sched_policy = 0;
+  std::uint64_t sched_flags = 0;
+  std::int32_t sched_nice = 0;
+  std::uint32_t sched_priority = 0;
+  std::uint64_t sched_runtime = 0, sched_deadline = 0, sched_period = 0;
+};
+static_assert(sizeof(sched_attr_v0) == 48);
+}  // namespace detail
+
 /// For bid threads: asks for a short time slice (100 µs, the least Linux takes). Under EEVDF
 /// (Linux 6.6+) a waking thread preempts the running one only when its slice is shorter
 /// (PREEMPT_SHORT, 6.12+); with the default slices (1.4 ms on 2 CPUs) a bid thread woken by a
 /// request waited for a nice-19 keeper or event-log writer to finish its slice (perf sched: up
 /// to 2 ms). Older kernels ignore the request or refuse it. Best effort: errors are ignored.
 inline void prefer_short_slices() noexcept {
-#if defined(__linux__) && defined(SYS_sched_setattr)
-  const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  // The kernel's struct sched_attr, first version (glibc 2.36 does not declare it, and
-  // <linux/sched/types.h> clashes with glibc's sched_param).
-  struct {
-    std::uint32_t size;
-    std::uint32_t sched_policy;
-    std::uint64_t sched_flags;
-    std::int32_t sched_nice;
-    std::uint32_t sched_priority;
-    std::uint64_t sched_runtime, sched_deadline, sched_period;
-  } attr{};
-  static_assert(sizeof attr == 48);
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
+  // Only the slice changes: a policy an operator set (chrt) and the nice value are kept.
+  detail::sched_attr_v0 attr;
+  if (::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0U) != 0) return;
+  if (attr.sched_policy != SCHED_OTHER) return;
   attr.size = sizeof attr;
-  attr.sched_policy = SCHED_OTHER;
-  // sched_setattr sets the nice value too: keep the thread's own.
-  attr.sched_nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  attr.sched_flags &= 0x01;      // SCHED_FLAG_RESET_ON_FORK; the others need more fields
   attr.sched_runtime = 100'000;  // ns: the slice, for SCHED_OTHER
-  (void)::syscall(SYS_sched_setattr, tid, &attr, 0U);
+  (void)::syscall(SYS_sched_setattr, 0, &attr, 0U);
 #endif
+}
+
+/// The calling thread's time slice in ns as the kernel reports it (0 when it does not).
+inline std::uint64_t time_slice_ns() noexcept {
+#if defined(__linux__) && defined(SYS_sched_getattr)
+  detail::sched_attr_v0 attr;
+  if (::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0U) == 0) return attr.sched_runtime;
+#endif
+  return 0;
 }
 
 }  // namespace bidder

@@ -1,7 +1,5 @@
 #include <sched.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -152,27 +150,13 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
 
 namespace {
 
-// The calling thread's time slice in ns (sched_getattr's sched_runtime), or 0 when unknown.
-std::uint64_t slice_of_this_thread() {
-  struct {
-    std::uint32_t size;
-    std::uint32_t sched_policy;
-    std::uint64_t sched_flags;
-    std::int32_t sched_nice;
-    std::uint32_t sched_priority;
-    std::uint64_t sched_runtime, sched_deadline, sched_period;
-  } attr{};
-  if (::syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0U) != 0) return 0;
-  return attr.sched_runtime;
-}
-
 // Answers with the scheduling policy of the thread that handles the request, and its slice.
 class policy_handler final : public bidder::http::handler {
  public:
   bidder::steady_clock::time_point handle(bidder::http::request&, bidder::steady_clock::time_point,
                                           bidder::http::response& res) noexcept override {
     res.body() =
-        std::to_string(::sched_getscheduler(0)) + " " + std::to_string(slice_of_this_thread());
+        std::to_string(::sched_getscheduler(0)) + " " + std::to_string(bidder::time_slice_ns());
     return bidder::steady_clock::time_point::max();
   }
 };
@@ -204,7 +188,7 @@ TEST_CASE("bid threads ask for the shortest time slice where the kernel takes on
   std::uint64_t honoured = 0;
   std::thread([&] {
     bidder::prefer_short_slices();
-    honoured = slice_of_this_thread();
+    honoured = bidder::time_slice_ns();
   }).join();
   const std::string bid_worker = policy_of_workers(false);
   if (honoured != 100'000) {
