@@ -238,7 +238,6 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       if (cr.has_banner()) {
         creative.media = media_kind::banner;
         for (const auto& size : cr.banner().sizes()) {
-          creative.sizes.emplace_back(size.w(), size.h());
           out.banner_sizes.push_back({size.w(), size.h(), creative_index});
         }
       } else if (cr.has_video()) {

@@ -41,8 +41,8 @@ struct compiled_creative {
   std::uint32_t campaign = 0;  // index into snapshot::campaigns
   std::string id;
   media_kind media = media_kind::banner;
-  std::vector<std::pair<std::int32_t, std::int32_t>> sizes;  // banner
-  std::vector<std::string> mimes;                            // video/audio, sorted
+  // A banner's sizes are in its campaign's banner_sizes.
+  std::vector<std::string> mimes;  // video/audio, sorted
   std::int32_t duration_seconds = 0;
   std::vector<std::int32_t> protocols;  // video/audio VAST protocols, sorted; empty: any
   std::int32_t w = 0, h = 0;            // video player size, when given

@@ -141,16 +141,16 @@ targeting_index targeting_index::build(const std::vector<compiled_campaign>& cam
     if (!c.advertised_bundle.empty()) add_rank(index.bundles_[c.advertised_bundle], rank);
     if (c.needs_audience) index.needs_audience_.set(rank);
     if (!c.deal_ids.empty()) index.deal_only_.set(rank);
+    for (const compiled_campaign::banner_size& size : c.banner_sizes) {
+      campaign_set& sized = index.banner_by_size_[size_key(size.w, size.h)];
+      if (sized.size() != n) sized.resize(n);
+      sized.set(rank);
+    }
     for (std::uint32_t creative_index : c.creatives) {
       const compiled_creative& creative = creatives[creative_index];
       switch (creative.media) {
         case media_kind::banner:
-          for (const auto& [w, h] : creative.sizes) {
-            campaign_set& sized = index.banner_by_size_[size_key(w, h)];
-            if (sized.size() != n) sized.resize(n);
-            sized.set(rank);
-          }
-          break;
+          break;  // by size, above
         case media_kind::video:
           index.video_.set(rank);
           break;

@@ -3,9 +3,9 @@
 // Renders a whole HTTP response (status line, fields, body) into one contiguous string, so the
 // server sends it with one single-buffer write. Beast's serializer hands the kernel an iovec per
 // piece (status code, reason, every field name, ": ", value, CRLF) and walks them through a
-// variant-based buffers_cat_view: at 20,000 bids/s that walk and the 20-iovec sendmsg cost
-// about 4 % of a worker's time, the copy here a tenth of that. The bytes are the ones Beast
-// writes for the same message (tests/http/response_bytes_test.cpp compares them).
+// variant-based buffers_cat_view (four template instances at 0.6-0.9 % each of a worker's time
+// at 20,000 bids/s). The bytes are the ones Beast writes for the same message
+// (tests/http/response_bytes_test.cpp compares them).
 //
 //   std::string out;                 // kept per connection: its capacity is reused
 //   render_response(res, out);

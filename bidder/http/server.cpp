@@ -181,7 +181,8 @@ class session : public std::enable_shared_from_this<session> {
   // the worker's sweep replace the timer. (Asio queues a wait without trying a read and re-arms
   // the socket's edge-triggered epoll registration for it, so bytes that arrived before the wait
   // are reported too.)
-  void continue_request() {
+  // `readable`: a wait has just completed, with `wait_error`.
+  void continue_request(bool readable = false, beast::error_code wait_error = {}) {
     for (;;) {
       if (buffer_.size() != 0) {
         beast::error_code ec;
@@ -196,9 +197,8 @@ class session : public std::enable_shared_from_this<session> {
           return on_read(bhttp::error::bad_chunk);
         }
       }
-      if (!readable_) return wait_readable();
-      readable_ = false;
-      beast::error_code ec = timed_out_ ? beast::error::timeout : wait_error_;
+      if (!readable) return wait_readable();
+      beast::error_code ec = timed_out_ ? beast::error::timeout : wait_error;
       std::size_t want = 0, got = 0;
       if (!ec) {
         // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
@@ -213,22 +213,18 @@ class session : public std::enable_shared_from_this<session> {
         if (!ec) buffer_.commit(got);
       }
       if (ec) return on_read(read_error(ec));
-      readable_ = got == want;  // more may be there: read again rather than wait
+      readable = got == want;  // more may be there: read again rather than wait
     }
   }
 
   void wait_readable() {
-    stream_.socket().async_wait(tcp::socket::wait_read,
-                                [self = shared_from_this()](beast::error_code ec) {
-                                  self->readable_ = true;
-                                  self->wait_error_ = ec;
-                                  self->continue_request();
-                                });
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](beast::error_code ec) { self->continue_request(true, ec); });
   }
 
   // A socket error as Beast's read reports it.
   beast::error_code read_error(beast::error_code ec) const {
-    if (timed_out_) return beast::error::timeout;
     if (ec == asio::error::eof) {
       return parser_->got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
     }
@@ -513,8 +509,6 @@ class session : public std::enable_shared_from_this<session> {
   static constexpr std::size_t kept_output_bytes = 64 * 1024;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   // The bid path's reads (continue_request) and timeouts (check_deadline).
-  bool readable_ = false;  // a wait completed (with wait_error_) or a read filled the buffer
-  beast::error_code wait_error_;
   bool timed_out_ = false;
   steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
