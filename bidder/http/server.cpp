@@ -125,6 +125,12 @@ class session : public std::enable_shared_from_this<session> {
       : stream_(std::move(socket)), worker_(w), options_(options) {
     if (options_.stream_bodies) {
       buffer_.reserve(initial_read_bytes);  // see continue_request()
+      // Beast bounds neither a chunk-size line's extensions nor the trailers: "1;" and endless
+      // bytes would grow this buffer for the whole idle timeout. Past the header its parser
+      // takes body bytes as they arrive and leaves at most one read (64 KiB) when a streamed
+      // chunk is full, so anything beyond is framing, and Beast's reads fail with
+      // buffer_overflow (answered 400, as continue_request() does for the bid path).
+      buffer_.max_size(options_.max_header_bytes + beast_read_bytes);
     } else {
       beast::error_code ignored;
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
@@ -194,7 +200,7 @@ class session : public std::enable_shared_from_this<session> {
         // Past the header the eager parser takes body bytes as they come: what piles up is
         // chunk framing (a chunk-size line's extensions, trailers), which Beast does not bound.
         if (parser_->is_header_done() && buffer_.size() > options_.max_header_bytes) {
-          return on_read(bhttp::error::bad_chunk);
+          return on_read(bhttp::error::buffer_overflow);
         }
       }
       if (!readable) return wait_readable();
@@ -205,7 +211,7 @@ class session : public std::enable_shared_from_this<session> {
         // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one (and
         // a connection that never sends holds none).
         if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
-        want = beast::read_size(buffer_, 65536);
+        want = beast::read_size(buffer_, beast_read_bytes);
         got = stream_.socket().read_some(buffer_.prepare(want), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
           return wait_readable();
@@ -247,6 +253,10 @@ class session : public std::enable_shared_from_this<session> {
     }
     if (ec == bhttp::error::header_limit) {
       return refuse(bhttp::status::request_header_fields_too_large, "request headers too large\n");
+    }
+    if (ec == bhttp::error::buffer_overflow) {  // see the constructor and continue_request()
+      return refuse(bhttp::status::bad_request,
+                    "malformed HTTP request: chunk framing (extensions or trailers) too long\n");
     }
     return refuse(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
   }
@@ -491,6 +501,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   static constexpr std::size_t initial_read_bytes = 8 * 1024;
+  static constexpr std::size_t beast_read_bytes = 65536;  // the most one read asks for (Beast's)
   beast::tcp_stream stream_;
   worker& worker_;
   const server_options& options_;

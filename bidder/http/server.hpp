@@ -97,7 +97,9 @@ struct server_options {
   std::uint16_t port = 0;  // 0: any free port (tests)
   unsigned threads = 1;
   std::size_t max_body_bytes = 256 * 1024;
-  /// Request line plus headers. Exchanges send a few hundred bytes.
+  /// Request line plus headers. Exchanges send a few hundred bytes. Also bounds chunk framing
+  /// (a chunk-size line with its extensions, trailers) buffered past the header; the admin port
+  /// (stream_bodies) allows one 64 KiB read more.
   std::size_t max_header_bytes = 16 * 1024;
   /// A connection that sends nothing for this long is closed (also bounds a slow sender). Without
   /// stream_bodies it is checked every quarter of it (at most every 250 ms), so it fires up to
