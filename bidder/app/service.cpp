@@ -71,10 +71,6 @@ result<std::size_t> seed_demo_users(const config::bidder_config& config, audienc
   return static_cast<std::size_t>(config.demo_users_size());
 }
 
-// Audience files are streamed on the admin port (parsed as they arrive, bounded memory, up to
-// server_options::max_streamed_body_bytes); every other admin request is small and read whole.
-constexpr std::size_t admin_max_body_bytes = std::size_t{1} << 20;
-
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -291,7 +287,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       http::server_options{.host = admin_address->first,
                            .port = admin_address->second,
                            .threads = 1,
-                           .max_body_bytes = admin_max_body_bytes,
+                           .max_body_bytes = http::max_admin_body_bytes,  // pushes are streamed
                            .idle_timeout = std::chrono::seconds(300),
                            .shed_window = std::chrono::microseconds(0),
                            .background_threads = true,  // a push must not take the bids' CPU time

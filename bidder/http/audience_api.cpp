@@ -280,7 +280,7 @@ class deferred_call final : public body_stream {
     req_.version(header.version());
   }
   void on_chunk(std::string_view bytes) noexcept override {
-    if (req_.body().size() + bytes.size() > max_body_bytes) {
+    if (req_.body().size() + bytes.size() > max_admin_body_bytes) {
       too_large_ = true;
       return;
     }
@@ -294,7 +294,8 @@ class deferred_call final : public body_stream {
   void finish(response& res) noexcept override {
     try {
       if (too_large_) {
-        return reply_error(res, bhttp::status::payload_too_large, "request body over 1 MiB");
+        return reply_error(res, bhttp::status::payload_too_large,
+                           "request body over " + std::to_string(max_admin_body_bytes) + " bytes");
       }
       serve_audience_api(store_, req_, res);
     } catch (const std::exception& e) {
@@ -303,7 +304,6 @@ class deferred_call final : public body_stream {
   }
 
  private:
-  static constexpr std::size_t max_body_bytes = std::size_t{1} << 20;
   audience::rocksdb_store& store_;
   request req_;
   bool too_large_ = false;

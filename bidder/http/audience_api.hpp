@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "bidder/audience/rocksdb_store.hpp"
@@ -33,6 +34,10 @@ struct push_counters {
   std::atomic<std::uint64_t> aborted{0};  // the upload was cut before its end: nothing applied
   std::atomic<std::uint32_t> open{0};     // pushes uploading now
 };
+
+/// The admin port's largest body for every request but a push (pushes are streamed, up to
+/// server_options::max_streamed_body_bytes): read whole, or gathered by a compact or ingest call.
+inline constexpr std::size_t max_admin_body_bytes = std::size_t{1} << 20;
 
 /// Pushes uploading at once; more get 429 with Retry-After (each holds up to two sort runs in
 /// memory, and all share the admin thread and the store's disk).

@@ -26,6 +26,7 @@
 #include "bidder/config/loader.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/events/report.hpp"
+#include "bidder/http/audience_api.hpp"
 #include "http_client.hpp"
 #include "openrtb/openrtb.pb.h"
 #include "tests/support/temp_dir.hpp"
@@ -857,6 +858,21 @@ TEST_CASE("a push with a Content-Length of several MiB is taken; other admin bod
   asio::read(socket, reply, ec);
   CHECK_THAT(std::string(asio::buffers_begin(reply.data()), asio::buffers_end(reply.data())),
              Catch::StartsWith("HTTP/1.1 413"));
+
+  // A compact call gathers its body as a stream: past the same limit, 413 naming it.
+  asio::ip::tcp::socket compact(io);
+  compact.connect({asio::ip::make_address("127.0.0.1"), server.admin()});
+  const std::string body(2 * bidder::http::max_admin_body_bytes, 'x');
+  asio::write(compact, asio::buffer("POST /admin/audiences/compact HTTP/1.1\r\nHost: t\r\n"
+                                    "Content-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n"));
+  asio::write(compact, asio::buffer(body), ec);  // the server may close before the last bytes
+  asio::streambuf compact_reply;
+  asio::read(compact, compact_reply, ec);
+  const std::string text(asio::buffers_begin(compact_reply.data()),
+                         asio::buffers_end(compact_reply.data()));
+  CHECK_THAT(text, Catch::StartsWith("HTTP/1.1 413"));
+  CHECK_THAT(text, Catch::Contains("request body over 1048576 bytes"));
 }
 
 TEST_CASE("a third push while two are uploading gets 429; it goes through once they end",
