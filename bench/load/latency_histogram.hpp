@@ -58,6 +58,9 @@ class latency_histogram {
   /// The value at or below which `percent` % of the values lie (0 <= percent <= 100): the
   /// highest value of the bucket that holds that rank, capped at max(). 0 when empty.
   duration percentile(double percent) const noexcept;
+  /// The 1-based rank percentile() answers of `count` values: ceil(percent / 100 * count),
+  /// at least 1 (p50 of 10 values is the 5th, p99.9 of 1,000 the 999th). 0 when count is 0.
+  static std::uint64_t percentile_rank(double percent, std::uint64_t count) noexcept;
   /// Share of values strictly above `threshold`, from 0 to 1 (bucket resolution).
   double share_above(duration threshold) const noexcept;
 

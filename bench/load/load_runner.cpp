@@ -305,6 +305,13 @@ class load_run {
     if (now > last_answer_) last_answer_ = now;
   }
 
+  // A request given up on still took at least this long: it counts in the latency figures
+  // (an answer that never came must not make the percentiles look better).
+  void record_timeout(const connection& c, clock::time_point now) {
+    ++result_.counts.timeouts;
+    result_.latency.record(now - c.scheduled);
+  }
+
   void fail(connection& c, const error_code& ec) {
     if (c.state == conn_state::busy) {
       --in_flight_;
@@ -323,7 +330,7 @@ class load_run {
       for (auto& c : connections_) {
         if (c->state == conn_state::busy && now - c->sent > options_.timeout) {
           --in_flight_;
-          if (c->recorded) ++result_.counts.timeouts;
+          if (c->recorded) record_timeout(*c, now);
           reopen(*c);
         }
       }
@@ -352,8 +359,9 @@ class load_run {
     if (finished_) return;
     finished_ = true;
     load_counts& n = result_.counts;
+    const clock::time_point now = clock::now();
     for (auto& c : connections_) {
-      if (c->state == conn_state::busy && c->recorded) ++n.timeouts;  // cut by the end
+      if (c->state == conn_state::busy && c->recorded) record_timeout(*c, now);  // cut by the end
     }
     if (options_.rate > 0) {
       n.scheduled = schedule_.total() - first_recorded_;

@@ -90,7 +90,8 @@ struct load_result {
   std::uint64_t offered_rate = 0;  // 0: closed loop
   unsigned connections = 0;
   load_counts counts;
-  /// From each request's scheduled time to its answer (closed loop: from its send).
+  /// From each request's scheduled time to its answer (closed loop: from its send). A timed-out
+  /// request counts too, with the time it was given up at: at least --timeout.
   latency_histogram latency;
   /// From the actual send to the answer (what a closed-loop tool would report).
   latency_histogram service_time;

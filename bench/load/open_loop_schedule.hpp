@@ -32,8 +32,9 @@ class open_loop_schedule {
   std::uint64_t total() const noexcept { return total_; }
   /// When request `i` is due.
   clock::time_point at(std::uint64_t i) const noexcept {
-    // i * 1e9 stays below 2^64 for i < 1.8e10 requests: ~50 hours at 100,000/s.
-    return start_ + std::chrono::nanoseconds(i * nanos_per_second / rate_);
+    // In 64 bits i * 1e9 would wrap after 1.8e10 requests (30 minutes at 10M/s).
+    return start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                        static_cast<unsigned __int128>(i) * nanos_per_second / rate_));
   }
   /// How many requests are due at `now` (those with at(i) <= now), at most total().
   std::uint64_t due_by(clock::time_point now) const noexcept {

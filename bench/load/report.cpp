@@ -594,7 +594,14 @@ build_info describe_build() {
   return b;
 }
 
-void judge_step(ramp_step& step, nanoseconds slo_p99) {
+double client_error_share(const load_counts& counts) noexcept {
+  const std::uint64_t answered = counts.answered();
+  return answered == 0 ? 0.0
+                       : static_cast<double>(counts.client_errors) / static_cast<double>(answered);
+}
+
+void judge_step(ramp_step& step, nanoseconds slo_p99,
+                std::optional<double> client_error_share_allowed) {
   const load_counts& n = step.result.counts;
   const nanoseconds p99 = step.result.latency.percentile(99);
   std::vector<std::string> problems;
@@ -602,6 +609,12 @@ void judge_step(ramp_step& step, nanoseconds slo_p99) {
   if (n.connection_errors > 0) problems.push_back(format_count(n.connection_errors) + " errors");
   if (n.timeouts > 0) problems.push_back(format_count(n.timeouts) + " timeouts");
   if (n.server_errors > 0) problems.push_back(format_count(n.server_errors) + " 5xx");
+  // A bidder refusing requests under load (429, 503-like 4xx) is not holding the rate.
+  if (client_error_share_allowed && n.client_errors > 0 &&
+      client_error_share(n) > *client_error_share_allowed + 1e-9) {
+    problems.push_back(format_count(n.client_errors) + " 4xx");
+  }
+  if (n.other_status > 0) problems.push_back(format_count(n.other_status) + " other statuses");
   if (n.unsent > 0) problems.push_back(format_count(n.unsent) + " unsent");
   if (n.answered() == 0) problems.push_back("no answer");
   step.held = problems.empty();

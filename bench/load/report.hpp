@@ -86,9 +86,16 @@ struct bench_report {
   std::vector<std::string> notes;
 };
 
-/// Decides whether a ramp step held: p99 within the SLO, and no connection error, timeout,
-/// 5xx or unsent request. Sets held and verdict.
-void judge_step(ramp_step& step, std::chrono::nanoseconds slo_p99);
+/// Decides whether a ramp step held: p99 within the SLO; no connection error, timeout, 5xx,
+/// unexpected status (1xx, 3xx, a 2xx but 200/204) or unsent request; and a share of 4xx
+/// answers of at most `client_error_share_allowed` (generated traffic: 0; replayed files, some
+/// of which a bidder must refuse: the first step's share plus a point; nullopt: not judged).
+/// Sets held and verdict.
+void judge_step(ramp_step& step, std::chrono::nanoseconds slo_p99,
+                std::optional<double> client_error_share_allowed = 0.0);
+
+/// The share of a run's answers that were 4xx (0 when none was answered).
+double client_error_share(const load_counts& counts) noexcept;
 
 /// The metrics --check evaluates: those of the last run, or, when the invocation ramped, of the
 /// last ramp's best step plus slo_rps (0 when no step held).

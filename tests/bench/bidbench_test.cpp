@@ -99,6 +99,11 @@ TEST_CASE("bad flags are refused with the flag and what it takes", "[bench][unit
       {{"--rate"}, "--rate: needs a value"},
       {{"stray"}, "unexpected argument"},
       {{"--floor=yes"}, "takes no value"},
+      {{"--connections", "1e30"}, "--connections: expected 1 to"},  // no cast out of range
+      {{"--seed", "18446744073709551616"}, "--seed: expected a whole number"},  // 2^64
+      {{"--seed", "-1"}, "--seed: expected a whole number"},
+      {{"--duration", "8d"}, "--duration: expected a duration"},
+      {{"--duration", "200h"}, "--duration: at most 7 days"},
   }));
   std::string err;
   CHECK(run(c.args, nullptr, &err) == 2);
@@ -125,6 +130,11 @@ TEST_CASE("flags parse into options, with --flag=value too", "[bench][unit]") {
   CHECK(o->floor);
   CHECK(o->cpu == 1u);
   CHECK(o->floor_cpu == 0u);
+  // Plain integers are exact (a double would round 2^53 + 1), scaled ones still parse.
+  auto exact = parse_bidbench_args({"--seed", "9007199254740993", "--users", "2.5k"});
+  REQUIRE(exact.has_value());
+  CHECK(exact->traffic.seed == 9'007'199'254'740'993ULL);
+  CHECK(exact->traffic.users == 2'500);
   auto max = parse_bidbench_args({"--rate", "max", "--requests", "d"});
   REQUIRE(max.has_value());
   CHECK(max->rate == 0);

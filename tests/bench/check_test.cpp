@@ -1,8 +1,10 @@
-// Tests of bench/load/check (the --check parser and evaluation) and bench/load/units.
+// Tests of bench/load/check (the --check parser and evaluation), bench/load/units and the
+// ramp's verdict per step (report.hpp, judge_step).
 #include "bench/load/check.hpp"
 
 #include <catch2/catch.hpp>
 
+#include "bench/load/report.hpp"
 #include "bench/load/units.hpp"
 
 using namespace bidder::bench;
@@ -132,4 +134,50 @@ TEST_CASE("durations and scaled numbers parse", "[bench][unit]") {
   CHECK(format_duration(nanoseconds(850)) == "850 ns");
   CHECK(format_count(1234567) == "1,234,567");
   CHECK(format_rate(49'999.6) == "50,000/s");
+}
+
+TEST_CASE("latency bounds fail when nothing was measured", "[bench][unit]") {
+  load_result r;  // e.g. every request unsent, or every connection refused
+  r.counts.sent = 10;
+  r.counts.connection_errors = 10;
+  const auto outcomes = evaluate_checks(*parse_checks("p99<5ms,max<1s,errors>=0"), metrics_of(r));
+  REQUIRE(outcomes.size() == 3);
+  CHECK_FALSE(outcomes[0].known);
+  CHECK_FALSE(outcomes[1].known);
+  CHECK(outcomes[2].known);
+  CHECK(outcomes[2].passed);
+}
+
+TEST_CASE("a ramp step holds only without errors, refusals or odd statuses", "[bench][unit]") {
+  using namespace std::chrono_literals;
+  auto step_with = [](auto&& set) {
+    ramp_step step{1000, {}, false, {}};
+    step.result.counts.sent = 100;
+    step.result.counts.no_bids = 100;
+    set(step.result.counts);
+    for (int i = 0; i < 100; ++i) step.result.latency.record(1ms);
+    return step;
+  };
+  auto verdict = [](ramp_step step, std::optional<double> allowed = 0.0) {
+    judge_step(step, 5ms, allowed);
+    return step.held ? std::string("held") : step.verdict;
+  };
+  CHECK(verdict(step_with([](load_counts&) {})) == "held");
+  CHECK(verdict(step_with([](load_counts& n) { n.server_errors = 1; })) == "1 5xx");
+  CHECK(verdict(step_with([](load_counts& n) { n.other_status = 2; })) == "2 other statuses");
+  // 4xx: none allowed for generated traffic; replayed files may be refused at their first
+  // step's share plus a point; nullopt (a replay's first step) does not judge them.
+  const auto refused = [](load_counts& n) {
+    n.no_bids = 95;
+    n.client_errors = 5;
+  };
+  CHECK(verdict(step_with(refused)) == "5 4xx");
+  CHECK(verdict(step_with(refused), 0.05) == "held");
+  CHECK(verdict(step_with(refused), 0.04 + 0.005) == "5 4xx");
+  CHECK(verdict(step_with(refused), std::nullopt) == "held");
+  CHECK(client_error_share(step_with(refused).result.counts) == Approx(0.05));
+  // And the SLO.
+  auto slow = step_with([](load_counts&) {});
+  for (int i = 0; i < 10; ++i) slow.result.latency.record(20ms);
+  CHECK_THAT(verdict(slow), Catch::StartsWith("p99 "));
 }

@@ -15,10 +15,7 @@ namespace {
 
 // The exact percentile of sorted samples, with the histogram's rank rule (ceil, 1-based).
 std::uint64_t exact_percentile(const std::vector<std::uint64_t>& sorted, double percent) {
-  auto rank =
-      static_cast<std::size_t>(std::ceil(percent / 100.0 * static_cast<double>(sorted.size())));
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
+  return sorted[latency_histogram::percentile_rank(percent, sorted.size()) - 1];
 }
 
 void require_within_one_percent(const latency_histogram& h, std::vector<std::uint64_t> samples) {
@@ -149,4 +146,22 @@ TEST_CASE("empty, negative and huge values are handled", "[bench][unit]") {
   h.reset();
   CHECK(h.count() == 0);
   CHECK(h.max() == nanoseconds(0));
+}
+
+TEST_CASE("percentile ranks are exact where doubles round up", "[bench][unit]") {
+  CHECK(latency_histogram::percentile_rank(50, 10) == 5);
+  CHECK(latency_histogram::percentile_rank(99.9, 1000) == 999);  // 999.0000000000001 in doubles
+  CHECK(latency_histogram::percentile_rank(99.99, 10000) == 9999);
+  CHECK(latency_histogram::percentile_rank(99, 100) == 99);
+  CHECK(latency_histogram::percentile_rank(99, 101) == 100);
+  CHECK(latency_histogram::percentile_rank(0, 7) == 1);
+  CHECK(latency_histogram::percentile_rank(100, 7) == 7);
+  CHECK(latency_histogram::percentile_rank(99.9, 0) == 0);
+
+  // 999 answers of 1 ms and one of 100 ms: p99.9 is the 999th, 1 ms, not the outlier.
+  latency_histogram h;
+  for (int i = 0; i < 999; ++i) h.record(std::chrono::milliseconds(1));
+  h.record(std::chrono::milliseconds(100));
+  CHECK(h.percentile(99.9) <= std::chrono::microseconds(1010));
+  CHECK(h.percentile(100) == std::chrono::milliseconds(100));
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
+#include "bench/load/check.hpp"
 #include "test_server.hpp"
 
 using namespace bidder::bench;
@@ -105,7 +106,7 @@ TEST_CASE("open loop: warm-up traffic is sent but not recorded", "[bench][integr
   CHECK(r->counts.sent + r->counts.unsent == 200);
   CHECK(r->counts.accounted() == r->counts.sent);
   CHECK(server.requests() >= 290);  // warm-up requests reached the server too
-  CHECK(r->latency.count() == r->counts.answered());
+  CHECK(r->latency.count() == r->counts.answered() + r->counts.timeouts);
 }
 
 TEST_CASE("closed loop: connections send back to back and counts add up", "[bench][integration]") {
@@ -143,6 +144,13 @@ TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][
   CHECK(r->counts.connects > 2);  // a timed-out connection is replaced
   CHECK(r->counts.accounted() == r->counts.sent);
   CHECK(r->counts.sent + r->counts.unsent == r->counts.scheduled);
+  // The requests given up on count in the latency, at no less than the timeout: a gate such as
+  // --check 'p99<5ms' fails rather than pass on an empty histogram.
+  CHECK(r->latency.count() == r->counts.timeouts);
+  CHECK(r->latency.percentile(1) >= 50ms);
+  const auto outcome = evaluate_checks(*parse_checks("p99<5ms"), metrics_of(*r));
+  REQUIRE(outcome.size() == 1);
+  CHECK_FALSE(outcome[0].passed);
 }
 
 TEST_CASE("a refused target is reported, not retried forever", "[bench][integration]") {

@@ -44,3 +44,12 @@ TEST_CASE("a zero-length schedule has no requests", "[bench][unit]") {
   CHECK(s.total() == 0);
   CHECK(s.due_by(open_loop_schedule::clock::now() + 1s) == 0);
 }
+
+TEST_CASE("a long run at the highest rate does not wrap", "[bench][unit]") {
+  // 10M/s for 7 days (the longest --duration): i * 1e9 is past 2^64 after 30 minutes.
+  const auto start = open_loop_schedule::clock::time_point{};
+  const open_loop_schedule s(start, 10'000'000, std::chrono::hours(24 * 7));
+  const std::uint64_t i = 6'047'990'000'000;  // the last second's first request
+  CHECK(s.at(i) - start == std::chrono::seconds(604'799));
+  CHECK(s.due_by(s.at(i)) == i + 1);
+}
