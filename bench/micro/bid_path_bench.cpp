@@ -7,6 +7,8 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -29,9 +31,15 @@ namespace fs = std::filesystem;
 using namespace bidder;
 
 std::string read_corpus(const char* name) {
-  std::ifstream in(std::string(BIDDER_CORPUS_DIR "/openrtb/") + name, std::ios::binary);
+  const std::string path = std::string(BIDDER_CORPUS_DIR "/openrtb/") + name;
+  std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
+  // A missing file would time the decoding of "" (a fast failure), not of a request.
+  if (!in || text.str().empty()) {
+    std::fprintf(stderr, "bench_bid_path: cannot read %s\n", path.c_str());
+    std::exit(1);
+  }
   return text.str();
 }
 
