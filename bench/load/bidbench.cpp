@@ -7,6 +7,7 @@
 #include <charconv>
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 
@@ -308,6 +309,15 @@ json::object config_json(const bidbench_options& o, const std::vector<target_run
     json::object one;
     one["label"] = run.label;
     one["url"] = run.target.url;
+    if (run.server_pid > 0) {
+      // Which binary was measured: when builds are compared by alternating copies of them,
+      // the commit of bidbench itself does not tell.
+      one["server_pid"] = run.server_pid;
+      std::error_code ec;
+      const auto exe =
+          std::filesystem::read_symlink("/proc/" + std::to_string(run.server_pid) + "/exe", ec);
+      if (!ec) one["server_executable"] = exe.string();
+    }
     t.push_back(std::move(one));
   }
   c["targets"] = std::move(t);

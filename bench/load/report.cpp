@@ -13,15 +13,10 @@
 #include <thread>
 
 #include "bench/load/units.hpp"
+#include "bidder/core/build_info.hpp"
 
 #ifndef BIDBENCH_BUILD_TYPE
 #define BIDBENCH_BUILD_TYPE "unknown"
-#endif
-#ifndef BIDBENCH_SOURCE_DIR
-#define BIDBENCH_SOURCE_DIR "."
-#endif
-#ifndef BIDBENCH_CONFIGURE_COMMIT
-#define BIDBENCH_CONFIGURE_COMMIT ""
 #endif
 
 namespace bidder::bench {
@@ -35,18 +30,6 @@ std::string trim(std::string s) {
   std::size_t start = 0;
   while (start < s.size() && s[start] == ' ') ++start;
   return s.substr(start);
-}
-
-// Runs a short command and returns its first line of output ("" on any failure).
-std::string command_output(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  char buffer[256];
-  std::string out;
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  const int rc = ::pclose(pipe);
-  if (rc != 0) return {};
-  return trim(out);
 }
 
 std::string dur(nanoseconds d) { return format_duration(d); }
@@ -582,15 +565,10 @@ build_info describe_build() {
 #elif defined(__GNUC__)
   b.compiler = "g++ " __VERSION__;
 #endif
-  const std::string dir = BIDBENCH_SOURCE_DIR;
-  b.commit = command_output("git -C '" + dir + "' rev-parse HEAD 2>/dev/null");
-  if (!b.commit.empty()) {
-    b.dirty =
-        !command_output("git -C '" + dir + "' status --porcelain --untracked-files=no 2>/dev/null")
-             .empty();
-  } else {
-    b.commit = BIDBENCH_CONFIGURE_COMMIT;
-  }
+  // Built in (bidder/core/build_info.hpp): a copy of the binary still names its own source,
+  // where asking git at run time named whatever the tree held then.
+  b.commit = std::string(build_commit());
+  b.dirty = build_dirty();
   return b;
 }
 

@@ -16,6 +16,7 @@
 #include "bidder/app/audience_cli.hpp"
 #include "bidder/app/report_cli.hpp"
 #include "bidder/app/service.hpp"
+#include "bidder/core/build_info.hpp"
 
 namespace bidder::app {
 namespace {
@@ -40,6 +41,8 @@ constexpr std::string_view usage = R"(usage:
   bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
                 [--format table|csv|json]
       Sums the event log (<data-dir>/events) per campaign and day.
+  bidder version
+      Prints the git commit the binary was built from.
   bidder help
 Admin token: --admin-token-file FILE or $BIDDER_ADMIN_TOKEN (required when --admin-listen is
 not a loopback address).
@@ -167,6 +170,12 @@ int run_cli(int argc, char** argv) {
   if (command == "report") return run_report_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << usage;
+    return 0;
+  }
+  if (command == "version" || command == "--version") {
+    const std::string_view commit = build_commit();
+    std::cout << "bidder, commit " << (commit.empty() ? "unknown" : commit)
+              << (build_dirty() ? " with local changes" : "") << "\n";
     return 0;
   }
   return fail_usage("unknown command " + std::string(command));
