@@ -1,10 +1,15 @@
 // Audience store figures for issue 3, on a store built the way pushes build it:
 //   build/bench/bench_audience [--users=10000000] [--cache_mb=2048] [--lookups=2000000]
 //                              [--row_cache_mb=0] [--hyper_clock=1] [--block_size=4096] ...
+//                              [Google Benchmark flags, e.g. --benchmark_repetitions=3]
 // Prints the time to push the users (one replace, sorted stream -> SST -> ingest), then the
 // latency of bid-path look-ups (kBlockCacheTier) for hits and misses: mean, p50, p99, p99.9,
-// measured one by one with steady_clock into a log histogram. Keys are uniformly random, the
-// worst case for caches (real traffic has hot users).
+// measured one by one with steady_clock into a log histogram. Then the same look-ups run as
+// Google Benchmark cases (BM_audience_lookup/users:N/hit:0|1: time per look-up, for
+// bench/run-all and --benchmark_out). Keys are uniformly random, the worst case for caches
+// (real traffic has hot users).
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -81,6 +86,7 @@ std::uint64_t flag(int argc, char** argv, const char* name, std::uint64_t fallba
 }  // namespace
 
 int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);  // takes its --benchmark_* flags; ours stay in argv
   const std::uint64_t users = flag(argc, argv, "--users", 10'000'000);
   const std::uint64_t cache_mb = flag(argc, argv, "--cache_mb", 2048);
   const std::uint64_t lookups = flag(argc, argv, "--lookups", 2'000'000);
@@ -162,11 +168,14 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(42);
   std::vector<membership_view> out;
   std::string key;
+  auto random_key = [&](bool hit) {
+    return hit ? key_of(rng() % users) : "user:missing-" + std::to_string(rng());
+  };
   for (const bool hit : {true, false}) {
     histogram h;
     std::uint64_t found = 0, cold = 0;
     for (std::uint64_t n = 0; n < lookups; ++n) {
-      key = hit ? key_of(rng() % users) : "user:missing-" + std::to_string(rng());
+      key = random_key(hit);
       out.clear();
       const auto start = clock_type::now();
       const lookup_status status = store.lookup(key, 1'795'000'000, out);
@@ -183,6 +192,28 @@ int main(int argc, char** argv) {
         h.percentile(0.50), h.percentile(0.99), h.percentile(0.999),
         static_cast<double>(h.max_ns) / 1000.0, found, cold, lookups);
   }
+
+  // The same look-ups for Google Benchmark: keys made beforehand (64 Ki of each, cycled), so
+  // only the look-up is timed.
+  for (const bool hit : {true, false}) {
+    std::vector<std::string> keys(std::size_t{1} << 16);
+    for (std::string& k : keys) k = random_key(hit);
+    const std::string name =
+        "BM_audience_lookup/users:" + std::to_string(users) + "/hit:" + (hit ? "1" : "0");
+    benchmark::RegisterBenchmark(
+        name.c_str(), [&store, keys = std::move(keys)](benchmark::State& state) {
+          std::vector<membership_view> views;
+          std::size_t next = 0;
+          for (auto _ : state) {
+            views.clear();
+            auto status = store.lookup(keys[next++ & (keys.size() - 1)], 1'795'000'000, views);
+            benchmark::DoNotOptimize(status);
+          }
+        });
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+
   opened->reset();
   std::error_code ec;
   fs::remove_all(dir, ec);
