@@ -43,10 +43,15 @@ struct connection {
   std::uint64_t generation = 0;  // bumped at close: completions of older operations are stale
   std::chrono::milliseconds backoff{0};
   // The request in flight.
+  std::uint64_t seq = 0;
   clock::time_point scheduled;
   clock::time_point sent;
   std::chrono::nanoseconds tmax{0};
   bool recorded = false;
+  // An answer came on this socket before: a request that then finds it closed, without a byte
+  // of answer, raced the server's close of an idle keep-alive connection.
+  bool reused = false;
+  bool resent = false;  // the request in flight is such a request, sent again on a new socket
 };
 
 class load_run {
@@ -82,13 +87,15 @@ class load_run {
  private:
   // --- connections -----------------------------------------------------------------------
 
-  void connect(connection& c, bool initial) {
-    c.state = conn_state::connecting;
+  // `resend`: the connection's request in flight goes out again once connected (see fail()).
+  void connect(connection& c, bool initial, bool resend = false) {
+    c.state = resend ? conn_state::busy : conn_state::connecting;
     const std::uint64_t gen = c.generation;
-    c.socket.async_connect(endpoint_, [this, &c, gen, initial](const error_code& ec) {
+    c.socket.async_connect(endpoint_, [this, &c, gen, initial, resend](const error_code& ec) {
       if (gen != c.generation) return;
       if (initial) --pending_initial_;
       if (finished_) return;
+      if (ec && resend) return fail(c, ec);  // the request fails for good (c.resent is set)
       if (ec) {
         ++result_.counts.connect_failures;
         result_.last_error = ec.message();
@@ -103,6 +110,7 @@ class load_run {
       error_code ignored;
       c.socket.set_option(tcp::no_delay(true), ignored);
       c.backoff = std::chrono::milliseconds(0);
+      if (resend) return write_request(c);
       c.state = conn_state::idle;
       if (initial) {
         maybe_begin();
@@ -128,6 +136,7 @@ class load_run {
     error_code ignored;
     c.socket.close(ignored);
     c.used = 0;
+    c.reused = false;
     c.state = conn_state::closed;
   }
 
@@ -232,6 +241,8 @@ class load_run {
   void send(connection& c, std::uint64_t seq, clock::time_point scheduled, clock::time_point now) {
     const prepared_request& request = pool_[seq % pool_.size()];
     c.state = conn_state::busy;
+    c.seq = seq;
+    c.resent = false;
     c.scheduled = scheduled;
     c.sent = now;
     c.tmax = request.tmax;
@@ -242,6 +253,11 @@ class load_run {
       result_.send_lag.record(now - scheduled);
     }
     if (options_.on_send_for_test) options_.on_send_for_test(seq, scheduled, now);
+    write_request(c);
+  }
+
+  void write_request(connection& c) {
+    const prepared_request& request = pool_[c.seq % pool_.size()];
     const std::uint64_t gen = c.generation;
     asio::async_write(c.socket, asio::buffer(request.bytes),
                       [this, &c, gen](const error_code& ec, std::size_t n) {
@@ -279,6 +295,7 @@ class load_run {
           // No pipelining: anything after the response is unexpected, and dropped.
           c.used = 0;
           if (!response.keep_alive) return reopen(c);
+          c.reused = true;
           on_idle(c, now);
         });
   }
@@ -313,6 +330,19 @@ class load_run {
   }
 
   void fail(connection& c, const error_code& ec) {
+    // A server may close a keep-alive connection it found idle just as a request goes out on
+    // it (RFC 9112, section 9.3.1): with no byte of answer, the request is sent once more on
+    // a new connection, as HTTP clients do, rather than counted as an error. Its latency keeps
+    // running from its scheduled time.
+    const bool stale = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                       ec == asio::error::broken_pipe;
+    if (c.state == conn_state::busy && c.reused && c.used == 0 && stale && !c.resent &&
+        !finished_) {
+      ++result_.counts.resent;
+      close(c);
+      c.resent = true;
+      return connect(c, /*initial=*/false, /*resend=*/true);
+    }
     if (c.state == conn_state::busy) {
       --in_flight_;
       if (c.recorded) ++result_.counts.connection_errors;

@@ -76,6 +76,9 @@ struct load_counts {
   std::uint64_t schedule_misses = 0;
   /// Open loop: due but never sent (every connection busy until the run was cut).
   std::uint64_t unsent = 0;
+  /// Requests sent again on a new connection because the server had closed the idle one they
+  /// went out on (no byte of answer; each counts once in `sent`).
+  std::uint64_t resent = 0;
   /// Connections opened (initial and re-opened) and attempts that failed.
   std::uint64_t connects = 0;
   std::uint64_t connect_failures = 0;

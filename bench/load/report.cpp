@@ -167,6 +167,7 @@ std::vector<row> run_rows(const std::vector<const load_result*>& runs) {
   count_row("5xx", &load_counts::server_errors);
   count_row("other status", &load_counts::other_status);
   count_row("connection errors", &load_counts::connection_errors);
+  count_row("resent (idle connection closed)", &load_counts::resent);
   count_row("timeouts", &load_counts::timeouts);
   count_row("deadline misses (tmax from send)", &load_counts::deadline_misses);
   count_row("late (tmax from schedule)", &load_counts::schedule_misses);
@@ -264,6 +265,7 @@ json::object result_json(const std::string& label, const load_result& r) {
   counts["unsent"] = n.unsent;
   counts["connects"] = n.connects;
   counts["connect_failures"] = n.connect_failures;
+  counts["resent"] = n.resent;
   o["counts"] = std::move(counts);
   o["latency"] = histogram_json(r.latency);
   o["service_time"] = histogram_json(r.service_time);

@@ -153,6 +153,27 @@ TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][
   CHECK_FALSE(outcome[0].passed);
 }
 
+TEST_CASE("a request on a connection the server closed while idle is sent again",
+          "[bench][integration]") {
+  test_server server({.close_after_answer = true});
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 500;
+  o.duration = 200ms;
+  o.connections = 2;
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  const load_counts& n = r->counts;
+  INFO("sent " << n.sent << " resent " << n.resent << " errors " << n.connection_errors);
+  // Every request is answered: those that found their connection closed went out once more.
+  CHECK(n.connection_errors == 0);
+  CHECK(n.no_bids == n.sent);
+  CHECK(n.sent + n.unsent == n.scheduled);
+  CHECK(n.resent >= n.sent / 2);
+  CHECK(server.requests() == n.sent);  // a resent request reached the server once
+}
+
 TEST_CASE("a refused target is reported, not retried forever", "[bench][integration]") {
   load_options o;
   o.target = local(bidder::bench::test::closed_port());

@@ -83,7 +83,12 @@ struct test_server::impl {
     void write() {
       asio::async_write(socket, asio::buffer(answer.data(), answer.size()),
                         [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                          if (!ec) self->serve();
+                          if (ec) return;
+                          if (self->server.options.close_after_answer) {
+                            self->socket.close(ec);
+                            return;
+                          }
+                          self->serve();
                         });
     }
   };

@@ -2,7 +2,8 @@
 //
 // A deliberately simple loopback HTTP server for the load-runner tests: it answers every
 // request with an empty 204, except that it can stall (hold every answer until a moment has
-// passed, using a timer on its own thread, never a sleep) or never answer at all.
+// passed, using a timer on its own thread, never a sleep), never answer at all, or close each
+// connection after one answer.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,9 @@ struct test_server_options {
   std::chrono::milliseconds stall{0};
   /// Read requests but never answer.
   bool never_answer = false;
+  /// Close each connection right after its first answer (a keep-alive 204), as a server does
+  /// with a connection it finds idle: the client learns of it only when it sends again.
+  bool close_after_answer = false;
 };
 
 class test_server {
