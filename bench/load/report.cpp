@@ -228,7 +228,9 @@ json::object histogram_json(const latency_histogram& h) {
   return o;
 }
 
-// The latency-by-percentile curve: x = log10(1 / (1 - p)), so 90 % -> 1, 99 % -> 2 ...
+// The latency-by-percentile curve: x = log10(1 / (1 - p)), so 90 % -> 1, 99 % -> 2 ... up to
+// the finest percentile the count resolves (at most 99.999 %), then the max, last, one step
+// further on (floor of the last x, plus 1), where charts label it "max".
 std::vector<std::pair<double, double>> percentile_curve(const latency_histogram& h) {
   std::vector<std::pair<double, double>> points;
   if (h.count() == 0) return points;
@@ -237,7 +239,7 @@ std::vector<std::pair<double, double>> percentile_curve(const latency_histogram&
     const double p = 100.0 * (1.0 - std::pow(10.0, -x));
     points.emplace_back(x, static_cast<double>(h.percentile(p).count()));
   }
-  points.emplace_back(x_max + 0.25, static_cast<double>(h.max().count()));
+  points.emplace_back(std::floor(x_max + 1e-9) + 1, static_cast<double>(h.max().count()));
   return points;
 }
 
@@ -270,10 +272,14 @@ json::object result_json(const std::string& label, const load_result& r) {
   o["latency"] = histogram_json(r.latency);
   o["service_time"] = histogram_json(r.service_time);
   o["send_lag"] = histogram_json(r.send_lag);
-  json::array curve;
-  for (const auto& [x, y] : percentile_curve(r.latency)) {
-    curve.push_back(json::array{std::round((100.0 * (1.0 - std::pow(10.0, -x))) * 1e4) / 1e4,
-                                static_cast<std::int64_t>(y)});
+  json::array curve;  // [percent, ns] pairs; the last is the max, at 100 %
+  const auto points = percentile_curve(r.latency);
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const auto [x, y] = points[i];
+    const double percent = i + 1 == points.size()
+                               ? 100.0
+                               : std::round((100.0 * (1.0 - std::pow(10.0, -x))) * 1e4) / 1e4;
+    curve.push_back(json::array{percent, static_cast<std::int64_t>(y)});
   }
   o["latency_curve"] = std::move(curve);
   o["bytes_sent"] = r.bytes_sent;
@@ -776,7 +782,8 @@ std::string render_html(const bench_report& report) {
     << "</pre></details>\n";
   s << "<p>Latency is measured from each request's <em>scheduled</em> send time (open loop), so "
        "time spent waiting for a free connection while the server is slow is included "
-       "(coordinated omission corrected). <em>Service time</em> is measured from the actual "
+       "(coordinated omission corrected); a request given up on counts at the time it was "
+       "given up. <em>Service time</em> is measured from the actual "
        "send. A deadline miss is an answer that arrived more than the request's tmax after it "
        "was sent.</p>\n";
 
@@ -805,9 +812,15 @@ std::string render_html(const bench_report& report) {
     for (const auto& c : curves) {
       if (!c.points.empty()) x_hi = std::max(x_hi, c.points.back().first);
     }
-    x.hi = std::ceil(x_hi);
-    const char* labels[] = {"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "max"};
-    for (int i = 0; i <= static_cast<int>(x.hi) && i < 7; ++i) x.ticks.emplace_back(i, labels[i]);
+    x.hi = x_hi;
+    // Every curve's max (its last point) goes in the one "max" column at the right, however
+    // many percentiles its count resolves.
+    for (auto& c : curves) {
+      if (!c.points.empty()) c.points.back().first = x.hi;
+    }
+    const char* labels[] = {"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"};
+    for (int i = 0; i < static_cast<int>(x.hi) && i < 6; ++i) x.ticks.emplace_back(i, labels[i]);
+    x.ticks.emplace_back(x.hi, "max");
     s << "<h2>Latency by percentile</h2>\n"
       << svg_chart("latency by percentile (log scale)", "percentile", "latency", x,
                    latency_axis(curves), curves);

@@ -169,6 +169,13 @@ TEST_CASE("the floor mode compares in one command and --check gates", "[bench][i
   CHECK(u64(runs[0].as_object().at("counts").as_object().at("no_bids_204")) == 1000);
   CHECK(doc.at("machine").as_object().at("cpus").to_number<std::int64_t>() > 0);
   CHECK(doc.at("build").as_object().at("type").as_string().size() > 0);
+  // The percentile curve: 1,000 answers resolve up to 99.9 %; its last point is the max.
+  const auto& run = runs[0].as_object();
+  const auto& curve = run.at("latency_curve").as_array();
+  REQUIRE(curve.size() > 2);
+  CHECK(curve.back().as_array().at(0).to_number<double>() == 100.0);
+  CHECK(u64(curve.back().as_array().at(1)) == u64(run.at("latency").as_object().at("max_ns")));
+  CHECK(curve[curve.size() - 2].as_array().at(0).to_number<double>() == Approx(99.9));
   std::ifstream page(html);
   std::stringstream text;
   text << page.rdbuf();

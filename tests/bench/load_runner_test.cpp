@@ -153,6 +153,29 @@ TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][
   CHECK_FALSE(outcome[0].passed);
 }
 
+TEST_CASE("answers are counted by status", "[bench][integration]") {
+  test_server server({.statuses = {200, 204, 400, 503, 302}});
+  load_options o;
+  o.target = local(server.port());
+  o.rate = 0;  // closed loop: every request sent is answered before the end
+  o.duration = 200ms;
+  o.connections = 1;  // one connection: the server's count order is the send order
+  const request_pool pool = small_pool(o.target);
+  auto r = run_load(o, pool);
+  REQUIRE(r.has_value());
+  const load_counts& n = r->counts;
+  REQUIRE(n.sent >= 10);
+  CHECK(n.accounted() == n.sent);
+  CHECK(n.connection_errors == 0);
+  // Request k (1-based) got statuses[(k - 1) % 5]: each kind is a fifth of sent, rounded.
+  auto share_of = [&](std::uint64_t offset) { return (n.sent + 4 - offset) / 5; };
+  CHECK(n.bids == share_of(0));
+  CHECK(n.no_bids == share_of(1));
+  CHECK(n.client_errors == share_of(2));
+  CHECK(n.server_errors == share_of(3));
+  CHECK(n.other_status == share_of(4));
+}
+
 TEST_CASE("a request on a connection the server closed while idle is sent again",
           "[bench][integration]") {
   test_server server({.close_after_answer = true});

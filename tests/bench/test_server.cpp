@@ -49,6 +49,7 @@ struct test_server::impl {
     tcp::socket socket;
     asio::steady_timer timer;
     std::string data;
+    std::string reply;  // the answer being written
     char chunk[4096];
 
     void read() {
@@ -66,6 +67,13 @@ struct test_server::impl {
       const auto now = clock::now();
       const std::uint64_t number = ++server.count;
       if (server.options.never_answer) return read();
+      reply = std::string(answer);
+      if (const auto& statuses = server.options.statuses; !statuses.empty()) {
+        const unsigned status = statuses[(number - 1) % statuses.size()];
+        const bool bid = status == 200;
+        reply = "HTTP/1.1 " + std::to_string(status) +
+                " X\r\nContent-Length: " + (bid ? "2\r\n\r\n{}" : "0\r\n\r\n");
+      }
       if (number == server.options.stall_at) {
         server.stall_until = now + server.options.stall;
         server.began = now.time_since_epoch().count();
@@ -81,7 +89,7 @@ struct test_server::impl {
       write();
     }
     void write() {
-      asio::async_write(socket, asio::buffer(answer.data(), answer.size()),
+      asio::async_write(socket, asio::buffer(reply),
                         [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                           if (ec) return;
                           if (self->server.options.close_after_answer) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace bidder::bench::test {
 
@@ -22,6 +23,9 @@ struct test_server_options {
   /// Close each connection right after its first answer (a keep-alive 204), as a server does
   /// with a connection it finds idle: the client learns of it only when it sends again.
   bool close_after_answer = false;
+  /// Answers request n (1-based) with statuses[(n - 1) % size] (200 with a "{}" body, any
+  /// other with an empty one); empty: 204 to every request.
+  std::vector<unsigned> statuses;
 };
 
 class test_server {
