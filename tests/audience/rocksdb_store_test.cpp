@@ -279,6 +279,30 @@ TEST_CASE("a reopened store still finds its users after the open's cache warm-up
   CHECK(store->lookup("user:c", now, out) == lookup_status::not_found);
 }
 
+TEST_CASE("a user a bid found not in memory is read in the background for the next bid",
+          "[audience][unit]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.db());
+    const std::vector<membership> a = {{"auto-site-visitor", 1'700'000'000}};
+    REQUIRE(store->write_user("user:a", a));
+  }
+  auto opened = rocksdb_store::open({.path = dir.db(), .warm_cache_on_open = false});
+  REQUIRE(opened);
+  auto& store = **opened;
+  std::vector<membership_view> out;
+  REQUIRE(store.lookup("user:a", now, out) == lookup_status::not_in_memory);  // offered
+  // The warmer thread reads offered keys between naps: a bound, not a pause.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  lookup_status status = lookup_status::not_in_memory;
+  while (status == lookup_status::not_in_memory && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+    out.clear();
+    status = store.lookup("user:a", now, out);
+  }
+  CHECK(status == lookup_status::found);
+}
+
 TEST_CASE("without the warm-up a reopened store answers not_in_memory until warm_cache()",
           "[audience][unit]") {
   temp_dir dir;
