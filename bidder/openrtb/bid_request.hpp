@@ -211,4 +211,16 @@ struct bid_request {
   }
 };
 
+/// The index of the first imp whose id an earlier imp of the request already has, or nullopt.
+/// OpenRTB requires imp ids unique within a request: a bid names its imp by the id, so a repeat
+/// makes the answer ambiguous. Quadratic, over at most request_limits::max_imps imps.
+inline std::optional<std::size_t> repeated_imp_id(const bid_request& request) noexcept {
+  for (std::size_t i = 1; i < request.imps.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (request.imps[i].id == request.imps[j].id) return i;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace bidder::openrtb

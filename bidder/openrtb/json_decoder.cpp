@@ -278,6 +278,10 @@ class request_reader {
     if (!saw_imp || out_.imps.empty())
       return make_error(errc::missing_field, "imp: missing or empty");
     if (out_.tmax_ms < 0) return make_error(errc::invalid_field, "tmax: must not be negative");
+    if (auto i = repeated_imp_id(out_)) {
+      return make_error(errc::invalid_field,
+                        "imp[" + std::to_string(*i) + "].id: repeats an earlier imp's id");
+    }
     // The 2.6 field wins; the 2.5 ext location fills in when the 2.6 one is absent.
     if (out_.consent.empty()) out_.consent = ext_consent_;
     if (!out_.gdpr && ext_gdpr_) out_.gdpr = ext_gdpr_;

@@ -204,6 +204,10 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   for (int i = 0; i < in.imp_size(); ++i) {
     if (auto r = decode_imp(in.imp(i), i, out.imps.emplace()); !r) return r;
   }
+  if (auto i = repeated_imp_id(out)) {
+    return make_error(errc::invalid_field,
+                      imp_field(static_cast<int>(*i), "id") + ": repeats an earlier imp's id");
+  }
   out.tmax_ms = in.tmax();
   out.test = in.test();
   out.allimps = in.allimps();

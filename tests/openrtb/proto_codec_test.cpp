@@ -343,6 +343,16 @@ TEST_CASE("A request without id or impressions, or with an incomplete impression
     CHECK(res.error().code == errc::missing_field);
     CHECK(res.error().message == "imp[2].id: missing");
   }
+  SECTION("two imps with one id") {
+    pb_request r = full_request();
+    auto* imp = r.add_imp();
+    imp->set_id("1");  // full_request's imp has it
+    imp->mutable_banner();
+    auto res = decoder.decode(encode(r), req);
+    REQUIRE_FALSE(res.has_value());
+    CHECK(res.error().code == errc::invalid_field);
+    CHECK(res.error().message == "imp[1].id: repeats an earlier imp's id");
+  }
   SECTION("an imp without any media") {
     pb_request r = full_request();
     r.add_imp()->set_id("bare");
