@@ -46,6 +46,30 @@ using tcp = asio::ip::tcp;
 
 class session;
 
+// RFC 9112 section 6.1: a server answers 501 to a transfer coding it does not implement. Beast
+// takes a body sent "Transfer-Encoding: gzip, chunked" apart from its chunks but leaves the
+// gzip, which would then be read as the body. True when every coding listed is chunked.
+bool only_chunked(std::string_view transfer_encoding) {
+  while (!transfer_encoding.empty()) {
+    const std::size_t comma = transfer_encoding.find(',');
+    std::string_view coding = transfer_encoding.substr(0, comma);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+      coding.remove_suffix(1);
+    }
+    if (!coding.empty() && !beast::iequals(coding, "chunked")) return false;
+    if (comma == std::string_view::npos) break;
+    transfer_encoding.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+constexpr std::string_view unsupported_coding =
+    "transfer coding not supported: send the body plain or chunked (compress it with "
+    "Content-Encoding: gzip)\n";
+
 // Runs blocking work (a streamed upload's finish(): sorting and applying a 10M-line push takes
 // seconds) off a worker's thread, so that thread keeps answering its other connections
 // (/healthz, /metrics). Jobs run one at a time, in order. Joined on destruction: the job
@@ -277,6 +301,11 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec, header_parser_->got_some());
+    if (header_parser_->chunked() &&
+        !only_chunked(header_parser_->get()[bhttp::field::transfer_encoding])) {
+      header_parser_.reset();
+      return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
+    }
     res_.clear();
     res_.body().clear();
     res_.version(header_parser_->get().version());
@@ -395,6 +424,9 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec, parser_ && parser_->got_some());
+    if (parser_->chunked() && !only_chunked(parser_->get()[bhttp::field::transfer_encoding])) {
+      return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
+    }
     busy_ = true;
     const auto arrival = steady_clock::now();
     request& req = parser_->get();

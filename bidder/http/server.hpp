@@ -76,7 +76,7 @@ class handler {
                                           response& res) noexcept = 0;
   /// Called after the answer to a request with a deadline was written.
   virtual void on_written(bool late) noexcept {}
-  /// Counts a request refused by the HTTP layer itself (status 400, 408 or 413).
+  /// Counts a request refused by the HTTP layer itself (status 400, 408, 413, 431 or 501).
   virtual void on_refused(unsigned status) noexcept {}
   /// The worker runs behind (server_options::shed_window): answers `req` at the least cost if it
   /// may be dropped (a bid request: 204 no-bid) and returns true, or returns false to have it

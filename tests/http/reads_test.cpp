@@ -245,3 +245,23 @@ TEST_CASE("chunk framing is bounded on the admin port's reads too", "[http]") {
   }
   server->drain(1s);
 }
+
+TEST_CASE("a transfer coding other than chunked gets 501 on both kinds of port", "[http]") {
+  for (const bool admin : {false, true}) {
+    INFO((admin ? "admin (stream_bodies)" : "bid path"));
+    auto server = start_server({.port = 0, .stream_bodies = admin});
+    for (const char* method : {"POST", "PUT"}) {
+      raw_client client(server->port());
+      client.write(std::string(method) +
+                   " /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+      const auto res = client.read();
+      CHECK(res.result_int() == 501);
+      CHECK(res.body().find("Content-Encoding: gzip") != std::string::npos);
+    }
+    // "chunked" in any case, alone, is served.
+    raw_client client(server->port());
+    client.write("POST /x HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    CHECK(client.read().body() == "/x 3");
+    server->drain(1s);
+  }
+}
