@@ -9,8 +9,8 @@
 
 namespace bidder {
 
-/// The git commit (40 hex digits) the binary was built from; the -DBIDDER_COMMIT given to
-/// CMake when the tree is not a git checkout; "" when neither is known.
+/// The -DBIDDER_COMMIT given to CMake when set (a tree that is not a git checkout); else the
+/// git commit (40 hex digits) of the source tree's own checkout; "" when neither is known.
 std::string_view build_commit() noexcept;
 /// True when tracked files differed from build_commit() at build time.
 bool build_dirty() noexcept;
