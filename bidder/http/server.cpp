@@ -537,8 +537,9 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   worker& worker_;
   const server_options& options_;
-  // No maximum here: the parser's header and body limits bound what is read (a flat_buffer
-  // maximum would turn a 10 KB header into a 400 instead of the 431 it deserves).
+  // The parser's header and body limits bound what is read; past the header, chunk framing is
+  // bounded by continue_request() (bid path) or by a maximum one read above max_header_bytes
+  // (admin port, see the constructor), so an oversized header still gets its 431.
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   // stream_bodies only: the header is read first, then the body whole (parser_) or streamed.
