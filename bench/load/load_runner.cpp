@@ -95,7 +95,10 @@ class load_run {
       if (gen != c.generation) return;
       if (initial) --pending_initial_;
       if (finished_) return;
-      if (ec && resend) return fail(c, ec);  // the request fails for good (c.resent is set)
+      if (ec && resend) {  // the request fails for good (c.resent is set)
+        ++result_.counts.connect_failures;
+        return fail(c, ec);
+      }
       if (ec) {
         ++result_.counts.connect_failures;
         result_.last_error = ec.message();
@@ -338,7 +341,7 @@ class load_run {
                        ec == asio::error::broken_pipe;
     if (c.state == conn_state::busy && c.reused && c.used == 0 && stale && !c.resent &&
         !finished_) {
-      ++result_.counts.resent;
+      if (c.recorded) ++result_.counts.resent;
       close(c);
       c.resent = true;
       return connect(c, /*initial=*/false, /*resend=*/true);

@@ -22,6 +22,7 @@
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
 #include "bidder/core/deadline.hpp"
+#include "tests/bench/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -103,6 +104,7 @@ TEST_CASE("bad flags are refused with the flag and what it takes", "[bench][unit
       {{"stray"}, "unexpected argument"},
       {{"--floor=yes"}, "takes no value"},
       {{"--connections", "1e30"}, "--connections: expected 1 to"},  // no cast out of range
+      {{"--connections", "99999999999999999999"}, "--connections: expected 1 to"},
       {{"--seed", "18446744073709551616"}, "--seed: expected a whole number"},  // 2^64
       {{"--seed", "-1"}, "--seed: expected a whole number"},
       {{"--duration", "8d"}, "--duration: expected a duration"},
@@ -205,6 +207,37 @@ TEST_CASE("a ramp finds the highest rate under the SLO", "[bench][integration]")
   std::stringstream text;
   text << page.rdbuf();
   CHECK(text.str().find("p99 latency vs offered rate") != std::string::npos);
+}
+
+TEST_CASE("a ramp step fails on 4xx, except for replayed files meant to be refused",
+          "[bench][integration]") {
+  // Every second answer is a 400.
+  bidder::bench::test::test_server server({.statuses = {204, 400}});
+  const std::string target = "http://127.0.0.1:" + std::to_string(server.port()) + "/bid";
+  auto ramp = [&](const std::vector<std::pair<std::string, std::string>>& files) {
+    temp_dir dir;
+    for (const auto& [name, json] : files) std::ofstream(dir.path / name) << json;
+    const fs::path report = dir.path / "ramp.json";
+    std::string out;
+    std::string err;
+    run({"--target", target, "--requests", dir.path.string(), "--ramp", "200:400:200", "--slo-p99",
+         "1s", "--duration", "300ms", "--warmup", "0", "--connections", "2", "--json",
+         report.string()},
+        &out, &err);
+    INFO(out << err);
+    return read_json(report).at("ramps").as_array().at(0).as_object();
+  };
+  const std::string request = R"({"id":"1","imp":[{"id":"1","banner":{"w":300,"h":250}}]})";
+  // Half of the files are the corpus's DEVIATION kind: half of the answers may be 400s.
+  const auto meant = ramp({{"a.json", request}, {"b-DEVIATION.json", request}});
+  CHECK(meant.at("steps").as_array().size() == 2);
+  CHECK(u64(meant.at("max_rate_under_slo")) == 400);
+  // None is: the first step already fails, on its 4xx.
+  const auto refused = ramp({{"a.json", request}, {"b.json", request}});
+  const auto& steps = refused.at("steps").as_array();
+  REQUIRE(steps.size() == 1);
+  CHECK_THAT(std::string(steps[0].as_object().at("verdict").as_string()), Catch::Contains("4xx"));
+  CHECK(refused.at("max_rate_under_slo").is_null());
 }
 
 TEST_CASE("data-set flags write a config and audience, then exit", "[bench][unit]") {
