@@ -279,9 +279,11 @@ TEST_CASE("a reopened store still finds its users after the open's cache warm-up
   CHECK(store->lookup("user:c", now, out) == lookup_status::not_found);
 }
 
-TEST_CASE("a user a bid found not in memory is read in the background for the next bid",
-          "[audience][unit]") {
-  temp_dir dir;
+namespace {
+
+// A store holding "user:a", closed and reopened without the open's cache warm-up: its data is
+// on disk only, so the bid path's look-ups find it not in memory.
+std::unique_ptr<rocksdb_store> reopened_cold_with_user_a(temp_dir& dir) {
   {
     auto store = open_store(dir.db());
     const std::vector<membership> a = {{"auto-site-visitor", 1'700'000'000}};
@@ -289,7 +291,16 @@ TEST_CASE("a user a bid found not in memory is read in the background for the ne
   }
   auto opened = rocksdb_store::open({.path = dir.db(), .warm_cache_on_open = false});
   REQUIRE(opened);
-  auto& store = **opened;
+  return std::move(*opened);
+}
+
+}  // namespace
+
+TEST_CASE("a user a bid found not in memory is read in the background for the next bid",
+          "[audience][unit]") {
+  temp_dir dir;
+  auto opened = reopened_cold_with_user_a(dir);
+  auto& store = *opened;
   std::vector<membership_view> out;
   REQUIRE(store.lookup("user:a", now, out) == lookup_status::not_in_memory);  // offered
   // The warmer thread reads offered keys between naps: a bound, not a pause.
@@ -306,14 +317,8 @@ TEST_CASE("a user a bid found not in memory is read in the background for the ne
 TEST_CASE("without the warm-up a reopened store answers not_in_memory until warm_cache()",
           "[audience][unit]") {
   temp_dir dir;
-  {
-    auto store = open_store(dir.db());
-    const std::vector<membership> a = {{"auto-site-visitor", 1'700'000'000}};
-    REQUIRE(store->write_user("user:a", a));
-  }
-  auto opened = rocksdb_store::open({.path = dir.db(), .warm_cache_on_open = false});
-  REQUIRE(opened);
-  auto& store = **opened;
+  auto opened = reopened_cold_with_user_a(dir);
+  auto& store = *opened;
   std::vector<membership_view> out;
   CHECK(store.lookup("user:a", now, out) == lookup_status::not_in_memory);
   CHECK(out.empty());
