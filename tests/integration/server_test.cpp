@@ -435,6 +435,71 @@ TEST_CASE("stop drains: idle keep-alive connections do not hold the server up",
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
 }
 
+namespace {
+
+// Runs the bidder binary with `args` to its exit: its exit code and what it printed (stdout and
+// stderr together).
+std::pair<int, std::string> run_bidder(const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    std::vector<char*> argv{const_cast<char*>(BIDDER_BINARY)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(BIDDER_BINARY, argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  std::string output;
+  char chunk[512];
+  for (ssize_t n; (n = read(pipe_fds[0], chunk, sizeof chunk)) > 0;) {
+    output.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+}  // namespace
+
+TEST_CASE("bad serve flags exit 2 with what the flag takes, before anything starts",
+          "[integration][process]") {
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const auto c = GENERATE(values<bad_case>({
+      {{"--audience-cache-mb", "4"}, "--audience-cache-mb takes a size in MiB from 8 to 1048576"},
+      {{"--audience-cache-mb", "12x"}, "--audience-cache-mb takes a size in MiB"},
+      {{"--audience-row-cache-mb", "2000000"}, "--audience-row-cache-mb takes 0 (none)"},
+      {{"--audience-row-cache-mb", "-1"}, "--audience-row-cache-mb takes 0 (none)"},
+      {{"--shed-busy", "30"}, "--shed-busy takes 0 (never shed) or a percentage from 50 to 100"},
+      {{"--threads", "999"}, "--threads takes a number from 0 to 256"},
+      {{"--threads"}, "--threads needs a value"},
+      {{"--frobnicate", "1"}, "unknown option --frobnicate"},
+  }));
+  std::vector<std::string> args{"serve", "--data-dir", "/nonexistent/never-created"};
+  args.insert(args.end(), c.args.begin(), c.args.end());
+  const auto [code, output] = run_bidder(args);
+  INFO(output);
+  CHECK(code == 2);
+  CHECK_THAT(output, Catch::Contains(c.message));
+  CHECK_THAT(output, Catch::Contains("usage:"));
+}
+
+TEST_CASE("bidder version names the commit it was built from", "[integration][process]") {
+  const auto [code, output] = run_bidder({"version"});
+  CHECK(code == 0);
+  CHECK_THAT(output, Catch::StartsWith("bidder, commit "));
+}
+
 TEST_CASE("the bidder binary serves the demo and exits 0 on SIGTERM", "[integration][process]") {
   temp_dir dir;
   int pipe_fds[2];
