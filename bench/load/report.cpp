@@ -850,14 +850,24 @@ std::string render_html(const bench_report& report) {
     for (const auto& ramp : report.ramps) {
       series a{ramp.label, {}};
       series b{ramp.label, {}};
+      // Bids (200) per second: answers include the 204s a loaded bidder sheds without an
+      // auction, so where the two curves part, the bidder sheds.
+      series bids{ramp.label + ": bids (200)", {}, true};
+      std::uint64_t any_bids = 0;
       for (const auto& step : ramp.steps) {
         a.points.emplace_back(static_cast<double>(step.rate),
                               static_cast<double>(step.result.latency.percentile(99).count()));
         b.points.emplace_back(static_cast<double>(step.rate), step.result.achieved_rate);
+        const double seconds = std::chrono::duration<double>(step.result.elapsed).count();
+        bids.points.emplace_back(
+            static_cast<double>(step.rate),
+            seconds > 0 ? static_cast<double>(step.result.counts.bids) / seconds : 0.0);
+        any_bids += step.result.counts.bids;
         max_rate = std::max({max_rate, static_cast<double>(step.rate), step.result.achieved_rate});
       }
       p99.push_back(std::move(a));
       achieved.push_back(std::move(b));
+      if (any_bids > 0) achieved.push_back(std::move(bids));
       slo = ramp.slo_p99;
     }
     std::vector<series> with_slo = p99;

@@ -207,24 +207,31 @@ TEST_CASE("a ramp finds the highest rate under the SLO", "[bench][integration]")
   std::stringstream text;
   text << page.rdbuf();
   CHECK(text.str().find("p99 latency vs offered rate") != std::string::npos);
+  CHECK(text.str().find("bids (200)") == std::string::npos);  // the floor answers no bid
 }
 
 TEST_CASE("a ramp step fails on 4xx, except for replayed files meant to be refused",
           "[bench][integration]") {
-  // Every second answer is a 400.
-  bidder::bench::test::test_server server({.statuses = {204, 400}});
+  // Every second answer is a 400, the others bids.
+  bidder::bench::test::test_server server({.statuses = {200, 400}});
   const std::string target = "http://127.0.0.1:" + std::to_string(server.port()) + "/bid";
   auto ramp = [&](const std::vector<std::pair<std::string, std::string>>& files) {
     temp_dir dir;
     for (const auto& [name, json] : files) std::ofstream(dir.path / name) << json;
     const fs::path report = dir.path / "ramp.json";
+    const fs::path html = dir.path / "ramp.html";
     std::string out;
     std::string err;
     run({"--target", target, "--requests", dir.path.string(), "--ramp", "200:400:200", "--slo-p99",
          "1s", "--duration", "300ms", "--warmup", "0", "--connections", "2", "--json",
-         report.string()},
+         report.string(), "--html", html.string()},
         &out, &err);
     INFO(out << err);
+    std::ifstream page(html);
+    std::stringstream text;
+    text << page.rdbuf();
+    // Bids per second are drawn beside the answers, where a shedding bidder's curves part.
+    CHECK(text.str().find("target: bids (200)") != std::string::npos);
     return read_json(report).at("ramps").as_array().at(0).as_object();
   };
   const std::string request = R"({"id":"1","imp":[{"id":"1","banner":{"w":300,"h":250}}]})";
