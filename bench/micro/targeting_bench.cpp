@@ -6,6 +6,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -116,7 +118,8 @@ void BM_auction_campaigns(benchmark::State& state) {
 }
 BENCHMARK(BM_auction_campaigns)->ArgName("campaigns")->Arg(10)->Arg(1000)->Arg(10000);
 
-// Each built-in model prices one impression of a known user (mobile device, three segments).
+// Each built-in model prices one impression of a known user (mobile device, three segments);
+// each campaign's id is its model's name.
 const char* const pricing_config = R"({
   "seat": "s", "campaigns": [
   {"id": "fixed", "status": "ACTIVE", "currency": "USD", "max_cpm": 10,
@@ -161,7 +164,27 @@ void BM_pricing_model(benchmark::State& state) {
     benchmark::DoNotOptimize(q);
   }
 }
-BENCHMARK(BM_pricing_model)->ArgName("model")->Arg(0)->Arg(1);
+// One case per registered model: pricing_config's campaign whose id is the model's name. A model
+// without one stops the benchmark, so a new model cannot be left out unnoticed.
+const bool pricing_models_registered = [] {
+  pricing::registry models;
+  if (!models::register_builtin_models(models)) std::abort();
+  const auto snap = snapshot_of(pricing_config);
+  for (const std::string& name : models.names()) {
+    const auto it = std::find_if(snap->campaigns.begin(), snap->campaigns.end(),
+                                 [&](const engine::compiled_campaign& c) { return c.id == name; });
+    if (it == snap->campaigns.end()) {
+      std::fprintf(stderr,
+                   "bench_targeting: pricing model \"%s\" has no case: add a campaign with id "
+                   "\"%s\" to pricing_config\n",
+                   name.c_str(), name.c_str());
+      std::exit(1);
+    }
+    benchmark::RegisterBenchmark(("BM_pricing_model/" + name).c_str(), BM_pricing_model)
+        ->Arg(static_cast<std::int64_t>(it - snap->campaigns.begin()));
+  }
+  return true;
+}();
 
 }  // namespace
 
