@@ -118,6 +118,33 @@ void BM_auction_campaigns(benchmark::State& state) {
 }
 BENCHMARK(BM_auction_campaigns)->ArgName("campaigns")->Arg(10)->Arg(1000)->Arg(10000);
 
+// The targeting index alone, the part of the auction that grows with the campaign count: the
+// request-level filter, then each imp's candidates (media, size, deals), over the same pool.
+// The counter is the candidates an auction would then consider per request.
+void BM_targeting_index(benchmark::State& state) {
+  world& w = world_of(static_cast<std::size_t>(state.range(0)));
+  const engine::targeting_index& index = w.snap->targeting;
+  engine::campaign_set eligible, scratch, slot;
+  std::size_t next = 0;
+  std::int64_t candidates = 0;
+  for (auto _ : state) {
+    const openrtb::bid_request& request = w.requests[next]->request;
+    index.filter(request, w.snap->default_exchange, /*audience_allowed=*/true, eligible, scratch);
+    for (const openrtb::imp& imp : request.imps) {
+      index.slot_candidates(imp, eligible, slot);
+      slot.for_each([&](std::uint32_t) {
+        ++candidates;
+        return true;
+      });
+    }
+    if (++next == w.requests.size()) next = 0;
+    benchmark::DoNotOptimize(slot);
+  }
+  state.counters["candidates"] =
+      benchmark::Counter(static_cast<double>(candidates) / static_cast<double>(state.iterations()));
+}
+BENCHMARK(BM_targeting_index)->ArgName("campaigns")->Arg(10)->Arg(1000)->Arg(10000);
+
 // Each built-in model prices one impression of a known user (mobile device, three segments);
 // each campaign's id is its model's name.
 const char* const pricing_config = R"({
