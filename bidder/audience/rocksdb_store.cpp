@@ -299,6 +299,19 @@ struct rocksdb_store::impl {
     }
   }
 
+  // Reads `keys` with fill_cache, so that bids find them in memory. False on a read error.
+  bool warm_keys(const std::vector<std::string>& keys) {
+    rocksdb::ReadOptions read;
+    read.fill_cache = true;
+    rocksdb::PinnableSlice value;
+    for (const std::string& key : keys) {
+      const rocksdb::Status got = db->Get(read, users, key, &value);
+      value.Reset();
+      if (!got.ok() && !got.IsNotFound()) return false;
+    }
+    return true;
+  }
+
   // Reads the keys bids found missing from memory. Returns how many.
   std::size_t warm_offered() {
     rocksdb::ReadOptions read;
@@ -561,22 +574,38 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
   rocksdb::Status s = users_writer.Open(users_file);
   if (!s.ok()) return io_error("cannot stage update", s);
   std::uint64_t entries = 0;
+  std::uint64_t stored_keys = 0;
+  db.GetIntProperty(impl_->users, "rocksdb.estimate-num-keys", &stored_keys);
+  // The users this update writes, to warm their data alone afterwards when they are few against
+  // the store (a full warm reads every user: seconds at 10 million, for a 1,000-line push).
+  const std::uint64_t max_touched = std::min<std::uint64_t>(stored_keys / 16, 262'144);
+  std::vector<std::string> touched;
+  bool too_many_touched = false;
+  auto touch = [&](std::string_view key) {
+    if (too_many_touched) return;
+    if (touched.size() == max_touched) {
+      too_many_touched = true;
+      std::vector<std::string>().swap(touched);
+      return;
+    }
+    touched.emplace_back(key);
+  };
   auto add = [&](const member& m) -> rocksdb::Status {
     ++entries;
     ++result.written;  // added, or refreshed
+    touch(m.key);
     const unix_seconds expires = ttl_seconds > 0 ? m.last_seen + ttl_seconds : 0;
     return users_writer.Merge(m.key, add_operand(segment, m.last_seen, expires));
   };
   auto remove = [&](std::string_view key) -> rocksdb::Status {
     ++entries;
+    touch(key);
     return users_writer.Merge(rocksdb::Slice(key.data(), key.size()), remove_operand(segment));
   };
   // Which of the file's members are already in the segment decides what to write and keeps the
   // member count exact (so re-pushing a file changes nothing, counts included). A replace, or a
   // file that is large against the store, merge-joins with a scan of all users; a small file
   // on a large store looks its members up one by one.
-  std::uint64_t stored_keys = 0;
-  db.GetIntProperty(impl_->users, "rocksdb.estimate-num-keys", &stored_keys);
   const bool scan = mode == update_mode::replace || members.size() * 64 >= stored_keys;
   std::uint64_t joined = 0, left = 0;  // members new to the segment; members that left it
   auto visit = [&](const member& m, bool was_member) -> rocksdb::Status {
@@ -688,9 +717,15 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
 
   s = db.IngestExternalFiles(ingest);
   if (!s.ok()) return io_error("cannot apply update", s);
-  // Ingested files are not in the block cache, and bids never read the disk: warm it now when
-  // the store fits (otherwise each user is warmed after its first miss, off the bid path).
-  if (auto warmed = warm_cache(); !warmed) return warmed.error();
+  // Ingested files are not in the block cache, and bids never read the disk. A few users
+  // written: a Get of each caches their blocks, the new file's and the older files' under it
+  // (compactions this triggers later are warmed by the warmer thread). Many: the whole store is
+  // warmed when it fits (otherwise each user is warmed after its first miss, off the bid path).
+  if (too_many_touched) {
+    if (auto warmed = warm_cache(); !warmed) return warmed.error();
+  } else if (!impl_->warm_keys(touched)) {
+    return make_error(errc::io_error, "cannot warm the audience store's cache");
+  }
   return result;
 }
 

@@ -556,3 +556,50 @@ TEST_CASE("a store without a row cache warms no rows and reports none", "[audien
   CHECK(store->caches().row_cache_capacity == 0);
   CHECK(store->caches().row_cache_bytes == 0);
 }
+
+TEST_CASE("a small push warms the users it writes, not the whole store", "[audience][unit]") {
+  using bidder::audience::update_mode;
+  auto keys = [](char prefix, int count) {
+    std::vector<std::string> out;
+    char buffer[32];
+    for (int i = 0; i < count; ++i) {
+      std::snprintf(buffer, sizeof buffer, "user:%c%06d", prefix, i);
+      out.emplace_back(buffer);
+    }
+    return out;
+  };
+  temp_dir dir;
+  {
+    auto store = open_store(dir.db());
+    REQUIRE(
+        store->update_segment("old", update_mode::replace, 0, members_named(keys('a', 20000)), now)
+            .has_value());
+  }
+  auto opened = rocksdb_store::open({.path = dir.db(), .warm_cache_on_open = false});
+  REQUIRE(opened);
+  auto& store = **opened;
+  std::vector<membership_view> out;
+  REQUIRE(store.lookup("user:a000000", now, out) == lookup_status::not_in_memory);
+
+  // 100 users against 20,000 stored: their own data is read into the cache, and only theirs.
+  const auto added = keys('z', 100);
+  REQUIRE(store.update_segment("new", update_mode::add, 0, members_named(added), now).has_value());
+  for (const std::string& key : added) {
+    out.clear();
+    INFO(key);
+    REQUIRE(store.lookup(key, now, out) == lookup_status::found);
+    CHECK(plain(out) == std::vector<plain_membership>{{"new", 1'700'000'000}});
+  }
+  // A user the push did not write is still on disk only. (Not user:a000000: the look-up above
+  // offered it to the warmer thread, which may have read it since.)
+  out.clear();
+  CHECK(store.lookup("user:a010000", now, out) == lookup_status::not_in_memory);
+
+  // Old users an update writes to are warmed too, with their older data under the new operand.
+  const auto moved = keys('a', 50);
+  REQUIRE(store.update_segment("new", update_mode::add, 0, members_named(moved), now).has_value());
+  out.clear();
+  REQUIRE(store.lookup("user:a000049", now, out) == lookup_status::found);
+  CHECK(plain(out) ==
+        std::vector<plain_membership>{{"old", 1'700'000'000}, {"new", 1'700'000'000}});
+}
