@@ -299,6 +299,13 @@ struct rocksdb_store::impl {
     }
   }
 
+  // The users' files fit in half of the block cache: the store is kept in memory whole.
+  bool fits_in_cache() {
+    std::uint64_t live_bytes = 0;
+    db->GetIntProperty(users, "rocksdb.live-sst-files-size", &live_bytes);
+    return live_bytes <= block_cache->GetCapacity() / 2;
+  }
+
   // Reads `keys` with fill_cache, so that bids find them in memory. False on a read error.
   bool warm_keys(const std::vector<std::string>& keys) {
     rocksdb::ReadOptions read;
@@ -327,9 +334,7 @@ struct rocksdb_store::impl {
   // row cache (if any) is refilled after it either way, by the warmer thread.
   bool warm_all_if_it_fits() {
     if (row_cache) rewarm_rows.store(true, std::memory_order_release);
-    std::uint64_t live_bytes = 0;
-    db->GetIntProperty(users, "rocksdb.live-sst-files-size", &live_bytes);
-    if (live_bytes > block_cache->GetCapacity() / 2) return true;  // too big to hold; stay lazy
+    if (!fits_in_cache()) return true;  // too big to hold; stay lazy
     rocksdb::ReadOptions read;
     read.fill_cache = true;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
@@ -717,13 +722,15 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
 
   s = db.IngestExternalFiles(ingest);
   if (!s.ok()) return io_error("cannot apply update", s);
-  // Ingested files are not in the block cache, and bids never read the disk. A few users
-  // written: a Get of each caches their blocks, the new file's and the older files' under it
-  // (compactions this triggers later are warmed by the warmer thread). Many: the whole store is
-  // warmed when it fits (otherwise each user is warmed after its first miss, off the bid path).
+  // Ingested files are not in the block cache, and bids never read the disk. When the store is
+  // kept in memory (it fits in the cache), a few users written: a Get of each caches their
+  // blocks, the new file's and the older files' under it. Many: the whole store is warmed
+  // again. (Compactions the ingest triggers later, and a memtable it had to flush first, are
+  // warmed by the warmer thread, moments after.) A store too big for the cache stays lazy: each
+  // user is warmed after its first miss, off the bid path.
   if (too_many_touched) {
     if (auto warmed = warm_cache(); !warmed) return warmed.error();
-  } else if (!impl_->warm_keys(touched)) {
+  } else if (impl_->fits_in_cache() && !impl_->warm_keys(touched)) {
     return make_error(errc::io_error, "cannot warm the audience store's cache");
   }
   return result;
