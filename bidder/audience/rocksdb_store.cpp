@@ -306,28 +306,24 @@ struct rocksdb_store::impl {
     return live_bytes <= block_cache->GetCapacity() / 2;
   }
 
-  // Reads `keys` with fill_cache, so that bids find them in memory. False on a read error.
-  bool warm_keys(const std::vector<std::string>& keys) {
+  // Reads `key` with fill_cache (from disk if need be), so that bids find it in memory. False
+  // on a read error.
+  bool warm_key(const std::string& key) {
     rocksdb::ReadOptions read;
     read.fill_cache = true;
     rocksdb::PinnableSlice value;
-    for (const std::string& key : keys) {
-      const rocksdb::Status got = db->Get(read, users, key, &value);
-      value.Reset();
-      if (!got.ok() && !got.IsNotFound()) return false;
-    }
-    return true;
+    const rocksdb::Status got = db->Get(read, users, key, &value);
+    return got.ok() || got.IsNotFound();
   }
 
-  // Reads the keys bids found missing from memory. Returns how many.
+  bool warm_keys(const std::vector<std::string>& keys) {
+    return std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return warm_key(k); });
+  }
+
+  // Reads the keys bids found missing from memory (errors left to the bid's next miss).
+  // Returns how many.
   std::size_t warm_offered() {
-    rocksdb::ReadOptions read;
-    read.fill_cache = true;
-    rocksdb::PinnableSlice value;
-    return to_warm.drain([&](const std::string& key) {
-      db->Get(read, users, key, &value).PermitUncheckedError();
-      value.Reset();
-    });
+    return to_warm.drain([&](const std::string& key) { (void)warm_key(key); });
   }
 
   // Reads every user once (filling the cache) when the store fits in half of the cache. The

@@ -20,6 +20,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <condition_variable>
@@ -48,22 +49,14 @@ class session;
 
 // RFC 9112 section 6.1: a server answers 501 to a transfer coding it does not implement. Beast
 // takes a body sent "Transfer-Encoding: gzip, chunked" apart from its chunks but leaves the
-// gzip, which would then be read as the body. True when every coding listed is chunked.
-bool only_chunked(std::string_view transfer_encoding) {
-  while (!transfer_encoding.empty()) {
-    const std::size_t comma = transfer_encoding.find(',');
-    std::string_view coding = transfer_encoding.substr(0, comma);
-    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
-      coding.remove_prefix(1);
-    }
-    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
-      coding.remove_suffix(1);
-    }
-    if (!coding.empty() && !beast::iequals(coding, "chunked")) return false;
-    if (comma == std::string_view::npos) break;
-    transfer_encoding.remove_prefix(comma + 1);
+// gzip, which would then be read as the body. True for such a request.
+template <class Parser>
+bool unsupported_transfer_coding(const Parser& parser) {
+  if (!parser.chunked()) return false;  // the usual request: nothing to look at
+  for (const auto& coding : bhttp::ext_list{parser.get()[bhttp::field::transfer_encoding]}) {
+    if (!beast::iequals(coding.first, "chunked")) return true;
   }
-  return true;
+  return false;
 }
 
 constexpr std::string_view unsupported_coding =
@@ -301,8 +294,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec, header_parser_->got_some());
-    if (header_parser_->chunked() &&
-        !only_chunked(header_parser_->get()[bhttp::field::transfer_encoding])) {
+    if (unsupported_transfer_coding(*header_parser_)) {
       header_parser_.reset();
       return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
     }
@@ -424,7 +416,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec, parser_ && parser_->got_some());
-    if (parser_->chunked() && !only_chunked(parser_->get()[bhttp::field::transfer_encoding])) {
+    if (unsupported_transfer_coding(*parser_)) {
       return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
     }
     busy_ = true;
