@@ -81,7 +81,6 @@ std::uint64_t latency_histogram::percentile_rank(double percent, std::uint64_t c
 
 latency_histogram::duration latency_histogram::percentile(double percent) const noexcept {
   if (count_ == 0) return duration(0);
-  percent = std::clamp(percent, 0.0, 100.0);
   const std::uint64_t rank = percentile_rank(percent, count_);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {

@@ -95,12 +95,9 @@ class load_run {
       if (gen != c.generation) return;
       if (initial) --pending_initial_;
       if (finished_) return;
-      if (ec && resend) {  // the request fails for good (c.resent is set)
-        ++result_.counts.connect_failures;
-        return fail(c, ec);
-      }
       if (ec) {
         ++result_.counts.connect_failures;
+        if (resend) return fail(c, ec);  // the request fails for good (c.resent is set)
         result_.last_error = ec.message();
         close(c);
         // At start a failure waits for the others: with none connected the run is refused

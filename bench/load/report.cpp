@@ -586,8 +586,7 @@ double client_error_share(const load_counts& counts) noexcept {
                        : static_cast<double>(counts.client_errors) / static_cast<double>(answered);
 }
 
-void judge_step(ramp_step& step, nanoseconds slo_p99,
-                std::optional<double> client_error_share_allowed) {
+void judge_step(ramp_step& step, nanoseconds slo_p99, double client_error_share_allowed) {
   const load_counts& n = step.result.counts;
   const nanoseconds p99 = step.result.latency.percentile(99);
   std::vector<std::string> problems;
@@ -596,8 +595,7 @@ void judge_step(ramp_step& step, nanoseconds slo_p99,
   if (n.timeouts > 0) problems.push_back(format_count(n.timeouts) + " timeouts");
   if (n.server_errors > 0) problems.push_back(format_count(n.server_errors) + " 5xx");
   // A bidder refusing requests under load (429, 503-like 4xx) is not holding the rate.
-  if (client_error_share_allowed && n.client_errors > 0 &&
-      client_error_share(n) > *client_error_share_allowed + 1e-9) {
+  if (n.client_errors > 0 && client_error_share(n) > client_error_share_allowed + 1e-9) {
     problems.push_back(format_count(n.client_errors) + " 4xx");
   }
   if (n.other_status > 0) problems.push_back(format_count(n.other_status) + " other statuses");

@@ -89,9 +89,9 @@ struct bench_report {
 /// Decides whether a ramp step held: p99 within the SLO; no connection error, timeout, 5xx,
 /// unexpected status (1xx, 3xx, a 2xx but 200/204) or unsent request; and a share of 4xx
 /// answers of at most `client_error_share_allowed` (0 unless the traffic holds requests meant
-/// to be refused; nullopt: not judged). Sets held and verdict.
+/// to be refused). Sets held and verdict.
 void judge_step(ramp_step& step, std::chrono::nanoseconds slo_p99,
-                std::optional<double> client_error_share_allowed = 0.0);
+                double client_error_share_allowed = 0.0);
 
 /// The share of a run's answers that were 4xx (0 when none was answered).
 double client_error_share(const load_counts& counts) noexcept;

@@ -173,7 +173,6 @@ const char* const pricing_request =
 void BM_pricing_model(benchmark::State& state) {
   static const auto snap = snapshot_of(pricing_config);
   const engine::compiled_campaign& c = snap->campaigns[static_cast<std::size_t>(state.range(0))];
-  state.SetLabel(c.id);
   openrtb::json_decoder decoder;
   openrtb::bid_request request;
   if (!decoder.decode(pricing_request, request)) std::abort();

@@ -34,6 +34,17 @@ struct send_record {
   clock_type::time_point sent;
 };
 
+// A run against a loopback test server at `rate` requests/s (0: closed loop).
+load_options options_for(std::uint16_t port, std::uint64_t rate, std::chrono::nanoseconds duration,
+                         unsigned connections) {
+  load_options o;
+  o.target = local(port);
+  o.rate = rate;
+  o.duration = duration;
+  o.connections = connections;
+  return o;
+}
+
 std::uint64_t count_above(const latency_histogram& h, std::chrono::nanoseconds t) {
   return static_cast<std::uint64_t>(h.share_above(t) * static_cast<double>(h.count()) + 0.5);
 }
@@ -46,11 +57,7 @@ TEST_CASE("open loop: send times do not drift when the server stalls", "[bench][
   // slow requests; an open-loop one keeps its schedule and charges the wait to ~200 requests.
   test_server server({.stall_at = 100, .stall = 200ms});
   std::vector<send_record> sends;
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 1000;
-  o.duration = 600ms;
-  o.connections = 4;
+  load_options o = options_for(server.port(), 1000, 600ms, 4);
   o.timeout = 2s;
   o.on_send_for_test = [&](std::uint64_t seq, clock_type::time_point scheduled,
                            clock_type::time_point sent) {
@@ -102,12 +109,8 @@ TEST_CASE("open loop: send times do not drift when the server stalls", "[bench][
 
 TEST_CASE("open loop: warm-up traffic is sent but not recorded", "[bench][integration]") {
   test_server server;
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 1000;
+  load_options o = options_for(server.port(), 1000, 200ms, 2);
   o.warmup = 100ms;
-  o.duration = 200ms;
-  o.connections = 2;
   const request_pool pool = small_pool(o.target);
   auto r = run_load(o, pool);
   REQUIRE(r.has_value());
@@ -120,11 +123,7 @@ TEST_CASE("open loop: warm-up traffic is sent but not recorded", "[bench][integr
 
 TEST_CASE("closed loop: connections send back to back and counts add up", "[bench][integration]") {
   test_server server;
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 0;
-  o.duration = 200ms;
-  o.connections = 4;
+  load_options o = options_for(server.port(), 0, 200ms, 4);
   const request_pool pool = small_pool(o.target);
   auto r = run_load(o, pool);
   REQUIRE(r.has_value());
@@ -139,11 +138,7 @@ TEST_CASE("closed loop: connections send back to back and counts add up", "[benc
 
 TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][integration]") {
   test_server server({.never_answer = true});
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 200;
-  o.duration = 300ms;
-  o.connections = 2;
+  load_options o = options_for(server.port(), 200, 300ms, 2);
   o.timeout = 50ms;
   const request_pool pool = small_pool(o.target);
   auto r = run_load(o, pool);
@@ -164,11 +159,9 @@ TEST_CASE("a server that never answers produces timeouts, not a hang", "[bench][
 
 TEST_CASE("answers are counted by status", "[bench][integration]") {
   test_server server({.statuses = {200, 204, 400, 503, 302}});
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 0;  // closed loop: every request sent is answered before the end
-  o.duration = 200ms;
-  o.connections = 1;  // one connection: the server's count order is the send order
+  // Closed loop on one connection: every request sent is answered before the end, and the
+  // server counts requests in the order they were sent.
+  load_options o = options_for(server.port(), 0, 200ms, 1);
   const request_pool pool = small_pool(o.target);
   auto r = run_load(o, pool);
   REQUIRE(r.has_value());
@@ -188,11 +181,7 @@ TEST_CASE("answers are counted by status", "[bench][integration]") {
 TEST_CASE("a request on a connection the server closed while idle is sent again",
           "[bench][integration]") {
   test_server server({.close_after_answer = true});
-  load_options o;
-  o.target = local(server.port());
-  o.rate = 500;
-  o.duration = 200ms;
-  o.connections = 2;
+  load_options o = options_for(server.port(), 500, 200ms, 2);
   const request_pool pool = small_pool(o.target);
   auto r = run_load(o, pool);
   REQUIRE(r.has_value());
