@@ -212,6 +212,10 @@ class session : public std::enable_shared_from_this<session> {
         const std::size_t used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);
         if (ec && ec != bhttp::error::need_more) return on_read(ec);
+        // Refused from the header, not after a body of up to max_body_bytes.
+        if (parser_->is_header_done() && unsupported_transfer_coding(*parser_)) {
+          return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
+        }
         if (parser_->is_done()) return on_read({});
         if (used != 0 && buffer_.size() != 0) continue;
         // Past the header the eager parser takes body bytes as they come: what piles up is
@@ -416,9 +420,6 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec, parser_ && parser_->got_some());
-    if (unsupported_transfer_coding(*parser_)) {
-      return refuse(bhttp::status::not_implemented, std::string(unsupported_coding));
-    }
     busy_ = true;
     const auto arrival = steady_clock::now();
     request& req = parser_->get();

@@ -258,6 +258,13 @@ TEST_CASE("a transfer coding other than chunked gets 501 on both kinds of port",
       CHECK(res.result_int() == 501);
       CHECK(res.body().find("Content-Encoding: gzip") != std::string::npos);
     }
+    {
+      // Refused from the header: the body need not come (it never ends here; the client
+      // would wait for the idle timeout, 30 s, and the read for its 10 s bound).
+      raw_client client(server->port());
+      client.write("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n");
+      CHECK(client.read().result_int() == 501);
+    }
     // "chunked" in any case, alone, is served.
     raw_client client(server->port());
     client.write("POST /x HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
