@@ -23,13 +23,14 @@ namespace {
 
 constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
-               [--data-dir DIR] [--threads N] [--shed-busy PERCENT]
+               [--data-dir DIR] [--threads N] [--shed-queued-ms MS] [--shed-busy PERCENT]
                [--audience-cache-mb MB] [--audience-row-cache-mb MB]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
-      --threads <cores> --shed-busy 90 (a bid thread busy that % of 10 ms answers bid requests
-      204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config;
+      --threads <cores> --shed-queued-ms 1 (a bid request that waited longer for its thread is
+      answered 204; 0: never) --shed-busy 98 (a bid thread busy that % of 10 ms answers bid
+      requests 204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config;
       SIGTERM/SIGINT finish in-flight requests and exit 0.
       Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
       on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
@@ -82,6 +83,13 @@ int serve(const std::vector<std::string_view>& args) {
       if (ec != std::errc() || end != value.data() + value.size() || options.threads > 256) {
         return fail_usage("--threads takes a number from 0 to 256");
       }
+    } else if (flag == "--shed-queued-ms") {
+      double ms = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || !(ms >= 0 && ms <= 1000)) {
+        return fail_usage("--shed-queued-ms takes milliseconds from 0 (never shed) to 1000");
+      }
+      options.shed_queued = std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000));
     } else if (flag == "--shed-busy") {
       unsigned percent = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), percent);

@@ -251,6 +251,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .port = bid_address->second,
                            .threads = threads,
                            .max_body_bytes = max_body,
+                           .shed_queued = options.shed_queued,
                            .shed_window = shed_window,
                            .shed_busy_share = options.shed_busy_share},
       [state, seed, max_body, services](unsigned worker) {
@@ -289,6 +290,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .threads = 1,
                            .max_body_bytes = http::max_admin_body_bytes,  // pushes are streamed
                            .idle_timeout = std::chrono::seconds(300),
+                           .shed_queued = std::chrono::microseconds(0),
                            .shed_window = std::chrono::microseconds(0),
                            .background_threads = true,  // a push must not take the bids' CPU time
                            .stream_bodies = true},

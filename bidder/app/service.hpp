@@ -32,9 +32,11 @@ struct serve_options {
   unsigned threads = 0;
   /// Bearer token for the admin port; required when admin_listen is not a loopback address.
   std::string admin_token;
-  /// Overload: a bid worker whose thread was busy this share of the last 10 ms sheds bid
-  /// requests as 204 (http::server_options::shed_busy_share). 0: never shed.
-  double shed_busy_share = 0.9;
+  /// Overload (http::server_options): a bid request that waited longer than `shed_queued` for
+  /// its worker is answered 204 (0: never), and so are all while the worker's thread is busy
+  /// `shed_busy_share` of 10 ms (0: never).
+  std::chrono::microseconds shed_queued{1'000};
+  double shed_busy_share = 0.98;
   /// The audience store's block cache and row cache (audience::rocksdb_options).
   std::size_t audience_cache_bytes = std::size_t{1} << 30;
   std::size_t audience_row_cache_bytes = 0;

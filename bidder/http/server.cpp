@@ -1,6 +1,7 @@
 #include "bidder/http/server.hpp"
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +23,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -151,6 +154,13 @@ class session : public std::enable_shared_from_this<session> {
     } else {
       beast::error_code ignored;
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
+      if (options_.shed_queued.count() > 0) {
+        // The kernel stamps each segment with the time it arrived (CLOCK_REALTIME); reads
+        // return it (read_stamped), telling how long a request waited for this worker.
+        const int on = 1;
+        stamped_ = ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on,
+                                sizeof on) == 0;
+      }
     }
     worker_.sessions.insert(this);
   }
@@ -233,7 +243,12 @@ class session : public std::enable_shared_from_this<session> {
         // a connection that never sends holds none).
         if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
         want = beast::read_size(buffer_, beast_read_bytes);
-        got = stream_.socket().read_some(buffer_.prepare(want), ec);
+        if (stamped_) {
+          const bool request_starts = buffer_.size() == 0 && !parser_->got_some();
+          got = read_stamped(buffer_.prepare(want), ec, request_starts);
+        } else {
+          got = stream_.socket().read_some(buffer_.prepare(want), ec);
+        }
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
           return wait_readable();
         }
@@ -242,6 +257,46 @@ class session : public std::enable_shared_from_this<session> {
       if (ec) return on_read(read_error(ec));
       readable = got == want;  // more may be there: read again rather than wait
     }
+  }
+
+  // read_some() by hand, to get the kernel's receive time with the bytes. `request_starts`: the
+  // bytes begin a request, and set queued_ (0 when the kernel gave no time).
+  std::size_t read_stamped(asio::mutable_buffer into, beast::error_code& ec, bool request_starts) {
+    iovec iov{into.data(), into.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+               ? beast::error_code(asio::error::would_block)
+               : beast::error_code(errno, boost::system::system_category());
+      return 0;
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (request_starts) {
+      queued_ = std::chrono::nanoseconds::zero();
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec received{};
+        std::memcpy(&received, CMSG_DATA(c), sizeof received);
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        const auto waited = std::chrono::seconds(now.tv_sec - received.tv_sec) +
+                            std::chrono::nanoseconds(now.tv_nsec - received.tv_nsec);
+        // A wall clock stepped back (or far forward) between the two readings: no figure.
+        if (waited > std::chrono::nanoseconds::zero() && waited < std::chrono::seconds(10)) {
+          queued_ = waited;
+        }
+      }
+    }
+    return static_cast<std::size_t>(n);
   }
 
   void wait_readable() {
@@ -421,13 +476,19 @@ class session : public std::enable_shared_from_this<session> {
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec, parser_ && parser_->got_some());
     busy_ = true;
-    const auto arrival = steady_clock::now();
+    const auto now = steady_clock::now();
+    // The request's deadline runs from when it reached this host, not from when it was read.
+    const auto arrival = now - std::chrono::duration_cast<steady_clock::duration>(queued_);
     request& req = parser_->get();
     res_.clear();
     res_.body().clear();
     res_.version(req.version());
     res_.result(bhttp::status::ok);
-    if (worker_.busy.saturated(arrival) && worker_.serve->shed(req, res_)) {
+    // Behind: this request waited for the worker longer than shed_queued, or the worker is
+    // busy without a pause (the wait then grows where the server cannot see it, in the
+    // clients' connections). See server_options.
+    const bool behind = (stamped_ && queued_ > options_.shed_queued) || worker_.busy.saturated(now);
+    if (behind && worker_.serve->shed(req, res_)) {
       deadline_ = steady_clock::time_point::max();
     } else {
       deadline_ = worker_.serve->handle(req, arrival, res_);
@@ -547,6 +608,10 @@ class session : public std::enable_shared_from_this<session> {
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   // The bid path's reads (continue_request) and timeouts (check_deadline).
   bool timed_out_ = false;
+  // shed_queued: whether reads carry the kernel's receive time, and how long the request being
+  // read waited in the socket before the worker read its first bytes.
+  bool stamped_ = false;
+  std::chrono::nanoseconds queued_{0};
   steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
   bool busy_ = false;
   std::size_t linger_left_ = 0;

@@ -108,12 +108,18 @@ struct server_options {
   /// Open connections per worker thread; more are closed as soon as they are accepted, so a
   /// flood of idle connections cannot use up the process's file descriptors.
   std::size_t max_connections_per_thread = 10000;
-  /// Overload: every `shed_window` each worker measures the share of time its thread was on a
-  /// CPU (busy_meter.hpp). From `shed_busy_share` until it falls 10 points under it, the worker
-  /// is behind its connections, and each request it reads is first offered to handler::shed(),
-  /// which may answer it at the least cost (a bid port: 204). Zero: never shed.
+  /// Overload. A bid request the worker reads is first offered to handler::shed(), which may
+  /// answer it at the least cost (a bid port: 204), when the worker is behind:
+  /// - the request waited longer than `shed_queued` between reaching this host (the kernel's
+  ///   receive time of its first bytes) and the worker reading it; this sheds the requests
+  ///   that queued, and only as many as needed to keep the wait short. Zero: not measured.
+  /// - or the worker's thread was on a CPU `shed_busy_share` of a `shed_window` (busy_meter.hpp),
+  ///   until it falls 10 points under: with few connections the queue forms in the clients'
+  ///   connections, where the server cannot see it. Zero: never.
+  /// (The admin port, stream_bodies, sheds nothing.)
+  std::chrono::microseconds shed_queued{1'000};
   std::chrono::microseconds shed_window{10'000};
-  double shed_busy_share = 0.9;
+  double shed_busy_share = 0.98;
   /// Run the worker threads (and threads they start) as background threads
   /// (core/background_thread.hpp): the admin port does, so that parsing, sorting and ingesting
   /// an upload yield the CPU to bid threads at once.

@@ -97,7 +97,11 @@ TEST_CASE("a request read while the worker is still busy with an earlier one is 
   slow_handler* h = nullptr;
   // A low threshold: on a machine busy with other work (ctest -j2, a compiler) the spinning
   // thread may get only part of a CPU; the default, 90 %, is for a dedicated core.
-  bidder::http::server server({.port = 0, .threads = 1, .shed_window = 5ms, .shed_busy_share = 0.2},
+  bidder::http::server server({.port = 0,
+                               .threads = 1,
+                               .shed_queued = 0ms,  // the busy meter alone
+                               .shed_window = 5ms,
+                               .shed_busy_share = 0.2},
                               [&h](unsigned) {
                                 auto made = std::make_unique<slow_handler>(50ms);
                                 h = made.get();
@@ -118,6 +122,98 @@ TEST_CASE("a request read while the worker is still busy with an earlier one is 
   CHECK(std::max(reply_a.status, reply_b.status) == 204);
 
   server.drain(1s);
+}
+
+namespace {
+
+// Two requests sent at once to a worker that serves each for `work` of CPU: the second read
+// waits for the first. Returns the handler (served, shed, and each served request's age).
+struct two_at_once {
+  std::vector<int> statuses;
+  int served = 0;
+  int shed = 0;
+  std::vector<std::chrono::nanoseconds> ages;  // now - arrival, when handle() began
+};
+
+class aging_handler final : public bidder::http::handler {
+ public:
+  explicit aging_handler(std::chrono::milliseconds work) : work_(work) {}
+  bidder::steady_clock::time_point handle(bidder::http::request&,
+                                          bidder::steady_clock::time_point arrival,
+                                          bidder::http::response& res) noexcept override {
+    ages.push_back(bidder::steady_clock::now() - arrival);
+    const std::int64_t until = cpu_ns() + std::chrono::nanoseconds(work_).count();
+    while (cpu_ns() < until) {
+    }
+    res.body() = "served";
+    return bidder::steady_clock::time_point::max();
+  }
+  bool shed(const bidder::http::request&, bidder::http::response& res) noexcept override {
+    ++shed_count;
+    res.result(bhttp::status::no_content);
+    return true;
+  }
+  std::vector<std::chrono::nanoseconds> ages;  // the worker thread's only; read after drain
+  int shed_count = 0;
+
+ private:
+  std::chrono::milliseconds work_;
+};
+
+two_at_once send_two_at_once(std::chrono::microseconds shed_queued) {
+  aging_handler* h = nullptr;
+  bidder::http::server server(
+      {.port = 0, .threads = 1, .shed_queued = shed_queued, .shed_window = 0ms}, [&h](unsigned) {
+        auto made = std::make_unique<aging_handler>(100ms);
+        h = made.get();
+        return made;
+      });
+  REQUIRE(server.start());
+  two_at_once result;
+  result.statuses.resize(2);
+  {
+    std::vector<std::jthread> senders;
+    for (int i = 0; i < 2; ++i) {
+      senders.emplace_back([&, i] {
+        bidder::test::http_client client(server.port());
+        result.statuses[i] = client.send({.target = "/x", .body = "1"}).status;
+      });
+    }
+  }
+  server.drain(1s);
+  result.served = static_cast<int>(h->ages.size());
+  result.shed = h->shed_count;
+  result.ages = h->ages;
+  std::sort(result.statuses.begin(), result.statuses.end());
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("a request that waited for its worker longer than shed_queued is shed",
+          "[http][integration]") {
+  // The first one read waited for nothing; the second, for the first's 100 ms.
+  const two_at_once limited = send_two_at_once(30ms);
+  CHECK(limited.served == 1);
+  CHECK(limited.shed == 1);
+  CHECK(limited.statuses == std::vector<int>{200, 204});
+  // Not measured: both are served.
+  const two_at_once unlimited = send_two_at_once(0ms);
+  CHECK(unlimited.served == 2);
+  CHECK(unlimited.shed == 0);
+}
+
+TEST_CASE("a request's arrival is when it reached the host, not when its worker read it",
+          "[http][integration]") {
+  // With the kernel's receive times (shed_queued set, here too long to shed), the second
+  // request's deadline runs from when it arrived: it is 100 ms old when its handler starts.
+  const two_at_once stamped = send_two_at_once(10s);
+  REQUIRE(stamped.served == 2);
+  CHECK(std::max(stamped.ages[0], stamped.ages[1]) >= 90ms);
+  // Without them, from when it was read.
+  const two_at_once unstamped = send_two_at_once(0ms);
+  REQUIRE(unstamped.served == 2);
+  CHECK(std::max(unstamped.ages[0], unstamped.ages[1]) < 90ms);
 }
 
 TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices are not shed",

@@ -66,6 +66,7 @@ struct running_service {
     // No overload shedding: a deliberately heavy request (a zip bomb, deep nesting) could make
     // the next bid a 204 on a busy test machine. Shedding is tested in tests/http.
     options.shed_busy_share = 0;
+    options.shed_queued = std::chrono::microseconds(0);
     auto started = bidder::app::service::start(options, log);
     if (!started) FAIL("service did not start: " << started.error().message);
     svc = std::move(*started);
@@ -481,6 +482,9 @@ TEST_CASE("bad serve flags exit 2 with what the flag takes, before anything star
       {{"--audience-row-cache-mb", "2000000"}, "--audience-row-cache-mb takes 0 (none)"},
       {{"--audience-row-cache-mb", "-1"}, "--audience-row-cache-mb takes 0 (none)"},
       {{"--shed-busy", "30"}, "--shed-busy takes 0 (never shed) or a percentage from 50 to 100"},
+      {{"--shed-queued-ms", "-1"}, "--shed-queued-ms takes milliseconds from 0 (never shed)"},
+      {{"--shed-queued-ms", "nan"}, "--shed-queued-ms takes milliseconds from 0 (never shed)"},
+      {{"--shed-queued-ms", "2000"}, "--shed-queued-ms takes milliseconds from 0 (never shed)"},
       {{"--threads", "999"}, "--threads takes a number from 0 to 256"},
       {{"--threads"}, "--threads needs a value"},
       {{"--frobnicate", "1"}, "unknown option --frobnicate"},
@@ -565,6 +569,7 @@ struct custom_service {
     options.data_dir = dir.path.string();
     options.threads = 2;
     options.shed_busy_share = 0;  // as in running_service
+    options.shed_queued = std::chrono::microseconds(0);
     customise(options);
     return bidder::app::service::start(options, log);
   }
@@ -1102,6 +1107,7 @@ std::unique_ptr<bidder::app::service> start_service(const std::string& config,
   options.data_dir = data_dir.string();
   options.threads = 2;
   options.shed_busy_share = 0;  // as in running_service
+  options.shed_queued = std::chrono::microseconds(0);
   auto started = bidder::app::service::start(options, log);
   if (!started) FAIL("service did not start: " << started.error().message);
   return std::move(*started);
