@@ -269,7 +269,10 @@ class session : public std::enable_shared_from_this<session> {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT);
+    ssize_t n = 0;
+    do {
+      n = ::recvmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
     if (n < 0) {
       ec = (errno == EAGAIN || errno == EWOULDBLOCK)
                ? beast::error_code(asio::error::would_block)
