@@ -156,10 +156,10 @@ class session : public std::enable_shared_from_this<session> {
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
       if (options_.shed_queued.count() > 0) {
         // The kernel stamps each segment with the time it arrived (CLOCK_REALTIME); reads
-        // return it (read_stamped), telling how long a request waited for this worker.
+        // return it (read_some_stamped), telling how long a request waited for this worker.
+        // Best effort: without stamps every request counts as not having waited.
         const int on = 1;
-        stamped_ = ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on,
-                                sizeof on) == 0;
+        ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
       }
     }
     worker_.sessions.insert(this);
@@ -243,12 +243,8 @@ class session : public std::enable_shared_from_this<session> {
         // a connection that never sends holds none).
         if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
         want = beast::read_size(buffer_, beast_read_bytes);
-        if (stamped_) {
-          const bool request_starts = buffer_.size() == 0 && !parser_->got_some();
-          got = read_stamped(buffer_.prepare(want), ec, request_starts);
-        } else {
-          got = stream_.socket().read_some(buffer_.prepare(want), ec);
-        }
+        const bool request_starts = buffer_.size() == 0 && !parser_->got_some();
+        got = read_some_stamped(buffer_.prepare(want), ec, request_starts);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
           return wait_readable();
         }
@@ -259,9 +255,11 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
-  // read_some() by hand, to get the kernel's receive time with the bytes. `request_starts`: the
-  // bytes begin a request, and set queued_ (0 when the kernel gave no time).
-  std::size_t read_stamped(asio::mutable_buffer into, beast::error_code& ec, bool request_starts) {
+  // The socket's read_some() by hand (one recvmsg, as Asio's), to get the kernel's receive time
+  // with the bytes when the socket has SO_TIMESTAMPNS. `request_starts`: the bytes begin a
+  // request, and set queued_ (0 when the kernel gave no time).
+  std::size_t read_some_stamped(asio::mutable_buffer into, beast::error_code& ec,
+                                bool request_starts) {
     iovec iov{into.data(), into.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
     msghdr msg{};
@@ -490,7 +488,8 @@ class session : public std::enable_shared_from_this<session> {
     // Behind: this request waited for the worker longer than shed_queued, or the worker is
     // busy without a pause (the wait then grows where the server cannot see it, in the
     // clients' connections). See server_options.
-    const bool behind = (stamped_ && queued_ > options_.shed_queued) || worker_.busy.saturated(now);
+    const bool behind = (options_.shed_queued.count() > 0 && queued_ > options_.shed_queued) ||
+                        worker_.busy.saturated(now);
     if (behind && worker_.serve->shed(req, res_)) {
       deadline_ = steady_clock::time_point::max();
     } else {
@@ -611,9 +610,8 @@ class session : public std::enable_shared_from_this<session> {
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   // The bid path's reads (continue_request) and timeouts (check_deadline).
   bool timed_out_ = false;
-  // shed_queued: whether reads carry the kernel's receive time, and how long the request being
-  // read waited in the socket before the worker read its first bytes.
-  bool stamped_ = false;
+  // How long the request being read waited in the socket before the worker read its first bytes
+  // (read_some_stamped; 0 without the kernel's receive times).
   std::chrono::nanoseconds queued_{0};
   steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
   bool busy_ = false;

@@ -22,11 +22,13 @@
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
 #include "bidder/core/deadline.hpp"
+#include "tests/bench/json_file.hpp"
 #include "tests/bench/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using bidder::bench::test::read_json;
 using namespace bidder::bench;
 
 namespace {
@@ -44,13 +46,6 @@ int run(const std::vector<std::string>& args, std::string* out = nullptr,
   if (out != nullptr) *out = o.str();
   if (err != nullptr) *err = e.str();
   return rc;
-}
-
-json::object read_json(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str()).as_object();
 }
 
 std::uint64_t u64(const json::value& v) {

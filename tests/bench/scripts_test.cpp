@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "bench/load/bidbench.hpp"
+#include "tests/bench/json_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using bidder::bench::test::read_json;
+using bidder::bench::test::write_json;
 
 namespace {
 
@@ -44,17 +47,6 @@ script_result run_script(const std::string& script, const std::vector<std::strin
   const int status = ::pclose(pipe);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-json::object read_json(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str()).as_object();
-}
-
-void write_json(const fs::path& path, const json::object& doc) {
-  std::ofstream(path) << json::serialize(doc);
 }
 
 // A ramp of bidbench's floor at 500, 1,000 and 1,500/s (every step holds a 1 s p99), as
