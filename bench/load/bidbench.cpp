@@ -72,8 +72,10 @@ Reports:
   --html FILE           self-contained HTML with the latency-percentile and ramp charts
   --check SPEC          e.g. 'p99<5ms,miss=0,rps>=40k'; exit 3 when a bound fails. Metrics:
                         p50 p90 p99 p99.9 p99.99 max mean | sent bids nobids 4xx 5xx other
-                        errors timeouts miss late unsent | rps slo_rps | bid_share
-                        nobid_share error_share miss_share
+                        errors timeouts miss late unsent | rps slo_rps full_rps |
+                        bid_share nobid_share error_share miss_share (full_rps: the
+                        highest ramp step that held with the 204 share within a point of
+                        the first step's, i.e. without shedding)
 
 Other:
   --serve-floor HOST:PORT   serve the bare-HTTP floor until SIGINT/SIGTERM (or --duration)
@@ -549,6 +551,7 @@ int run_bidbench(const std::vector<std::string>& args, std::ostream& out, std::o
         if (!held) break;
         ramp.best = ramp.steps.size() - 1;
       }
+      ramp.best_without_shedding = find_best_without_shedding(ramp);
       report.ramps.push_back(std::move(ramp));
     } else {
       announce(err, t.label, o, o.rate);

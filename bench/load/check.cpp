@@ -14,7 +14,7 @@ struct metric_info {
   metric_kind kind;
 };
 
-constexpr std::array<metric_info, 28> catalogue{{
+constexpr std::array<metric_info, 29> catalogue{{
     {"p50", metric_kind::latency},
     {"p90", metric_kind::latency},
     {"p99", metric_kind::latency},
@@ -35,6 +35,7 @@ constexpr std::array<metric_info, 28> catalogue{{
     {"unsent", metric_kind::count},
     {"rps", metric_kind::rate},
     {"slo_rps", metric_kind::rate},
+    {"full_rps", metric_kind::rate},
     {"bid_share", metric_kind::share},
     {"nobid_share", metric_kind::share},
     {"error_share", metric_kind::share},

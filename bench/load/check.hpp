@@ -7,7 +7,8 @@
 //   count    sent bids nobids 4xx 5xx other errors timeouts miss late unsent
 //            (errors: connection errors; miss: answered after tmax from the send; late: after
 //            tmax from the scheduled time)          an integer, e.g. 0, 10k
-//   rate     rps (answers/s achieved), slo_rps (ramp: highest rate that held its SLO)
+//   rate     rps (answers/s achieved), slo_rps (ramp: highest rate that held its SLO),
+//            full_rps (ramp: highest that held without shedding, report.hpp)
 //                                                   a number, optionally 50k or 50000/s
 //   share    bid_share nobid_share error_share miss_share   0..1 or a percentage: 0.5, 50%
 //
@@ -57,7 +58,7 @@ struct check_outcome {
 std::vector<check_outcome> evaluate_checks(const std::vector<check>& checks,
                                            const metric_values& values);
 
-/// Every metric of a run (slo_rps excepted: ramps add it).
+/// Every metric of a run (slo_rps and full_rps excepted: ramps add them).
 metric_values metrics_of(const load_result& result);
 
 /// The value formatted for its kind ("4.20 ms", "12", "50,000/s", "12.5 %").

@@ -534,7 +534,12 @@ std::string ramp_summary(const ramp_report& ramp) {
           format_rate(best.result.achieved_rate) + " achieved, p99 " +
           dur(best.result.latency.percentile(99));
   if (*ramp.best + 1 == ramp.steps.size()) text += " (every step held: raise --ramp's TO)";
-  return text;
+  text += "; without shedding (204 share within " +
+          std::to_string(static_cast<int>(shedding_margin * 100)) + " point of the first step's): ";
+  if (!ramp.best_without_shedding) return text + "none";
+  const ramp_step& full = ramp.steps[*ramp.best_without_shedding];
+  return text + format_rate(static_cast<double>(full.rate)) + " offered, p99 " +
+         dur(full.result.latency.percentile(99));
 }
 
 }  // namespace
@@ -586,6 +591,24 @@ double client_error_share(const load_counts& counts) noexcept {
                        : static_cast<double>(counts.client_errors) / static_cast<double>(answered);
 }
 
+double no_bid_share(const load_counts& counts) noexcept {
+  const std::uint64_t answered = counts.answered();
+  return answered == 0 ? 0.0 : static_cast<double>(counts.no_bids) / static_cast<double>(answered);
+}
+
+std::optional<std::size_t> find_best_without_shedding(const ramp_report& ramp) noexcept {
+  if (ramp.steps.empty()) return std::nullopt;
+  const double own_share = no_bid_share(ramp.steps.front().result.counts);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < ramp.steps.size(); ++i) {
+    const ramp_step& step = ramp.steps[i];
+    if (step.held && no_bid_share(step.result.counts) <= own_share + shedding_margin + 1e-12) {
+      best = i;
+    }
+  }
+  return best;
+}
+
 void judge_step(ramp_step& step, nanoseconds slo_p99, double client_error_share_allowed) {
   const load_counts& n = step.result.counts;
   const nanoseconds p99 = step.result.latency.percentile(99);
@@ -616,6 +639,9 @@ metric_values report_metrics(const bench_report& report) {
     metric_values v;
     if (ramp.best) v = metrics_of(ramp.steps[*ramp.best].result);
     v["slo_rps"] = ramp.best ? static_cast<double>(ramp.steps[*ramp.best].rate) : 0.0;
+    v["full_rps"] = ramp.best_without_shedding
+                        ? static_cast<double>(ramp.steps[*ramp.best_without_shedding].rate)
+                        : 0.0;
     return v;
   }
   if (!report.runs.empty()) return metrics_of(report.runs.back().result);
@@ -728,6 +754,14 @@ json::object to_json(const bench_report& report) {
     } else {
       r["max_rate_under_slo"] = nullptr;
     }
+    if (ramp.best_without_shedding) {
+      const ramp_step& full = ramp.steps[*ramp.best_without_shedding];
+      r["max_rate_without_shedding"] = full.rate;
+      r["achieved_at_max_without_shedding"] = full.result.achieved_rate;
+    } else {
+      r["max_rate_without_shedding"] = nullptr;
+    }
+    r["shedding_margin"] = shedding_margin;
     ramps.push_back(std::move(r));
   }
   o["ramps"] = std::move(ramps);

@@ -71,6 +71,8 @@ struct ramp_report {
   std::vector<ramp_step> steps;
   /// Index of the highest step that held (steps stop at the first that did not).
   std::optional<std::size_t> best;
+  /// Index of the highest step that held without shedding (find_best_without_shedding).
+  std::optional<std::size_t> best_without_shedding;
 };
 
 struct bench_report {
@@ -93,11 +95,23 @@ struct bench_report {
 void judge_step(ramp_step& step, std::chrono::nanoseconds slo_p99,
                 double client_error_share_allowed = 0.0);
 
+/// A 204 share this far above the first step's counts as shedding (one point).
+inline constexpr double shedding_margin = 0.01;
+
+/// The highest step that held with a 204 share within shedding_margin of the first step's.
+/// A bidder under overload answers part of its requests with a 204 without an auction, and a
+/// step where it did still "held"; the first (lowest-rate) step's 204s are the traffic's own
+/// no-bids, so the share above them is what was shed. nullopt when no step qualifies.
+std::optional<std::size_t> find_best_without_shedding(const ramp_report& ramp) noexcept;
+
+/// The share of a run's answers that were 204 (0 when none was answered).
+double no_bid_share(const load_counts& counts) noexcept;
+
 /// The share of a run's answers that were 4xx (0 when none was answered).
 double client_error_share(const load_counts& counts) noexcept;
 
 /// The metrics --check evaluates: those of the last run, or, when the invocation ramped, of the
-/// last ramp's best step plus slo_rps (0 when no step held).
+/// last ramp's best step plus slo_rps and full_rps (0 when no step held).
 metric_values report_metrics(const bench_report& report);
 
 void print_report(std::ostream& out, const bench_report& report);

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "bench/load/audience_fill.hpp"
+#include "bench/load/report.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
 #include "bidder/core/deadline.hpp"
@@ -187,22 +188,56 @@ TEST_CASE("a ramp finds the highest rate under the SLO", "[bench][integration]")
   std::string out;
   std::string err;
   // The floor holds a 1 s p99 at these rates easily: every step holds.
-  const int rc = run({"--floor", "--ramp", "500:1500:500", "--slo-p99", "1s", "--duration", "300ms",
-                      "--warmup", "0", "--connections", "2", "--pool", "20", "--json",
-                      report.string(), "--html", html.string(), "--check", "slo_rps>=1500"},
-                     &out, &err);
+  const int rc =
+      run({"--floor", "--ramp", "500:1500:500", "--slo-p99", "1s", "--duration", "300ms",
+           "--warmup", "0", "--connections", "2", "--pool", "20", "--json", report.string(),
+           "--html", html.string(), "--check", "slo_rps>=1500,full_rps>=1500"},
+          &out, &err);
   INFO(out << err);
   CHECK(rc == 0);
   const json::object doc = read_json(report);
   const auto& ramp = doc.at("ramps").as_array().at(0).as_object();
   CHECK(ramp.at("steps").as_array().size() == 3);
   CHECK(u64(ramp.at("max_rate_under_slo")) == 1500);
+  // Every answer of the floor is a 204, at every step alike: nothing was shed.
+  CHECK(u64(ramp.at("max_rate_without_shedding")) == 1500);
   CHECK(out.find("max throughput under p99") != std::string::npos);
+  CHECK(out.find("without shedding (204 share within 1 point of the first step's): 1,500/s") !=
+        std::string::npos);
   std::ifstream page(html);
   std::stringstream text;
   text << page.rdbuf();
   CHECK(text.str().find("p99 latency vs offered rate") != std::string::npos);
   CHECK(text.str().find("bids (200)") == std::string::npos);  // the floor answers no bid
+}
+
+TEST_CASE("the highest step without shedding has the first step's 204 share, give or take a point",
+          "[bench][unit]") {
+  // A step that held, answering 1,000 requests with `no_bids` 204s.
+  auto step = [](std::uint64_t rate, std::uint64_t no_bids, bool held = true) {
+    ramp_step s;
+    s.rate = rate;
+    s.held = held;
+    s.result.counts.bids = 1000 - no_bids;
+    s.result.counts.no_bids = no_bids;
+    return s;
+  };
+  ramp_report ramp;
+  CHECK(!find_best_without_shedding(ramp));
+  // The traffic's own no-bids are 12 %; 12.9 % is within a point, 13.5 % is shedding.
+  ramp.steps = {step(1000, 120), step(2000, 129), step(3000, 135), step(4000, 300)};
+  CHECK(find_best_without_shedding(ramp) == std::optional<std::size_t>(1));
+  // A step with shedding does not end the search: a later one without it counts.
+  ramp.steps.push_back(step(5000, 121));
+  CHECK(find_best_without_shedding(ramp) == std::optional<std::size_t>(4));
+  // ... when it held.
+  ramp.steps.back().held = false;
+  CHECK(find_best_without_shedding(ramp) == std::optional<std::size_t>(1));
+  // The first step's share is its own baseline, even when it did not hold.
+  ramp.steps = {step(1000, 500, false)};
+  CHECK(!find_best_without_shedding(ramp));
+  ramp.steps = {step(1000, 0), step(2000, 0)};
+  CHECK(find_best_without_shedding(ramp) == std::optional<std::size_t>(1));
 }
 
 TEST_CASE("a ramp step fails on 4xx, except for replayed files meant to be refused",

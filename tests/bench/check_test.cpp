@@ -69,16 +69,19 @@ TEST_CASE("bad check specs are refused with the term and the reason", "[bench][u
 }
 
 TEST_CASE("checks pass and fail against measured values", "[bench][unit]") {
-  auto checks = parse_checks("p99<5ms,miss=0,rps>=40k,slo_rps>0");
+  auto checks = parse_checks("p99<5ms,miss=0,rps>=40k,slo_rps>0,full_rps>=30k");
   REQUIRE(checks.has_value());
   metric_values v{{"p99", 4'999'999}, {"miss", 0}, {"rps", 39'999.5}};
   const auto outcomes = evaluate_checks(*checks, v);
-  REQUIRE(outcomes.size() == 4);
+  REQUIRE(outcomes.size() == 5);
   CHECK(outcomes[0].passed);
   CHECK(outcomes[1].passed);
   CHECK(!outcomes[2].passed);
   CHECK(!outcomes[3].known);  // no ramp, no slo_rps
   CHECK(!outcomes[3].passed);
+  CHECK(!outcomes[4].known);
+  v["full_rps"] = 30'000;  // as a ramp sets it
+  CHECK(evaluate_checks(*checks, v)[4].passed);
   v["p99"] = 5'000'000;
   CHECK(!evaluate_checks(*checks, v)[0].passed);  // strict <
 }
