@@ -252,6 +252,33 @@ class warm_queue {
   std::atomic<std::size_t> pending_{0};  // offers since the last drain
 };
 
+// RocksDB 7.8 starts a new WAL at each open and keeps every WAL from the oldest one a column
+// family has not flushed past. The users family only takes ingested files and never flushes, so
+// each restart left one more empty `.log` in the store (fixed upstream by "Delete empty WAL files
+// on reopen", facebook/rocksdb#11409, after 7.8). Called with the store open (its LOCK held, so
+// no other process writes here): an empty WAL older than the current one holds nothing to
+// recover. Best effort; returns how many were removed.
+std::size_t remove_empty_old_wals(rocksdb::DB& db, const std::string& path) {
+  std::unique_ptr<rocksdb::LogFile> current;
+  if (!db.GetCurrentWalFile(&current).ok() || !current) return 0;
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.ends_with(".log") || name.size() <= 4 || name.size() > 4 + 19) continue;
+    const std::string_view digits(name.data(), name.size() - 4);
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    std::uint64_t number = 0;
+    for (char c : digits) number = number * 10 + static_cast<std::uint64_t>(c - '0');
+    std::error_code size_ec;
+    if (number >= current->LogNumber() || entry.file_size(size_ec) != 0 || size_ec) continue;
+    if (fs::remove(entry.path(), size_ec)) ++removed;
+  }
+  return removed;
+}
+
 // Compactions and flushes write new files whose blocks are not cached; this tells the warmer.
 class rewarm_listener final : public rocksdb::EventListener {
  public:
@@ -462,6 +489,7 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   state->db.reset(raw);
   state->users = handles[0];
   state->segments = handles[1];
+  remove_empty_old_wals(*state->db, options.path);
   state->warmer = std::thread([raw_state = state.get()] {
     yield_to_bid_threads(background_priority::idle);  // reads only: no lock bids wait on
     raw_state->run_warmer();
