@@ -25,7 +25,7 @@ struct test_server_options {
   bool close_after_answer = false;
   /// Answers request n (1-based) with statuses[(n - 1) % size] (200 with a "{}" body, any
   /// other with an empty one); empty: 204 to every request.
-  std::vector<unsigned> statuses;
+  std::vector<unsigned> statuses{};
 };
 
 class test_server {
