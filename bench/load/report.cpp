@@ -534,8 +534,18 @@ std::string ramp_summary(const ramp_report& ramp) {
           format_rate(best.result.achieved_rate) + " achieved, p99 " +
           dur(best.result.latency.percentile(99));
   if (*ramp.best + 1 == ramp.steps.size()) text += " (every step held: raise --ramp's TO)";
-  text += "; without shedding (204 share within " +
-          std::to_string(static_cast<int>(shedding_margin * 100)) + " point of the first step's): ";
+  return text;
+}
+
+// The second reading of a ramp (find_best_without_shedding).
+std::string shedding_summary(const ramp_report& ramp) {
+  std::string text = ramp.label + ": ... without shedding (204 share within " +
+                     std::to_string(static_cast<int>(shedding_margin * 100)) +
+                     " point of the first step's";
+  if (!ramp.steps.empty())
+    text += " " + percent_text(ramp.steps.front().result.counts.no_bids,
+                               ramp.steps.front().result.counts.answered());
+  text += "): ";
   if (!ramp.best_without_shedding) return text + "none";
   const ramp_step& full = ramp.steps[*ramp.best_without_shedding];
   return text + format_rate(static_cast<double>(full.rate)) + " offered, p99 " +
@@ -682,7 +692,7 @@ void print_report(std::ostream& out, const bench_report& report) {
   for (const auto& ramp : report.ramps) {
     out << "\nramp: " << ramp.label << " (SLO p99 <= " << dur(ramp.slo_p99) << ")\n";
     print_table(out, ramp_header, ramp_rows(ramp), false);
-    out << ramp_summary(ramp) << '\n';
+    out << ramp_summary(ramp) << '\n' << shedding_summary(ramp) << '\n';
   }
   if (report.ramps.size() == 2) {
     const auto& a = report.ramps[0];
@@ -915,7 +925,7 @@ std::string render_html(const bench_report& report) {
     for (const auto& ramp : report.ramps) {
       s << "<h3>" << escape(ramp.label) << "</h3>\n"
         << html_table(ramp_header, ramp_rows(ramp), false) << "<p><b>" << escape(ramp_summary(ramp))
-        << "</b></p>\n";
+        << "</b><br>" << escape(shedding_summary(ramp)) << "</p>\n";
     }
   }
 

@@ -202,8 +202,8 @@ TEST_CASE("a ramp finds the highest rate under the SLO", "[bench][integration]")
   // Every answer of the floor is a 204, at every step alike: nothing was shed.
   CHECK(u64(ramp.at("max_rate_without_shedding")) == 1500);
   CHECK(out.find("max throughput under p99") != std::string::npos);
-  CHECK(out.find("without shedding (204 share within 1 point of the first step's): 1,500/s") !=
-        std::string::npos);
+  CHECK(out.find("floor: ... without shedding (204 share within 1 point of the first step's 100.0 "
+                 "%): 1,500/s") != std::string::npos);
   std::ifstream page(html);
   std::stringstream text;
   text << page.rdbuf();
