@@ -118,7 +118,9 @@ void account::tick(const budget& b, unix_seconds now) noexcept {
 }
 
 void account::set_rate(double rate) noexcept {
-  rate = std::clamp(rate, 0.0, 1.0);
+  // NaN (a damaged saved state) would pass the clamp and make the cast below undefined; it
+  // counts as 0, which the next pacing tick opens up from.
+  rate = rate > 0.0 ? std::min(rate, 1.0) : 0.0;
   const std::uint32_t threshold =
       rate >= 1.0 ? full_threshold : static_cast<std::uint32_t>(rate * 4294967295.0);
   pacing_threshold_.store(threshold, std::memory_order_relaxed);

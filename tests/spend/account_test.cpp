@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -241,6 +242,22 @@ TEST_CASE("save and restore keep today's spend, the lifetime, counters and live 
   CHECK(b2.reserved() == cpm(3.0));
   b2.release(cpm(3.0), t0 + 10);  // the restored reservation is released by its notice
   CHECK(b2.reserved() == 0);
+
+  SECTION("a saved pacing rate that is not a number restores as 0, anything else clamped") {
+    account::saved odd = saved;
+    for (const auto& [rate, expected] :
+         std::vector<std::pair<double, double>>{{std::numeric_limits<double>::quiet_NaN(), 0.0},
+                                                {-std::numeric_limits<double>::infinity(), 0.0},
+                                                {-0.5, 0.0},
+                                                {std::numeric_limits<double>::infinity(), 1.0},
+                                                {7.0, 1.0},
+                                                {0.25, 0.25}}) {
+      odd.pacing_rate = rate;
+      account c("c1", ttl);
+      c.restore(odd, restart);
+      CHECK(c.pacing_rate() == Approx(expected).margin(1e-9));
+    }
+  }
 
   SECTION("restored the next day, today's spend starts from zero") {
     account c("c1", ttl);
