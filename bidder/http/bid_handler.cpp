@@ -129,7 +129,7 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
   }
 }
 
-bool bid_handler::shed(const request& req, response& res) noexcept {
+bool bid_handler::shed(const request& req, shed_signal why, response& res) noexcept {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
   if (req.method() != bhttp::verb::post ||
@@ -138,6 +138,7 @@ bool bid_handler::shed(const request& req, response& res) noexcept {
   }
   metrics_.add(metrics_.requests);
   metrics_.add(metrics_.no_bids[static_cast<std::size_t>(engine::no_bid_reason::overload)]);
+  metrics_.add(metrics_.shed[static_cast<std::size_t>(why)]);
   res.set("x-openrtb-version", "2.6");
   res.result(bhttp::status::no_content);
   return true;

@@ -44,8 +44,9 @@ class bid_handler final : public handler {
                                   response& res) noexcept override;
   void on_written(bool late) noexcept override;
   void on_refused(unsigned status) noexcept override;
-  /// Bid requests only: 204, counted as a no-bid for "overload". Notices are never shed.
-  bool shed(const request& req, response& res) noexcept override;
+  /// Bid requests only: 204, counted as a no-bid for "overload" and by `why`. Notices are
+  /// never shed.
+  bool shed(const request& req, shed_signal why, response& res) noexcept override;
 
   const bid_metrics& metrics() const noexcept { return metrics_; }
   const engine::audience_stats& audience() const noexcept { return auction_.stats(); }

@@ -14,6 +14,15 @@ std::uint64_t sum(std::span<const bid_metrics* const> workers, counter bid_metri
   return total;
 }
 
+// The sum of element `i` of an array of counters.
+template <std::size_t N>
+std::uint64_t sum_at(std::span<const bid_metrics* const> workers,
+                     std::array<counter, N> bid_metrics::*field, std::size_t i) {
+  std::uint64_t total = 0;
+  for (const bid_metrics* w : workers) total += (w->*field)[i].load(std::memory_order_relaxed);
+  return total;
+}
+
 void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
   out += name;
   if (!labels.empty()) {
@@ -84,6 +93,13 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
   line(out, "bidder_errors_total", "kind=\"timeout\"", sum(workers, &bid_metrics::timeouts));
   line(out, "bidder_errors_total", "kind=\"internal\"",
        sum(workers, &bid_metrics::internal_errors));
+  header(out, "bidder_shed_total", "counter",
+         "Bid requests shed (the overload no-bids) by signal: queued (waited for the worker "
+         "longer than --shed-queued-ms) or busy (the worker busy past --shed-busy).");
+  line(out, "bidder_shed_total", "signal=\"queued\"",
+       sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::queued)));
+  line(out, "bidder_shed_total", "signal=\"busy\"",
+       sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::busy)));
   header(out, "bidder_late_answers_total", "counter",
          "Answers written after the request's deadline (target: 0).");
   line(out, "bidder_late_answers_total", "", sum(workers, &bid_metrics::late_answers));

@@ -15,6 +15,7 @@
 #include "bidder/engine/auction.hpp"
 #include "bidder/engine/notice_processor.hpp"
 #include "bidder/engine/snapshot.hpp"
+#include "bidder/http/shed_signal.hpp"
 #include "bidder/notice/notice_url.hpp"
 
 namespace bidder::http {
@@ -35,6 +36,7 @@ struct bid_metrics {
   counter timeouts{0};      // 408
   counter internal_errors{0};
   counter late_answers{0};  // written after the request's deadline: the target is zero
+  std::array<counter, static_cast<std::size_t>(shed_signal::count_)> shed{};  // by signal
   counter gzip_requests{0};
   counter protobuf_requests{0};
   std::array<counter, latency_bucket_us.size()> latency{};  // handler time, per bucket

@@ -488,9 +488,10 @@ class session : public std::enable_shared_from_this<session> {
     // Behind: this request waited for the worker longer than shed_queued, or the worker is
     // busy without a pause (the wait then grows where the server cannot see it, in the
     // clients' connections). See server_options.
-    const bool behind = (options_.shed_queued.count() > 0 && queued_ > options_.shed_queued) ||
-                        worker_.busy.saturated(now);
-    if (behind && worker_.serve->shed(req, res_)) {
+    const bool queued_long = options_.shed_queued.count() > 0 && queued_ > options_.shed_queued;
+    const bool behind = queued_long || worker_.busy.saturated(now);
+    if (behind &&
+        worker_.serve->shed(req, queued_long ? shed_signal::queued : shed_signal::busy, res_)) {
       deadline_ = steady_clock::time_point::max();
     } else {
       deadline_ = worker_.serve->handle(req, arrival, res_);

@@ -30,6 +30,7 @@
 
 #include "bidder/core/deadline.hpp"
 #include "bidder/core/error.hpp"
+#include "bidder/http/shed_signal.hpp"
 
 namespace bidder::http {
 
@@ -78,10 +79,10 @@ class handler {
   virtual void on_written(bool late) noexcept {}
   /// Counts a request refused by the HTTP layer itself (status 400, 408, 413, 431 or 501).
   virtual void on_refused(unsigned status) noexcept {}
-  /// The worker runs behind (server_options::shed_window): answers `req` at the least cost if it
-  /// may be dropped (a bid request: 204 no-bid) and returns true, or returns false to have it
-  /// served by handle() (a notice is money and is never shed).
-  virtual bool shed(const request& req, response& res) noexcept { return false; }
+  /// The worker runs behind, as `why` tells (server_options: Overload): answers `req` at the
+  /// least cost if it may be dropped (a bid request: 204 no-bid) and returns true, or returns
+  /// false to have it served by handle() (a notice is money and is never shed).
+  virtual bool shed(const request& req, shed_signal why, response& res) noexcept { return false; }
   /// Servers with `stream_bodies` only: called once a request's header has arrived. Returns
   /// `stream` with `out` set to take the body chunk by chunk (a client that sent "Expect:
   /// 100-continue" is then told to go on), `answered` with `res` filled to refuse it at once,

@@ -13,6 +13,7 @@
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/busy_meter.hpp"
+#include "bidder/http/metrics.hpp"
 #include "bidder/http/server.hpp"
 #include "models/builtin.hpp"
 #include "tests/integration/http_client.hpp"
@@ -78,7 +79,8 @@ class slow_handler final : public bidder::http::handler {
     res.body() = "served";
     return bidder::steady_clock::time_point::max();
   }
-  bool shed(const bidder::http::request&, bidder::http::response& res) noexcept override {
+  bool shed(const bidder::http::request&, bidder::http::shed_signal,
+            bidder::http::response& res) noexcept override {
     shed_count.fetch_add(1);
     res.result(bhttp::status::no_content);
     return true;
@@ -133,6 +135,7 @@ struct two_at_once {
   int served = 0;
   int shed = 0;
   std::vector<std::chrono::nanoseconds> ages;  // now - arrival, when handle() began
+  std::vector<bidder::http::shed_signal> signals;
 };
 
 class aging_handler final : public bidder::http::handler {
@@ -148,13 +151,16 @@ class aging_handler final : public bidder::http::handler {
     res.body() = "served";
     return bidder::steady_clock::time_point::max();
   }
-  bool shed(const bidder::http::request&, bidder::http::response& res) noexcept override {
+  bool shed(const bidder::http::request&, bidder::http::shed_signal why,
+            bidder::http::response& res) noexcept override {
     ++shed_count;
+    signals.push_back(why);
     res.result(bhttp::status::no_content);
     return true;
   }
   std::vector<std::chrono::nanoseconds> ages;  // the worker thread's only; read after drain
   int shed_count = 0;
+  std::vector<bidder::http::shed_signal> signals;  // of each shed
 
  private:
   std::chrono::milliseconds work_;
@@ -184,6 +190,7 @@ two_at_once send_two_at_once(std::chrono::microseconds shed_queued) {
   result.served = static_cast<int>(h->ages.size());
   result.shed = h->shed_count;
   result.ages = h->ages;
+  result.signals = h->signals;
   std::sort(result.statuses.begin(), result.statuses.end());
   return result;
 }
@@ -196,6 +203,8 @@ TEST_CASE("a request that waited for its worker longer than shed_queued is shed"
   const two_at_once limited = send_two_at_once(30ms);
   CHECK(limited.served == 1);
   CHECK(limited.shed == 1);
+  CHECK(limited.signals ==
+        std::vector<bidder::http::shed_signal>{bidder::http::shed_signal::queued});
   CHECK(limited.statuses == std::vector<int>{200, 204});
   // Not measured: both are served.
   const two_at_once unlimited = send_two_at_once(0ms);
@@ -224,7 +233,7 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
 
   bidder::http::response res;
   auto bid = make(bhttp::verb::post, "/bid");
-  REQUIRE(h.shed(bid, res));
+  REQUIRE(h.shed(bid, bidder::http::shed_signal::queued, res));
   CHECK(res.result() == bhttp::status::no_content);
   CHECK(res["x-openrtb-version"] == "2.6");
   CHECK(h.metrics().no_bids[overload].load() == 1);
@@ -232,16 +241,24 @@ TEST_CASE("a shed bid request gets 204 and counts as an overload no-bid; notices
 
   bidder::http::response other;
   auto with_query = make(bhttp::verb::post, "/bid?x=1");
-  CHECK(h.shed(with_query, other));
+  CHECK(h.shed(with_query, bidder::http::shed_signal::busy, other));
   auto per_exchange = make(bhttp::verb::post, "/bid/some-exchange");
-  CHECK(h.shed(per_exchange, other));
+  CHECK(h.shed(per_exchange, bidder::http::shed_signal::busy, other));
   auto notice = make(bhttp::verb::get, "/notice/win?bid=x");
-  CHECK_FALSE(h.shed(notice, other));
+  CHECK_FALSE(h.shed(notice, bidder::http::shed_signal::busy, other));
   auto click = make(bhttp::verb::get, "/click?bid=x");
-  CHECK_FALSE(h.shed(click, other));
+  CHECK_FALSE(h.shed(click, bidder::http::shed_signal::busy, other));
   auto unknown = make(bhttp::verb::post, "/elsewhere");
-  CHECK_FALSE(h.shed(unknown, other));
+  CHECK_FALSE(h.shed(unknown, bidder::http::shed_signal::busy, other));
   CHECK(h.metrics().no_bids[overload].load() == 3);
+  // By signal: the first was shed for its wait, the two others for a busy worker.
+  CHECK(h.metrics().shed[0].load() == 1);
+  CHECK(h.metrics().shed[1].load() == 2);
+  std::string text;
+  const bidder::http::bid_metrics* workers[] = {&h.metrics()};
+  bidder::http::write_prometheus(workers, {}, text);
+  CHECK_THAT(text, Catch::Contains("bidder_shed_total{signal=\"queued\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("bidder_shed_total{signal=\"busy\"} 2\n"));
 }
 
 namespace {
