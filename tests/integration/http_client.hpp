@@ -22,8 +22,8 @@ struct http_reply {
 struct http_call {
   std::string method = "POST";
   std::string target = "/bid";
-  std::string body;
-  std::map<std::string, std::string> headers;
+  std::string body{};
+  std::map<std::string, std::string> headers{};
   unsigned version = 11;
 };
 
