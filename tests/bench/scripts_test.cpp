@@ -111,6 +111,39 @@ TEST_CASE("bench/summarize gives the floor, the bidder, and the full auctions th
              Catch::Contains("| - (bidbench too old) | - | - |"));
 }
 
+TEST_CASE("bench/summarize gives each round's shares of its own floor, and their medians",
+          "[bench][integration]") {
+  temp_dir dir;
+  const json::object floor = floor_ramp(dir.path);
+  // Three rounds; the floor and the bidder drift between them, as on a shared VM.
+  struct round {
+    std::uint64_t floor, bidder, full;
+  };
+  const round rounds[] = {{1000, 1500, 500}, {500, 500, 500}, {1500, 1500, 1000}};
+  for (std::size_t i = 0; i < std::size(rounds); ++i) {
+    const std::string suffix = i == 0 ? "" : "-" + std::to_string(i + 1);
+    json::object f = floor;
+    f.at("ramps").as_array().at(0).as_object()["max_rate_under_slo"] = rounds[i].floor;
+    json::object b = floor;
+    json::object& ramp = b.at("ramps").as_array().at(0).as_object();
+    ramp["label"] = "bidder";
+    ramp["max_rate_under_slo"] = rounds[i].bidder;
+    ramp["max_rate_without_shedding"] = rounds[i].full;
+    write_json(dir.path / ("floor-ramp" + suffix + ".json"), f);
+    write_json(dir.path / ("bidder-ramp" + suffix + ".json"), b);
+  }
+  const script_result r = run_script("summarize", {dir.path.string()});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Medians of 3 rounds"));
+  CHECK_THAT(r.output, Catch::Contains("| round 1 | 1,000/s | 1,500/s | 150 % | 500/s | 50 % |"));
+  CHECK_THAT(r.output, Catch::Contains("| round 2 | 500/s | 500/s | 100 % | 500/s | 100 % |"));
+  CHECK_THAT(r.output, Catch::Contains("| round 3 | 1,500/s | 1,500/s | 100 % | 1,000/s | 67 % |"));
+  // The median of the shares (100, 150, 100 %; 50, 100, 67 %), not the share of the medians.
+  CHECK_THAT(r.output,
+             Catch::Contains("| **median** | 1,000/s | 1,500/s | 100 % | 500/s | 67 % |"));
+}
+
 TEST_CASE("bench/summarize refuses a folder without results, naming it", "[bench][unit]") {
   temp_dir dir;
   script_result r = run_script("summarize", {dir.path.string()});
