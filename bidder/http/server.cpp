@@ -701,6 +701,14 @@ result<void> server::start() {
         ec.assign(errno, boost::system::system_category());
       }
     }
+    if (!ec && !self.options.stream_bodies && self.options.shed_queued.count() > 0) {
+      // Receive times (session, read_some_stamped) for the bytes that arrive before the worker
+      // accepts the connection too: an accepted socket inherits the flag from its listener, and
+      // a request sent on a new connection while the worker is busy is stamped on arrival, not
+      // left unstamped (counted as not having waited) because the session set it too late.
+      const int on = 1;
+      ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
