@@ -14,35 +14,22 @@
 #include <memory>
 #include <string>
 
-#include "bidder/config/loader.hpp"
 #include "bidder/engine/auction.hpp"
-#include "bidder/engine/snapshot.hpp"
-#include "bidder/notice/signer.hpp"
 #include "bidder/openrtb/bid_request.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/openrtb/json_writer.hpp"
 #include "bidder/openrtb/proto_codec.hpp"
-#include "bidder/pricing/registry.hpp"
-#include "models/builtin.hpp"
+#include "tests/fuzz/demo.hpp"
 
 namespace bidder::fuzz {
 
 class bid_path {
  public:
-  bid_path() {
-    pricing::registry registry;
-    if (!models::register_builtin_models(registry)) std::abort();
-    auto config = config::parse(config::demo_config_json(), "<demo>");
-    if (!config) std::abort();
-    auto built = engine::build_snapshot(**config, registry);
-    if (!built) std::abort();
-    snap_ = *built;
-    auto s = notice::signer::from_key(std::string(notice::min_key_bytes, 'k'));
-    if (!s) std::abort();
-    signer_ = std::make_unique<notice::signer>(std::move(*s));
-    auction_ = std::make_unique<engine::auction>(nullptr, 1, 42,
-                                                 engine::auction_services{.signer = signer_.get()});
-  }
+  bid_path()
+      : snap_(demo_snapshot()),
+        signer_(fixed_key_signer()),
+        auction_(std::make_unique<engine::auction>(
+            nullptr, 1, 42, engine::auction_services{.signer = signer_.get()})) {}
 
   void run(const openrtb::bid_request& request) {
     engine::request_context ctx;

@@ -10,13 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "bidder/config/loader.hpp"
 #include "bidder/engine/notice_processor.hpp"
-#include "bidder/engine/snapshot.hpp"
 #include "bidder/notice/notice_url.hpp"
-#include "bidder/notice/signer.hpp"
-#include "bidder/pricing/registry.hpp"
-#include "models/builtin.hpp"
+#include "tests/fuzz/demo.hpp"
 
 namespace {
 
@@ -31,22 +27,11 @@ struct fixture {
   notice::signer::context mac;
   notice::notice_parser parser;
 
-  static notice::signer make_signer() {
-    auto s = notice::signer::from_key(std::string(notice::min_key_bytes, 'k'));
-    if (!s) std::abort();
-    return std::move(*s);
-  }
-  explicit fixture(notice::signer s)
-      : signer(std::make_unique<notice::signer>(std::move(s))), mac(signer->new_context()) {
-    pricing::registry registry;
-    if (!models::register_builtin_models(registry)) std::abort();
-    auto config = config::parse(config::demo_config_json(), "<demo>");
-    if (!config) std::abort();
-    auto built = engine::build_snapshot(**config, registry);
-    if (!built) std::abort();
-    snap = *built;
-    processor = std::make_unique<engine::notice_processor>(*signer, nullptr);
-  }
+  fixture()
+      : snap(fuzz::demo_snapshot()),
+        signer(fuzz::fixed_key_signer()),
+        processor(std::make_unique<engine::notice_processor>(*signer, nullptr)),
+        mac(signer->new_context()) {}
 };
 
 // `query` without its sig parameters.
@@ -66,7 +51,7 @@ std::string without_sig(std::string_view query) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static fixture f(fixture::make_signer());
+  static fixture f;
   if (size == 0) return 0;
   const auto kind = static_cast<notice::notice_kind>(data[0] % 4);
   const std::string_view query(reinterpret_cast<const char*>(data) + 1, size - 1);
