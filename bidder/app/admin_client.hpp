@@ -20,7 +20,7 @@ struct admin_reply {
 struct admin_target {
   std::string host = "127.0.0.1";
   std::string port = "8081";
-  std::string token;  // sent as "Authorization: Bearer <token>" when non-empty
+  std::string token{};  // sent as "Authorization: Bearer <token>" when non-empty
 };
 
 /// Parses "http://HOST:PORT" (or "HOST:PORT"). Errors: invalid_config.

@@ -38,7 +38,7 @@ struct import_options {
   /// Largest file once decompressed.
   std::size_t max_bytes = std::size_t{64} << 30;
   /// Where the external sort writes its runs (an existing directory); empty: the system's.
-  std::string temp_dir;
+  std::string temp_dir{};
   /// Members sorted in memory before runs go to temp_dir (bounds memory; ~100 bytes each).
   std::size_t max_in_memory = member_sorter::default_max_in_memory;
 };

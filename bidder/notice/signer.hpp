@@ -40,17 +40,17 @@ namespace bidder::notice {
 
 /// Everything a signature covers. Strings are views; the caller keeps them alive for the call.
 struct bid_identity {
-  std::string_view request_id;    // BidRequest.id (${AUCTION_ID})
-  std::string_view imp_id;        // Imp.id (${AUCTION_IMP_ID})
-  std::string_view bid_id;        // our bid id, unique per bid
-  std::string_view campaign_id;   // url-safe (config)
-  std::string_view creative_id;   // url-safe (config)
-  std::int64_t price_micros = 0;  // the bid price (CPM) in `currency`, in micros
-  std::string_view currency;      // the BidResponse currency
-  unix_seconds issued_at = 0;     // when the bid was made
-  std::string_view users;         // hashed user ids of a capped campaign ("" for none)
-  std::string_view exchange;      // the exchange the bid went to (config Exchange.id)
-  std::string_view key_id;        // the id of the key that signs it (signer::signing_key_id)
+  std::string_view request_id{};   // BidRequest.id (${AUCTION_ID})
+  std::string_view imp_id{};       // Imp.id (${AUCTION_IMP_ID})
+  std::string_view bid_id{};       // our bid id, unique per bid
+  std::string_view campaign_id{};  // url-safe (config)
+  std::string_view creative_id{};  // url-safe (config)
+  std::int64_t price_micros = 0;   // the bid price (CPM) in `currency`, in micros
+  std::string_view currency{};     // the BidResponse currency
+  unix_seconds issued_at = 0;      // when the bid was made
+  std::string_view users{};        // hashed user ids of a capped campaign ("" for none)
+  std::string_view exchange{};     // the exchange the bid went to (config Exchange.id)
+  std::string_view key_id{};       // the id of the key that signs it (signer::signing_key_id)
   /// Which URL the signature is for (notice_kind as a number: win, bill, loss, click). Each of
   /// a bid's URLs has its own signature, so one seen by a browser (the click URL in the markup,
   /// a burl fired by the page) cannot be turned into another kind of notice.
