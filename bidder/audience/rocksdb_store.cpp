@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -265,13 +266,13 @@ std::size_t remove_empty_old_wals(rocksdb::DB& db, const std::string& path) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!name.ends_with(".log") || name.size() <= 4 || name.size() > 4 + 19) continue;
-    const std::string_view digits(name.data(), name.size() - 4);
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      continue;
-    }
+    if (!name.ends_with(".log")) continue;
     std::uint64_t number = 0;
-    for (char c : digits) number = number * 10 + static_cast<std::uint64_t>(c - '0');
+    const char* digits_end = name.data() + name.size() - 4;
+    const auto [end, parse_ec] = std::from_chars(name.data(), digits_end, number);
+    if (parse_ec != std::errc() || end != digits_end) {
+      continue;  // not a WAL's name
+    }
     std::error_code size_ec;
     if (number >= current->LogNumber() || entry.file_size(size_ec) != 0 || size_ec) continue;
     if (fs::remove(entry.path(), size_ec)) ++removed;

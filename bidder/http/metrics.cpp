@@ -79,11 +79,9 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
   line(out, "bidder_bid_imps_total", "", sum(workers, &bid_metrics::bid_imps));
   header(out, "bidder_no_bids_total", "counter", "No-bid answers (HTTP 204) by reason.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(engine::no_bid_reason::count_); ++r) {
-    std::uint64_t total = 0;
-    for (const bid_metrics* w : workers) total += w->no_bids[r].load(std::memory_order_relaxed);
     line(out, "bidder_no_bids_total",
          "reason=\"" + std::string(engine::to_string(static_cast<engine::no_bid_reason>(r))) + "\"",
-         total);
+         sum_at(workers, &bid_metrics::no_bids, r));
   }
   header(out, "bidder_errors_total", "counter", "Refused requests by kind.");
   line(out, "bidder_errors_total", "kind=\"bad_request\"",
@@ -147,11 +145,9 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
   header(out, "bidder_notices_total", "counter",
          "Notices and clicks applied, by kind (replays and refusals excluded).");
   for (std::size_t k = 0; k < static_cast<std::size_t>(notice::notice_kind::count_); ++k) {
-    std::uint64_t total = 0;
-    for (const bid_metrics* w : workers) total += w->notices[k].load(std::memory_order_relaxed);
     line(out, "bidder_notices_total",
          "kind=\"" + std::string(notice::to_string(static_cast<notice::notice_kind>(k))) + "\"",
-         total);
+         sum_at(workers, &bid_metrics::notices, k));
   }
   header(out, "bidder_notices_priced_at_bid_total", "counter",
          "Wins and bills whose ${AUCTION_PRICE} was encrypted (unreadable): the bid price, an "
@@ -161,12 +157,9 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
   header(out, "bidder_notice_errors_total", "counter",
          "Notices and clicks that changed nothing, by reason.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(engine::notice_error::count_); ++r) {
-    std::uint64_t total = 0;
-    for (const bid_metrics* w : workers)
-      total += w->notice_errors[r].load(std::memory_order_relaxed);
     line(out, "bidder_notice_errors_total",
          "reason=\"" + std::string(engine::to_string(static_cast<engine::notice_error>(r))) + "\"",
-         total);
+         sum_at(workers, &bid_metrics::notice_errors, r));
   }
 }
 

@@ -154,13 +154,6 @@ class session : public std::enable_shared_from_this<session> {
     } else {
       beast::error_code ignored;
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
-      if (options_.shed_queued.count() > 0) {
-        // The kernel stamps each segment with the time it arrived (CLOCK_REALTIME); reads
-        // return it (read_some_stamped), telling how long a request waited for this worker.
-        // Best effort: without stamps every request counts as not having waited.
-        const int on = 1;
-        ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-      }
     }
     worker_.sessions.insert(this);
   }
@@ -702,10 +695,12 @@ result<void> server::start() {
       }
     }
     if (!ec && !self.options.stream_bodies && self.options.shed_queued.count() > 0) {
-      // Receive times (session, read_some_stamped) for the bytes that arrive before the worker
-      // accepts the connection too: an accepted socket inherits the flag from its listener, and
-      // a request sent on a new connection while the worker is busy is stamped on arrival, not
-      // left unstamped (counted as not having waited) because the session set it too late.
+      // The kernel stamps each segment with the time it arrived (CLOCK_REALTIME); the session's
+      // reads return it (read_some_stamped), telling how long a request waited for its worker.
+      // Set on the listener, which each accepted socket inherits it from, so that the bytes that
+      // arrive before the worker accepts the connection (a new connection's first request while
+      // the worker is busy) are stamped too. Best effort: without stamps every request counts
+      // as not having waited.
       const int on = 1;
       ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     }
