@@ -551,7 +551,6 @@ int run_bidbench(const std::vector<std::string>& args, std::ostream& out, std::o
         if (!held) break;
         ramp.best = ramp.steps.size() - 1;
       }
-      ramp.best_without_shedding = find_best_without_shedding(ramp);
       report.ramps.push_back(std::move(ramp));
     } else {
       announce(err, t.label, o, o.rate);

@@ -546,8 +546,9 @@ std::string shedding_summary(const ramp_report& ramp) {
     text += " " + percent_text(ramp.steps.front().result.counts.no_bids,
                                ramp.steps.front().result.counts.answered());
   text += "): ";
-  if (!ramp.best_without_shedding) return text + "none";
-  const ramp_step& full = ramp.steps[*ramp.best_without_shedding];
+  const std::optional<std::size_t> best = find_best_without_shedding(ramp);
+  if (!best) return text + "none";
+  const ramp_step& full = ramp.steps[*best];
   return text + format_rate(static_cast<double>(full.rate)) + " offered, p99 " +
          dur(full.result.latency.percentile(99));
 }
@@ -595,15 +596,20 @@ build_info describe_build() {
   return b;
 }
 
-double client_error_share(const load_counts& counts) noexcept {
+namespace {
+// `part` as a share of the answers of a run (0 when none was answered).
+double answered_share(std::uint64_t part, const load_counts& counts) noexcept {
   const std::uint64_t answered = counts.answered();
-  return answered == 0 ? 0.0
-                       : static_cast<double>(counts.client_errors) / static_cast<double>(answered);
+  return answered == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(answered);
+}
+}  // namespace
+
+double client_error_share(const load_counts& counts) noexcept {
+  return answered_share(counts.client_errors, counts);
 }
 
 double no_bid_share(const load_counts& counts) noexcept {
-  const std::uint64_t answered = counts.answered();
-  return answered == 0 ? 0.0 : static_cast<double>(counts.no_bids) / static_cast<double>(answered);
+  return answered_share(counts.no_bids, counts);
 }
 
 std::optional<std::size_t> find_best_without_shedding(const ramp_report& ramp) noexcept {
@@ -649,9 +655,8 @@ metric_values report_metrics(const bench_report& report) {
     metric_values v;
     if (ramp.best) v = metrics_of(ramp.steps[*ramp.best].result);
     v["slo_rps"] = ramp.best ? static_cast<double>(ramp.steps[*ramp.best].rate) : 0.0;
-    v["full_rps"] = ramp.best_without_shedding
-                        ? static_cast<double>(ramp.steps[*ramp.best_without_shedding].rate)
-                        : 0.0;
+    const std::optional<std::size_t> full = find_best_without_shedding(ramp);
+    v["full_rps"] = full ? static_cast<double>(ramp.steps[*full].rate) : 0.0;
     return v;
   }
   if (!report.runs.empty()) return metrics_of(report.runs.back().result);
@@ -764,8 +769,8 @@ json::object to_json(const bench_report& report) {
     } else {
       r["max_rate_under_slo"] = nullptr;
     }
-    if (ramp.best_without_shedding) {
-      const ramp_step& full = ramp.steps[*ramp.best_without_shedding];
+    if (const std::optional<std::size_t> best = find_best_without_shedding(ramp)) {
+      const ramp_step& full = ramp.steps[*best];
       r["max_rate_without_shedding"] = full.rate;
       r["achieved_at_max_without_shedding"] = full.result.achieved_rate;
     } else {

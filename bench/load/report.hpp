@@ -71,8 +71,6 @@ struct ramp_report {
   std::vector<ramp_step> steps;
   /// Index of the highest step that held (steps stop at the first that did not).
   std::optional<std::size_t> best;
-  /// Index of the highest step that held without shedding (find_best_without_shedding).
-  std::optional<std::size_t> best_without_shedding;
 };
 
 struct bench_report {

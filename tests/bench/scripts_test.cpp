@@ -142,6 +142,11 @@ TEST_CASE("bench/summarize gives each round's shares of its own floor, and their
   // The median of the shares (100, 150, 100 %; 50, 100, 67 %), not the share of the medians.
   CHECK_THAT(r.output,
              Catch::Contains("| **median** | 1,000/s | 1,500/s | 100 % | 500/s | 67 % |"));
+  // What run-all sets its fixed-rate runs from: the medians of the bidder's answered and
+  // full-auction maxima, and its first step.
+  const script_result rates = run_script("summarize", {"--rates", dir.path.string()});
+  CHECK(rates.code == 0);
+  CHECK(rates.output == "1500 500 500\n");
 }
 
 TEST_CASE("bench/summarize refuses a folder without results, naming it", "[bench][unit]") {
