@@ -7,12 +7,17 @@
 //
 //   static bidder::fuzz::bid_path path;   // built once
 //   path.run(request);                    // after a successful decode
+//
+// decode_and_bid<Decoder>() is a decoder target's whole body.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bidder/engine/auction.hpp"
 #include "bidder/openrtb/bid_request.hpp"
@@ -56,5 +61,22 @@ class bid_path {
   openrtb::bid_response response_;
   std::string body_;
 };
+
+/// One fuzz input through a `Decoder` (openrtb::json_decoder or proto_decoder), reused across
+/// inputs as a worker does, and through the bid path when it decodes. Every error must name
+/// its reason.
+template <class Decoder>
+int decode_and_bid(const std::uint8_t* data, std::size_t size) {
+  static Decoder decoder;
+  static openrtb::bid_request request;
+  static bid_path path;
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (auto r = decoder.decode(bytes, request); !r) {
+    if (r.error().message.empty()) std::abort();
+    return 0;
+  }
+  path.run(request);
+  return 0;
+}
 
 }  // namespace bidder::fuzz
