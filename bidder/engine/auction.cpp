@@ -198,7 +198,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
 
   audience_allowed_ = audience_data_allowed(request);
   segments_.clear();
-  if (snap.any_audience_campaign && store_ != nullptr) {
+  if (snap.needs_audience_lookup && store_ != nullptr) {
     if (audience_allowed_) {
       look_up_audience(snap, request, ctx.wall_now);
       if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};

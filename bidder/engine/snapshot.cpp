@@ -259,7 +259,8 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       }
       snap->creatives.push_back(std::move(creative));
     }
-    snap->any_audience_campaign = snap->any_audience_campaign || out.needs_audience;
+    snap->needs_audience_lookup =
+        snap->needs_audience_lookup || out.needs_audience || out.model->uses_audience();
     snap->campaigns.push_back(std::move(out));
   }
   // The vectors are final now: views into their elements stay valid.

@@ -112,7 +112,10 @@ struct snapshot {
   std::vector<compiled_campaign> campaigns;
   std::vector<compiled_creative> creatives;
   segment_dictionary segments;
-  bool any_audience_campaign = false;
+  // True when some campaign can use the user's segments: it targets an audience, or its pricing
+  // model reads segments (pricing::model::uses_audience). Otherwise the auction skips the
+  // audience look-up, which is most of a request's cost when it runs.
+  bool needs_audience_lookup = false;
   // Which campaigns a request and each of its slots can reach, built once per load so a request
   // pays for the campaigns that match it, not for every campaign (targeting_index.hpp).
   targeting_index targeting;

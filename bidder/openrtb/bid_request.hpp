@@ -138,6 +138,11 @@ struct user_id {
 
 enum class inventory_kind : std::uint8_t { unknown, site, app, dooh };
 
+/// A UTC offset in minutes that a real time zone can have (UTC-12:00 to UTC+14:00).
+inline bool plausible_utcoffset(std::int64_t minutes) noexcept {
+  return minutes >= -12 * 60 && minutes <= 14 * 60;
+}
+
 struct bid_request {
   std::string_view id;
   reuse_vector<imp> imps;
@@ -170,6 +175,9 @@ struct bid_request {
   std::string_view country;  // ISO-3166-1 alpha-3 as OpenRTB sends it
   std::string_view region;
   std::string_view zip;
+  /// device.geo.utcoffset (else user.geo.utcoffset): the user's local time minus UTC, in
+  /// minutes; nullopt when absent or outside -12 h to +14 h (the real zones' range).
+  std::optional<std::int32_t> utcoffset_minutes;
 
   // user
   std::string_view user_id;
@@ -202,6 +210,7 @@ struct bid_request {
     content_cat.clear();
     devicetype = 0;
     os = ifa = ip = ua = country = region = zip = {};
+    utcoffset_minutes.reset();
     user_id = buyeruid = consent = {};
     eids.clear();
     coppa = false;

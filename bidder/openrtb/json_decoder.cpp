@@ -183,6 +183,7 @@ status read_int_list(od::value& v, reuse_vector<std::int32_t>& out, std::size_t 
 
 struct geo_fields {
   std::string_view country, region, zip;
+  std::optional<std::int32_t> utcoffset;
 };
 
 // Validates a value the engine does not need, so that malformed or absurdly nested JSON is
@@ -291,6 +292,7 @@ class request_reader {
       out_.region = user_geo_.region;
       out_.zip = user_geo_.zip;
     }
+    if (!out_.utcoffset_minutes) out_.utcoffset_minutes = user_geo_.utcoffset;
     return {};
   }
 
@@ -476,6 +478,12 @@ class request_reader {
       if (key == "country") return read_string(f, geo.country);
       if (key == "region") return read_string(f, geo.region);
       if (key == "zip") return read_string(f, geo.zip);
+      if (key == "utcoffset") {
+        std::int32_t minutes = INT32_MIN;  // stays so for null: absent
+        if (auto r = read_int(f, minutes); !r) return r;
+        if (plausible_utcoffset(minutes)) geo.utcoffset = minutes;
+        return {};
+      }
       return skip(f, limits_.max_depth);
     });
   }
@@ -498,6 +506,7 @@ class request_reader {
           out_.region = geo.region;
           out_.zip = geo.zip;
         }
+        if (gr && geo.utcoffset) out_.utcoffset_minutes = geo.utcoffset;
         return gr;
       }
       return skip(f, limits_.max_depth);

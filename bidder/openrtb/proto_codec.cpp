@@ -252,6 +252,13 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   out.country = view(geo.country());
   out.region = view(geo.region());
   out.zip = view(geo.zip());
+  // The local time offset: the device's, else the user's home one.
+  for (const pb_geo* g : {&device.geo(), &in.user().geo()}) {
+    if (g->has_utcoffset() && plausible_utcoffset(g->utcoffset())) {
+      out.utcoffset_minutes = g->utcoffset();
+      break;
+    }
+  }
 
   const auto& user = in.user();
   out.user_id = view(user.id());

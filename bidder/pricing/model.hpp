@@ -52,7 +52,8 @@ struct pricing_input {
   money floor;
   /// The campaign's cap, in the campaign's currency.
   money max_cpm;
-  /// Wall-clock time for recency and hour-of-day rules.
+  /// Wall-clock time (UTC) for recency and hour-of-day rules; the user's local time is
+  /// now + request.utcoffset_minutes when the request has it (see local_hour()).
   unix_seconds now = 0;
 };
 
@@ -66,7 +67,20 @@ class model {
   /// work on every request; the default (no bound: the campaign's max CPM applies) is always
   /// correct. A bound below a real quote would lose auctions: the conformance suite checks it.
   virtual money ceiling() const noexcept { return money::from_micros(INT64_MAX); }
+  /// True when price() reads `pricing_input::segments`. The auction looks the user up in the
+  /// audience store only when some campaign needs the result (audience targeting, or a model
+  /// that says yes here), so a model that reads segments and says no would only ever see none.
+  /// The conformance suite checks that a model that reads them says so.
+  virtual bool uses_audience() const noexcept { return false; }
 };
+
+/// The hour of day (0-23) at `now` in the user's time zone when the request gives it
+/// (device.geo.utcoffset, else user.geo.utcoffset), else in UTC.
+inline std::int32_t local_hour(const openrtb::bid_request& request, unix_seconds now) noexcept {
+  const std::int64_t local = now + std::int64_t{request.utcoffset_minutes.value_or(0)} * 60;
+  const std::int64_t hour = (local / 3600) % 24;
+  return static_cast<std::int32_t>(hour < 0 ? hour + 24 : hour);
+}
 
 /// Finds a membership of `segment` in the sorted `segments`, if any.
 inline const segment_membership* find_segment(std::span<const segment_membership> segments,

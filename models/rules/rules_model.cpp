@@ -44,6 +44,9 @@ class rules_model final : public pricing::model {
     const double top = base_.units() * most;
     ceiling_ = top < 1e9 ? money::from_micros(money::from_units(top).micros() + 1)
                          : money::from_micros(INT64_MAX);
+    uses_audience_ = std::any_of(rules_.begin(), rules_.end(), [](const compiled_rule& r) {
+      return r.kind == condition::segment || r.kind == condition::segment_count;
+    });
   }
 
   pricing::quote price(const pricing::pricing_input& in) const noexcept override {
@@ -56,6 +59,7 @@ class rules_model final : public pricing::model {
     return pricing::quote::bid(price);
   }
   money ceiling() const noexcept override { return ceiling_; }
+  bool uses_audience() const noexcept override { return uses_audience_; }
 
  private:
   static bool matches(const compiled_rule& rule, const pricing::pricing_input& in) noexcept {
@@ -84,16 +88,17 @@ class rules_model final : public pricing::model {
           if (sorted_contains(rule.strings, cat)) return true;
         }
         return false;
-      case condition::hour_of_day: {
-        const auto hour = static_cast<std::int32_t>((in.now / 3600) % 24);
-        return std::binary_search(rule.ints.begin(), rule.ints.end(), hour);
-      }
+      case condition::hour_of_day:
+        // The user's local hour when the request gives the offset, else UTC's.
+        return std::binary_search(rule.ints.begin(), rule.ints.end(),
+                                  pricing::local_hour(request, in.now));
     }
     return false;
   }
 
   money base_;
   money ceiling_;
+  bool uses_audience_ = false;
   std::vector<compiled_rule> rules_;
 };
 

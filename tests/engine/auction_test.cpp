@@ -940,3 +940,89 @@ TEST_CASE("the highest quote wins whatever the campaigns' caps and config order"
   f.request.zip = {};
   CHECK(f.no_bid(*snap) == no_bid_reason::below_floor);
 }
+
+namespace {
+
+/// Rules pricing: base 2, ×3 for a car-site visit within 10 days; no audience targeting.
+std::string segment_rules_pricing() {
+  return R"({"name": "rules", "config": {"@type": "type.googleapis.com/bidder.models.rules.v1.RulesConfig",
+             "base_cpm": 2, "rules": [{"multiplier": 3, "segment": {"segment": "car-site-visitor",
+                                                                     "within_days": 10}}]}})";
+}
+
+}  // namespace
+
+TEST_CASE("a campaign priced on segments without audience targeting reads the store",
+          "[engine][unit]") {
+  auto snap = build({with(campaign("priced", 1), "pricing", segment_rules_pricing())});
+  REQUIRE(snap->needs_audience_lookup);
+  fixture f;
+  f.request.user_id = "u-1";
+
+  SECTION("a recent member bids the multiplied price") {
+    f.store.add("user:u-1", {{"car-site-visitor", now_s - 2 * day}});
+    CHECK(f.bid_on(*snap).price == 6);
+    CHECK(f.store.keys == std::vector<std::string>{"user:u-1"});
+  }
+  SECTION("a member seen too long ago bids the base price") {
+    f.store.add("user:u-1", {{"car-site-visitor", now_s - 20 * day}});
+    CHECK(f.bid_on(*snap).price == 2);
+  }
+  SECTION("a non-member bids the base price") {
+    CHECK(f.bid_on(*snap).price == 2);
+    CHECK(f.store.keys == std::vector<std::string>{"user:u-1"});
+  }
+  SECTION("without consent to use audience data it bids the base price unread") {
+    f.request.coppa = true;
+    f.store.add("user:u-1", {{"car-site-visitor", now_s - 2 * day}});
+    CHECK(f.bid_on(*snap).price == 2);
+    CHECK(f.store.keys.empty());
+  }
+}
+
+TEST_CASE("no campaign that can use segments means no audience look-up", "[engine][unit]") {
+  auto zip_rules =
+      R"({"name": "rules", "config": {"@type": "type.googleapis.com/bidder.models.rules.v1.RulesConfig",
+                        "base_cpm": 2, "rules": [{"multiplier": 2, "zip_in": {"values": ["90210"]}}]}})";
+  auto snap = build({campaign("fixed", 1), with(campaign("zips", 1), "pricing", zip_rules)});
+  CHECK_FALSE(snap->needs_audience_lookup);
+  fixture f;
+  f.request.user_id = "u-1";
+  f.store.add("user:u-1", {{"car-site-visitor", now_s}});
+  CHECK(f.bid_on(*snap).price == 2);
+  CHECK(f.store.keys.empty());
+}
+
+TEST_CASE("the hour rule uses the user's local hour from device.geo.utcoffset, else UTC",
+          "[engine][unit]") {
+  // now_s is 15:06 UTC. Evening (18-22) doubles the price.
+  auto evening =
+      R"({"name": "rules", "config": {"@type": "type.googleapis.com/bidder.models.rules.v1.RulesConfig",
+                     "base_cpm": 2, "rules": [{"multiplier": 2,
+                                               "hour_of_day_in": {"values": [18, 19, 20, 21, 22]}}]}})";
+  auto snap = build({with(campaign("evening", 1), "pricing", evening)});
+  fixture f;
+  SECTION("no offset: 15 h UTC is not evening") { CHECK(f.bid_on(*snap).price == 2); }
+  SECTION("UTC+4: 19 h local") {
+    f.request.utcoffset_minutes = 240;
+    CHECK(f.bid_on(*snap).price == 4);
+  }
+  SECTION("UTC-10: 5 h local") {
+    f.request.utcoffset_minutes = -600;
+    CHECK(f.bid_on(*snap).price == 2);
+  }
+  SECTION("UTC+5:30 at 15:06 UTC is 20:36 local") {
+    f.request.utcoffset_minutes = 330;
+    CHECK(f.bid_on(*snap).price == 4);
+  }
+}
+
+TEST_CASE("local_hour wraps below midnight and past it", "[engine][unit]") {
+  bidder::openrtb::bid_request r;
+  const unix_seconds midnight = 1'750'032'000;  // 2025-06-16T00:00:00Z
+  CHECK(bidder::pricing::local_hour(r, midnight) == 0);
+  r.utcoffset_minutes = -60;
+  CHECK(bidder::pricing::local_hour(r, midnight) == 23);
+  r.utcoffset_minutes = 14 * 60;
+  CHECK(bidder::pricing::local_hour(r, midnight - 1) == 13);
+}

@@ -1614,3 +1614,64 @@ TEST_CASE("compact and ingest over the admin API run their work off the admin th
             .status == 413);
   CHECK(admin_call(admin, "GET", "/healthz").status == 200);  // and the port keeps serving
 }
+
+// ---- segment pricing without audience targeting (issue 21) ------------------------------
+
+namespace {
+
+/// The price of the first bid for `request`; 0 for a no-bid.
+double bid_price(std::uint16_t port, const std::string& request) {
+  const http_reply reply = post(port, "/bid", request);
+  if (reply.status == 204) return 0;
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  return number(
+      json::parse(reply.body).at("seatbid").as_array()[0].at("bid").as_array()[0].at("price"));
+}
+
+}  // namespace
+
+TEST_CASE("a campaign priced on segments with no audience targeting prices members higher",
+          "[integration][audience]") {
+  temp_dir dir;
+  const fs::path config = dir.path / "segment-priced.json";
+  // No campaign targets an audience: only the rules model reads segments.
+  std::ofstream(config) << R"({"campaigns": [{"id": "priced", "status": "ACTIVE",
+    "advertiser_domains": ["a.com"], "max_cpm": 10,
+    "creatives": [{"id": "c1", "banner": {"sizes": [{"w": 300, "h": 250}]}, "markup": "<b>ad</b>"}],
+    "pricing": {"name": "rules", "config": {"@type": "type.googleapis.com/bidder.models.rules.v1.RulesConfig",
+      "base_cpm": 1.5, "rules": [{"multiplier": 3, "segment": {"segment": "car-site-visitor", "within_days": 10}},
+                                 {"multiplier": 2, "hour_of_day_in": {"values": [23]}}]}}}]})";
+  REQUIRE(bidder::app::check_config(config.string()).has_value());
+  std::ostringstream log;
+  auto svc = start_service(config.string(), dir.path / "data", log);
+  const http_reply pushed = admin_call(svc->admin_port(), "PUT",
+                                       "/admin/audiences/car-site-visitor?mode=add", "driver\n");
+  INFO(pushed.body);
+  REQUIRE(pushed.status == 200);
+
+  auto request = [](const std::string& user, int utcoffset) {
+    return R"({"id":"s1","imp":[{"id":"1","banner":{"w":300,"h":250}}],"user":{"id":")" + user +
+           R"("},"device":{"geo":{"utcoffset":)" + std::to_string(utcoffset) + "}}}";
+  };
+  // The user's local hour is 23 for exactly one of the 24 whole-hour offsets around now: pick
+  // the offset that makes it 23 and one that does not, from the server's own clock.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const int utc_hour = static_cast<int>((now / 3600) % 24);
+  const int to_23 = ((23 - utc_hour + 24) % 24) * 60;
+  const int late = to_23 > 14 * 60 ? to_23 - 24 * 60 : to_23;  // within -12 h .. +14 h
+  const int early = late >= 0 ? late - 6 * 60 : late + 6 * 60;
+  // An hour boundary between computing the offsets and bidding is allowed for.
+  const double member = bid_price(svc->bid_port(), request("driver", early));
+  const double other = bid_price(svc->bid_port(), request("walker", early));
+  CHECK(member == Approx(4.5));
+  CHECK(other == Approx(1.5));
+  const double member_at_23 = bid_price(svc->bid_port(), request("driver", late));
+  CHECK((member_at_23 == Approx(9.0) || member_at_23 == Approx(4.5)));
+
+  const http_reply metrics = admin_call(svc->admin_port(), "GET", "/metrics");
+  CHECK_THAT(metrics.body, Catch::Contains("bidder_audience_lookups_total{result=\"found\"}"));
+  CHECK_THAT(metrics.body, !Catch::Contains("bidder_audience_lookups_total{result=\"found\"} 0\n"));
+}

@@ -707,3 +707,22 @@ TEST_CASE("every corpus request decodes or fails as invalid only where marked DE
   CHECK(decoded + deviations == static_cast<int>(files.size()));
   CHECK(decoded > 150);
 }
+
+TEST_CASE("geo.utcoffset: the device's, else the user's; implausible or null is absent",
+          "[openrtb][unit]") {
+  bid_request r;
+  auto with_geo = [&](const std::string& device_geo, const std::string& user_geo) {
+    return decode(R"({"id":"r","imp":[{"id":"1","banner":{"w":1,"h":1}}],"device":{"geo":)" +
+                      device_geo + R"(},"user":{"geo":)" + user_geo + "}}",
+                  r);
+  };
+  REQUIRE(with_geo(R"({"utcoffset":-420})", R"({"utcoffset":60})"));
+  CHECK(r.utcoffset_minutes == -420);
+  REQUIRE(with_geo(R"({"country":"USA"})", R"({"utcoffset":60})"));
+  CHECK(r.utcoffset_minutes == 60);
+  REQUIRE(with_geo(R"({"utcoffset":5000})", "{}"));
+  CHECK_FALSE(r.utcoffset_minutes);
+  REQUIRE(with_geo(R"({"utcoffset":null})", "{}"));
+  CHECK_FALSE(r.utcoffset_minutes);
+  CHECK_FALSE(with_geo(R"({"utcoffset":"+01:00"})", "{}"));
+}

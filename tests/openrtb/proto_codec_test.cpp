@@ -479,3 +479,30 @@ TEST_CASE("A response without bids or seat encodes only what it has", "[openrtb]
   CHECK_FALSE(parsed.seatbid(0).has_seat());
   CHECK(parsed.seatbid(0).bid(0).price() == 3);
 }
+
+TEST_CASE("A protobuf request's utcoffset comes from the device's geo, else the user's",
+          "[openrtb][unit]") {
+  pb_request r = full_request();
+  proto_decoder decoder;
+  bid_request req;
+  SECTION("absent") {
+    REQUIRE(error_of(decoder.decode(encode(r), req)) == "");
+    CHECK_FALSE(req.utcoffset_minutes);
+  }
+  SECTION("the user's home offset when the device has none") {
+    r.mutable_user()->mutable_geo()->set_utcoffset(-300);
+    REQUIRE(error_of(decoder.decode(encode(r), req)) == "");
+    CHECK(req.utcoffset_minutes == -300);
+  }
+  SECTION("the device's wins") {
+    r.mutable_user()->mutable_geo()->set_utcoffset(-300);
+    r.mutable_device()->mutable_geo()->set_utcoffset(60);
+    REQUIRE(error_of(decoder.decode(encode(r), req)) == "");
+    CHECK(req.utcoffset_minutes == 60);
+  }
+  SECTION("an offset no time zone has is ignored") {
+    r.mutable_device()->mutable_geo()->set_utcoffset(100000);
+    REQUIRE(error_of(decoder.decode(encode(r), req)) == "");
+    CHECK_FALSE(req.utcoffset_minutes);
+  }
+}

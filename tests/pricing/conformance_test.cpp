@@ -52,6 +52,26 @@ std::map<std::string, google::protobuf::Any> valid_configs() {
   return out;
 }
 
+/// Configs that make each model's price depend on what it can read (segments, request fields),
+/// for the checks that a model declares what it reads. A new model that reads segments must add
+/// such a config here.
+std::multimap<std::string, google::protobuf::Any> feature_configs() {
+  std::multimap<std::string, google::protobuf::Any> out;
+  for (auto& [name, any] : valid_configs()) out.emplace(name, any);
+  bidder::models::rules::v1::RulesConfig rules;
+  rules.set_base_cpm(2);
+  auto* segment = rules.add_rules();
+  segment->set_multiplier(3);
+  segment->mutable_segment()->set_segment("car-site-visitor");
+  auto* count = rules.add_rules();
+  count->set_multiplier(1.5);
+  count->mutable_segment_count()->add_segments("car-site-visitor");
+  count->mutable_segment_count()->add_segments("affluent-zip");
+  count->mutable_segment_count()->set_at_least(2);
+  out.emplace("rules", google::protobuf::Any())->second.PackFrom(rules);
+  return out;
+}
+
 /// A plain site request: one 300x250 banner, no user data.
 struct plain_request {
   bidder::openrtb::bid_request request;
@@ -192,4 +212,34 @@ TEST_CASE("one model priced from four threads gives every thread the same answer
   for (std::thread& t : threads) t.join();
   CHECK(calls.load() == 40000);
   CHECK(mismatches.load() == 0);
+}
+
+TEST_CASE("a model whose price depends on the user's segments declares uses_audience",
+          "[pricing][unit]") {
+  // The auction reads the audience store only for models that declare it: one that reads
+  // segments without saying so would silently price every user as a non-member.
+  for (const std::string& name : builtin_names()) {
+    const auto configs = feature_configs();
+    auto [first, last] = configs.equal_range(name);
+    INFO("add a config for model \"" << name << "\" to valid_configs()");
+    REQUIRE(first != last);
+    for (auto it = first; it != last; ++it) {
+      CAPTURE(name, it->second.DebugString());
+      segment_dictionary segments;
+      auto built = builtin().find(name)->create(it->second, create_context{segments});
+      REQUIRE(built);
+      // The user is a recent member of every segment the model's config names.
+      std::vector<bidder::segment_membership> all;
+      for (bidder::segment_id id = 0; id < segments.size(); ++id) {
+        all.push_back({id, 1'750'000'000 - 60});
+      }
+      plain_request r;
+      pricing_input without = r.input();
+      pricing_input with = r.input();
+      with.segments = all;
+      const bool depends = (*built)->price(without).price() != (*built)->price(with).price();
+      if (depends) CHECK((*built)->uses_audience());
+      if (name == "rules" && segments.size() > 0) CHECK(depends);
+    }
+  }
 }
