@@ -1,5 +1,7 @@
 #include "bidder/app/cli.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
@@ -25,6 +27,7 @@ constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
                [--data-dir DIR] [--threads N] [--shed-queued-ms MS] [--shed-busy PERCENT]
                [--audience-cache-mb MB] [--audience-row-cache-mb MB]
+               [--request-timeout-ms MS] [--max-connections N]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
@@ -35,6 +38,10 @@ constexpr std::string_view usage = R"(usage:
       Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
       on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
       look-ups; about 150 bytes per user, see the README's "Audience files").
+      Hostile connections: --request-timeout-ms 1000 (a request must arrive whole within this of
+      its first byte, else 408) --max-connections 10000 (per bid thread, lowered to fit the
+      descriptor limit; at the cap the connection that has gone longest without completing a
+      request is closed to make room for the new one). See docs/operations.md.
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
   bidder audience push|list|show|forget|compact ...
@@ -48,6 +55,17 @@ constexpr std::string_view usage = R"(usage:
 Admin token: --admin-token-file FILE or $BIDDER_ADMIN_TOKEN (required when --admin-listen is
 not a loopback address).
 )";
+
+// A bid port facing the internet holds thousands of connections, and the soft descriptor limit
+// is often 1024: raise it to the hard limit the system allows this process. (The server then
+// fits its connection cap under it, http::server_options::max_connections_per_thread.)
+void use_all_descriptors() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 int fail_usage(std::string_view message) {
   std::cerr << "bidder: " << message << "\n\n" << usage;
@@ -98,6 +116,22 @@ int serve(const std::vector<std::string_view>& args) {
         return fail_usage("--shed-busy takes 0 (never shed) or a percentage from 50 to 100");
       }
       options.shed_busy_share = percent / 100.0;
+    } else if (flag == "--request-timeout-ms") {
+      unsigned ms = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms < 10 || ms > 60'000) {
+        return fail_usage("--request-timeout-ms takes milliseconds from 10 to 60000");
+      }
+      options.request_timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--max-connections") {
+      std::size_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 1'000'000) {
+        return fail_usage(
+            "--max-connections takes a number of connections per bid thread from 1 "
+            "to 1000000");
+      }
+      options.max_connections_per_thread = n;
     } else if (flag == "--audience-cache-mb" || flag == "--audience-row-cache-mb") {
       std::size_t megabytes = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), megabytes);
@@ -118,6 +152,7 @@ int serve(const std::vector<std::string_view>& args) {
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
 
+  use_all_descriptors();
   auto svc = service::start(options, std::cerr);
   if (!svc) {
     std::cerr << "bidder: cannot start: " << svc.error().message << "\n";

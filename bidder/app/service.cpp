@@ -251,6 +251,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                            .port = bid_address->second,
                            .threads = threads,
                            .max_body_bytes = max_body,
+                           .request_timeout = options.request_timeout,
+                           .max_connections_per_thread = options.max_connections_per_thread,
                            .shed_queued = options.shed_queued,
                            .shed_window = shed_window,
                            .shed_busy_share = options.shed_busy_share},

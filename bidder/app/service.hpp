@@ -37,6 +37,11 @@ struct serve_options {
   /// `shed_busy_share` of 10 ms (0: never).
   std::chrono::microseconds shed_queued{1'000};
   double shed_busy_share = 0.98;
+  /// Hostile connections (http::server_options): a bid request must arrive whole within
+  /// `request_timeout` of its first byte; at `max_connections_per_thread` the connection with
+  /// the least progress is closed to make room for a new one.
+  std::chrono::milliseconds request_timeout{1'000};
+  std::size_t max_connections_per_thread = 10'000;
   /// The audience store's block cache and row cache (audience::rocksdb_options).
   std::size_t audience_cache_bytes = std::size_t{1} << 30;
   std::size_t audience_row_cache_bytes = 0;

@@ -50,6 +50,8 @@ void bid_handler::on_written(bool late) noexcept {
   if (late) metrics_.add(metrics_.late_answers);
 }
 
+void bid_handler::on_evicted() noexcept { metrics_.add(metrics_.evicted_connections); }
+
 void bid_handler::on_refused(unsigned status) noexcept {
   switch (status) {
     case 413:

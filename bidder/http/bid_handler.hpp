@@ -44,6 +44,7 @@ class bid_handler final : public handler {
                                   response& res) noexcept override;
   void on_written(bool late) noexcept override;
   void on_refused(unsigned status) noexcept override;
+  void on_evicted() noexcept override;
   /// Bid requests only: 204, counted as a no-bid for "overload" and by `why`. Notices are
   /// never shed.
   bool shed(const request& req, shed_signal why, response& res) noexcept override;

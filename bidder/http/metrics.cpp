@@ -101,6 +101,11 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
   header(out, "bidder_late_answers_total", "counter",
          "Answers written after the request's deadline (target: 0).");
   line(out, "bidder_late_answers_total", "", sum(workers, &bid_metrics::late_answers));
+  header(out, "bidder_connections_evicted_total", "counter",
+         "Connections closed to make room for a new one at the per-thread connection cap: the "
+         "ones that went longest without completing a request.");
+  line(out, "bidder_connections_evicted_total", "",
+       sum(workers, &bid_metrics::evicted_connections));
   header(out, "bidder_gzip_requests_total", "counter", "Requests with a gzip body.");
   line(out, "bidder_gzip_requests_total", "", sum(workers, &bid_metrics::gzip_requests));
   header(out, "bidder_protobuf_requests_total", "counter", "Requests in protobuf.");

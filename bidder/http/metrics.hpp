@@ -35,7 +35,8 @@ struct bid_metrics {
   counter unsupported{0};   // 404/405/415: wrong path, method or encoding
   counter timeouts{0};      // 408
   counter internal_errors{0};
-  counter late_answers{0};  // written after the request's deadline: the target is zero
+  counter late_answers{0};         // written after the request's deadline: the target is zero
+  counter evicted_connections{0};  // closed to make room at the connection cap
   std::array<counter, static_cast<std::size_t>(shed_signal::count_)> shed{};  // by signal
   counter gzip_requests{0};
   counter protobuf_requests{0};

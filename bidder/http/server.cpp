@@ -1,5 +1,6 @@
 #include "bidder/http/server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/intrusive/list.hpp>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -32,7 +34,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,57 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 class session;
+
+// A session's place in its worker's connection_order. (A base class rather than a member hook,
+// so the lists can be declared before session is.)
+struct session_link
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>> {
+  bool proven = false;  // has completed a request (connection_order)
+};
+
+// A worker's connections in the order they are closed to make room at the connection cap
+// (make_room): first those closing (a last answer lingering), then those that never completed a
+// request, oldest first (a slow-loris flood is all here), then those that did, least recently
+// first (an exchange's busy keep-alive connections come last). Kept in order as requests
+// complete: O(1), no allocation. One worker's thread only.
+class connection_order {
+ public:
+  void add(session_link& s) { unproven_.push_back(s); }
+  void remove(session_link& s) {
+    if (!s.is_linked()) return;
+    auto& list = s.proven ? proven_ : unproven_;
+    list.erase(list.iterator_to(s));
+  }
+  void completed_request(session_link& s) {
+    if (!s.is_linked()) return;  // evicted: closing
+    remove(s);
+    s.proven = true;
+    proven_.push_back(s);
+  }
+  void closing(session_link& s) {
+    if (!s.is_linked()) return;
+    remove(s);
+    s.proven = false;
+    unproven_.push_front(s);
+  }
+  std::size_t size() const noexcept { return unproven_.size() + proven_.size(); }
+  /// Calls `f` on each in eviction order until it returns true; whether one did.
+  template <class F>
+  bool find_first(F&& f) {
+    for (auto* list : {&unproven_, &proven_}) {
+      for (auto it = list->begin(); it != list->end();) {
+        session_link& s = *it++;  // `f` may remove it
+        if (f(s)) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  using list = boost::intrusive::list<session_link, boost::intrusive::constant_time_size<true>>;
+  list unproven_;
+  list proven_;
+};
 
 // RFC 9112 section 6.1: a server answers 501 to a transfer coding it does not implement. Beast
 // takes a body sent "Transfer-Encoding: gzip, chunked" apart from its chunks but leaves the
@@ -118,7 +170,8 @@ class offload_thread {
 struct worker {
   // Declared before `io`, so they outlive it: destroying `io` destroys the handlers it still
   // holds, and with them sessions, whose destructors leave `sessions`.
-  std::unordered_set<session*> sessions;  // touched only on this worker's thread
+  connection_order sessions;       // touched only on this worker's thread
+  std::size_t connection_cap = 0;  // effective_connection_cap()
   std::unique_ptr<handler> serve;
   asio::io_context io{1};  // run by one thread (the offload thread only posts to it)
   std::optional<tcp::acceptor> acceptor;
@@ -139,7 +192,7 @@ struct worker {
   std::thread thread;
 };
 
-class session : public std::enable_shared_from_this<session> {
+class session : public session_link, public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, worker& w, const server_options& options)
       : stream_(std::move(socket)), worker_(w), options_(options) {
@@ -155,9 +208,9 @@ class session : public std::enable_shared_from_this<session> {
       beast::error_code ignored;
       stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
     }
-    worker_.sessions.insert(this);
+    worker_.sessions.add(*this);
   }
-  ~session() { worker_.sessions.erase(this); }
+  ~session() { worker_.sessions.remove(*this); }
 
   void start() { read_next(); }
 
@@ -178,6 +231,18 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // Whether closing this connection to make room loses nothing: no request is being handled or
+  // answered (a half-read request is not worth keeping at the cap: it shows no progress).
+  bool evictable() const noexcept { return !busy_; }
+
+  // Closes the connection to make room for a new one (make_room). It leaves the worker's list
+  // now, so the newcomer fits; its pending operations complete (aborted) and release it.
+  void evict() {
+    worker_.sessions.remove(*this);
+    worker_.serve->on_evicted();
+    close();
+  }
+
   // The worker's sweep (sweep_timeouts): a read or write of the bid path past its deadline is
   // cancelled, and its handler sees a timeout.
   void check_deadline(steady_clock::time_point now) {
@@ -195,8 +260,23 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser_->eager(true);
-    io_deadline_ = steady_clock::now() + options_.idle_timeout;
+    if (buffer_.size() != 0) {
+      start_request_clock();  // pipelined: the bytes came with the previous request's
+    } else {
+      io_deadline_ = steady_clock::now() + options_.idle_timeout;
+    }
     continue_request();
+  }
+
+  // A request arrived whole (or a streamed body's chunk): the last to be evicted at the cap.
+  void made_progress() { worker_.sessions.completed_request(*this); }
+
+  // The bid path: the request's clock starts at its first byte's arrival at this host; it must
+  // be read whole by request_timeout after it (check_deadline).
+  void start_request_clock() {
+    request_started_ =
+        steady_clock::now() - std::chrono::duration_cast<steady_clock::duration>(queued_);
+    io_deadline_ = request_started_ + options_.request_timeout;
   }
 
   // ---- the bid path's reads: the socket itself, not Beast's async_read ---------------------
@@ -241,7 +321,10 @@ class session : public std::enable_shared_from_this<session> {
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
           return wait_readable();
         }
-        if (!ec) buffer_.commit(got);
+        if (!ec) {
+          buffer_.commit(got);
+          if (request_starts) start_request_clock();
+        }
       }
       if (ec) return on_read(read_error(ec));
       readable = got == want;  // more may be there: read again rather than wait
@@ -419,7 +502,10 @@ class session : public std::enable_shared_from_this<session> {
       return on_read_error(ec, true);
     }
     const std::size_t filled = chunk_.size() - stream_parser_->get().body().size;
-    if (filled > 0) body_stream_->on_chunk(std::string_view(chunk_.data(), filled));
+    if (filled > 0) {
+      body_stream_->on_chunk(std::string_view(chunk_.data(), filled));
+      made_progress();
+    }
     bool keep_alive = stream_parser_->get().keep_alive();
     if (!stream_parser_->is_done()) {
       if (!body_stream_->stop_reading()) return read_chunk();
@@ -470,9 +556,11 @@ class session : public std::enable_shared_from_this<session> {
   void on_read(beast::error_code ec) {
     if (ec) return on_read_error(ec, parser_ && parser_->got_some());
     busy_ = true;
+    made_progress();
     const auto now = steady_clock::now();
-    // The request's deadline runs from when it reached this host, not from when it was read.
-    const auto arrival = now - std::chrono::duration_cast<steady_clock::duration>(queued_);
+    // The request's deadline runs from when its first byte reached this host, not from when it
+    // was read whole (start_request_clock; the admin port reads no stamps).
+    const auto arrival = options_.stream_bodies ? now : request_started_;
     request& req = parser_->get();
     res_.clear();
     res_.body().clear();
@@ -555,6 +643,7 @@ class session : public std::enable_shared_from_this<session> {
   static constexpr std::size_t stopped_upload_linger_bytes = std::size_t{64} << 20;
   static constexpr std::chrono::seconds linger_time{2};
   void linger_close() {
+    worker_.sessions.closing(*this);                 // the first to be evicted at the cap
     io_deadline_ = steady_clock::time_point::max();  // linger_time bounds it (tcp_stream's timer)
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -608,10 +697,46 @@ class session : public std::enable_shared_from_this<session> {
   // (read_some_stamped; 0 without the kernel's receive times).
   std::chrono::nanoseconds queued_{0};
   steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
+  // When the request being read reached this host (start_request_clock).
+  steady_clock::time_point request_started_{};
   bool busy_ = false;
   std::size_t linger_left_ = 0;
   std::size_t linger_budget_ = linger_bytes;  // of the next linger_close()
 };
+
+// At the connection cap: closes the connection with the least progress (the front of the
+// worker's list, skipping the few that are answering a request). False if none may go.
+bool make_room(worker& w) {
+  // Those answering are few (a worker answers one request at a time; writes to slow readers are
+  // bounded by idle_timeout): looking at the first 64 finds one to close, or none is.
+  int left_to_look_at = 64;
+  bool evicted = false;
+  w.sessions.find_first([&](session_link& link) {
+    auto& s = static_cast<session&>(link);
+    if (s.evictable()) {
+      s.evict();
+      evicted = true;
+    }
+    return evicted || --left_to_look_at == 0;
+  });
+  return evicted;
+}
+
+// The connections one worker may hold: the configured cap, lowered so that all workers together
+// stay under the process's descriptor limit with room for the rest of the process (stores, event
+// log, the admin port), so a flood meets the cap and its eviction rather than EMFILE.
+std::size_t effective_connection_cap(const server_options& options) {
+  constexpr rlim_t kept_for_the_process = 1024;
+  rlimit limit{};
+  std::size_t cap = options.max_connections_per_thread;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    const rlim_t usable = limit.rlim_cur > 2 * kept_for_the_process
+                              ? limit.rlim_cur - kept_for_the_process
+                              : limit.rlim_cur / 2;
+    cap = std::min<std::size_t>(cap, usable / std::max(1u, options.threads));
+  }
+  return std::max<std::size_t>(cap, 1);
+}
 
 void accept_next(worker& w, const server_options& options) {
   w.acceptor->async_accept([&w, &options](beast::error_code ec, tcp::socket socket) {
@@ -625,8 +750,8 @@ void accept_next(worker& w, const server_options& options) {
       return;
     }
     beast::error_code ignored;
-    if (w.sessions.size() >= options.max_connections_per_thread) {
-      socket.close(ignored);  // over the cap: refuse rather than run out of descriptors
+    if (w.sessions.size() >= w.connection_cap && !make_room(w)) {
+      socket.close(ignored);  // every connection is busy answering: refuse the newcomer
     } else {
       socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<session>(std::move(socket), w, options)->start();
@@ -643,7 +768,10 @@ void sweep_timeouts(worker& w, steady_clock::duration period) {
   w.sweep->async_wait([&w, period](beast::error_code ec) {
     if (ec || w.draining) return;
     const auto now = steady_clock::now();
-    for (session* s : w.sessions) s->check_deadline(now);
+    w.sessions.find_first([now](session_link& s) {
+      static_cast<session&>(s).check_deadline(now);
+      return false;
+    });
     sweep_timeouts(w, period);
   });
 }
@@ -680,6 +808,7 @@ result<void> server::start() {
   std::uint16_t port = self.options.port;
   for (unsigned i = 0; i < self.options.threads; ++i) {
     auto w = std::make_unique<worker>(self.options);
+    w->connection_cap = effective_connection_cap(self.options);
     w->serve = self.make_handler(i);
     tcp::acceptor& acceptor = w->acceptor.emplace(w->io);
     const tcp::endpoint endpoint(address, port);
@@ -719,11 +848,12 @@ result<void> server::start() {
     w->accept_retry.emplace(w->io);
     accept_next(*w, self.options);
     if (!self.options.stream_bodies) {
-      // Timeouts fire up to a quarter of idle_timeout (at most 250 ms) late.
+      // Timeouts fire up to a quarter of the shorter timeout (at most 250 ms) late.
       w->sweep.emplace(w->io);
-      sweep_timeouts(*w, std::clamp<steady_clock::duration>(self.options.idle_timeout / 4,
-                                                            std::chrono::milliseconds(1),
-                                                            std::chrono::milliseconds(250)));
+      const auto shortest = std::min(self.options.idle_timeout, self.options.request_timeout);
+      sweep_timeouts(*w,
+                     std::clamp<steady_clock::duration>(shortest / 4, std::chrono::milliseconds(1),
+                                                        std::chrono::milliseconds(250)));
     }
     w->thread = std::thread([wp = w.get(), background = self.options.background_threads] {
       if (background) {
@@ -741,12 +871,6 @@ result<void> server::start() {
 
 std::uint16_t server::port() const noexcept { return impl_->port; }
 
-unsigned server::worker_count() const noexcept {
-  return static_cast<unsigned>(impl_->workers.size());
-}
-
-handler& server::worker_handler(unsigned i) { return *impl_->workers.at(i)->serve; }
-
 void server::drain(std::chrono::milliseconds grace) {
   begin_drain();
   finish_drain(steady_clock::now() + grace);
@@ -763,7 +887,10 @@ void server::begin_drain() {
       wp->acceptor->close(ignored);
       wp->accept_retry->cancel();
       if (wp->sweep) wp->sweep->cancel();
-      for (session* s : wp->sessions) s->drain();
+      wp->sessions.find_first([](session_link& s) {
+        static_cast<session&>(s).drain();
+        return false;
+      });
     });
   }
   for (auto& guard : self.guards) guard.reset();
@@ -787,8 +914,10 @@ void server::finish_drain(steady_clock::time_point until) {
   // Sessions cut at the deadline still sit in their io_context: close their sockets and let
   // their handlers run once, so each is destroyed while its worker is still alive.
   for (auto& w : self.workers) {
-    std::vector<session*> left(w->sessions.begin(), w->sessions.end());
-    for (session* s : left) s->force_close();
+    w->sessions.find_first([](session_link& s) {
+      static_cast<session&>(s).force_close();
+      return false;
+    });
     w->io.restart();
     w->io.poll();
   }

@@ -10,7 +10,9 @@
 // first and lets the handler take the body as a stream of chunks (an audience upload of any
 // size with bounded memory); other requests are read whole as before. Limits: a body over
 // `max_body_bytes` gets 413, a malformed request 400, both then close the connection; a connection
-// idle longer than `idle_timeout` is closed.
+// idle longer than `idle_timeout` is closed, a request not read whole within `request_timeout` of
+// its first byte gets 408, and at the connection cap the connection with the least progress makes
+// room for the newcomer.
 //
 //   http::server bids({.host = "127.0.0.1", .port = 0, .threads = 2}, make_handler);
 //   if (auto r = bids.start(); !r) fail(r.error().message);
@@ -77,6 +79,9 @@ class handler {
                                           response& res) noexcept = 0;
   /// Called after the answer to a request with a deadline was written.
   virtual void on_written(bool late) noexcept {}
+  /// Counts a connection closed to make room for a new one at the connection cap
+  /// (server_options::max_connections_per_thread).
+  virtual void on_evicted() noexcept {}
   /// Counts a request refused by the HTTP layer itself (status 400, 408, 413, 431 or 501).
   virtual void on_refused(unsigned status) noexcept {}
   /// The worker runs behind, as `why` tells (server_options: Overload): answers `req` at the
@@ -102,12 +107,23 @@ struct server_options {
   /// (a chunk-size line with its extensions, trailers) buffered past the header; the admin port
   /// (stream_bodies) allows one 64 KiB read more.
   std::size_t max_header_bytes = 16 * 1024;
-  /// A connection that sends nothing for this long is closed (also bounds a slow sender). Without
-  /// stream_bodies it is checked every quarter of it (at most every 250 ms), so it fires up to
-  /// that much late.
+  /// A connection waiting for the first byte of its next request longer than this is closed.
+  /// Without stream_bodies it is checked every quarter of the shorter of this and
+  /// request_timeout (at most every 250 ms), so it fires up to that much late.
   std::chrono::milliseconds idle_timeout{30'000};
-  /// Open connections per worker thread; more are closed as soon as they are accepted, so a
-  /// flood of idle connections cannot use up the process's file descriptors.
+  /// A request must arrive whole (header and body) within this time from its first byte, however
+  /// steadily its bytes trickle in; past it the client gets 408 and the connection closes. (A
+  /// stream_bodies server, the admin port, bounds the header by idle_timeout instead, and a
+  /// streamed body by idle_timeout between chunks.) A bid request is worth nothing after its tmax,
+  /// which the exchange counts from when it sent the first byte: the bid port's default (1 s) is
+  /// above any tmax an exchange sends, and the bid handler also answers a request that arrived
+  /// after its deadline with an immediate no-bid.
+  std::chrono::milliseconds request_timeout{1'000};
+  /// Open connections per worker thread (also capped by the process's descriptor limit, see
+  /// server.cpp). At the cap a new connection is kept and one that has made the least progress
+  /// is closed to make room: the connection that has gone longest without completing a request
+  /// (since it was accepted, or since its last answer), so a flood of connections that never
+  /// finish a request (slow-loris) evicts itself, not the exchanges' busy keep-alive ones.
   std::size_t max_connections_per_thread = 10000;
   /// Overload. A bid request the worker reads is first offered to handler::shed(), which may
   /// answer it at the least cost (a bid port: 204), when the worker is behind:
@@ -152,9 +168,6 @@ class server {
   /// accepting and returns at once; finish_drain() waits until `until`, then cuts what is left.
   void begin_drain();
   void finish_drain(steady_clock::time_point until);
-  /// The handler of worker `i` (for metrics); valid between start() and destruction.
-  handler& worker_handler(unsigned i);
-  unsigned worker_count() const noexcept;
 
  private:
   struct impl;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bidder/http/server.hpp"
 
@@ -186,7 +187,7 @@ TEST_CASE("limits and malformed requests on the bid path's reads", "[http]") {
 }
 
 TEST_CASE("idle connections close and half-sent requests get 408 after idle_timeout", "[http]") {
-  auto server = start_server({.port = 0, .idle_timeout = 100ms});
+  auto server = start_server({.port = 0, .idle_timeout = 100ms, .request_timeout = 100ms});
   raw_client idle(server->port());
   raw_client half(server->port());
   half.write("POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
@@ -203,6 +204,53 @@ TEST_CASE("idle connections close and half-sent requests get 408 after idle_time
   raw_client client(server->port());
   client.write(request("/b", ""));
   CHECK(client.read().body() == "/b 0");
+  server->drain(1s);
+}
+
+TEST_CASE("a request must arrive whole within request_timeout of its first byte", "[http]") {
+  // A slow-loris connection (a header, then a byte now and then) is cut at request_timeout, not
+  // kept for the idle timeout meant for an exchange's quiet keep-alive connections.
+  auto server = start_server({.port = 0, .idle_timeout = 60s, .request_timeout = 150ms});
+  raw_client idle(server->port());
+  raw_client slow(server->port());
+  const auto started = std::chrono::steady_clock::now();
+  slow.write("POST /bid HTTP/1.1\r\nContent-Length: 100000\r\n\r\nx");
+  slow.write("y");  // more bytes do not restart the clock
+  CHECK(slow.read().result_int() == 408);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  CHECK(waited >= 150ms);
+  CHECK(waited < 5s);  // the sweep runs every ~37 ms; nowhere near the idle timeout
+  // The idle connection, which sent nothing, is still open and served.
+  idle.write(request("/a", "1"));
+  CHECK(idle.read().body() == "/a 1");
+  server->drain(1s);
+}
+
+TEST_CASE("at the connection cap, the connections that never completed a request make room",
+          "[http]") {
+  auto server = start_server(
+      {.port = 0, .idle_timeout = 60s, .request_timeout = 60s, .max_connections_per_thread = 8});
+  // An exchange's keep-alive connection, proven by a request, then idle.
+  raw_client exchange(server->port());
+  exchange.write(request("/a", "1"));
+  CHECK(exchange.read().body() == "/a 1");
+  // A flood of connections holding partial requests, more than the cap.
+  std::vector<std::unique_ptr<raw_client>> flood;
+  for (int i = 0; i < 20; ++i) {
+    flood.push_back(std::make_unique<raw_client>(server->port()));
+    flood.back()->write("POST /bid HTTP/1.1\r\nContent-Length: 100000\r\n\r\nx");
+  }
+  // A new well-formed request is answered (before the fix it was closed on accept)...
+  for (int i = 0; i < 5; ++i) {
+    raw_client newcomer(server->port());
+    newcomer.write(request("/new", "22"));
+    CHECK(newcomer.read().body() == "/new 2");
+  }
+  // ... and so is the exchange's idle connection, which was not among those evicted.
+  exchange.write(request("/b", "333"));
+  CHECK(exchange.read().body() == "/b 3");
+  // The oldest of the flood were closed without an answer; the newest are still open.
+  CHECK(flood.front()->read().result_int() == 0);
   server->drain(1s);
 }
 
