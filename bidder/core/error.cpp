@@ -27,6 +27,8 @@ std::string_view to_string(errc code) noexcept {
       return "duplicate";
     case errc::unsupported:
       return "unsupported";
+    case errc::out_of_memory:
+      return "out_of_memory";
   }
   return "unknown";
 }

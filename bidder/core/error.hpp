@@ -39,6 +39,9 @@ enum class errc {
   /// Well-formed input that uses something the bidder does not support (e.g. an encrypted
   /// ${AUCTION_PRICE} in a notice).
   unsupported,
+  /// The process ran out of memory: not the input's fault (a bid request gets a no-bid, not
+  /// a 400 blaming the exchange).
+  out_of_memory,
 };
 
 std::string_view to_string(errc code) noexcept;

@@ -83,6 +83,8 @@ std::string_view to_string(no_bid_reason reason) noexcept {
       return "frequency_cap";
     case no_bid_reason::overload:
       return "overload";
+    case no_bid_reason::expired_on_arrival:
+      return "expired_on_arrival";
     case no_bid_reason::count_:
       break;
   }
@@ -171,7 +173,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = false;
   users_hashed_ = false;
   user_count_ = 0;
-  reservations_.clear();
+  cancel_bids();  // an earlier run's, if its caller neither reported nor cancelled them
   std::uint32_t exchange = ctx.exchange.value_or(snap.default_exchange);
   if (exchange >= snap.exchanges.size()) exchange = snap.default_exchange;
   exchange_ = snap.exchanges[exchange].id;
@@ -514,11 +516,14 @@ bool auction::reserve(const snapshot& snap, const candidate& winner, std::string
   const compiled_campaign& c = snap.campaigns[winner.creative->campaign];
   if (c.account == nullptr) return true;
   const spend::amount cost = campaign_cost(snap, c, money::from_units(winner.price), currency);
+  // Recorded first: if recording it ran out of memory after the reservation, cancel_bids()
+  // could not give it back.
+  reservations_.push_back({c.account, cost, now});
   if (!c.account->try_reserve(c.budget, cost, now)) {
+    reservations_.pop_back();
     budget_seen_ = true;  // another thread took the rest of the budget meanwhile
     return false;
   }
-  reservations_.push_back({c.account, cost, now});
   return true;
 }
 

@@ -51,6 +51,8 @@ enum class no_bid_reason : std::uint8_t {
   pacing,                // ... were held back by their EVEN pacing throttle
   frequency_cap,         // ... reached a frequency cap for this user (or have no user id)
   overload,              // shed unread: the worker was running behind (http::server)
+  expired_on_arrival,    // the deadline had passed before the request was read whole (tmax
+                         // under the network allowance, or it queued or trickled in past it)
   count_,                // number of reasons (keep last)
 };
 std::string_view to_string(no_bid_reason reason) noexcept;
@@ -113,7 +115,8 @@ class auction {
 
   /// Runs the auction. Each bid in `out` has reserved its price in its campaign's account:
   /// the caller then either sends the response and calls report_bids(), or drops it and calls
-  /// cancel_bids().
+  /// cancel_bids(); a reserved_bids guard (below) does one or the other on every path. A run
+  /// also gives back what an earlier run reserved and nobody reported or cancelled.
   outcome run(const snapshot& snap, const openrtb::bid_request& request, const request_context& ctx,
               openrtb::bid_response& out);
   /// The response of the last run() is not sent: gives its reservations back.
@@ -124,6 +127,8 @@ class auction {
                    unix_seconds now) noexcept;
 
   const audience_stats& stats() const noexcept { return stats_; }
+  /// The reservations of the last run() not yet reported or cancelled.
+  std::size_t pending_reservations() const noexcept { return reservations_.size(); }
 
  private:
   struct candidate {
@@ -199,6 +204,34 @@ class auction {
   std::string key_scratch_;
   // The exchange of the last run() (a view into its snapshot's exchanges), for report_bids.
   std::string_view exchange_;
+};
+
+/// The obligation of one auction::run(): its bids hold budget reservations until the response
+/// is sent (sent(): they stay until their notices, and the bids go to the event sink) or not
+/// (anything else, an exception included: destroyed without sent(), it gives them back).
+///
+///   engine::reserved_bids pending(auction);
+///   if (auction.run(snap, request, ctx, response).is_bid() && write(response)) {
+///     pending.sent(request, response, now);
+///   }
+class reserved_bids {
+ public:
+  explicit reserved_bids(auction& a) noexcept : auction_(&a) {}
+  ~reserved_bids() {
+    if (auction_ != nullptr) auction_->cancel_bids();
+  }
+  reserved_bids(const reserved_bids&) = delete;
+  reserved_bids& operator=(const reserved_bids&) = delete;
+
+  /// The response went out (see auction::report_bids).
+  void sent(const openrtb::bid_request& request, const openrtb::bid_response& response,
+            unix_seconds now) noexcept {
+    auction_->report_bids(request, response, now);
+    auction_ = nullptr;
+  }
+
+ private:
+  auction* auction_;
 };
 
 }  // namespace bidder::engine

@@ -75,8 +75,8 @@ void bid_handler::refuse(response& res, unsigned status, std::string_view messag
 
 steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_point arrival,
                                              response& res) noexcept {
-  res.set("x-openrtb-version", "2.6");
   try {
+    res.set("x-openrtb-version", "2.6");
     std::string_view target = req.target();
     const std::size_t question = target.find('?');
     const std::string_view query =
@@ -121,12 +121,15 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
     return serve_bid(snap, exchange, req, arrival, res);
   } catch (...) {
     // Nothing on this path should throw; if it does (e.g. out of memory), answer no-bid rather
-    // than a 5xx or a dropped connection.
+    // than a 5xx or a dropped connection (serve_bid's guard has given the budget back).
     metrics_.add(metrics_.internal_errors);
     res.clear();
-    res.set("x-openrtb-version", "2.6");
     res.result(bhttp::status::no_content);
     res.body().clear();
+    try {
+      res.set("x-openrtb-version", "2.6");
+    } catch (...) {  // the header takes memory too: a 204 goes without it
+    }
     return steady_clock::time_point::max();
   }
 }
@@ -169,6 +172,11 @@ steady_clock::time_point bid_handler::serve_bid(const engine::snapshot& snap,
   const bool protobuf = is_protobuf(req[bhttp::field::content_type]);
   if (protobuf) metrics_.add(metrics_.protobuf_requests);
   auto decoded = protobuf ? proto_.decode(body, request_) : json_.decode(body, request_);
+  if (!decoded && decoded.error().code == errc::out_of_memory) {
+    metrics_.add(metrics_.internal_errors);  // not the exchange's fault: a no-bid, not a 400
+    res.result(bhttp::status::no_content);
+    return steady_clock::time_point::max();
+  }
   if (!decoded) {
     metrics_.add(metrics_.bad_requests);
     refuse(res, 400, decoded.error().message);
@@ -180,24 +188,35 @@ steady_clock::time_point bid_handler::serve_bid(const engine::snapshot& snap,
       .deadline = engine::compute_deadline(arrival, request_.tmax_ms, snap.config),
       .wall_now = wall_now(),
       .exchange = exchange};
+  if (ctx.deadline.expired(steady_clock::now())) {
+    // Worthless before any work: a no-bid at once, not counted as a late answer (the lateness
+    // is the exchange's tmax or the request's way here, not this answer's).
+    metrics_.add(
+        metrics_.no_bids[static_cast<std::size_t>(engine::no_bid_reason::expired_on_arrival)]);
+    res.result(bhttp::status::no_content);
+    return steady_clock::time_point::max();
+  }
+  // Budget reserved by the auction's bids goes back on every path that does not send them,
+  // an exception included; the bids are reported only once their answer is ready.
+  engine::reserved_bids pending(auction_);
   const engine::outcome outcome = auction_.run(snap, request_, ctx, response_);
   const auto done = steady_clock::now();
   metrics_.observe_latency(done - arrival);
   if (!outcome.is_bid() || ctx.deadline.expired(done)) {
-    // A bid that is already late is worthless: answer no-bid at once instead (and give back
-    // the budget its bids reserved).
-    auction_.cancel_bids();
+    // A bid that is already late is worthless: answer no-bid at once instead.
     const auto reason = outcome.is_bid() ? engine::no_bid_reason::deadline : outcome.reason;
     metrics_.add(metrics_.no_bids[static_cast<std::size_t>(reason)]);
     res.result(bhttp::status::no_content);
     return ctx.deadline.at();
   }
-  metrics_.add(metrics_.bids);
-  metrics_.add(metrics_.bid_imps, response_.bids.size());
-  auction_.report_bids(request_, response_, ctx.wall_now);
   std::string& out = res.body();
   if (protobuf) {
-    openrtb::write_proto_response(response_, out);
+    if (!openrtb::write_proto_response(response_, out)) {
+      metrics_.add(metrics_.internal_errors);  // out of memory: a no-bid, the budget given back
+      res.result(bhttp::status::no_content);
+      out.clear();
+      return ctx.deadline.at();
+    }
     res.set(bhttp::field::content_type, "application/x-protobuf");
   } else {
     openrtb::write_json_response(response_, out);
@@ -208,6 +227,9 @@ steady_clock::time_point bid_handler::serve_bid(const engine::snapshot& snap,
     out.swap(encoded_);
     res.set(bhttp::field::content_encoding, "gzip");
   }
+  metrics_.add(metrics_.bids);
+  metrics_.add(metrics_.bid_imps, response_.bids.size());
+  pending.sent(request_, response_, ctx.wall_now);
   return ctx.deadline.at();
 }
 

@@ -256,7 +256,7 @@ signer::context::context(context&&) noexcept = default;
 signer::context& signer::context::operator=(context&&) noexcept = default;
 signer::context::~context() = default;
 
-void signer::context::sign(const bid_identity& id, std::string& out) noexcept {
+void signer::context::sign(const bid_identity& id, std::string& out) {
   char sig[signature_chars];
   impl_->compute(impl_->keys[impl_->signing].ctx.get(), id, sig);
   out.append(sig, signature_chars);

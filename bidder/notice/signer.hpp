@@ -101,8 +101,9 @@ class signer {
     context& operator=(context&&) noexcept;
     ~context();
     /// Appends the 22-character signature of `id`, made with the signing key, to `out`.
-    /// `id.key_id` must be the signer's signing_key_id(). Never fails once constructed.
-    void sign(const bid_identity& id, std::string& out) noexcept;
+    /// `id.key_id` must be the signer's signing_key_id(). Never fails once constructed, but
+    /// growing `out` may throw std::bad_alloc.
+    void sign(const bid_identity& id, std::string& out);
     /// True when `signature` is the signature of `id` under the key named `id.key_id`
     /// (constant-time comparison); false when the signer holds no key of that id.
     [[nodiscard]] bool verify(const bid_identity& id, std::string_view signature) noexcept;

@@ -626,7 +626,8 @@ result<void> json_decoder::decode(std::string_view json, bid_request& out) {
   const std::size_t parser_depth = self.limits.max_depth + 8;
   if (self.parser.capacity() < json.size() || self.parser.max_depth() != parser_depth) {
     if (auto code = self.parser.allocate(std::max<std::size_t>(json.size(), 4096), parser_depth)) {
-      return make_error(errc::too_large, std::string("request: ") + simdjson::error_message(code));
+      return make_error(code == simdjson::MEMALLOC ? errc::out_of_memory : errc::too_large,
+                        std::string("request: ") + simdjson::error_message(code));
     }
   }
   od::document doc;

@@ -437,7 +437,7 @@ result<void> proto_decoder::decode(std::string_view bytes, bid_request& out) {
     }
     return decode_request(*message, out);
   } catch (const std::bad_alloc&) {
-    return make_error(errc::too_large, "body: out of memory while decoding");
+    return make_error(errc::out_of_memory, "body: out of memory while decoding");
   } catch (const std::exception& e) {
     return make_error(errc::malformed_request, std::string("body: ") + e.what());
   } catch (...) {
@@ -445,7 +445,7 @@ result<void> proto_decoder::decode(std::string_view bytes, bid_request& out) {
   }
 }
 
-void write_proto_response(const bid_response& response, std::string& out) {
+bool write_proto_response(const bid_response& response, std::string& out) noexcept {
   out.clear();
   try {
     size_sink sizer;
@@ -453,8 +453,10 @@ void write_proto_response(const bid_response& response, std::string& out) {
     out.reserve(sizer.size);
     string_sink sink{out};
     put_response_fields(sink, response);
+    return true;
   } catch (...) {
     out.clear();  // only std::bad_alloc can get here
+    return false;
   }
 }
 

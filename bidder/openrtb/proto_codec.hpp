@@ -55,7 +55,7 @@ class proto_decoder {
 /// Appends the protobuf encoding of `response` to `out` (cleared first). All bids go in one
 /// seatbid with seat = response.seat (omitted when empty); cur is set when non-empty; no seatbid
 /// is written when there are no bids. Encodes straight into `out`, which keeps its capacity.
-/// Never throws: if memory runs out `out` is left empty; treat an empty `out` as a no-bid.
-void write_proto_response(const bid_response& response, std::string& out);
+/// Never throws: if memory runs out it returns false with `out` empty (answer a no-bid).
+[[nodiscard]] bool write_proto_response(const bid_response& response, std::string& out) noexcept;
 
 }  // namespace bidder::openrtb

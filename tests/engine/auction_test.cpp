@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -822,7 +823,11 @@ TEST_CASE("each bid reserves its price and a campaign out of budget stops biddin
   snap->spend->tick(now_s);
   const bidder::spend::account& account = *snap->campaigns[0].account;
   fixture f;
-  for (int i = 0; i < 4; ++i) CHECK(f.bid_on(*snap).cid == "c1");
+  auto sent = [&f] { f.auc.report_bids(f.request, f.response, now_s); };
+  for (int i = 0; i < 4; ++i) {
+    CHECK(f.bid_on(*snap).cid == "c1");
+    sent();
+  }
   CHECK(account.reserved() == bidder::spend::amount_from_units(0.01));
   CHECK(f.bid_on(*snap).cid == "c2");  // the fifth does not fit: the next campaign bids
 
@@ -830,6 +835,7 @@ TEST_CASE("each bid reserves its price and a campaign out of budget stops biddin
     auto alone = build({with(campaign("c1", 2.5), "budget", R"({"daily": 0.0025})")});
     alone->spend->tick(now_s);
     CHECK(f.bid_on(*alone).cid == "c1");
+    sent();
     CHECK(f.no_bid(*alone) == no_bid_reason::budget);
   }
   SECTION("a response that is not sent gives its reservations back") {
@@ -840,6 +846,41 @@ TEST_CASE("each bid reserves its price and a campaign out of budget stops biddin
     g.auc.cancel_bids();
     CHECK(alone->campaigns[0].account->reserved() == 0);
     CHECK(g.bid_on(*alone).cid == "c1");
+  }
+}
+
+TEST_CASE("reservations not reported are given back: by the guard on every path, or the next run",
+          "[engine][spend]") {
+  auto snap = build({with(campaign("c1", 2.5), "budget", R"({"daily": 1})")});
+  snap->spend->tick(now_s);
+  const bidder::spend::account& account = *snap->campaigns[0].account;
+  const auto one_bid = bidder::spend::amount_from_units(0.0025);
+  fixture f;
+  SECTION("a guard destroyed without sent(), by an exception too") {
+    try {
+      bidder::engine::reserved_bids pending(f.auc);
+      CHECK(f.bid_on(*snap).cid == "c1");
+      CHECK(account.reserved() == one_bid);
+      throw std::runtime_error("writing the answer failed");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(account.reserved() == 0);
+    CHECK(f.auc.pending_reservations() == 0);
+  }
+  SECTION("a guard told the answer was sent keeps them until the notices") {
+    {
+      bidder::engine::reserved_bids pending(f.auc);
+      CHECK(f.bid_on(*snap).cid == "c1");
+      pending.sent(f.request, f.response, now_s);
+    }
+    CHECK(account.reserved() == one_bid);
+  }
+  SECTION("a run after one whose caller forgot both") {
+    CHECK(f.bid_on(*snap).cid == "c1");
+    CHECK(f.bid_on(*snap).cid == "c1");  // the first run's reservation is given back here
+    CHECK(account.reserved() == one_bid);
+    f.auc.cancel_bids();
+    CHECK(account.reserved() == 0);
   }
 }
 

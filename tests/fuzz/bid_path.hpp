@@ -45,7 +45,7 @@ class bid_path {
     response_.reset();
     if (auction_->run(*snap_, request, ctx, response_).is_bid()) {
       openrtb::write_json_response(response_, body_);
-      openrtb::write_proto_response(response_, body_);
+      if (!openrtb::write_proto_response(response_, body_)) std::abort();
     }
     auction_->cancel_bids();
   }

@@ -434,6 +434,21 @@ TEST_CASE("reload swaps campaigns atomically and a bad file keeps the old ones s
   CHECK(text.find("bidder_request_duration_seconds_count 3") != std::string::npos);
 }
 
+TEST_CASE("a request whose deadline passed before it arrived is a no-bid, not a late answer",
+          "[integration]") {
+  running_service server;
+  // tmax 10 ms is under the default 15 ms network allowance: worthless on arrival.
+  const std::string late = R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}],"tmax":10})";
+  CHECK(post(server.port(), "/bid", late).status == 204);
+  http_client admin(server.admin());
+  http_call metrics;
+  metrics.method = "GET";
+  metrics.target = "/metrics";
+  const std::string text = admin.send(metrics).body;
+  CHECK(text.find("bidder_no_bids_total{reason=\"expired_on_arrival\"} 1") != std::string::npos);
+  CHECK(text.find("bidder_late_answers_total 0") != std::string::npos);
+}
+
 TEST_CASE("stop drains: idle keep-alive connections do not hold the server up",
           "[integration][drain]") {
   running_service server;

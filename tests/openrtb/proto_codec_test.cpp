@@ -417,7 +417,7 @@ TEST_CASE("A bid response encodes into a protobuf BidResponse with every bid fie
   b2.price = 0.5;
 
   std::string bytes = "stale";
-  bidder::openrtb::write_proto_response(response, bytes);
+  REQUIRE(bidder::openrtb::write_proto_response(response, bytes));
 
   pb_response parsed;
   REQUIRE(parsed.ParseFromString(bytes));
@@ -462,7 +462,7 @@ TEST_CASE("A response without bids or seat encodes only what it has", "[openrtb]
   bid_response response;
   response.id = "req-9";
   std::string bytes;
-  bidder::openrtb::write_proto_response(response, bytes);
+  REQUIRE(bidder::openrtb::write_proto_response(response, bytes));
   pb_response parsed;
   REQUIRE(parsed.ParseFromString(bytes));
   CHECK(parsed.id() == "req-9");
@@ -473,7 +473,7 @@ TEST_CASE("A response without bids or seat encodes only what it has", "[openrtb]
   b.id = "b";
   b.imp_id = "1";
   b.price = 3;
-  bidder::openrtb::write_proto_response(response, bytes);
+  REQUIRE(bidder::openrtb::write_proto_response(response, bytes));
   REQUIRE(parsed.ParseFromString(bytes));
   REQUIRE(parsed.seatbid_size() == 1);
   CHECK_FALSE(parsed.seatbid(0).has_seat());
