@@ -304,11 +304,15 @@ TEST_CASE("bid threads ask for the shortest time slice where the kernel takes on
     honoured = bidder::time_slice_ns();
   }).join();
   const std::string bid_worker = policy_of_workers(false);
+  // On every kernel: a bid worker asked as the probe thread did, and has what it was given
+  // (100 µs where custom slices exist; elsewhere the kernel's own, e.g. 0 on Debian 12's 6.1),
+  // still under the normal policy.
+  CHECK(bid_worker == std::to_string(SCHED_OTHER) + " " + std::to_string(honoured));
   if (honoured != 100'000) {
-    WARN("this kernel keeps its own slices (" << honoured << " ns): nothing to check");
+    WARN("this kernel keeps its own slices (" << honoured
+                                              << " ns): the 100 µs slice itself is not checked");
     return;
   }
-  CHECK(bid_worker == std::to_string(SCHED_OTHER) + " 100000");
   // Background threads keep the default.
   CHECK(policy_of_workers(true) != std::to_string(SCHED_IDLE) + " 100000");
 }
