@@ -58,6 +58,7 @@ void event_log_sink::on_notice(const engine::notice_event& e) noexcept {
   copy_bid_identity(e, out);  // the time is the notice's arrival
   out.bid_price = e.bid_price;
   out.clearing_price = e.clearing_price.value_or(money());
+  out.charged = e.charged;
   // ${AUCTION_LOSS} is an OpenRTB loss-reason code; anything else is recorded as 0 (unknown).
   std::uint32_t reason = 0;
   auto [end, ec] =

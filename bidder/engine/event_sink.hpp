@@ -53,6 +53,8 @@ struct notice_event {
   std::string_view exchange;     // the bid's exchange, as signed in the notice URL
   unix_seconds issued_at = 0;    // when the bid was made
   unix_seconds at = 0;           // when the notice arrived
+  /// Win and bill: this notice charged the campaign's spend (the ledger's count_on rule).
+  bool charged = false;
 };
 
 class event_sink {

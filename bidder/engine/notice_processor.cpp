@@ -217,7 +217,8 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                         .loss_reason = n.loss_reason,
                         .exchange = n.id.exchange,
                         .issued_at = issued,
-                        .at = now});
+                        .at = now,
+                        .charged = charges});
   }
   return result;
 }

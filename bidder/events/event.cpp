@@ -143,6 +143,7 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   if (e.device_type != 0) field_int(out, "device_type", e.device_type);
   optional_string(out, "country", e.country);
   if (truncated) out += ",\"truncated\":true";
+  if (cleared) out += e.charged ? ",\"charged\":true" : ",\"charged\":false";
   out += "}\n";
 }
 
@@ -204,6 +205,7 @@ bool pack(const event& e, event_record& r) noexcept {
   r.device_type = e.device_type;
   r.kind = e.kind;
   r.truncated = cut;
+  r.charged = e.charged;
   return cut;
 }
 
@@ -221,6 +223,7 @@ event unpack(const event_record& r) noexcept {
   if (r.has_user_key_hash) e.user_key_hash = r.user_key_hash;
   e.loss_reason = r.loss_reason;
   e.device_type = r.device_type;
+  e.charged = r.charged;
   return e;
 }
 

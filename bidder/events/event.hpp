@@ -55,6 +55,7 @@ struct event {
   std::uint32_t loss_reason = 0;  ///< written on loss (${AUCTION_LOSS}, OpenRTB list 5.25)
   std::uint32_t device_type = 0;  ///< OpenRTB device type; 0: unknown
   std::string_view country;       ///< ISO-3166-1 alpha-3
+  bool charged = false;           ///< win and bill: this notice counted as spend (see the proto)
 };
 
 /// The current wall-clock time as UNIX milliseconds, for `event::time_ms`.

@@ -265,6 +265,12 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
       !r) {
     return r;
   }
+  out.charged.reset();
+  if (const json::value* charged = field(o, "charged", "charged")) {
+    if (!charged->is_bool())
+      return make_error(errc::invalid_field, "charged: expected true or false");
+    out.charged = charged->get_bool();
+  }
   return {};
 }
 
@@ -305,6 +311,21 @@ std::optional<money> campaign_summary::cost_per_click() const noexcept {
   return money::from_micros(static_cast<std::int64_t>((wide + divisor / 2) / divisor));
 }
 
+void report_builder::exchange_sums::add(const exchange_sums& o) noexcept {
+  wins += o.wins;
+  bills += o.bills;
+  win_cpm_micros += o.win_cpm_micros;
+  bill_cpm_micros += o.bill_cpm_micros;
+  charged += o.charged;
+  charged_cpm_micros += o.charged_cpm_micros;
+  charged_wins = charged_wins || o.charged_wins;
+  charged_bills = charged_bills || o.charged_bills;
+  legacy_wins += o.legacy_wins;
+  legacy_bills += o.legacy_bills;
+  legacy_win_cpm_micros += o.legacy_win_cpm_micros;
+  legacy_bill_cpm_micros += o.legacy_bill_cpm_micros;
+}
+
 report_builder::report_builder(report_query query) : query_(std::move(query)) {
   if (query_.from) from_ms_ = day_start_ms(*query_.from);
   if (query_.to) to_end_ms_ = day_start_ms(*query_.to + days(1));
@@ -323,19 +344,28 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     case event_kind::bid:
       ++s.bids;
       break;
-    case event_kind::win: {
-      exchange_sums& e = s.by_exchange[record.exchange];
-      ++e.wins;
-      e.win_cpm_micros += record.clearing_price_micros;
-      s.win_bid_cpm_micros += record.bid_price_micros;
-      billed_.try_emplace({record.campaign_id, record.exchange}, false);
-      break;
-    }
+    case event_kind::win:
     case event_kind::bill: {
+      const bool win = record.kind == event_kind::win;
       exchange_sums& e = s.by_exchange[record.exchange];
-      ++e.bills;
-      e.bill_cpm_micros += record.clearing_price_micros;
-      billed_[{record.campaign_id, record.exchange}] = true;
+      ++(win ? e.wins : e.bills);
+      (win ? e.win_cpm_micros : e.bill_cpm_micros) += record.clearing_price_micros;
+      if (win) s.win_bid_cpm_micros += record.bid_price_micros;
+      if (record.charged) {
+        if (*record.charged) {
+          ++e.charged;
+          e.charged_cpm_micros += record.clearing_price_micros;
+          (win ? e.charged_wins : e.charged_bills) = true;
+        }
+      } else {
+        ++(win ? e.legacy_wins : e.legacy_bills);
+        (win ? e.legacy_win_cpm_micros : e.legacy_bill_cpm_micros) += record.clearing_price_micros;
+        if (win) {
+          billed_.try_emplace({record.campaign_id, record.exchange}, false);
+        } else {
+          billed_[{record.campaign_id, record.exchange}] = true;
+        }
+      }
       break;
     }
     case event_kind::loss:
@@ -367,13 +397,7 @@ report report_builder::finish(read_stats stats) const {
     into.losses += s.losses;
     into.clicks += s.clicks;
     into.win_bid_cpm_micros += s.win_bid_cpm_micros;
-    for (const auto& [exchange, e] : s.by_exchange) {
-      exchange_sums& x = into.by_exchange[exchange];
-      x.wins += e.wins;
-      x.bills += e.bills;
-      x.win_cpm_micros += e.win_cpm_micros;
-      x.bill_cpm_micros += e.bill_cpm_micros;
-    }
+    for (const auto& [exchange, e] : s.by_exchange) into.by_exchange[exchange].add(e);
   }
 
   report out;
@@ -397,11 +421,17 @@ report report_builder::finish(read_stats stats) const {
       row.wins += e.wins;
       row.bills += e.bills;
       row.win_clear_cpm_micros += e.win_cpm_micros;
-      const auto billed = billed_.find({campaign, exchange});
-      const bool by_bill = billed != billed_.end() && billed->second;
-      row.impressions += by_bill ? e.bills : e.wins;
-      row.paid_cpm_micros += by_bill ? e.bill_cpm_micros : e.win_cpm_micros;
-      if (e.wins + e.bills != 0) {
+      // What the ledger counted, from the notices that say so.
+      row.impressions += e.charged;
+      row.paid_cpm_micros += e.charged_cpm_micros;
+      if (e.charged_wins) row.basis = merge_basis(row.basis, spend_basis::win);
+      if (e.charged_bills) row.basis = merge_basis(row.basis, spend_basis::bill);
+      // Older lines: bill basis when the pair ever saw a bill.
+      if (e.legacy_wins + e.legacy_bills != 0) {
+        const auto billed = billed_.find({campaign, exchange});
+        const bool by_bill = billed != billed_.end() && billed->second;
+        row.impressions += by_bill ? e.legacy_bills : e.legacy_wins;
+        row.paid_cpm_micros += by_bill ? e.legacy_bill_cpm_micros : e.legacy_win_cpm_micros;
         row.basis = merge_basis(row.basis, by_bill ? spend_basis::bill : spend_basis::win);
       }
     }

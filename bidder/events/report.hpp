@@ -11,11 +11,12 @@
 //   std::cout << bidder::events::render(*r, bidder::events::report_format::table);
 //
 // Definitions (all money in the event's currency; prices in the log are CPM prices):
-// - impressions: paid impressions. For each (campaign, exchange) pair, the BILL events when that
-//   exchange sent any BILL for the campaign within the report's range; otherwise its WIN events
-//   (an exchange that bills on the win notice sends no burl). The row's `spend_basis` says which:
-//   bill, win, or mixed (some exchanges each way). Deciding per exchange, not per campaign, keeps
-//   a campaign on one burl exchange and one nurl-only exchange from losing the latter's spend.
+// - impressions: paid impressions, counted exactly as the spend ledger counted them: the WIN and
+//   BILL events marked `charged` (the notice that charged the budget under the exchange's
+//   count_on or the campaign's override; a BILL that came without a charging WIN). The row's
+//   `spend_basis` says which notices those were: win, bill, or mixed. Lines written before
+//   `charged` existed are counted as before: per (campaign, exchange), the BILL events when any
+//   BILL of the pair is in range, else the WIN events.
 // - spend: sum over those impressions of clearing_price / 1000 (one impression of a CPM price).
 // - eCPM: spend * 1000 / impressions, the average clearing price of the paid impressions.
 // - win rate: wins / bids. avg bid / avg clearing: over WIN events (which carry both);
@@ -73,6 +74,9 @@ struct log_record {
   std::string exchange;
   std::int64_t bid_price_micros = 0;
   std::int64_t clearing_price_micros = 0;
+  /// Win and bill: whether the notice counted as spend; absent on lines written before the
+  /// field existed (the report then infers the basis, see report_builder).
+  std::optional<bool> charged;
 };
 
 /// Parses log lines; reuses its buffers, so one parser per reading thread.
@@ -161,6 +165,15 @@ class report_builder {
   struct exchange_sums {
     std::uint64_t wins = 0, bills = 0;
     std::int64_t win_cpm_micros = 0, bill_cpm_micros = 0;
+    // The notices that counted as spend, as the ledger counted them (log_record::charged).
+    std::uint64_t charged = 0;
+    std::int64_t charged_cpm_micros = 0;
+    bool charged_wins = false, charged_bills = false;  // the basis
+    // Lines without `charged` (written before it existed): their basis is inferred per
+    // (campaign, exchange), bill when any bill of the pair was seen (billed_).
+    std::uint64_t legacy_wins = 0, legacy_bills = 0;
+    std::int64_t legacy_win_cpm_micros = 0, legacy_bill_cpm_micros = 0;
+    void add(const exchange_sums& o) noexcept;
   };
   struct sums {
     std::uint64_t bids = 0, losses = 0, clicks = 0;

@@ -49,13 +49,13 @@ TEST_CASE("each kind is written as one line with its fields in field order", "[e
     CHECK(to_json_line(sample(event_kind::win)) ==
           R"({"kind":"WIN",)" + common_head +
               R"("bid_price_micros":2500000,"clearing_price_micros":1800000,)" + common_tail +
-              device + "\n");
+              device.substr(0, device.size() - 1) + R"(,"charged":false})" + "\n");
   }
   SECTION("bill") {
     CHECK(to_json_line(sample(event_kind::bill)) ==
           R"({"kind":"BILL",)" + common_head +
               R"("bid_price_micros":2500000,"clearing_price_micros":1800000,)" + common_tail +
-              device + "\n");
+              device.substr(0, device.size() - 1) + R"(,"charged":false})" + "\n");
   }
   SECTION("loss") {
     CHECK(to_json_line(sample(event_kind::loss)) ==
@@ -76,9 +76,9 @@ TEST_CASE("empty fields are left out, and kind, time and campaign are always the
   e.campaign_id = "c";
   CHECK(to_json_line(e) == R"({"kind":"CLICK","time_ms":5,"campaign_id":"c"})"
                            "\n");
-  e.kind = event_kind::win;  // a win states both prices, even zero ones
+  e.kind = event_kind::win;  // a win states both prices, even zero ones, and whether it charged
   CHECK(to_json_line(e) == R"({"kind":"WIN","time_ms":5,"campaign_id":"c","bid_price_micros":0,)"
-                           R"("clearing_price_micros":0})"
+                           R"("clearing_price_micros":0,"charged":false})"
                            "\n");
   e.kind = event_kind::loss;
   CHECK(to_json_line(e, /*truncated=*/true) ==

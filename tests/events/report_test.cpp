@@ -104,6 +104,8 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
       if (!alpha && e.kind == event_kind::bill) e.kind = event_kind::win;
       if (e.kind == event_kind::win || e.kind == event_kind::bill) {
         e.clearing_price = money::from_micros(pick_price(rng) % e.bid_price.micros() + 1);
+        // As the ledger decided: x1 counts on the bill, x2 on the win.
+        e.charged = alpha ? e.kind == event_kind::bill : e.kind == event_kind::win;
       }
       REQUIRE(log.append(e));
       expected_sums& x = expected[{std::string(e.campaign_id), d}];
@@ -176,6 +178,31 @@ TEST_CASE("a report's totals equal the events appended to the log", "[events][re
               expected[{"beta", day1}].clicks + expected[{"beta", day2}].clicks +
               (report->totals.at(0).losses));
   }
+}
+
+TEST_CASE("notices marked charged are the spend, as the ledger counted it", "[events][report]") {
+  report_builder builder({});
+  read_stats stats;
+  auto notice = [](event_kind kind, std::int64_t clearing, bool charged) {
+    log_record r = record(kind, "c", "x", 3'000'000, clearing);
+    r.charged = charged;
+    return r;
+  };
+  // x counts on the win: two charged wins; then one bill for the first, which the ledger did
+  // not charge again. A report that switched the pair to its bills would count 1.00, not 3.00.
+  builder.add(notice(event_kind::win, 1'000'000, true), stats);
+  builder.add(notice(event_kind::win, 2'000'000, true), stats);
+  builder.add(notice(event_kind::bill, 1'000'000, false), stats);
+  // A bill that came without a charging win is charged (and counts as the bill basis).
+  builder.add(notice(event_kind::bill, 500'000, true), stats);
+  const auto report = builder.finish(stats);
+  REQUIRE(report.days.size() == 1);
+  const campaign_summary& row = report.days[0];
+  CHECK(row.wins == 2);
+  CHECK(row.bills == 2);
+  CHECK(row.impressions == 3);
+  CHECK(row.spend() == money::from_micros(3500));  // (1.00 + 2.00 + 0.50) / 1000
+  CHECK(row.basis == spend_basis::mixed);
 }
 
 TEST_CASE("spend counts bills, or wins on an exchange that sends no bills", "[events][report]") {

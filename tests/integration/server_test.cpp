@@ -1447,8 +1447,27 @@ TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events c
   CHECK(spend() == Approx(0.0045));  // + the 2.00 CPM bid price
   CHECK_THAT(metrics_of(svc->admin_port()),
              Catch::Contains("bidder_notices_priced_at_bid_total 1"));
+  // nurl-x charges on the win: a bill it sends after a win charges nothing more, and a bid with
+  // only a win is spend. (A report that counted a pair by its bills once it saw one would drop
+  // the win-only impression here.)
+  CHECK(get(port, as_exchange_calls(str(*on_win, "burl"), "1.50")).status == 204);
+  CHECK(spend() == Approx(0.0045));
+  auto win_only = bid_of(port, "/bid");
+  REQUIRE(win_only);
+  CHECK(get(port, as_exchange_calls(str(*win_only, "nurl"), "0.50")).status == 204);
+  CHECK(spend() == Approx(0.005));
+  const double ledger_spend = spend();
 
   svc->stop(std::chrono::seconds(5));  // writes out the event log
+  {
+    // The report counts spend exactly as the ledger did.
+    auto all = bidder::events::build_report({.dir = dir.path / "data" / "events"});
+    REQUIRE(all.has_value());
+    REQUIRE(all->totals.size() == 1);
+    CHECK(all->totals[0].spend().micros() == std::llround(ledger_spend * 1e6));
+    CHECK(all->totals[0].impressions == 4);
+    CHECK(all->totals[0].basis == bidder::events::spend_basis::mixed);
+  }
   bidder::events::report_query query{.dir = dir.path / "data" / "events"};
   query.exchange = "burl-x";
   auto burl_only = bidder::events::build_report(query);
@@ -1461,9 +1480,10 @@ TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events c
   auto nurl_only = bidder::events::build_report(query);
   REQUIRE(nurl_only.has_value());
   REQUIRE(nurl_only->totals.size() == 1);
-  CHECK(nurl_only->totals[0].bids == 1);
-  CHECK(nurl_only->totals[0].wins == 1);
-  CHECK(nurl_only->totals[0].bills == 0);
+  CHECK(nurl_only->totals[0].bids == 2);
+  CHECK(nurl_only->totals[0].wins == 2);
+  CHECK(nurl_only->totals[0].bills == 1);
+  CHECK(nurl_only->totals[0].impressions == 2);  // the two wins, not the one bill
 }
 
 TEST_CASE("notice key rotation over restarts: a listed old key verifies, a removed one is 403",

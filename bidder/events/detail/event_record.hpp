@@ -37,6 +37,7 @@ struct event_record {
   event_kind kind;
   bool has_user_key_hash;
   bool truncated;
+  bool charged;
   std::uint8_t length[string_field_count];
   char text[max_text_bytes];
 };
