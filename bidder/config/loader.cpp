@@ -286,9 +286,16 @@ void apply_defaults(v1::BidderConfig& config) {
 
 result<void> check_settings(const v1::BidderConfig& config) {
   for (const auto& [currency, rate] : config.currency_rates()) {
-    if (currency.size() != 3 || !std::isfinite(rate) || rate <= 0) {
-      return make_error(errc::invalid_config,
-                        "currency_rates." + currency + ": needs a 3-letter code and a rate > 0");
+    // Upper-case, as ISO 4217 writes them: requests' codes are upper-cased to match
+    // (openrtb/normalize.hpp), so a lower-case key here could never be found.
+    const bool iso_code =
+        currency.size() == 3 &&
+        std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    if (!iso_code || !std::isfinite(rate) || rate <= 0) {
+      return make_error(
+          errc::invalid_config,
+          "currency_rates." + currency +
+              ": needs a 3-letter upper-case ISO 4217 code (e.g. EUR) and a rate > 0");
     }
   }
   if (config.default_tmax_ms() > 10000) {

@@ -101,6 +101,16 @@ bidder::deadline compute_deadline(steady_clock::time_point arrival, std::int32_t
                           std::chrono::milliseconds(std::max<std::int64_t>(budget_ms, 0)));
 }
 
+namespace {
+// A floor in USD; -1 when its currency cannot be converted. No floor (0) needs no conversion:
+// an unknown bidfloorcur with bidfloor 0 must not keep a bid out.
+double floor_in_usd(const snapshot& snap, double floor, std::string_view currency) noexcept {
+  if (floor <= 0) return 0;
+  const double rate = snap.rate(currency);
+  return rate > 0 ? floor / rate : -1;
+}
+}  // namespace
+
 bool audience_data_allowed(const openrtb::bid_request& request) noexcept {
   if (request.coppa) return false;
   if (request.gdpr.value_or(false) && request.consent.empty()) return false;
@@ -217,8 +227,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
       return {false, no_bid_reason::deadline};
     }
     candidate best;
-    const double imp_floor_rate = snap.rate(imp.bidfloorcur);
-    imp_floor_usd_ = imp_floor_rate > 0 ? imp.bidfloor / imp_floor_rate : -1;
+    imp_floor_usd_ = floor_in_usd(snap, imp.bidfloor, imp.bidfloorcur);
     snap.targeting.slot_candidates(imp, eligible_, slot_set_);
     // Ranks run by descending price ceiling: once a campaign's cannot beat the best price, no
     // later one's can (2 micros of slack cover rounding to the response currency's micros).
@@ -404,8 +413,7 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
   // The open-market floor is converted once per imp (run()); a deal's floor here.
   double floor_usd = imp_floor_usd_;
   if (deal != nullptr) {
-    const double deal_rate = snap.rate(deal->bidfloorcur);
-    floor_usd = deal_rate > 0 ? deal->bidfloor / deal_rate : -1;
+    floor_usd = floor_in_usd(snap, deal->bidfloor, deal->bidfloorcur);
   }
   if (floor_usd < 0) {  // a floor in a currency we cannot convert cannot be checked
     below_floor_seen_ = true;

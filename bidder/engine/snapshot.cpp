@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <cctype>
 
+#include "bidder/openrtb/normalize.hpp"
+
 namespace bidder::engine {
 namespace {
 
+std::string lower_case(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The values sorted and unique, each in its canonical form when `canonical` is given
+// (openrtb/normalize.hpp: the requests' values are folded alike).
 template <class Repeated>
-std::vector<std::string> sorted(const Repeated& values, bool lower = false) {
-  std::vector<std::string> out(values.begin(), values.end());
-  if (lower) {
-    for (std::string& s : out) {
-      std::transform(s.begin(), s.end(), s.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    }
-  }
+std::vector<std::string> sorted(const Repeated& values,
+                                std::string (*canonical)(std::string_view) = nullptr) {
+  std::vector<std::string> out;
+  for (const std::string& v : values) out.push_back(canonical ? canonical(v) : v);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -175,8 +182,12 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     out.active = c.status() == config::v1::Campaign::ACTIVE;
     out.start = c.has_start() ? c.start().seconds() : 0;
     out.end = c.has_end() ? c.end().seconds() : 0;
-    out.advertiser_domains.assign(c.advertiser_domains().begin(), c.advertiser_domains().end());
-    out.categories.assign(c.categories().begin(), c.categories().end());
+    for (const std::string& d : c.advertiser_domains()) {
+      out.advertiser_domains.push_back(openrtb::canonical_domain(d));
+    }
+    for (const std::string& cat : c.categories()) {
+      out.categories.push_back(openrtb::canonical_code(cat));
+    }
     out.currency = c.currency();
     out.rate_per_usd = snap->rate(c.currency());
     out.max_cpm = money::from_units(c.max_cpm());
@@ -185,11 +196,11 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     out.countries = sorted(t.countries());
     out.regions = sorted(t.regions());
     out.zips = sorted(t.zips());
-    out.os_lower = sorted(t.os(), /*lower=*/true);
+    out.os_lower = sorted(t.os(), &lower_case);
     out.device_types.assign(t.device_types().begin(), t.device_types().end());
     std::sort(out.device_types.begin(), out.device_types.end());
-    out.site_allow = sorted(t.site_domains_allow());
-    out.site_block = sorted(t.site_domains_block());
+    out.site_allow = sorted(t.site_domains_allow(), &openrtb::canonical_domain);
+    out.site_block = sorted(t.site_domains_block(), &openrtb::canonical_domain);
     out.app_allow = sorted(t.app_bundles_allow());
     out.app_block = sorted(t.app_bundles_block());
     out.deal_ids = sorted(t.deal_ids());

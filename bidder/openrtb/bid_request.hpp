@@ -160,16 +160,19 @@ struct bid_request {
 
   // site / app / dooh
   inventory_kind inventory = inventory_kind::unknown;
-  std::string_view domain;  // site.domain or app.domain
-  std::string_view page;    // site.page
-  std::string_view bundle;  // app.bundle
+  std::string_view domain;    // site.domain or app.domain
+  std::string_view page;      // site.page
+  std::string_view bundle;    // app.bundle (else from app.storeurl, see normalize.hpp)
+  std::string_view storeurl;  // app.storeurl
   std::string_view publisher_id;
   reuse_vector<std::string_view> content_cat;  // site/app .cat, .sectioncat, .pagecat
 
   // device
   std::int32_t devicetype = 0;  // OpenRTB List 5.21; 0: unknown
   std::string_view os;
-  std::string_view ifa;
+  std::string_view ifa;  // cleared when lmt or dnt is set (normalize.hpp)
+  bool lmt = false;      // device.lmt: limit ad tracking
+  bool dnt = false;      // device.dnt: do not track
   std::string_view ip;
   std::string_view ua;
   std::string_view country;  // ISO-3166-1 alpha-3 as OpenRTB sends it
@@ -206,10 +209,11 @@ struct bid_request {
     wseat.clear();
     bseat.clear();
     inventory = inventory_kind::unknown;
-    domain = page = bundle = publisher_id = {};
+    domain = page = bundle = storeurl = publisher_id = {};
     content_cat.clear();
     devicetype = 0;
     os = ifa = ip = ua = country = region = zip = {};
+    lmt = dnt = false;
     utcoffset_minutes.reset();
     user_id = buyeruid = consent = {};
     eids.clear();

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "bidder/openrtb/normalize.hpp"
+
 namespace bidder::openrtb {
 namespace {
 
@@ -446,11 +448,12 @@ class request_reader {
     // A request should carry only one of site/app/dooh; if several come, the first one wins.
     const bool take = out_.inventory == inventory_kind::unknown;
     if (take) out_.inventory = kind;
-    std::string_view domain, page, bundle, publisher;
+    std::string_view domain, page, bundle, storeurl, publisher;
     auto r = for_each_field(v, [&](std::string_view key, od::value& f) -> status {
       if (key == "domain") return read_string(f, domain);
       if (key == "page") return read_string(f, page);
       if (key == "bundle") return read_string(f, bundle);
+      if (key == "storeurl") return read_string(f, storeurl);
       if (key == "cat" || key == "sectioncat" || key == "pagecat") {
         if (!take) return read_string_list(f, scratch_, limits_.max_categories);
         return read_string_list(f, out_.content_cat, limits_.max_categories);
@@ -467,6 +470,7 @@ class request_reader {
       out_.domain = domain;
       out_.page = page;
       out_.bundle = bundle;
+      out_.storeurl = storeurl;
       out_.publisher_id = publisher;
     }
     scratch_.clear();
@@ -494,6 +498,8 @@ class request_reader {
       if (key == "devicetype") return read_int(f, out_.devicetype);
       if (key == "os") return read_string(f, out_.os);
       if (key == "ifa") return read_string(f, out_.ifa);
+      if (key == "lmt") return read_flag(f, out_.lmt);
+      if (key == "dnt") return read_flag(f, out_.dnt);
       if (key == "ip") return read_string(f, out_.ip);
       if (key == "ipv6") return read_string(f, ipv6);
       if (key == "ua") return read_string(f, out_.ua);
@@ -606,7 +612,8 @@ class request_reader {
 struct json_decoder::impl {
   decode_limits limits;
   od::parser parser;
-  std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
+  std::string padded;      // simdjson reads up to SIMDJSON_PADDING bytes past the end
+  std::string normalized;  // normalize_request's rewritten values
 };
 
 json_decoder::json_decoder(decode_limits limits) : impl_(std::make_unique<impl>()) {
@@ -650,6 +657,7 @@ result<void> json_decoder::decode(std::string_view json, bid_request& out) {
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
     return make_error(errc::malformed_request, "request: unexpected bytes after the JSON object");
   }
+  normalize_request(out, self.normalized);
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "bidder/openrtb/normalize.hpp"
 #include "openrtb/openrtb.pb.h"
 
 namespace bidder::openrtb {
@@ -230,6 +231,7 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
     case pb_request::kApp:
       if (auto r = decode_inventory(in.app(), inventory_kind::app, out); !r) return r;
       out.bundle = view(in.app().bundle());
+      out.storeurl = view(in.app().storeurl());
       break;
     case pb_request::kDooh:
       out.inventory = inventory_kind::dooh;
@@ -244,6 +246,8 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   out.devicetype = device.devicetype();
   out.os = view(device.os());
   out.ifa = view(device.ifa());
+  out.lmt = device.lmt();
+  out.dnt = device.dnt();
   out.ip = view(device.ip().empty() ? device.ipv6() : device.ip());
   out.ua = view(device.ua());
   // The device's current location; the user's home location when the device has none. Both
@@ -415,6 +419,7 @@ struct proto_decoder::state {
 
   std::unique_ptr<char[]> block;  // declared before `arena`, which must not outlive it
   google::protobuf::Arena arena;
+  std::string normalized;  // normalize_request's rewritten values
 };
 
 proto_decoder::proto_decoder() noexcept = default;
@@ -435,7 +440,9 @@ result<void> proto_decoder::decode(std::string_view bytes, bid_request& out) {
     if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return make_error(errc::malformed_request, "body: not a valid protobuf BidRequest");
     }
-    return decode_request(*message, out);
+    auto decoded = decode_request(*message, out);
+    if (decoded) normalize_request(out, state_->normalized);
+    return decoded;
   } catch (const std::bad_alloc&) {
     return make_error(errc::out_of_memory, "body: out of memory while decoding");
   } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bidder/core/sorted_lists.hpp"
+#include "bidder/openrtb/normalize.hpp"
 #include "bidder/pricing/typed_factory.hpp"
 #include "models/rules/rules.pb.h"
 
@@ -102,9 +103,13 @@ class rules_model final : public pricing::model {
   std::vector<compiled_rule> rules_;
 };
 
+// The list's values in their canonical form (openrtb/normalize.hpp: requests are folded alike),
+// sorted.
 template <class List>
-std::vector<std::string> sorted_strings(const List& list) {
-  std::vector<std::string> out(list.values().begin(), list.values().end());
+std::vector<std::string> sorted_strings(const List& list,
+                                        std::string (*canonical)(std::string_view) = nullptr) {
+  std::vector<std::string> out;
+  for (const std::string& v : list.values()) out.push_back(canonical ? canonical(v) : v);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -166,11 +171,11 @@ class rules_factory final : public pricing::typed_factory<v1::RulesConfig> {
           break;
         case v1::Rule::kSiteDomainIn:
           c.kind = condition::site_domain;
-          c.strings = sorted_strings(rule.site_domain_in());
+          c.strings = sorted_strings(rule.site_domain_in(), &openrtb::canonical_domain);
           break;
         case v1::Rule::kCategoryIn:
           c.kind = condition::category;
-          c.strings = sorted_strings(rule.category_in());
+          c.strings = sorted_strings(rule.category_in(), &openrtb::canonical_code);
           break;
         case v1::Rule::kHourOfDayIn:
           c.kind = condition::hour_of_day;

@@ -449,6 +449,48 @@ TEST_CASE("a request whose deadline passed before it arrived is a no-bid, not a 
   CHECK(text.find("bidder_late_answers_total 0") != std::string::npos);
 }
 
+TEST_CASE("legal but unusual traffic: case, the page for the domain, zero floors, currency case",
+          "[integration][rules]") {
+  temp_dir dir;
+  const fs::path config = dir.path / "rules.json";
+  std::ofstream(config) << R"({"currency_rates": {"EUR": 0.9},
+    "campaigns": [{"id": "c", "status": "ACTIVE", "advertiser_domains": ["Brand.COM"],
+      "categories": ["iab2-1"], "max_cpm": 10,
+      "targeting": {"site_domains_block": ["Blocked.Example."]},
+      "creatives": [{"id": "cr", "banner": {"sizes": [{"w": 300, "h": 250}]},
+        "markup": "<b>ad</b>"}],
+      "pricing": {"name": "fixed", "config": {"@type":
+        "type.googleapis.com/bidder.models.fixed.v1.FixedConfig", "cpm": 1.0}}}]})";
+  running_service server(config.string());
+  auto status = [&](const std::string& site, const std::string& extra = "",
+                    const std::string& imp_extra = "") {
+    return post(server.port(), "/bid",
+                R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250})" + imp_extra +
+                    R"(}],"site":)" + site + extra + "}")
+        .status;
+  };
+  // A block list holds whatever case either side uses, and is not bypassed by a request that
+  // names the page instead of the domain.
+  CHECK(status(R"({"domain":"NEWS.example.com"})") == 200);
+  CHECK(status(R"({"domain":"WWW.BLOCKED.example"})") == 204);
+  CHECK(status(R"({"page":"https://www.Blocked.example/story?id=1"})") == 204);
+  CHECK(status(R"({"page":"https://news.example.com/story"})") == 200);
+  // badv and bcat, in any case, keep the campaign out.
+  CHECK(status(R"({"domain":"a.example"})", R"(,"badv":["brand.com"])") == 204);
+  CHECK(status(R"({"domain":"a.example"})", R"(,"bcat":["Iab2"])") == 204);
+  // No floor needs no conversion, whatever its currency; a real floor in an unknown one cannot
+  // be checked, so no bid.
+  CHECK(status(R"({"domain":"a.example"})", "", R"(,"bidfloor":0,"bidfloorcur":"XYZ")") == 200);
+  CHECK(status(R"({"domain":"a.example"})", "", R"(,"bidfloor":0.5,"bidfloorcur":"xyz")") == 204);
+  CHECK(status(R"({"domain":"a.example"})", "", R"(,"bidfloor":0.5,"bidfloorcur":"eur")") == 200);
+  // A lower-case currency is the ISO code it spells.
+  const http_reply eur = post(server.port(), "/bid",
+                              R"({"id":"r","cur":["eur"],"imp":[{"id":"1","banner":{"w":300,)"
+                              R"("h":250}}],"site":{"domain":"a.example"}})");
+  REQUIRE(eur.status == 200);
+  CHECK(json::parse(eur.body).at("cur").as_string() == "EUR");
+}
+
 TEST_CASE("stop drains: idle keep-alive connections do not hold the server up",
           "[integration][drain]") {
   running_service server;
