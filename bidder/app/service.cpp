@@ -1,7 +1,5 @@
 #include "bidder/app/service.hpp"
 
-#include <rocksdb/env.h>
-
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -161,16 +159,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   self->signer.emplace(std::move(*signer));
   self->key_settings = key_settings_of(**config);
 
-  // RocksDB's flush and compaction threads (both stores) yield to the bid threads, as ours do
-  // (core/background_thread.hpp).
-  // SCHED_IDLE (core/background_thread.hpp). They hold the DB mutex a bid thread's Get takes
-  // once after each new version of the store, a priority-inversion risk the README weighs;
-  // measured with bench/push-under-load, the bid p99 rise during a 10M-line push is
-  // 0.79 ms at SCHED_IDLE against 1.38 ms at nice 19 (medians of three).
-  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW,
-                                                      rocksdb::CpuPriority::kIdle);
-  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH,
-                                                      rocksdb::CpuPriority::kIdle);
+  // RocksDB's flush and compaction threads (both stores share them) yield to the bid threads.
+  audience::run_rocksdb_threads_idle();
 
   // Spend state: restored from <data-dir>/spend before the campaigns are compiled against it.
   std::error_code fs_error;

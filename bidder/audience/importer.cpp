@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 
+#include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/core/names.hpp"
 
@@ -148,14 +149,14 @@ result<void> check_segment_name(const std::string& segment) {
 }  // namespace
 
 struct push_stream::impl {
-  impl(rocksdb_store& s, const import_options& o, unix_seconds n)
+  impl(segment_store& s, const import_options& o, unix_seconds n)
       : store(s),
         options(o),
         now(n),
         dir(o.temp_dir),
         sorter(dir.path.string(), o.max_in_memory),
         feeder(options, report, sorter, now) {}
-  rocksdb_store& store;
+  segment_store& store;
   const import_options options;
   const unix_seconds now;
   const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -169,7 +170,7 @@ struct push_stream::impl {
 push_stream::push_stream(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 push_stream::~push_stream() = default;
 
-result<std::unique_ptr<push_stream>> push_stream::open(rocksdb_store& store,
+result<std::unique_ptr<push_stream>> push_stream::open(segment_store& store,
                                                        const import_options& options,
                                                        unix_seconds now) {
   if (auto r = check_segment_name(options.segment); !r) return r.error();
@@ -220,7 +221,7 @@ result<import_report> push_stream::finish(ending how) {
   return done();
 }
 
-result<import_report> import_segment(rocksdb_store& store, const import_options& options,
+result<import_report> import_segment(segment_store& store, const import_options& options,
                                      std::string_view file, unix_seconds now) {
   auto push = push_stream::open(store, options, now);
   if (!push) return push.error();
@@ -291,7 +292,7 @@ result<import_report> build_segment(const std::vector<std::string>& files,
   return report;
 }
 
-result<import_report> ingest_segment(rocksdb_store& store, const std::string& dir,
+result<import_report> ingest_segment(segment_store& store, const std::string& dir,
                                      std::optional<update_mode> mode, unix_seconds now) {
   const auto start = std::chrono::steady_clock::now();
   std::ifstream in(dir + "/manifest.txt");

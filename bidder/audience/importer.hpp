@@ -25,7 +25,7 @@
 
 #include "bidder/audience/file_format.hpp"
 #include "bidder/audience/member_sorter.hpp"
-#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/audience/segment_store.hpp"
 
 namespace bidder::audience {
 
@@ -68,7 +68,7 @@ inline constexpr std::size_t max_listed_errors = 100;
 class push_stream {
  public:
   /// Starts a push. Errors: invalid_field (bad segment name).
-  [[nodiscard]] static result<std::unique_ptr<push_stream>> open(rocksdb_store& store,
+  [[nodiscard]] static result<std::unique_ptr<push_stream>> open(segment_store& store,
                                                                  const import_options& options,
                                                                  unix_seconds now);
   ~push_stream();
@@ -98,7 +98,7 @@ class push_stream {
 /// A whole file in one piece (tests, small pushes): push_stream::open, feed, finish.
 /// Errors (as opposed to a refusal in the report): invalid_field (bad segment name),
 /// not_found (remove from an unknown segment), io_error.
-[[nodiscard]] result<import_report> import_segment(rocksdb_store& store,
+[[nodiscard]] result<import_report> import_segment(segment_store& store,
                                                    const import_options& options,
                                                    std::string_view file, unix_seconds now);
 
@@ -112,7 +112,7 @@ class push_stream {
 
 /// Applies a folder made by build_segment to `store`, atomically like a push. `mode` overrides
 /// the manifest's. Errors: invalid_field (not such a folder, damaged), plus update errors.
-[[nodiscard]] result<import_report> ingest_segment(rocksdb_store& store, const std::string& dir,
+[[nodiscard]] result<import_report> ingest_segment(segment_store& store, const std::string& dir,
                                                    std::optional<update_mode> mode,
                                                    unix_seconds now);
 

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bidder/audience/member_sorter.hpp"
-#include "bidder/audience/store.hpp"
+#include "bidder/audience/segment_store.hpp"
 
 namespace bidder::audience {
 
@@ -61,31 +61,11 @@ struct rocksdb_options {
   std::function<unix_seconds()> clock = &wall_now;
 };
 
-enum class update_mode : std::uint8_t {
-  replace,  // the segment becomes exactly the given members
-  add,      // the given members join the segment (a member already in it gets the new times)
-  remove,   // the given members leave the segment
-};
-std::string_view to_string(update_mode mode) noexcept;
-std::optional<update_mode> parse_update_mode(std::string_view text) noexcept;
+/// Runs the process's RocksDB flush and compaction threads (every store's: they share one pool)
+/// at SCHED_IDLE, as ours do (core/background_thread.hpp). Call once before opening stores.
+void run_rocksdb_threads_idle();
 
-struct segment_info {
-  std::string name;
-  std::uint64_t members = 0;
-  /// True when the count was kept exactly (always, since updates check who is already in the
-  /// segment; kept for stores written by older versions).
-  bool exact = true;
-  unix_seconds updated_at = 0;
-  std::uint32_t ttl_days = 0;  // 0: memberships never expire
-};
-
-struct update_result {
-  std::uint64_t written = 0;  // members added or refreshed (replace, add), or removed (remove)
-  std::uint64_t dropped = 0;  // replace: former members not in the new file, removed
-  std::uint64_t members = 0;  // the segment's member count afterwards (see segment_info::exact)
-};
-
-class rocksdb_store final : public store {
+class rocksdb_store final : public segment_store {
  public:
   /// Errors: io_error (cannot create or open the database, with RocksDB's reason).
   [[nodiscard]] static result<std::unique_ptr<rocksdb_store>> open(const rocksdb_options& options);
@@ -105,12 +85,12 @@ class rocksdb_store final : public store {
   [[nodiscard]] result<update_result> update_segment(std::string_view segment, update_mode mode,
                                                      std::uint32_t ttl_days,
                                                      std::span<const member> members,
-                                                     unix_seconds now);
+                                                     unix_seconds now) override;
   /// The same from a stream (member_sorter.hpp), so memory stays bounded for any file size.
   /// A stream out of order, or one that fails, applies nothing.
   [[nodiscard]] result<update_result> update_segment(std::string_view segment, update_mode mode,
                                                      std::uint32_t ttl_days, member_source& members,
-                                                     unix_seconds now);
+                                                     unix_seconds now) override;
 
   /// Fleet flow: writes `members` (sorted, unique) as a self-contained SST file at `path`, for
   /// `update_segment_from_file` on any bidder. Static: needs no open store. Errors: io_error.
@@ -120,21 +100,21 @@ class rocksdb_store final : public store {
   /// io_error / invalid_field for a missing or damaged file.
   [[nodiscard]] result<update_result> update_segment_from_file(
       std::string_view segment, update_mode mode, std::uint32_t ttl_days, const std::string& path,
-      std::uint64_t members, unix_seconds now);
+      std::uint64_t members, unix_seconds now) override;
 
   /// Every segment with its figures, sorted by name.
-  [[nodiscard]] result<std::vector<segment_info>> segments();
+  [[nodiscard]] result<std::vector<segment_info>> segments() override;
   /// A user's memberships (reads the disk if needed; control plane), expired ones excluded.
   [[nodiscard]] result<std::vector<membership>> user_memberships(std::string_view user_key,
-                                                                 unix_seconds now);
+                                                                 unix_seconds now) override;
   /// Deletes the user from every segment at once. Returns whether the user existed. Reads stop
   /// seeing the user at once; the bytes leave the disk at the next compaction of their file
   /// (compact() forces one).
-  [[nodiscard]] result<bool> forget_user(std::string_view user_key);
+  [[nodiscard]] result<bool> forget_user(std::string_view user_key) override;
   /// Compacts everything: drops expired memberships and forgotten users from disk now.
-  [[nodiscard]] result<void> compact();
+  [[nodiscard]] result<void> compact() override;
   /// The database directory (pushes sort inside it, so their runs share its disk).
-  const std::string& path() const noexcept;
+  const std::string& path() const noexcept override;
   /// Reads every block once so later look-ups hit the cache. Control plane; blocks.
   [[nodiscard]] result<void> warm_cache();
   /// Reads every user once so later look-ups hit the row cache, stopping once the rows read
@@ -143,12 +123,7 @@ class rocksdb_store final : public store {
   /// this call is for benchmarks and tests that want it finished.
   [[nodiscard]] result<std::uint64_t> warm_row_cache();
 
-  struct cache_usage {
-    std::size_t block_cache_bytes = 0, block_cache_capacity = 0;
-    std::size_t row_cache_bytes = 0, row_cache_capacity = 0;  // 0 when there is no row cache
-  };
-  /// Bytes held in the caches now (for metrics and benchmarks).
-  cache_usage caches() const noexcept;
+  cache_usage caches() const noexcept override;
 
  private:
   struct impl;

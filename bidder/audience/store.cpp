@@ -72,25 +72,26 @@ bool decode_memberships(std::string_view value, unix_seconds now,
   return true;
 }
 
-void make_user_key(const openrtb::user_id& id, std::string& out) {
+void make_user_key(id_namespace ns, std::string_view source, std::string_view id,
+                   std::string& out) {
   out.clear();
-  switch (id.kind) {
-    case openrtb::user_id_kind::buyeruid:
+  switch (ns) {
+    case id_namespace::buyeruid:
       out += "buyeruid:";
       break;
-    case openrtb::user_id_kind::user_id:
+    case id_namespace::user:
       out += "user:";
       break;
-    case openrtb::user_id_kind::ifa:
+    case id_namespace::ifa:
       out += "ifa:";
       break;
-    case openrtb::user_id_kind::eid:
+    case id_namespace::eid:
       out += "eid:";
-      out += id.source;
+      out += source;
       out += ':';
       break;
   }
-  out += id.id;
+  out += id;
 }
 
 }  // namespace bidder::audience

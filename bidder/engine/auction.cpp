@@ -4,8 +4,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "bidder/audience/user_key.hpp"
 #include "bidder/core/sorted_lists.hpp"
+#include "bidder/engine/request_user_keys.hpp"
 #include "bidder/notice/notice_url.hpp"
 
 namespace bidder::engine {
@@ -264,30 +264,30 @@ void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request&
   auto eid_wanted = [&](std::string_view source) {
     return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
   };
-  audience::for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
-                              [&](std::string_view key) {
-                                stats_.lookups.fetch_add(1, std::memory_order_relaxed);
-                                memberships_.clear();
-                                switch (store_->lookup(key, now, memberships_)) {
-                                  case audience::lookup_status::found:
-                                    stats_.found.fetch_add(1, std::memory_order_relaxed);
-                                    break;
-                                  case audience::lookup_status::not_found:
-                                    return;
-                                  case audience::lookup_status::not_in_memory:
-                                    stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
-                                    return;
-                                  case audience::lookup_status::failed:
-                                    stats_.failed.fetch_add(1, std::memory_order_relaxed);
-                                    return;
-                                }
-                                // The views die with the next look-up, so segments are interned
-                                // right away; segments no campaign mentions are dropped here.
-                                for (const audience::membership_view& m : memberships_) {
-                                  if (auto id = snap.segments.find(m.segment))
-                                    segments_.push_back({*id, m.last_seen});
-                                }
-                              });
+  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
+                    [&](std::string_view key) {
+                      stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+                      memberships_.clear();
+                      switch (store_->lookup(key, now, memberships_)) {
+                        case audience::lookup_status::found:
+                          stats_.found.fetch_add(1, std::memory_order_relaxed);
+                          break;
+                        case audience::lookup_status::not_found:
+                          return;
+                        case audience::lookup_status::not_in_memory:
+                          stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
+                          return;
+                        case audience::lookup_status::failed:
+                          stats_.failed.fetch_add(1, std::memory_order_relaxed);
+                          return;
+                      }
+                      // The views die with the next look-up, so segments are interned
+                      // right away; segments no campaign mentions are dropped here.
+                      for (const audience::membership_view& m : memberships_) {
+                        if (auto id = snap.segments.find(m.segment))
+                          segments_.push_back({*id, m.last_seen});
+                      }
+                    });
   // Sorted by segment, most recent first, one entry per segment.
   std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) {
     return a.segment != b.segment ? a.segment < b.segment : a.last_seen > b.last_seen;
@@ -485,11 +485,11 @@ void auction::hash_user_ids(const snapshot& snap, const openrtb::bid_request& re
   auto eid_wanted = [&](std::string_view source) {
     return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
   };
-  audience::for_each_user_key(
-      request, snap.config.max_user_ids, key_scratch_, eid_wanted, [&](std::string_view key) {
-        if (user_count_ == max_user_hashes) return;
-        user_hashes_[user_count_++] = spend::hash64(key, services_.user_hash_secret);
-      });
+  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
+                    [&](std::string_view key) {
+                      if (user_count_ == max_user_hashes) return;
+                      user_hashes_[user_count_++] = spend::hash64(key, services_.user_hash_secret);
+                    });
   for (std::size_t i = 0; i < user_count_; ++i) {
     if (i > 0) users_text_ += '.';
     char buffer[16];

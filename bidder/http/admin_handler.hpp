@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/audience/segment_store.hpp"
 #include "bidder/core/error.hpp"
 #include "bidder/http/audience_api.hpp"
 #include "bidder/http/server.hpp"
@@ -23,7 +23,7 @@ struct admin_actions {
   /// Reloads the config; returns a one-line summary or the reason it was refused.
   std::function<result<std::string>()> reload;
   /// The audience store behind /admin/audiences and /admin/users (null: those paths are 404).
-  audience::rocksdb_store* store = nullptr;
+  audience::segment_store* store = nullptr;
   /// When non-empty, the bearer token every request but /healthz must carry.
   std::string token;
 };

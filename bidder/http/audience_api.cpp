@@ -97,7 +97,7 @@ void write_report(response& res, std::string_view what, audience::update_mode mo
 }
 
 // The options of a push from its segment and query; false with `res` filled when bad.
-bool push_options(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+bool push_options(audience::segment_store& store, std::string_view segment, std::string_view query,
                   audience::import_options& options, response& res) {
   auto params = parse_query(query);
   options.segment = std::string(segment);
@@ -128,7 +128,7 @@ bool push_options(audience::rocksdb_store& store, std::string_view segment, std:
   return true;
 }
 
-void serve_push(audience::rocksdb_store& store, std::string_view segment, std::string_view query,
+void serve_push(audience::segment_store& store, std::string_view segment, std::string_view query,
                 request& req, response& res) {
   audience::import_options options;
   if (!push_options(store, segment, query, options, res)) return;
@@ -195,7 +195,7 @@ class push_body final : public body_stream {
   bool stopped_ = false;  // the server stopped reading the body after a refusal
 };
 
-void serve_ingest(audience::rocksdb_store& store, std::string_view query, response& res) {
+void serve_ingest(audience::segment_store& store, std::string_view query, response& res) {
   auto params = parse_query(query);
   const auto dir = params.find("dir");
   if (dir == params.end() || dir->second.empty() || dir->second.front() != '/') {
@@ -212,7 +212,7 @@ void serve_ingest(audience::rocksdb_store& store, std::string_view query, respon
   write_report(res, dir->second, mode.value_or(audience::update_mode::replace), report);
 }
 
-void serve_segments(audience::rocksdb_store& store, response& res) {
+void serve_segments(audience::segment_store& store, response& res) {
   auto segments = store.segments();
   if (!segments)
     return reply_error(res, bhttp::status::service_unavailable, segments.error().message);
@@ -232,7 +232,7 @@ void serve_segments(audience::rocksdb_store& store, response& res) {
   reply(res, bhttp::status::ok, std::move(body));
 }
 
-void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::verb method,
+void serve_user(audience::segment_store& store, std::string_view raw_id, bhttp::verb method,
                 response& res) {
   std::string id;
   if (!percent_decode(raw_id, id)) {
@@ -274,7 +274,7 @@ void serve_user(audience::rocksdb_store& store, std::string_view raw_id, bhttp::
 // gathered as it arrives, and serve_audience_api() runs in finish(), on the offload thread.
 class deferred_call final : public body_stream {
  public:
-  deferred_call(audience::rocksdb_store& store, const request_header& header) : store_(store) {
+  deferred_call(audience::segment_store& store, const request_header& header) : store_(store) {
     req_.method(header.method());
     req_.target(header.target());
     req_.version(header.version());
@@ -304,14 +304,14 @@ class deferred_call final : public body_stream {
   }
 
  private:
-  audience::rocksdb_store& store_;
+  audience::segment_store& store_;
   request req_;
   bool too_large_ = false;
 };
 
 }  // namespace
 
-stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
+stream_decision open_audience_push(audience::segment_store& store, const request_header& header,
                                    response& res, std::unique_ptr<body_stream>& out,
                                    push_counters* counters) {
   std::string_view target = header.target();
@@ -379,7 +379,7 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return true;
 }
 
-bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res) {
+bool serve_audience_api(audience::segment_store& store, request& req, response& res) {
   std::string_view target = req.target();
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);

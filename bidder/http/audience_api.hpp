@@ -18,13 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/audience/segment_store.hpp"
 #include "bidder/http/server.hpp"
 
 namespace bidder::http {
 
 /// Serves `req` when its path is one of the above and returns true; false otherwise.
-bool serve_audience_api(audience::rocksdb_store& store, request& req, response& res);
+bool serve_audience_api(audience::segment_store& store, request& req, response& res);
 
 /// Pushes by outcome, for /metrics. Atomic: a push's end is counted on the admin server's
 /// offload thread (server.cpp), and /metrics reads the counts on the admin thread.
@@ -49,7 +49,7 @@ inline constexpr std::uint32_t max_concurrent_pushes = 2;
 /// `stream`: their work (seconds) then runs in `out`'s finish(), on the offload thread, so the
 /// admin thread keeps answering. Any other request: `read_whole`. `counters` (may be null)
 /// must outlive `out`.
-stream_decision open_audience_push(audience::rocksdb_store& store, const request_header& header,
+stream_decision open_audience_push(audience::segment_store& store, const request_header& header,
                                    response& res, std::unique_ptr<body_stream>& out,
                                    push_counters* counters);
 

@@ -30,8 +30,6 @@ using bidder::audience::membership;
 using bidder::audience::membership_view;
 using bidder::audience::rocksdb_options;
 using bidder::audience::rocksdb_store;
-using bidder::openrtb::user_id;
-using bidder::openrtb::user_id_kind;
 
 /// The time look-ups are made at; the memberships below never expire, so any value works.
 constexpr bidder::unix_seconds now = 1'750'000'000;
@@ -391,77 +389,15 @@ TEST_CASE("opening a store where a file blocks the directory fails with io_error
 
 TEST_CASE("make_user_key prefixes each kind of id with its namespace", "[audience][unit]") {
   std::string key = "stale";
-  bidder::audience::make_user_key({user_id_kind::buyeruid, {}, "b-1"}, key);
+  using bidder::audience::id_namespace;
+  bidder::audience::make_user_key(id_namespace::buyeruid, {}, "b-1", key);
   CHECK(key == "buyeruid:b-1");
-  bidder::audience::make_user_key({user_id_kind::user_id, {}, "u-1"}, key);
+  bidder::audience::make_user_key(id_namespace::user, {}, "u-1", key);
   CHECK(key == "user:u-1");
-  bidder::audience::make_user_key({user_id_kind::ifa, {}, "6d92078a"}, key);
+  bidder::audience::make_user_key(id_namespace::ifa, {}, "6d92078a", key);
   CHECK(key == "ifa:6d92078a");
-  bidder::audience::make_user_key({user_id_kind::eid, "uidapi.com", "e-1"}, key);
+  bidder::audience::make_user_key(id_namespace::eid, "uidapi.com", "e-1", key);
   CHECK(key == "eid:uidapi.com:e-1");
-}
-
-namespace {
-
-/// A request carrying every kind of user id.
-bidder::openrtb::bid_request request_with_ids() {
-  bidder::openrtb::bid_request r;
-  r.buyeruid = "b-1";
-  r.user_id = "u-1";
-  r.ifa = "i-1";
-  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-1"});
-  r.eids.push_back({user_id_kind::eid, "liveramp.com", "e-2"});
-  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-3"});
-  return r;
-}
-
-std::vector<std::string> keys_of(const bidder::openrtb::bid_request& r, std::size_t max_keys,
-                                 bool only_uidapi = false) {
-  std::vector<std::string> keys;
-  std::string scratch;
-  bidder::audience::for_each_user_key(
-      r, max_keys, scratch,
-      [&](std::string_view source) { return !only_uidapi || source == "uidapi.com"; },
-      [&](std::string_view key) { keys.emplace_back(key); });
-  return keys;
-}
-
-}  // namespace
-
-TEST_CASE("for_each_user_key visits buyeruid then user id then ifa then eids", "[audience][unit]") {
-  const auto r = request_with_ids();
-  CHECK(keys_of(r, 16) == std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1",
-                                                   "eid:uidapi.com:e-1", "eid:liveramp.com:e-2",
-                                                   "eid:uidapi.com:e-3"});
-}
-
-TEST_CASE("for_each_user_key stops after max_keys", "[audience][unit]") {
-  const auto r = request_with_ids();
-  CHECK(keys_of(r, 2) == std::vector<std::string>{"buyeruid:b-1", "user:u-1"});
-  CHECK(keys_of(r, 4) ==
-        std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1", "eid:uidapi.com:e-1"});
-  CHECK(keys_of(r, 0).empty());
-}
-
-TEST_CASE("for_each_user_key looks up only the eid sources the filter accepts",
-          "[audience][unit]") {
-  const auto r = request_with_ids();
-  CHECK(keys_of(r, 16, /*only_uidapi=*/true) ==
-        std::vector<std::string>{"buyeruid:b-1", "user:u-1", "ifa:i-1", "eid:uidapi.com:e-1",
-                                 "eid:uidapi.com:e-3"});
-}
-
-TEST_CASE("for_each_user_key skips empty and overlong ids without using the key budget",
-          "[audience][unit]") {
-  bidder::openrtb::bid_request r;
-  const std::string overlong(bidder::audience::max_user_id_bytes + 1, 'x');
-  const std::string longest(bidder::audience::max_user_id_bytes, 'y');
-  r.buyeruid = overlong;
-  r.user_id = "";
-  r.ifa = longest;
-  r.eids.push_back({user_id_kind::eid, "uidapi.com", overlong});
-  r.eids.push_back({user_id_kind::eid, "uidapi.com", "e-1"});
-  CHECK(keys_of(r, 2) == std::vector<std::string>{"ifa:" + longest, "eid:uidapi.com:e-1"});
 }
 
 namespace {
