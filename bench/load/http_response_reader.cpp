@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::bench {
 namespace {
 
@@ -42,13 +44,6 @@ bool parse_decimal(std::string_view text, std::size_t& out) {
   return true;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // Walks the chunks that start at `pos`; on success sets `end` past the final CRLF.
 parse_state parse_chunked(std::string_view data, std::size_t pos, std::size_t& end) {
   std::size_t body = 0;
@@ -60,7 +55,7 @@ parse_state parse_chunked(std::string_view data, std::size_t pos, std::size_t& e
     std::size_t size = 0;
     std::size_t digits = 0;
     for (std::size_t i = pos; i < line_end && data[i] != ';'; ++i) {
-      const int d = hex_digit(data[i]);
+      const int d = hex_value(data[i]);
       if (d < 0) {
         if (data[i] == ' ' || data[i] == '\t') continue;
         return parse_state::malformed;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <memory>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::bench {
 namespace {
 
@@ -55,15 +57,7 @@ std::uint64_t pick_skewed(split_mix& rng, std::uint64_t n) {
   return std::min<std::uint64_t>(n - 1, static_cast<std::uint64_t>(u * u * static_cast<double>(n)));
 }
 
-void append_hex16(std::string& out, std::uint64_t value) {
-  static constexpr char digits[] = "0123456789abcdef";
-  char buffer[16];
-  for (int i = 15; i >= 0; --i) {
-    buffer[i] = digits[value & 0xf];
-    value >>= 4;
-  }
-  out.append(buffer, 16);
-}
+void append_hex16(std::string& out, std::uint64_t value) { append_hex(out, value, 16); }
 
 void append_int(std::string& out, std::int64_t value) {
   char buffer[24];

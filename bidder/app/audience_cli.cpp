@@ -13,6 +13,7 @@
 #include "bidder/app/admin_client.hpp"
 #include "bidder/app/push_files.hpp"
 #include "bidder/audience/importer.hpp"
+#include "bidder/core/codec.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/http/audience_api.hpp"
 
@@ -40,18 +41,10 @@ int bad_usage(std::string_view message) {
   return 2;
 }
 
+// ':' is kept: user keys ("user:abc") stay readable in the admin API's logs.
 std::string url_escape(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  append_percent_encoded(out, text, ":");
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <optional>
 #include <thread>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::audience {
 namespace {
 
@@ -17,14 +19,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t run_buffer_bytes = std::size_t{1} << 20;
 // What the merge's read buffers may take together.
 constexpr std::size_t merge_buffer_budget = std::size_t{64} << 20;
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
 
 class run_writer {
  public:

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "bidder/core/background_thread.hpp"
+#include "bidder/core/codec.hpp"
 #include "bidder/core/names.hpp"
 
 namespace bidder::audience {
@@ -41,26 +42,6 @@ thread_local std::string tls_value;
 
 error io_error(std::string_view what, const rocksdb::Status& status) {
   return make_error(errc::io_error, std::string(what) + ": " + status.ToString());
-}
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-
-bool get_varint(std::string_view& in, std::uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) return false;
-    const auto byte = static_cast<unsigned char>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
 }
 
 // Merge operands: 'A' + membership (add or refresh), 'R' + varint length + segment (remove).

@@ -1,32 +1,9 @@
 #include "bidder/audience/store.hpp"
 
 #include "bidder/audience/user_key.hpp"
+#include "bidder/core/codec.hpp"
 
 namespace bidder::audience {
-namespace {
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-
-bool get_varint(std::string_view& in, std::uint64_t& v) noexcept {
-  v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) return false;
-    const auto byte = static_cast<unsigned char>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 namespace {
 template <class Membership>
 void encode_all(std::span<const Membership> memberships, std::string& out) {

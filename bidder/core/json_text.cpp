@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder {
 namespace {
 
@@ -42,7 +44,6 @@ constexpr bool word_needs_care(std::uint64_t w) noexcept {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
@@ -79,8 +80,8 @@ void append_json_string(std::string& out, std::string_view text) {
           break;
         default:
           out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
+          out += hex_digits_lower[c >> 4];
+          out += hex_digits_lower[c & 15];
       }
       ++i;
     } else if (const std::size_t len = utf8_sequence(p + i, n - i); len != 0) {

@@ -1,5 +1,7 @@
 #include "bidder/engine/notice_processor.hpp"
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::engine {
 namespace {
 
@@ -51,12 +53,6 @@ notice_error classify(std::uint64_t f, notice_kind kind) {
   }
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // Calls fn(hash) for each 16-hex-digit user hash of a signed "u" list.
 template <class Fn>
 void for_each_user_hash(std::string_view users, Fn&& fn) {
@@ -68,7 +64,7 @@ void for_each_user_hash(std::string_view users, Fn&& fn) {
     std::uint64_t v = 0;
     bool ok = true;
     for (char c : item) {
-      const int d = hex_digit(c);
+      const int d = hex_value(c);
       ok = ok && d >= 0;
       v = (v << 4) | static_cast<std::uint64_t>(d < 0 ? 0 : d);
     }

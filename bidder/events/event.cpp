@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "bidder/core/codec.hpp"
 #include "bidder/core/json_text.hpp"
 #include "bidder/events/detail/event_record.hpp"
 
@@ -131,9 +132,10 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   optional_string(out, "exchange", e.exchange);
   optional_string(out, "seat", e.seat);
   if (e.user_key_hash) {
-    static constexpr char hex[] = "0123456789abcdef";
     char digits[16];
-    for (int i = 0; i < 16; ++i) digits[i] = hex[(*e.user_key_hash >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 16; ++i) {
+      digits[i] = hex_digits_lower[(*e.user_key_hash >> (60 - 4 * i)) & 15];
+    }
     field_string(out, "user_key_hash", std::string_view(digits, 16));
   }
   optional_string(out, "deal_id", e.deal_id);

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "bidder/audience/importer.hpp"
+#include "bidder/core/codec.hpp"
 #include "bidder/core/json_text.hpp"
 
 namespace bidder::http {
@@ -362,21 +363,7 @@ stream_decision open_audience_push(audience::segment_store& store, const request
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      unsigned value = 0;
-      if (in.size() - i < 3) return false;
-      auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
-      if (ec != std::errc() || end != in.data() + i + 3) return false;
-      out += static_cast<char>(value);
-      i += 2;
-    } else if (plus_is_space && in[i] == '+') {
-      out += ' ';
-    } else {
-      out += in[i];
-    }
-  }
-  return true;
+  return append_percent_decoded(out, in, plus_is_space, bad_escape::fail);
 }
 
 bool serve_audience_api(audience::segment_store& store, request& req, response& res) {

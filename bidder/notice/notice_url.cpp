@@ -3,56 +3,15 @@
 #include <charconv>
 #include <cmath>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::notice {
 namespace {
-
-bool unreserved(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
-}
-
-void append_escaped(std::string& out, std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  for (char c : value) {
-    if (unreserved(c)) {
-      out += c;
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-}
 
 void append_int(std::string& out, std::int64_t value) {
   char buffer[24];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   out.append(buffer, end);
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Appends the percent-decoded `in` to `out`; a malformed escape is kept as written (it then
-// fails verification rather than being guessed at). '+' stays '+' (RFC 3986 queries).
-void append_decoded(std::string& out, std::string_view in) {
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
 }
 
 std::int64_t parse_int(std::string_view text) noexcept {
@@ -115,17 +74,17 @@ void append_notice_url(std::string& out, std::string_view base, notice_kind kind
   out += "&bp=";
   append_int(out, id.price_micros);
   out += "&cur=";
-  append_escaped(out, id.currency);
+  append_percent_encoded(out, id.currency);
   out += "&t=";
   append_int(out, id.issued_at);
   if (!id.users.empty()) {
     out += "&u=";
-    append_escaped(out, id.users);
+    append_percent_encoded(out, id.users);
   }
   out += "&x=";
-  append_escaped(out, id.exchange);
+  append_percent_encoded(out, id.exchange);
   out += "&k=";
-  append_escaped(out, id.key_id);
+  append_percent_encoded(out, id.key_id);
   switch (kind) {
     case notice_kind::win:
     case notice_kind::bill:
@@ -192,7 +151,9 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     const std::size_t start = decoded_.size();
-    append_decoded(decoded_, raw);
+    // A malformed escape is kept as written: the value then fails verification rather than
+    // being guessed at. '+' stays '+' (RFC 3986 queries).
+    append_percent_decoded(decoded_, raw, /*plus_is_space=*/false, bad_escape::keep);
     const std::string_view value(decoded_.data() + start, decoded_.size() - start);
     struct field {
       std::string_view name;

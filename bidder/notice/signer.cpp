@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::notice {
 namespace {
 
@@ -38,16 +40,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// LEB128: 7 bits a byte, the high bit set on all but the last. Prefix-free, and a length
-// under 128 (almost every field) takes one byte, which keeps the message short: each 64 bytes
-// of it costs one more SHA-256 block on every bid and every notice.
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
+// Varints (core/codec.hpp): prefix-free, and a length under 128 (almost every field) takes one
+// byte, which keeps the message short: each 64 bytes of it costs one more SHA-256 block on every
+// bid and every notice.
 
 // Length-prefixed, so no choice of field contents can make two identities serialise alike.
 void put_field(std::string& out, std::string_view s) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "bidder/core/codec.hpp"
 #include "bidder/openrtb/normalize.hpp"
 #include "openrtb/openrtb.pb.h"
 
@@ -294,15 +295,6 @@ constexpr std::uint64_t tag(int field, wire_type type) noexcept {
   return (static_cast<std::uint64_t>(field) << 3) | type;
 }
 
-constexpr std::size_t varint_size(std::uint64_t v) noexcept {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 /// Counts the bytes a message would take.
 struct size_sink {
   std::size_t size = 0;
@@ -314,13 +306,7 @@ struct size_sink {
 /// Appends the bytes to a string.
 struct string_sink {
   std::string& out;
-  void put_varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-  }
+  void put_varint(std::uint64_t v) { bidder::put_varint(out, v); }
   void put_fixed64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
   }
