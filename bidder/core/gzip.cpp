@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <new>
 #include <optional>
 
 namespace bidder {
@@ -92,7 +93,15 @@ result<void> gunzip(std::string_view in, std::size_t limit, std::string& out) {
 
 void gzip(std::string_view in, std::string& out) {
   z_stream z{};
-  deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  // With these arguments only a failed allocation can make it fail.
+  if (deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::bad_alloc();
+  }
+  // zlib's buffers are freed on every way out, the resize below throwing included.
+  struct end_deflate {
+    z_stream& z;
+    ~end_deflate() { deflateEnd(&z); }
+  } guard{z};
   out.resize(deflateBound(&z, static_cast<uLong>(in.size())));
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
@@ -100,7 +109,6 @@ void gzip(std::string_view in, std::string& out) {
   z.avail_out = static_cast<uInt>(out.size());
   deflate(&z, Z_FINISH);
   out.resize(z.total_out);
-  deflateEnd(&z);
 }
 
 bool accepts_gzip(std::string_view value) noexcept {

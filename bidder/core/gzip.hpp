@@ -60,7 +60,8 @@ inline bool looks_gzipped(std::string_view bytes) noexcept {
 /// truncated, trailing garbage), too_large (more than `limit` bytes once inflated).
 [[nodiscard]] result<void> gunzip(std::string_view in, std::size_t limit, std::string& out);
 
-/// Replaces `out` with `in` gzip-compressed (fast level: responses are small).
+/// Replaces `out` with `in` gzip-compressed (fast level: responses are small). Throws
+/// std::bad_alloc when memory runs out, leaking nothing.
 void gzip(std::string_view in, std::string& out);
 
 /// True when an Accept-Encoding value accepts gzip (a "gzip" token without q=0).
