@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "bidder/app/audience_cli.hpp"
-#include "bidder/app/report_cli.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
+#include "bidder/report/cli.hpp"
 
 namespace bidder::app {
 namespace {
@@ -210,7 +210,7 @@ int run_cli(int argc, char** argv) {
   if (command == "serve") return serve(args);
   if (command == "check-config") return check(args);
   if (command == "audience") return run_audience_cli(args);
-  if (command == "report") return run_report_cli(args);
+  if (command == "report") return reporting::run_report_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << usage;
     return 0;

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "bidder/events/report.hpp"
+#include "bidder/report/report.hpp"
 #include "tests/events/events_test_support.hpp"
 
 namespace {
@@ -214,7 +214,7 @@ TEST_CASE("write errors are counted and the log goes on in a new file", "[events
     CHECK(stats.files_opened == 2);
     CHECK(stats.accepted == stats.written + stats.lost);
     // The report reads the whole lines, and skips the one cut in the middle.
-    auto report = bidder::events::build_report({.dir = dir.path});
+    auto report = bidder::reporting::build_report({.dir = dir.path});
     REQUIRE(report.has_value());
     CHECK(report->input.events == 5);
     CHECK(report->input.cut_short == 1);
@@ -287,8 +287,8 @@ TEST_CASE("four threads appending 50,000 events each: every event is written or 
   CHECK(stats.accepted == stats.written);
   // Each thread's accepted events are in the files, once each and in its order.
   std::vector<int> last(threads, -1), seen(threads, 0);
-  bidder::events::line_parser parser;
-  bidder::events::log_record record;
+  bidder::reporting::line_parser parser;
+  bidder::reporting::log_record record;
   bool ordered = true;
   const auto lines = events_test::all_lines(dir.path);
   CHECK(lines.size() == stats.written);

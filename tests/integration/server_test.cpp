@@ -25,8 +25,8 @@
 #include "bidder/audience/importer.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/core/gzip.hpp"
-#include "bidder/events/report.hpp"
 #include "bidder/http/audience_api.hpp"
+#include "bidder/report/report.hpp"
 #include "http_client.hpp"
 #include "openrtb/openrtb.pb.h"
 #include "tests/support/corpus.hpp"
@@ -1503,23 +1503,23 @@ TEST_CASE("exchanges: POST /bid/{exchange}, spend counted per exchange, events c
   svc->stop(std::chrono::seconds(5));  // writes out the event log
   {
     // The report counts spend exactly as the ledger did.
-    auto all = bidder::events::build_report({.dir = dir.path / "data" / "events"});
+    auto all = bidder::reporting::build_report({.dir = dir.path / "data" / "events"});
     REQUIRE(all.has_value());
     REQUIRE(all->totals.size() == 1);
     CHECK(all->totals[0].spend().micros() == std::llround(ledger_spend * 1e6));
     CHECK(all->totals[0].impressions == 4);
-    CHECK(all->totals[0].basis == bidder::events::spend_basis::mixed);
+    CHECK(all->totals[0].basis == bidder::reporting::spend_basis::mixed);
   }
-  bidder::events::report_query query{.dir = dir.path / "data" / "events"};
+  bidder::reporting::report_query query{.dir = dir.path / "data" / "events"};
   query.exchange = "burl-x";
-  auto burl_only = bidder::events::build_report(query);
+  auto burl_only = bidder::reporting::build_report(query);
   REQUIRE(burl_only.has_value());
   REQUIRE(burl_only->totals.size() == 1);
   CHECK(burl_only->totals[0].bids == 2);
   CHECK(burl_only->totals[0].wins == 2);  // the third bid's win and bill (encrypted) count too
   CHECK(burl_only->totals[0].bills == 2);
   query.exchange = "nurl-x";
-  auto nurl_only = bidder::events::build_report(query);
+  auto nurl_only = bidder::reporting::build_report(query);
   REQUIRE(nurl_only.has_value());
   REQUIRE(nurl_only->totals.size() == 1);
   CHECK(nurl_only->totals[0].bids == 2);

@@ -1,4 +1,4 @@
-// File: bidder/events/report.hpp
+// File: bidder/report/report.hpp
 //
 // `bidder report`'s logic: reads the event log files (events.proto, one JSON line each) in a
 // directory and sums them per campaign and UTC day: bids, wins, win rate, paid impressions,
@@ -44,7 +44,9 @@
 #include "bidder/core/money.hpp"
 #include "bidder/events/event.hpp"
 
-namespace bidder::events {
+namespace bidder::reporting {
+
+using events::event_kind;
 
 using std::chrono::sys_days;
 
@@ -206,4 +208,4 @@ std::string render(const report& r, report_format format);
 /// One line for people: files, lines, events, filtered, malformed, cut short.
 std::string describe_input(const read_stats& stats);
 
-}  // namespace bidder::events
+}  // namespace bidder::reporting

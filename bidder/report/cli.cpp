@@ -1,11 +1,11 @@
-#include "bidder/app/report_cli.hpp"
+#include "bidder/report/cli.hpp"
 
 #include <iostream>
 #include <string>
 
-#include "bidder/events/report.hpp"
+#include "bidder/report/report.hpp"
 
-namespace bidder::app {
+namespace bidder::reporting {
 namespace {
 
 constexpr std::string_view usage = R"(usage:
@@ -26,9 +26,9 @@ int bad_usage(std::string_view message) {
 }  // namespace
 
 int run_report_cli(const std::vector<std::string_view>& args) {
-  events::report_query query;
+  report_query query;
   query.dir = "data/events";
-  events::report_format format = events::report_format::table;
+  report_format format = report_format::table;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
     if (flag == "--help" || flag == "-h" || flag == "help") {
@@ -40,7 +40,7 @@ int run_report_cli(const std::vector<std::string_view>& args) {
     if (flag == "--dir") {
       query.dir = std::string(value);
     } else if (flag == "--from" || flag == "--to") {
-      auto day = events::parse_day(value);
+      auto day = parse_day(value);
       if (!day) return bad_usage(std::string(flag) + " " + day.error().message);
       (flag == "--from" ? query.from : query.to) = *day;
     } else if (flag == "--campaign") {
@@ -50,30 +50,30 @@ int run_report_cli(const std::vector<std::string_view>& args) {
       if (value.empty()) return bad_usage("--exchange needs an id");
       query.exchange = std::string(value);
     } else if (flag == "--format") {
-      auto parsed = events::parse_report_format(value);
+      auto parsed = parse_report_format(value);
       if (!parsed) return bad_usage(parsed.error().message);
       format = *parsed;
     } else {
       return bad_usage("unknown option " + std::string(flag));
     }
   }
-  auto report = events::build_report(query);
+  auto report = build_report(query);
   if (!report) {
     if (report.error().code == errc::invalid_field) return bad_usage(report.error().message);
     std::cerr << "bidder report: " << report.error().message << "\n";
     return 1;
   }
-  std::cout << events::render(*report, format);
-  std::cerr << "bidder report: " << events::describe_input(report->input) << "\n";
+  std::cout << render(*report, format);
+  std::cerr << "bidder report: " << describe_input(report->input) << "\n";
   for (const std::string& problem : report->input.problems) {
     std::cerr << "bidder report: skipped " << problem << "\n";
   }
   const auto skipped =
       report->input.malformed + report->input.cut_short + report->input.unreadable_files;
   if (skipped > report->input.problems.size()) {
-    std::cerr << "bidder report: (only the first " << events::max_problems << " are listed)\n";
+    std::cerr << "bidder report: (only the first " << max_problems << " are listed)\n";
   }
   return 0;
 }
 
-}  // namespace bidder::app
+}  // namespace bidder::reporting

@@ -1,4 +1,4 @@
-#include "bidder/events/report.hpp"
+#include "bidder/report/report.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 
 #include "bidder/core/json_text.hpp"
 
-namespace bidder::events {
+namespace bidder::reporting {
 namespace {
 
 namespace json = boost::json;
@@ -794,4 +794,4 @@ std::string describe_input(const read_stats& s) {
   return out;
 }
 
-}  // namespace bidder::events
+}  // namespace bidder::reporting

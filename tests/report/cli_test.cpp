@@ -1,4 +1,4 @@
-#include "bidder/app/report_cli.hpp"
+#include "bidder/report/cli.hpp"
 
 #include <catch2/catch.hpp>
 #include <iostream>
@@ -26,7 +26,7 @@ cli_result run(const std::vector<std::string>& args) {
   std::ostringstream out, err;
   auto* old_out = std::cout.rdbuf(out.rdbuf());
   auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  const int code = bidder::app::run_report_cli(views);
+  const int code = bidder::reporting::run_report_cli(views);
   std::cout.rdbuf(old_out);
   std::cerr.rdbuf(old_err);
   return {code, out.str(), err.str()};

@@ -1,4 +1,4 @@
-#include "bidder/events/report.hpp"
+#include "bidder/report/report.hpp"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -18,18 +18,18 @@ namespace {
 
 using bidder::errc;
 using bidder::money;
-using bidder::events::build_report;
-using bidder::events::campaign_summary;
 using bidder::events::event;
 using bidder::events::event_kind;
 using bidder::events::event_log;
-using bidder::events::log_record;
-using bidder::events::parse_day;
-using bidder::events::read_stats;
-using bidder::events::report_builder;
-using bidder::events::report_format;
-using bidder::events::spend_basis;
-using bidder::events::sys_days;
+using bidder::reporting::build_report;
+using bidder::reporting::campaign_summary;
+using bidder::reporting::log_record;
+using bidder::reporting::parse_day;
+using bidder::reporting::read_stats;
+using bidder::reporting::report_builder;
+using bidder::reporting::report_format;
+using bidder::reporting::spend_basis;
+using bidder::reporting::sys_days;
 using events_test::fake_clock;
 using events_test::temp_dir;
 using namespace std::chrono_literals;
@@ -319,7 +319,7 @@ TEST_CASE("malformed, hostile and cut-short lines are skipped and counted", "[ev
   CHECK(in.lines == bad_lines.size() + 3);
   REQUIRE(report->totals.size() == 1);
   CHECK(report->totals[0].bids == 2);
-  REQUIRE(in.problems.size() == bidder::events::max_problems);
+  REQUIRE(in.problems.size() == bidder::reporting::max_problems);
   CHECK(in.problems[0] == "events-20261122-101530-0.jsonl:2: not JSON: incomplete JSON");
   CHECK_THAT(in.problems[5], Catch::Contains(":7: time_ms: missing"));
   CHECK_THAT(in.problems[7], Catch::Contains(":9: kind: not BID"));
@@ -355,7 +355,7 @@ TEST_CASE("lines printed by protobuf's own JSON printer are read too", "[events]
   std::string line;
   REQUIRE(google::protobuf::util::MessageToJsonString(m, &line).ok());
   REQUIRE_THAT(line, Catch::Contains("\"timeMs\":\"1795342530250\""));  // camelCase, int64 text
-  bidder::events::line_parser parser;
+  bidder::reporting::line_parser parser;
   log_record r;
   REQUIRE(parser.parse(line, r).has_value());
   CHECK(r.kind == event_kind::win);
@@ -369,7 +369,7 @@ TEST_CASE("lines printed by protobuf's own JSON printer are read too", "[events]
 
 TEST_CASE("days are parsed strictly and ranges checked", "[events][report]") {
   CHECK(parse_day("2028-02-29").has_value());
-  CHECK(bidder::events::format_day(day("2026-11-22")) == "2026-11-22");
+  CHECK(bidder::reporting::format_day(day("2026-11-22")) == "2026-11-22");
   for (const char* bad : {"2026-02-29", "2026-13-01", "2026-1-01", "20261122", "2026-11-22x", "",
                           "abcd-ef-gh", "2026-11-00"}) {
     INFO(bad);
