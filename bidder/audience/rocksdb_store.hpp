@@ -1,6 +1,9 @@
 // File: bidder/audience/rocksdb_store.hpp
 //
-// The RocksDB-backed audience store; the only file that includes <rocksdb/...>.
+// The RocksDB-backed audience store. This header keeps RocksDB out of its includers; the
+// implementation is rocksdb_store.cpp (open, look-ups, listings), rocksdb_update.cpp (segment
+// updates) and rocksdb_plugins.cpp (the merge operator, the expiry filter, the encodings), with
+// the state they share in rocksdb_store_impl.hpp.
 //
 // Layout: the default column family maps a user key to all of that user's memberships (one
 // point read per id on the bid path); a merge operator applies "add to segment S" and "remove
