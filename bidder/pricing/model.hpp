@@ -21,24 +21,17 @@
 
 namespace bidder::pricing {
 
-/// Why a model did not price (a decision, not an error).
-enum class decline_reason : std::uint8_t {
-  model_declined,  // the model's own rules said no
-  zero_price,      // the computed price was zero
-};
-
+/// A model's answer: a CPM price, or no bid (a decision, not an error).
 class quote {
  public:
-  static quote bid(money price) noexcept { return quote(price, {}); }
-  static quote decline(decline_reason reason) noexcept { return quote({}, reason); }
+  static quote bid(money price) noexcept { return quote(price); }
+  static quote no_bid() noexcept { return quote(money()); }
   bool is_bid() const noexcept { return !price_.is_zero(); }
   money price() const noexcept { return price_; }
-  decline_reason reason() const noexcept { return reason_; }
 
  private:
-  quote(money price, decline_reason reason) : price_(price), reason_(reason) {}
+  explicit quote(money price) : price_(price) {}
   money price_;
-  decline_reason reason_ = decline_reason::zero_price;
 };
 
 /// Everything a model may use. Plain values and views, valid for the duration of the call.

@@ -56,7 +56,7 @@ class rules_model final : public pricing::model {
       if (matches(rule, in)) factor *= rule.multiplier;
     }
     const money price = base_.scaled(factor);
-    if (price.is_zero()) return pricing::quote::decline(pricing::decline_reason::zero_price);
+    if (price.is_zero()) return pricing::quote::no_bid();
     return pricing::quote::bid(price);
   }
   money ceiling() const noexcept override { return ceiling_; }
