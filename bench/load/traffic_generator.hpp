@@ -7,7 +7,7 @@
 //     (`audience_hit`) belong to the known audience;
 //   - the audience: `users` known users, each in 1-3 of `segment_count` segments, written as
 //     one file per segment (one store key per line, a tab, the last-seen UNIX time: the
-//     audience-file format, README "Audience keys"), or straight into a store;
+//     audience-file format, docs/audience.md), or straight into a store;
 //   - a campaign config of `campaigns` campaigns (valid for `bidder check-config`) whose
 //     targeting, deals and audience expressions use the same sizes, countries, deals and
 //     segments, so the traffic meets real matching work and a realistic bid/no-bid mix.

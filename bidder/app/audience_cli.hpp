@@ -1,7 +1,7 @@
 // File: bidder/app/audience_cli.hpp
 //
 // `bidder audience push|list|show|forget|compact`: campaign managers' commands, talking to a
-// running bidder's admin API (README "Audience files").
+// running bidder's admin API (docs/audience.md).
 #pragma once
 
 #include <string_view>

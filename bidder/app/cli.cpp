@@ -37,7 +37,7 @@ constexpr std::string_view usage = R"(usage:
       SIGTERM/SIGINT finish in-flight requests and exit 0.
       Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
       on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
-      look-ups; about 150 bytes per user, see the README's "Audience files").
+      look-ups; about 150 bytes per user, see docs/audience.md).
       Hostile connections: --request-timeout-ms 1000 (a request must arrive whole within this of
       its first byte, else 408) --max-connections 10000 (per bid thread, lowered to fit the
       descriptor limit; at the cap the connection that has gone longest without completing a

@@ -223,7 +223,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   impl* state = self.get();
   state->handlers.resize(threads, nullptr);
-  // Every bid and accepted notice goes to <data-dir>/events (README "Event log and reports").
+  // Every bid and accepted notice goes to <data-dir>/events (docs/notices-and-spend.md "Event log
+  // and reports").
   auto event_log =
       events::event_log::open({.dir = std::filesystem::path(options.data_dir) / "events"});
   if (!event_log) return event_log.error();

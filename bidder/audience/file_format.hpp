@@ -1,6 +1,6 @@
 // File: bidder/audience/file_format.hpp
 //
-// Parses audience files, the format campaign managers push (README "Audience files"):
+// Parses audience files, the format campaign managers push (docs/audience.md):
 //
 //   # comment                      blank lines, comments, a UTF-8 BOM, CRLF, spaces: ignored
 //   3f2a9c                         an exchange user id (stored as user:3f2a9c)

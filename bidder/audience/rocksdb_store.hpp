@@ -50,7 +50,7 @@ struct rocksdb_options {
   /// collisions, which fall back to a binary search in the block.
   double data_block_hash_ratio = 0.75;
   /// HyperClockCache instead of LRU: lock-free cache hits. At 10M users it cut the look-up
-  /// p99 from 4.7 to 3.7 us here (bench/micro/audience_bench.cpp, README "Audience files").
+  /// p99 from 4.7 to 3.7 us here (bench/micro/audience_bench.cpp, docs/audience.md).
   bool hyper_clock_cache = true;
   /// RocksDB's row cache (user key -> value, in front of the table files), bytes; 0: none.
   /// A hit skips the bloom filter, the index search and the data block: at 10M users the

@@ -1,7 +1,7 @@
 // File: bidder/audience/store.hpp
 //
 // Where users' audience segments live. The bid path asks `lookup()` for one user key at a time;
-// the audience-file pipeline (README "Audience files") writes through rocksdb_store's segment
+// the audience-file pipeline (docs/audience.md) writes through rocksdb_store's segment
 // updates, and the demo through `write_user()`.
 //
 // User keys are "<namespace>:<id>" (see user_key.hpp): "user:<exchange user id>",

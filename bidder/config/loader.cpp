@@ -156,7 +156,7 @@ class campaign_checker {
     return {};
   }
 
-  // Budgets, pacing and frequency caps (README "Notices, budgets, pacing and frequency caps").
+  // Budgets, pacing and frequency caps (docs/notices-and-spend.md).
   result<void> check_spend() const {
     const auto& budget = c_.budget();
     for (const auto& [name, value] :

@@ -23,7 +23,7 @@ namespace bidder::config {
 using bidder_config = bidder::config::v1::BidderConfig;
 
 /// The placeholder a creative's markup may contain for its signed click-tracking URL; each bid
-/// replaces it (README "Notices"). Needs the creative's landing_url.
+/// replaces it (docs/notices-and-spend.md). Needs the creative's landing_url.
 inline constexpr std::string_view click_url_macro = "{{CLICK_URL}}";
 
 /// The id of the one exchange a config without `exchanges` has (POST /bid).

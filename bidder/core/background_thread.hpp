@@ -7,7 +7,7 @@
 //   (milliseconds, straight into the p99). For the heavy CPU users of a push: the admin port
 //   (and the sort thread a push starts from it, which inherits the policy), its offload thread,
 //   the audience cache warmer, and RocksDB's flush and compaction pools (set in service.cpp;
-//   README "Audience files": the bid p99 during a 10M-line push).
+//   docs/audience.md: the bid p99 during a 10M-line push).
 // - background_priority::low (nice 19): for the spend keeper and the event-log writer, light
 //   threads that gain nothing measurable from SCHED_IDLE. The keeper holds the ledger's
 //   journal lock, which the notice path also takes: a SCHED_IDLE holder preempted on a core

@@ -1,6 +1,6 @@
 // File: bidder/engine/notice_processor.hpp
 //
-// Applies win, bill and loss notices and clicks (README "Notices") to the spend state: the
+// Applies win, bill and loss notices and clicks (docs/notices-and-spend.md) to the spend state: the
 // logic behind GET /notice/win|bill|loss and GET /click, apart from HTTP.
 //
 // A notice is checked, in order, and refused with nothing changed when: its query cannot be

@@ -1,6 +1,6 @@
 // File: bidder/http/audience_api.hpp
 //
-// The admin API of the audience store (admin port only; README "Audience files"):
+// The admin API of the audience store (admin port only; docs/audience.md):
 //   PUT  /admin/audiences/{segment}?mode=replace|add|remove&ttl_days=N&max_errors=N
 //        body: the audience file (plain or gzip). 200 applied, 422 refused (bad lines, empty
 //        file), 404 remove from an unknown segment, 400 bad parameters. JSON summary.

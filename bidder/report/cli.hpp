@@ -1,6 +1,6 @@
 // File: bidder/report/cli.hpp
 //
-// `bidder report`: sums the event log (bidder/events, README "Event log and reports") per
+// `bidder report`: sums the event log (bidder/events, docs/notices-and-spend.md) per
 // campaign and UTC day, as a table, CSV or JSON. Offline: it reads the files, no bidder needed.
 //
 //   bidder report --dir data/events --from 2026-11-22 --to 2026-11-23 --format csv

@@ -13,9 +13,10 @@
 // processor refuses a higher one), and then releases the reservation: the sum can only go down.
 // A reservation not released by a notice expires after the reservation TTL. So spend exceeds a
 // budget only by notices that arrive after their bid's reservation expired (TTL after the bid,
-// or after the win with count_on BILL), plus bids lost in a crash (README). Reservations are
-// kept per second of issue in a ring of TTL + 16 buckets: a notice releases from the bucket of
-// its signed issue time, and the ticker subtracts whatever a bucket still holds when it expires.
+// or after the win with count_on BILL), plus bids lost in a crash (docs/notices-and-spend.md).
+// Reservations are kept per second of issue in a ring of TTL + 16 buckets: a notice releases from
+// the bucket of its signed issue time, and the ticker subtracts whatever a bucket still holds when
+// it expires.
 //
 // Pacing (EVEN): every second the ticker estimates the campaign's demand (spend per second it
 // would reach bidding on everything, from a moving average of spend over the throttle rate)

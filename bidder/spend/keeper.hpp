@@ -9,8 +9,8 @@
 //
 // Durability: each write goes to RocksDB's write-ahead log without waiting for the disk (it is
 // then in the OS cache, which survives a crash of the process); every `sync_every`-th write,
-// and the last one at stop(), waits for it (survives a crash of the machine). README "What a
-// crash loses" gives the resulting bound.
+// and the last one at stop(), waits for it (survives a crash of the machine).
+// docs/notices-and-spend.md "What a crash loses" gives the resulting bound.
 //
 //   spend::keeper keeper(ledger, store.get(), {});
 //   keeper.start();            // after restore, before serving

@@ -1577,14 +1577,15 @@ TEST_CASE("notice key rotation over restarts: a listed old key verifies, a remov
              Catch::Contains(R"(bidder_notice_errors_total{reason="bad_signature"} 1)"));
 }
 
-TEST_CASE("the README's exchange example passes check-config", "[integration][exchange]") {
-  const std::string readme = read_file(fs::path(BIDDER_SOURCE_DIR) / "README.md");
+TEST_CASE("the manual's exchange example passes check-config", "[integration][exchange]") {
+  const std::string manual =
+      read_file(fs::path(BIDDER_SOURCE_DIR) / "docs" / "notices-and-spend.md");
   const std::string open = "<!-- example: exchanges -->\n```jsonc\n";
-  const std::size_t start = readme.find(open);
+  const std::size_t start = manual.find(open);
   REQUIRE(start != std::string::npos);
-  const std::size_t end = readme.find("```\n<!-- end example -->", start);
+  const std::size_t end = manual.find("```\n<!-- end example -->", start);
   REQUIRE(end != std::string::npos);
-  std::string example = readme.substr(start + open.size(), end - start - open.size());
+  std::string example = manual.substr(start + open.size(), end - start - open.size());
   // Its key files, made here: the example names them under /etc/bidder/.
   temp_dir dir;
   for (const char* id : {"2026-11", "2026-10"}) {

@@ -1,7 +1,8 @@
 // A bidder killed with SIGKILL in the middle of a burst of bids and wins: the spend store must
 // reopen cleanly, hold exactly the state of one of its writes (never half a batch), and the
 // restored spend plus reservations must keep the campaign within its budget, give or take what
-// the README's crash bound allows: the bids made and wins accepted since the last write.
+// the crash bound in docs/notices-and-spend.md allows: the bids made and wins accepted since the
+// last write.
 //
 // The child plays the bidder: bids reserve against the budget, each bid wins `win_lag` bids
 // later at its bid price (the worst case for spend), and the keeper writes every
