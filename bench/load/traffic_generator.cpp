@@ -341,8 +341,9 @@ void traffic_generator::append_user_and_privacy(std::string& out, split_mix& rng
     out += ",\"gender\":";
     append_quoted(out, rng.chance(0.5) ? "F" : "M");
   }
-  if (consent)
-    out += ",\"consent\":\"CPyFtZAPyFtZAAHABBENC2CsAP_AAH_AAAqIHWtf_X_fb39j-_59__t0eY1f9\"";
+  // A TCF v2 core string granting purposes 1-10 and vendors 1-42 among others (built with
+  // tests/support/tcf_string.hpp; the bidder checks it, bidder/privacy/tcf_consent.hpp).
+  if (consent) out += ",\"consent\":\"CO5rKAAO5rKAAAHABBENCWEIAP_AAEPAAAqIAVMUQQoAIQAqBAAAAAAgAA\"";
   out += '}';
   key(out, "regs");
   out += "{\"coppa\":";

@@ -307,6 +307,10 @@ result<void> check_settings(const v1::BidderConfig& config) {
   if (config.max_user_ids() > 16) {
     return make_error(errc::invalid_config, "max_user_ids: at most 16");
   }
+  if (config.gdpr_vendor_id() > 65535) {
+    return make_error(errc::invalid_config,
+                      "gdpr_vendor_id: a Global Vendor List id is at most 65535");
+  }
   if (config.notice_max_age_seconds() > 30 * 86400) {
     return make_error(errc::invalid_config, "notice_max_age_seconds: at most 2592000 (30 days)");
   }

@@ -7,6 +7,7 @@
 #include "bidder/core/sorted_lists.hpp"
 #include "bidder/engine/request_user_keys.hpp"
 #include "bidder/notice/notice_url.hpp"
+#include "bidder/privacy/tcf_consent.hpp"
 
 namespace bidder::engine {
 namespace {
@@ -111,9 +112,15 @@ double floor_in_usd(const snapshot& snap, double floor, std::string_view currenc
 }
 }  // namespace
 
-bool audience_data_allowed(const openrtb::bid_request& request) noexcept {
+bool audience_data_allowed(const openrtb::bid_request& request,
+                           std::uint16_t gdpr_vendor_id) noexcept {
   if (request.coppa) return false;
-  if (request.gdpr.value_or(false) && request.consent.empty()) return false;
+  // Under GDPR: a well-formed TCF v2 string granting purposes 1, 3 and 4 (and our vendor, when
+  // configured). A missing or malformed one is no consent.
+  if (request.gdpr.value_or(false) && privacy::check_tcf_consent(request.consent, gdpr_vendor_id) !=
+                                          privacy::tcf_verdict::allowed) {
+    return false;
+  }
   // CCPA string "1YYN": version, notice given, opted out of sale, LSPA. 'Y' third = opt-out.
   if (request.us_privacy.size() >= 3 &&
       (request.us_privacy[2] == 'Y' || request.us_privacy[2] == 'y')) {
@@ -208,7 +215,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   }
   if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};
 
-  audience_allowed_ = audience_data_allowed(request);
+  audience_allowed_ = audience_data_allowed(request, snap.config.gdpr_vendor_id);
   segments_.clear();
   if (snap.needs_audience_lookup && store_ != nullptr) {
     if (audience_allowed_) {

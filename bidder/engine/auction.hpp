@@ -91,7 +91,8 @@ bidder::deadline compute_deadline(steady_clock::time_point arrival, std::int32_t
 
 /// True when the request lets us use audience data: no COPPA, no GDPR without a consent
 /// string, no US-privacy opt-out of sale, no GPP section we cannot evaluate (see auction.cpp).
-bool audience_data_allowed(const openrtb::bid_request& request) noexcept;
+bool audience_data_allowed(const openrtb::bid_request& request,
+                           std::uint16_t gdpr_vendor_id = 0) noexcept;
 
 /// What an auction signs with and reports to; all optional.
 struct auction_services {

@@ -151,6 +151,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     snap->config.notice_base_url.pop_back();
   }
   snap->config.max_user_ids = config.max_user_ids();
+  snap->config.gdpr_vendor_id = static_cast<std::uint16_t>(config.gdpr_vendor_id());
   snap->config.eid_sources = sorted(config.eid_sources());
   for (const auto& [currency, rate] : config.currency_rates()) {
     snap->config.currency_rates.emplace(currency, rate);

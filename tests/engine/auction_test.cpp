@@ -17,6 +17,7 @@
 #include "bidder/pricing/registry.hpp"
 #include "models/builtin.hpp"
 #include "tests/support/snapshot.hpp"
+#include "tests/support/tcf_string.hpp"
 
 namespace {
 
@@ -641,16 +642,24 @@ TEST_CASE("privacy signals stop audience bids without reading the store", "[engi
     CHECK(f.bid_on(*snap).cid == "audience");
     CHECK(f.store.keys == std::vector<std::string>{"user:u-1"});
   }
-  SECTION("gdpr=1 with a consent string: the audience campaign wins") {
+  // A TCF v2 string granting purposes 1, 3 and 4 (tests/support/tcf_string.hpp).
+  const std::string consent = bidder::test::tc_string({});
+  SECTION("gdpr=1 with a consent string granting purposes 1, 3 and 4: the audience campaign wins") {
     f.request.gdpr = true;
-    f.request.consent = "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA";
+    f.request.consent = consent;
     CHECK(f.bid_on(*snap).cid == "audience");
   }
   SECTION("a signal that forbids audience data") {
-    const std::string signal = GENERATE("coppa", "gdpr", "us_privacy");
+    bidder::test::tc_fields no_profile;  // purpose 3 (a personalised ads profile) refused
+    no_profile.purposes_consent = {1, 2, 4};
+    const std::string refused = bidder::test::tc_string(no_profile);
+    const std::string signal =
+        GENERATE("coppa", "gdpr", "gdpr-malformed", "gdpr-no-purpose-3", "us_privacy");
     CAPTURE(signal);
     if (signal == "coppa") f.request.coppa = true;
-    if (signal == "gdpr") f.request.gdpr = true;
+    if (signal.starts_with("gdpr")) f.request.gdpr = true;
+    if (signal == "gdpr-malformed") f.request.consent = "consent";
+    if (signal == "gdpr-no-purpose-3") f.request.consent = refused;
     if (signal == "us_privacy") f.request.us_privacy = "1YYN";
     const auto& bid = f.bid_on(*snap);
     CHECK(bid.cid == "contextual");
@@ -673,8 +682,18 @@ TEST_CASE("audience_data_allowed reads coppa and gdpr with consent and the us_pr
   CHECK(bidder::engine::audience_data_allowed(r));
   r.gdpr = true;
   CHECK_FALSE(bidder::engine::audience_data_allowed(r));
-  r.consent = "consent";
+  r.consent = "consent";  // present but not a TCF v2 string: no consent
+  CHECK_FALSE(bidder::engine::audience_data_allowed(r));
+  bidder::test::tc_fields fields;
+  fields.vendor_consents = {7, 42};
+  const std::string consent = bidder::test::tc_string(fields);
+  r.consent = consent;
   CHECK(bidder::engine::audience_data_allowed(r));
+  CHECK(bidder::engine::audience_data_allowed(r, 42));       // our vendor id has consent
+  CHECK_FALSE(bidder::engine::audience_data_allowed(r, 8));  // ... another has not
+  r.gdpr = false;  // GDPR does not apply: the string is not read
+  CHECK(bidder::engine::audience_data_allowed(r, 8));
+  r.gdpr = true;
   r.us_privacy = "1-Y-";
   CHECK_FALSE(bidder::engine::audience_data_allowed(r));
   r.us_privacy = "1---";
