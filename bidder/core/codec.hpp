@@ -23,10 +23,10 @@ namespace bidder {
 
 inline void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
     v >>= 7;
   }
-  out += static_cast<char>(v);
+  out.push_back(static_cast<char>(v));
 }
 
 /// Reads one varint from the front of `in` (consuming it); false when `in` ends first or the
