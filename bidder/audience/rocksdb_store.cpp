@@ -5,14 +5,6 @@
 namespace bidder::audience {
 namespace {
 
-using detail::add_operand;
-using detail::decode_segment;
-using detail::encode_segment;
-using detail::has_segment;
-using detail::io_error;
-using detail::remove_operand;
-using detail::segments_family;
-
 // The value bytes of the last look-up on this thread: membership views point into them. A copy
 // (values are tens of bytes), not a pinned block: a pinned cache block outliving its store
 // would be released into freed memory when the thread next looks up or exits.

@@ -39,8 +39,16 @@
 namespace bidder::audience {
 
 namespace fs = std::filesystem;
+// The store's format (rocksdb_plugins.hpp), named here once for both of its .cpp files.
+using detail::add_operand;
+using detail::decode_segment;
+using detail::encode_segment;
 using detail::expiry_filter;
+using detail::has_segment;
+using detail::io_error;
 using detail::membership_merge;
+using detail::remove_operand;
+using detail::segments_family;
 
 // Keys whose data was not in memory, handed from bid threads to the warmer thread. Lossy on
 // purpose: a bid thread never waits; when its slot is busy the key is dropped (it will miss

@@ -4,17 +4,6 @@
 #include "bidder/audience/rocksdb_store_impl.hpp"
 
 namespace bidder::audience {
-namespace {
-
-using detail::add_operand;
-using detail::decode_segment;
-using detail::encode_segment;
-using detail::has_segment;
-using detail::io_error;
-using detail::remove_operand;
-using detail::segments_family;
-
-}  // namespace
 
 result<update_result> rocksdb_store::update_segment(std::string_view segment, update_mode mode,
                                                     std::uint32_t ttl_days,

@@ -1,7 +1,7 @@
 // File: bidder/core/sorted_lists.hpp
 //
-// Membership tests on sorted string lists, the shape every targeting and pricing list is
-// compiled into at load time (binary search, no allocation on the bid path).
+// Sorted string lists, the shape every targeting and pricing list is compiled into at load
+// time (sorted_list), and their membership tests (binary search, no allocation on the bid path).
 //
 //   std::vector<std::string> domains = {"example.com", "news.org"};  // sorted
 //   bidder::domain_listed(domains, "www.example.com");                // true
@@ -13,6 +13,18 @@
 #include <vector>
 
 namespace bidder {
+
+/// `values` (any range of strings) sorted and unique, each in its canonical form first when
+/// `canonical` is given (e.g. openrtb::canonical_domain, as requests are folded). Load time.
+template <class Range>
+std::vector<std::string> sorted_list(const Range& values,
+                                     std::string (*canonical)(std::string_view) = nullptr) {
+  std::vector<std::string> out;
+  for (const auto& v : values) out.push_back(canonical ? canonical(v) : std::string(v));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 /// True when `value` is in the sorted `list` (an empty value never is).
 inline bool sorted_contains(const std::vector<std::string>& list, std::string_view value) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "bidder/core/sorted_lists.hpp"
 #include "bidder/openrtb/normalize.hpp"
 
 namespace bidder::engine {
@@ -12,18 +13,6 @@ std::string lower_case(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// The values sorted and unique, each in its canonical form when `canonical` is given
-// (openrtb/normalize.hpp: the requests' values are folded alike).
-template <class Repeated>
-std::vector<std::string> sorted(const Repeated& values,
-                                std::string (*canonical)(std::string_view) = nullptr) {
-  std::vector<std::string> out;
-  for (const std::string& v : values) out.push_back(canonical ? canonical(v) : v);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
@@ -152,7 +141,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   }
   snap->config.max_user_ids = config.max_user_ids();
   snap->config.gdpr_vendor_id = static_cast<std::uint16_t>(config.gdpr_vendor_id());
-  snap->config.eid_sources = sorted(config.eid_sources());
+  snap->config.eid_sources = sorted_list(config.eid_sources());
   for (const auto& [currency, rate] : config.currency_rates()) {
     snap->config.currency_rates.emplace(currency, rate);
   }
@@ -194,17 +183,17 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     out.max_cpm = money::from_units(c.max_cpm());
     out.advertised_bundle = c.advertised_app_bundle();
     const auto& t = c.targeting();
-    out.countries = sorted(t.countries());
-    out.regions = sorted(t.regions());
-    out.zips = sorted(t.zips());
-    out.os_lower = sorted(t.os(), &lower_case);
+    out.countries = sorted_list(t.countries());
+    out.regions = sorted_list(t.regions());
+    out.zips = sorted_list(t.zips());
+    out.os_lower = sorted_list(t.os(), &lower_case);
     out.device_types.assign(t.device_types().begin(), t.device_types().end());
     std::sort(out.device_types.begin(), out.device_types.end());
-    out.site_allow = sorted(t.site_domains_allow(), &openrtb::canonical_domain);
-    out.site_block = sorted(t.site_domains_block(), &openrtb::canonical_domain);
-    out.app_allow = sorted(t.app_bundles_allow());
-    out.app_block = sorted(t.app_bundles_block());
-    out.deal_ids = sorted(t.deal_ids());
+    out.site_allow = sorted_list(t.site_domains_allow(), &openrtb::canonical_domain);
+    out.site_block = sorted_list(t.site_domains_block(), &openrtb::canonical_domain);
+    out.app_allow = sorted_list(t.app_bundles_allow());
+    out.app_block = sorted_list(t.app_bundles_block());
+    out.deal_ids = sorted_list(t.deal_ids());
     if (!t.exchanges().empty()) {
       out.exchange_mask = 0;
       for (const std::string& x : t.exchanges()) {
@@ -254,7 +243,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         }
       } else if (cr.has_video()) {
         creative.media = media_kind::video;
-        creative.mimes = sorted(cr.video().mimes());
+        creative.mimes = sorted_list(cr.video().mimes());
         creative.duration_seconds = cr.video().duration_seconds();
         creative.protocols.assign(cr.video().protocols().begin(), cr.video().protocols().end());
         std::sort(creative.protocols.begin(), creative.protocols.end());
@@ -262,7 +251,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         creative.h = cr.video().h();
       } else if (cr.has_audio()) {
         creative.media = media_kind::audio;
-        creative.mimes = sorted(cr.audio().mimes());
+        creative.mimes = sorted_list(cr.audio().mimes());
         creative.duration_seconds = cr.audio().duration_seconds();
         creative.protocols.assign(cr.audio().protocols().begin(), cr.audio().protocols().end());
         std::sort(creative.protocols.begin(), creative.protocols.end());

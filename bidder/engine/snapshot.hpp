@@ -102,7 +102,7 @@ struct settings {
   std::uint32_t network_allowance_ms = 15;
   std::string notice_base_url;
   std::uint32_t max_user_ids = 4;
-  std::uint16_t gdpr_vendor_id = 0;  // 0: no vendor check (privacy/tcf_consent.hpp)
+  std::uint16_t gdpr_vendor_id = 0;      // 0: no vendor check (privacy/tcf_consent.hpp)
   std::vector<std::string> eid_sources;  // sorted; empty: any
   string_map<double> currency_rates;     // units per USD
   unix_seconds notice_max_age = 3600;    // seconds

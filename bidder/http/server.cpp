@@ -96,10 +96,7 @@ void sweep_timeouts(worker& w, steady_clock::duration period) {
   w.sweep->async_wait([&w, period](beast::error_code ec) {
     if (ec || w.draining) return;
     const auto now = steady_clock::now();
-    w.sessions.find_first([now](session_link& s) {
-      static_cast<session&>(s).check_deadline(now);
-      return false;
-    });
+    w.sessions.for_each([now](session_link& s) { static_cast<session&>(s).check_deadline(now); });
     sweep_timeouts(w, period);
   });
 }
@@ -215,10 +212,7 @@ void server::begin_drain() {
       wp->acceptor->close(ignored);
       wp->accept_retry->cancel();
       if (wp->sweep) wp->sweep->cancel();
-      wp->sessions.find_first([](session_link& s) {
-        static_cast<session&>(s).drain();
-        return false;
-      });
+      wp->sessions.for_each([](session_link& s) { static_cast<session&>(s).drain(); });
     });
   }
   for (auto& guard : self.guards) guard.reset();
@@ -242,10 +236,7 @@ void server::finish_drain(steady_clock::time_point until) {
   // Sessions cut at the deadline still sit in their io_context: close their sockets and let
   // their handlers run once, so each is destroyed while its worker is still alive.
   for (auto& w : self.workers) {
-    w->sessions.find_first([](session_link& s) {
-      static_cast<session&>(s).force_close();
-      return false;
-    });
+    w->sessions.for_each([](session_link& s) { static_cast<session&>(s).force_close(); });
     w->io.restart();
     w->io.poll();
   }

@@ -103,17 +103,6 @@ class rules_model final : public pricing::model {
   std::vector<compiled_rule> rules_;
 };
 
-// The list's values in their canonical form (openrtb/normalize.hpp: requests are folded alike),
-// sorted.
-template <class List>
-std::vector<std::string> sorted_strings(const List& list,
-                                        std::string (*canonical)(std::string_view) = nullptr) {
-  std::vector<std::string> out;
-  for (const std::string& v : list.values()) out.push_back(canonical ? canonical(v) : v);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 class rules_factory final : public pricing::typed_factory<v1::RulesConfig> {
  public:
   rules_factory() : typed_factory("rules") {}
@@ -158,11 +147,11 @@ class rules_factory final : public pricing::typed_factory<v1::RulesConfig> {
           break;
         case v1::Rule::kZipIn:
           c.kind = condition::zip;
-          c.strings = sorted_strings(rule.zip_in());
+          c.strings = sorted_list(rule.zip_in().values());
           break;
         case v1::Rule::kRegionIn:
           c.kind = condition::region;
-          c.strings = sorted_strings(rule.region_in());
+          c.strings = sorted_list(rule.region_in().values());
           break;
         case v1::Rule::kDeviceTypeIn:
           c.kind = condition::device_type;
@@ -171,11 +160,11 @@ class rules_factory final : public pricing::typed_factory<v1::RulesConfig> {
           break;
         case v1::Rule::kSiteDomainIn:
           c.kind = condition::site_domain;
-          c.strings = sorted_strings(rule.site_domain_in(), &openrtb::canonical_domain);
+          c.strings = sorted_list(rule.site_domain_in().values(), &openrtb::canonical_domain);
           break;
         case v1::Rule::kCategoryIn:
           c.kind = condition::category;
-          c.strings = sorted_strings(rule.category_in(), &openrtb::canonical_code);
+          c.strings = sorted_list(rule.category_in().values(), &openrtb::canonical_code);
           break;
         case v1::Rule::kHourOfDayIn:
           c.kind = condition::hour_of_day;

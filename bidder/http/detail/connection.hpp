@@ -82,6 +82,14 @@ class connection_order {
     unproven_.push_front(s);
   }
   std::size_t size() const noexcept { return unproven_.size() + proven_.size(); }
+  /// Calls `f` on each (the sweep, a drain).
+  template <class F>
+  void for_each(F&& f) {
+    find_first([&f](session_link& s) {
+      f(s);
+      return false;
+    });
+  }
   /// Calls `f` on each in eviction order until it returns true; whether one did.
   template <class F>
   bool find_first(F&& f) {
