@@ -57,8 +57,30 @@ std::string_view to_string(event_kind kind) noexcept {
       return "LOSS";
     case event_kind::click:
       return "CLICK";
+    case event_kind::conversion:
+      return "CONVERSION";
   }
   return "KIND_UNSPECIFIED";
+}
+
+std::string_view to_string(attribution rule) noexcept {
+  switch (rule) {
+    case attribution::last_click:
+      return "last_click";
+    case attribution::last_view:
+      return "last_view";
+    case attribution::unattributed:
+      break;
+  }
+  return "unattributed";
+}
+
+std::optional<attribution> attribution_from_string(std::string_view text) noexcept {
+  for (attribution a :
+       {attribution::unattributed, attribution::last_click, attribution::last_view}) {
+    if (text == to_string(a)) return a;
+  }
+  return std::nullopt;
 }
 
 user_hash_key user_hash_key::from_bytes(const std::array<unsigned char, 16>& bytes) noexcept {
@@ -122,7 +144,7 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   optional_string(out, "bid_id", e.bid_id);
   field_string(out, "campaign_id", e.campaign_id);
   optional_string(out, "creative_id", e.creative_id);
-  const bool priced = e.kind != event_kind::click;
+  const bool priced = e.kind != event_kind::click && e.kind != event_kind::conversion;
   const bool cleared = e.kind == event_kind::win || e.kind == event_kind::bill;
   if (priced || !e.bid_price.is_zero()) field_int(out, "bid_price_micros", e.bid_price.micros());
   if (cleared || !e.clearing_price.is_zero()) {
@@ -146,6 +168,11 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   optional_string(out, "country", e.country);
   if (truncated) out += ",\"truncated\":true";
   if (cleared) out += e.charged ? ",\"charged\":true" : ",\"charged\":false";
+  if (e.kind == event_kind::conversion) {
+    optional_string(out, "conversion_id", e.conversion_id);
+    field_int(out, "value_micros", e.value.micros());
+    field_string(out, "attribution", to_string(e.credited_by));
+  }
   out += "}\n";
 }
 
@@ -161,14 +188,23 @@ namespace {
 
 // Where each string lives in `event`, in arena order.
 constexpr std::string_view event::*string_fields[string_field_count] = {
-    &event::auction_id, &event::imp_id,   &event::bid_id, &event::campaign_id, &event::creative_id,
-    &event::currency,   &event::exchange, &event::seat,   &event::deal_id,     &event::country};
+    &event::auction_id,  &event::imp_id,   &event::bid_id,       &event::campaign_id,
+    &event::creative_id, &event::currency, &event::exchange,     &event::seat,
+    &event::deal_id,     &event::country,  &event::conversion_id};
 
 // When the arena is short, shorten first what reports need least: the exchange's own ids, then
 // ours; the campaign id (which reports group by) last. Indexes into string_fields.
-constexpr std::size_t cut_order[string_field_count] = {
-    7 /*seat*/,        8 /*deal_id*/, 1 /*imp_id*/,   0 /*auction_id*/, 2 /*bid_id*/,
-    4 /*creative_id*/, 9 /*country*/, 6 /*exchange*/, 5 /*currency*/,   3 /*campaign_id*/};
+constexpr std::size_t cut_order[string_field_count] = {7 /*seat*/,
+                                                       8 /*deal_id*/,
+                                                       1 /*imp_id*/,
+                                                       0 /*auction_id*/,
+                                                       2 /*bid_id*/,
+                                                       4 /*creative_id*/,
+                                                       9 /*country*/,
+                                                       6 /*exchange*/,
+                                                       10 /*conversion_id*/,
+                                                       5 /*currency*/,
+                                                       3 /*campaign_id*/};
 
 }  // namespace
 
@@ -208,6 +244,8 @@ bool pack(const event& e, event_record& r) noexcept {
   r.kind = e.kind;
   r.truncated = cut;
   r.charged = e.charged;
+  r.value_micros = e.value.micros();
+  r.credited_by = e.credited_by;
   return cut;
 }
 
@@ -226,6 +264,8 @@ event unpack(const event_record& r) noexcept {
   e.loss_reason = r.loss_reason;
   e.device_type = r.device_type;
   e.charged = r.charged;
+  e.value = money::from_micros(r.value_micros);
+  e.credited_by = r.credited_by;
   return e;
 }
 

@@ -29,10 +29,25 @@
 namespace bidder::events {
 
 /// The event's kind; the values are those of `bidder.events.v1.Event.Kind`.
-enum class event_kind : std::uint8_t { bid = 1, win = 2, bill = 3, loss = 4, click = 5 };
+enum class event_kind : std::uint8_t {
+  bid = 1,
+  win = 2,
+  bill = 3,
+  loss = 4,
+  click = 5,
+  conversion = 6
+};
 
-/// "BID", "WIN", "BILL", "LOSS", "CLICK" (the proto enum names); "KIND_UNSPECIFIED" otherwise.
+/// "BID", "WIN", "BILL", "LOSS", "CLICK", "CONVERSION" (the proto enum names);
+/// "KIND_UNSPECIFIED" otherwise.
 std::string_view to_string(event_kind kind) noexcept;
+
+/// Which rule credited a conversion to a touch (events.proto `attribution`).
+enum class attribution : std::uint8_t { unattributed = 0, last_click = 1, last_view = 2 };
+/// "unattributed", "last_click", "last_view".
+std::string_view to_string(attribution rule) noexcept;
+/// The inverse of to_string; nullopt for anything else.
+std::optional<attribution> attribution_from_string(std::string_view text) noexcept;
 
 /// The fields of `bidder.events.v1.Event` (see the proto for each one's meaning). Prices are
 /// CPM prices in `currency`. Empty strings and an absent `user_key_hash` are left out of the
@@ -52,10 +67,13 @@ struct event {
   std::string_view seat;
   std::optional<std::uint64_t> user_key_hash;
   std::string_view deal_id;
-  std::uint32_t loss_reason = 0;  ///< written on loss (${AUCTION_LOSS}, OpenRTB list 5.25)
-  std::uint32_t device_type = 0;  ///< OpenRTB device type; 0: unknown
-  std::string_view country;       ///< ISO-3166-1 alpha-3
-  bool charged = false;           ///< win and bill: this notice counted as spend (see the proto)
+  std::uint32_t loss_reason = 0;   ///< written on loss (${AUCTION_LOSS}, OpenRTB list 5.25)
+  std::uint32_t device_type = 0;   ///< OpenRTB device type; 0: unknown
+  std::string_view country;        ///< ISO-3166-1 alpha-3
+  bool charged = false;            ///< win and bill: this notice counted as spend (see the proto)
+  std::string_view conversion_id;  ///< conversion: the advertiser's order id
+  money value;                     ///< conversion: its value in `currency`
+  attribution credited_by = attribution::unattributed;  ///< conversion: the rule that credited it
 };
 
 /// The current wall-clock time as UNIX milliseconds, for `event::time_ms`.

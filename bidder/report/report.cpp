@@ -374,6 +374,8 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     case event_kind::click:
       ++s.clicks;
       break;
+    case event_kind::conversion:
+      break;  // not read yet: lines of this kind are rejected by the line parser
   }
 }
 

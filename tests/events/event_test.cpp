@@ -66,6 +66,14 @@ TEST_CASE("each kind is written as one line with its fields in field order", "[e
     CHECK(to_json_line(sample(event_kind::click)) ==
           R"({"kind":"CLICK",)" + common_head + common_tail + device + "\n");
   }
+  SECTION("conversion") {
+    CHECK(to_json_line(sample(event_kind::conversion)) ==
+          R"({"kind":"CONVERSION",)" + common_head + common_tail +
+              device.substr(0, device.size() - 1) +
+              R"(,"conversion_id":"order-1187","value_micros":59900000,)"
+              R"("attribution":"last_click"})" +
+              "\n");
+  }
 }
 
 TEST_CASE("empty fields are left out, and kind, time and campaign are always there",
@@ -90,7 +98,7 @@ TEST_CASE("empty fields are left out, and kind, time and campaign are always the
 TEST_CASE("every kind's line parses into bidder.events.v1.Event with the same values",
           "[events][unit][schema]") {
   const auto kind = GENERATE(event_kind::bid, event_kind::win, event_kind::bill, event_kind::loss,
-                             event_kind::click);
+                             event_kind::click, event_kind::conversion);
   const event e = sample(kind);
   const pb::Event m = parse_with_schema(to_json_line(e));
   CHECK(static_cast<int>(m.kind()) == static_cast<int>(kind));
@@ -111,6 +119,9 @@ TEST_CASE("every kind's line parses into bidder.events.v1.Event with the same va
   CHECK(m.loss_reason() == e.loss_reason);
   CHECK(m.device_type() == e.device_type);
   CHECK(m.country() == e.country);
+  CHECK(m.conversion_id() == e.conversion_id);
+  CHECK(m.value_micros() == e.value.micros());
+  CHECK(m.attribution() == (kind == event_kind::conversion ? "last_click" : ""));
   CHECK_FALSE(m.truncated());
 }
 
@@ -168,7 +179,7 @@ TEST_CASE("a packed event reads back the same, and over-long ids are cut to fit 
   using bidder::events::detail::max_text_bytes;
   event_record record{};
   SECTION("an ordinary event round-trips exactly") {
-    const event e = sample(event_kind::win);
+    const event e = sample(GENERATE(event_kind::win, event_kind::conversion));
     CHECK_FALSE(bidder::events::detail::pack(e, record));
     CHECK(to_json_line(bidder::events::detail::unpack(record)) == to_json_line(e));
   }

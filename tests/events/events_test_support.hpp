@@ -101,7 +101,10 @@ inline bidder::events::event sample(bidder::events::event_kind kind, std::int64_
   e.bid_id = "bid-7";
   e.campaign_id = "auto-intenders";
   e.creative_id = "auto-banner-1";
-  if (kind != bidder::events::event_kind::click) e.bid_price = money::from_micros(2'500'000);
+  using bidder::events::event_kind;
+  if (kind != event_kind::click && kind != event_kind::conversion) {
+    e.bid_price = money::from_micros(2'500'000);
+  }
   if (kind == bidder::events::event_kind::win || kind == bidder::events::event_kind::bill) {
     e.clearing_price = money::from_micros(1'800'000);
   }
@@ -113,6 +116,11 @@ inline bidder::events::event sample(bidder::events::event_kind kind, std::int64_
   if (kind == bidder::events::event_kind::loss) e.loss_reason = 102;
   e.device_type = 4;
   e.country = "USA";
+  if (kind == event_kind::conversion) {
+    e.conversion_id = "order-1187";
+    e.value = money::from_micros(59'900'000);
+    e.credited_by = bidder::events::attribution::last_click;
+  }
   return e;
 }
 

@@ -17,7 +17,7 @@
 namespace bidder::events::detail {
 
 /// The string fields, in the order they sit in the arena.
-inline constexpr std::size_t string_field_count = 10;
+inline constexpr std::size_t string_field_count = 11;
 
 /// Bytes of the inline arena. With the numbers and the queue's sequence word a slot is 512 bytes
 /// (8 cache lines): 64 Ki slots are 32 MiB, 1.3 s of 50,000 events/s.
@@ -32,15 +32,19 @@ struct event_record {
   std::int64_t bid_price_micros;
   std::int64_t clearing_price_micros;
   std::uint64_t user_key_hash;
+  std::int64_t value_micros;
   std::uint32_t loss_reason;
   std::uint32_t device_type;
   event_kind kind;
   bool has_user_key_hash;
   bool truncated;
   bool charged;
+  attribution credited_by;
   std::uint8_t length[string_field_count];
   char text[max_text_bytes];
 };
+// With the queue's 8-byte sequence word, one slot stays 512 bytes.
+static_assert(sizeof(event_record) <= 504, "an event record must fit a 512-byte queue slot");
 
 /// Copies `e` into `r`. Strings longer than `max_field_bytes` are cut to it; if they still do
 /// not fit in the arena, the exchange-supplied ids are shortened first (seat, deal, imp, auction
