@@ -134,8 +134,7 @@ result<conversion> parse_conversion(std::string_view line, unix_seconds now) {
 }
 
 batch_result parse_postback(std::string_view body, unix_seconds now,
-                            const std::function<void(conversion&&)>& on_conversion,
-                            std::size_t max_reported) {
+                            const conversion_handler& on_conversion, std::size_t max_reported) {
   batch_result out;
   std::size_t number = 0;
   while (!body.empty()) {
@@ -146,15 +145,18 @@ batch_result parse_postback(std::string_view body, unix_seconds now,
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     auto parsed = parse_conversion(line, now);
+    std::optional<std::string> refusal;
     if (!parsed) {
+      refusal = std::move(parsed.error().message);
+    } else {
+      refusal = on_conversion(std::move(*parsed), number);
+    }
+    if (refusal) {
       ++out.refused;
-      if (out.problems.size() < max_reported) {
-        out.problems.push_back({number, std::move(parsed.error().message)});
-      }
+      if (out.problems.size() < max_reported) out.problems.push_back({number, std::move(*refusal)});
       continue;
     }
     ++out.accepted;
-    on_conversion(std::move(*parsed));
   }
   return out;
 }

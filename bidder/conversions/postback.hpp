@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,15 +60,17 @@ struct refused_line {
   std::string reason;
 };
 
-/// Parses a body of lines (blank lines skipped), calling `on_conversion` for each good one and
-/// collecting the refused ones (all counted, the first `max_reported` kept with their reasons).
+/// Parses a body of lines (blank lines skipped), calling `on_conversion(conversion, line)` for
+/// each good one, which may still refuse it by returning a reason, and collecting the refused
+/// ones (all counted, the first `max_reported` kept with their reasons).
 struct batch_result {
   std::size_t accepted = 0;
   std::size_t refused = 0;
   std::vector<refused_line> problems;
 };
+using conversion_handler = std::function<std::optional<std::string>(conversion&&, std::size_t)>;
 batch_result parse_postback(std::string_view body, unix_seconds now,
-                            const std::function<void(conversion&&)>& on_conversion,
+                            const conversion_handler& on_conversion,
                             std::size_t max_reported = 100);
 
 }  // namespace bidder::conversions

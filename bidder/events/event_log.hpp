@@ -40,8 +40,8 @@
 #include <string>
 #include <thread>
 
+#include "bidder/core/bounded_queue.hpp"
 #include "bidder/core/error.hpp"
-#include "bidder/events/detail/bounded_queue.hpp"
 #include "bidder/events/detail/event_record.hpp"
 #include "bidder/events/event.hpp"
 
@@ -130,14 +130,14 @@ class event_log {
   std::size_t write_all(const char* data, std::size_t size);  // bytes written
 
   const event_log_options options_;
-  detail::bounded_queue<detail::event_record> queue_;
+  bounded_queue<detail::event_record> queue_;
 
   // Bid-path counters, each on its own line away from the queue's positions.
-  alignas(detail::cache_line_bytes) std::atomic<std::uint64_t> dropped_{0};
+  alignas(cache_line_bytes) std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> truncated_{0};
   std::atomic<bool> accepting_{true};
   // Writer counters.
-  alignas(detail::cache_line_bytes) std::atomic<std::uint64_t> written_{0};
+  alignas(cache_line_bytes) std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::uint64_t> files_opened_{0};

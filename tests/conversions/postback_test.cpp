@@ -97,19 +97,36 @@ TEST_CASE("a postback body: good lines go through, bad ones are counted with the
       "\n"
       R"({"conversion_id":"o3","click_id":"k3","advertiser":"a.com"})";
   std::vector<std::string> ids;
-  const auto r = parse_postback(body, now, [&](conversion&& c) { ids.push_back(c.conversion_id); });
+  std::vector<std::size_t> lines;
+  const auto r = parse_postback(body, now, [&](conversion&& c, std::size_t line) {
+    ids.push_back(c.conversion_id);
+    lines.push_back(line);
+    return std::optional<std::string>();
+  });
   CHECK(ids == std::vector<std::string>{"o1", "o3"});
+  CHECK(lines == std::vector<std::size_t>{1, 4});
   CHECK(r.accepted == 2);
   CHECK(r.refused == 1);
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].line == 3);
   CHECK_THAT(r.problems[0].reason, Catch::Contains("value: negative"));
 
+  // The handler may still refuse a good line, with its reason.
+  const auto vetoed = parse_postback(body, now, [](conversion&& c, std::size_t) {
+    return c.conversion_id == "o3" ? std::optional<std::string>("advertiser: unknown")
+                                   : std::optional<std::string>();
+  });
+  CHECK(vetoed.accepted == 1);
+  CHECK(vetoed.refused == 2);
+  REQUIRE(vetoed.problems.size() == 2);
+  CHECK(vetoed.problems[1].line == 4);
+  CHECK(vetoed.problems[1].reason == "advertiser: unknown");
+
   // Only the first max_reported problems are kept, all are counted.
   std::string many;
   for (int i = 0; i < 10; ++i) many += "nope\n";
   const auto capped = parse_postback(
-      many, now, [](conversion&&) {}, 3);
+      many, now, [](conversion&&, std::size_t) { return std::optional<std::string>(); }, 3);
   CHECK(capped.refused == 10);
   CHECK(capped.problems.size() == 3);
 }

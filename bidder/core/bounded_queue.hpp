@@ -1,6 +1,6 @@
-// File: bidder/events/detail/bounded_queue.hpp
+// File: bidder/core/bounded_queue.hpp
 //
-// Component-private. A bounded multi-producer, single-consumer ring of fixed-size slots after
+// A bounded multi-producer, single-consumer ring of fixed-size slots after
 // Dmitry Vyukov's bounded MPMC queue: each slot carries a sequence number that says whether it
 // is free for the producer at position p (seq == p) or holds that producer's item for the
 // consumer (seq == p + 1). A producer claims a position with one CAS and never waits: when the
@@ -22,7 +22,7 @@
 #include <new>
 #include <type_traits>
 
-namespace bidder::events::detail {
+namespace bidder {
 
 /// Cache-line size; slots and the two positions are aligned to it so producers and the consumer
 /// do not share lines.
@@ -94,4 +94,4 @@ class bounded_queue {
   alignas(cache_line_bytes) std::uint64_t dequeue_pos_ = 0;
 };
 
-}  // namespace bidder::events::detail
+}  // namespace bidder
