@@ -36,6 +36,7 @@ std::string known_list(const std::set<std::string>& names) {
 // Budgets above this (in any currency) are refused as typos; it also keeps budgets in
 // billionths of a unit far inside int64.
 constexpr double max_budget_units = 1e9;
+constexpr std::uint32_t max_attribution_window_seconds = 90 * 86'400;
 
 // The landing page goes into a Location header: printable ASCII only, and no characters that
 // would need quoting anywhere it is echoed.
@@ -167,6 +168,15 @@ class campaign_checker {
     }
     if (c_.pacing() == v1::EVEN && budget.daily() <= 0) {
       return fail("pacing", "EVEN spreads the daily budget over the day: set budget.daily");
+    }
+    for (const auto& [name, value] :
+         {std::pair<const char*, std::uint32_t>{"attribution.click_window_seconds",
+                                                c_.attribution().click_window_seconds()},
+          std::pair<const char*, std::uint32_t>{"attribution.view_window_seconds",
+                                                c_.attribution().view_window_seconds()}}) {
+      if (value > max_attribution_window_seconds) {
+        return fail(name, "at most 7776000 (90 days)");
+      }
     }
     for (int i = 0; i < c_.frequency_caps_size(); ++i) {
       const auto& cap = c_.frequency_caps(i);

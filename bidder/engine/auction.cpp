@@ -582,21 +582,23 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
       out.mtype = openrtb::markup_type::native;
       break;
   }
+  // Every URL carries the user's id hashes (when privacy signals allow using the ids): the
+  // notices count frequency caps and record the touches that attribution credits.
+  if (!users_hashed_) hash_user_ids(snap, request);
   // Each URL is signed for its own kind: the click URL sits in the markup, where the page can
   // read it, and its signature must not verify a win, bill or loss (nor a burl a loss).
-  notice::bid_identity id{
-      .request_id = request.id,
-      .imp_id = imp.id,
-      .bid_id = out.id,
-      .campaign_id = c.id,
-      .creative_id = creative.id,
-      .price_micros = money::from_units(winner.price).micros(),
-      .currency = currency,
-      .issued_at = now,
-      .users = c.frequency_caps.empty() ? std::string_view() : std::string_view(users_text_),
-      .exchange = exchange_,
-      .key_id =
-          services_.signer != nullptr ? services_.signer->signing_key_id() : std::string_view()};
+  notice::bid_identity id{.request_id = request.id,
+                          .imp_id = imp.id,
+                          .bid_id = out.id,
+                          .campaign_id = c.id,
+                          .creative_id = creative.id,
+                          .price_micros = money::from_units(winner.price).micros(),
+                          .currency = currency,
+                          .issued_at = now,
+                          .users = users_text_,
+                          .exchange = exchange_,
+                          .key_id = services_.signer != nullptr ? services_.signer->signing_key_id()
+                                                                : std::string_view()};
   const std::string& base = snap.config.notice_base_url;
   auto signed_url = [&](std::string& url, notice::notice_kind kind) {
     id.purpose = static_cast<std::uint8_t>(kind);

@@ -51,8 +51,11 @@ struct notice_event {
   std::string_view currency;
   std::string_view loss_reason;  // loss notices: ${AUCTION_LOSS}
   std::string_view exchange;     // the bid's exchange, as signed in the notice URL
-  unix_seconds issued_at = 0;    // when the bid was made
-  unix_seconds at = 0;           // when the notice arrived
+  /// The user's id hashes signed in the URL (notice::read_user_hashes reads them); empty when
+  /// the request had no usable id or privacy signals forbade using it.
+  std::string_view users;
+  unix_seconds issued_at = 0;  // when the bid was made
+  unix_seconds at = 0;         // when the notice arrived
   /// Win and bill: this notice charged the campaign's spend (the ledger's count_on rule).
   bool charged = false;
 };

@@ -9,7 +9,7 @@ using notice::notice_kind;
 namespace flags = spend::bid_flags;
 
 notice_result refuse(unsigned status, notice_error e, std::string_view message) {
-  return {.status = status, .error = e, .redirect = {}, .message = message};
+  return {.status = status, .error = e, .redirect = {}, .click_id = {}, .message = message};
 }
 
 // The flags a notice of `kind` sets on a bid whose flags are `f`; nullopt when it changes
@@ -50,25 +50,6 @@ notice_error classify(std::uint64_t f, notice_kind kind) {
       return (f & (flags::win | flags::bill)) != 0 ? notice_error::conflict : notice_error::replay;
     default:
       return notice_error::replay;
-  }
-}
-
-// Calls fn(hash) for each 16-hex-digit user hash of a signed "u" list.
-template <class Fn>
-void for_each_user_hash(std::string_view users, Fn&& fn) {
-  while (!users.empty()) {
-    const std::size_t dot = users.find('.');
-    const std::string_view item = users.substr(0, dot);
-    users = dot == std::string_view::npos ? std::string_view() : users.substr(dot + 1);
-    if (item.size() != 16) continue;
-    std::uint64_t v = 0;
-    bool ok = true;
-    for (char c : item) {
-      const int d = hex_value(c);
-      ok = ok && d >= 0;
-      v = (v << 4) | static_cast<std::uint64_t>(d < 0 ? 0 : d);
-    }
-    if (ok) fn(v);
   }
 }
 
@@ -159,6 +140,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (kind == notice_kind::click) {
     result.status = 302;
     result.redirect = creative->landing_url;
+    result.click_id = n.id.bid_id;
   }
   if (before == after) {
     result.error = classify(before, kind);
@@ -175,10 +157,16 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
       clearing_price ? campaign_cost(snap, *campaign, *clearing_price, n.id.currency) : 0;
   if ((added & flags::win) != 0) {
     account.count_win();
-    for_each_user_hash(n.id.users, [&](std::uint64_t user) {
-      ledger.changes().add(
-          ledger.frequency().increment(spend::frequency_key(user, account.id_hash()), now));
-    });
+    // Frequency caps count under every id of the user (only capped campaigns' bids, whose
+    // users were hashed for the cap, carry them in general; all do when attribution is on).
+    if (!campaign->frequency_caps.empty()) {
+      std::array<std::uint64_t, 16> users;
+      const std::size_t count = notice::read_user_hashes(n.id.users, users);
+      for (std::size_t i = 0; i < count; ++i) {
+        ledger.changes().add(
+            ledger.frequency().increment(spend::frequency_key(users[i], account.id_hash()), now));
+      }
+    }
   }
   // A win charges when the rule is WIN. A bill charges unless an earlier win already did: the
   // bid's own flags say so (a win under BILL set won_reserved), not the rule now, which a reload
@@ -212,6 +200,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                         .currency = n.id.currency,
                         .loss_reason = n.loss_reason,
                         .exchange = n.id.exchange,
+                        .users = n.id.users,
                         .issued_at = issued,
                         .at = now,
                         .charged = charges});

@@ -28,7 +28,8 @@
 //   A bill after a win charges only if that win did not (its flags say how it was counted), so
 //   a reload that changes the rule between a bid's win and bill still charges it once.
 //   loss: release the reservation, count a loss. click: count a click; answer 302 to the
-//         creative's landing_url from the current snapshot (never from the URL).
+//         creative's landing_url from the current snapshot (never from the URL), to which the
+//         HTTP layer adds the click id (the bid id) that conversion postbacks name.
 //
 // One processor per thread (it owns an HMAC context and parse buffers); lock-free on the spend
 // state except for the journal's append (a short mutex, no I/O).
@@ -66,6 +67,7 @@ struct notice_result {
   unsigned status = 204;              // 204 accepted (or replay), 302 click, 400, 403, 404
   std::optional<notice_error> error;  // set unless the notice was applied now
   std::string_view redirect;          // 302: the landing URL (a view into the snapshot)
+  std::string_view click_id;          // 302: our bid id, for the landing URL's click id
   std::string_view message;           // a short reason for refusals (static text)
   /// The clearing price was encrypted: the bid price was charged in its place.
   bool priced_at_bid = false;

@@ -213,6 +213,12 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     for (const auto& cap : c.frequency_caps()) {
       out.frequency_caps.push_back({cap.max_impressions(), compile_period(cap.period())});
     }
+    if (c.attribution().click_window_seconds() > 0) {
+      out.click_window = c.attribution().click_window_seconds();
+    }
+    if (c.attribution().view_window_seconds() > 0) {
+      out.view_window = c.attribution().view_window_seconds();
+    }
 
     const pricing::factory* factory = registry.find(c.pricing().name());
     if (factory == nullptr) {

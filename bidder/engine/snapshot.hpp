@@ -85,6 +85,9 @@ struct compiled_campaign {
   spend::budget budget;
   std::vector<spend::frequency_cap> frequency_caps;
   spend::account* account = nullptr;
+  /// Attribution windows (config Campaign.attribution, defaults applied), in seconds.
+  std::int64_t click_window = 30 * 86'400;
+  std::int64_t view_window = 86'400;
   /// Bit i set: the campaign bids on requests from snapshot::exchanges[i].
   std::uint64_t exchange_mask = ~std::uint64_t{0};
 };

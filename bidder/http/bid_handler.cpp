@@ -4,6 +4,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "bidder/core/codec.hpp"
 #include "bidder/core/gzip.hpp"
 #include "bidder/openrtb/json_writer.hpp"
 
@@ -233,6 +234,22 @@ steady_clock::time_point bid_handler::serve_bid(const engine::snapshot& snap,
   return ctx.deadline.at();
 }
 
+std::string_view landing_url_with_click_id(std::string_view landing_url, std::string_view click_id,
+                                           std::string& out) {
+  out.clear();
+  if (click_id.empty()) return landing_url;
+  // Before any #fragment, which the browser keeps to itself.
+  const std::size_t hash = landing_url.find('#');
+  const std::string_view base = landing_url.substr(0, hash);
+  out += base;
+  out += base.find('?') == std::string_view::npos ? '?' : '&';
+  out += click_id_parameter;
+  out += '=';
+  append_percent_encoded(out, click_id);
+  if (hash != std::string_view::npos) out += landing_url.substr(hash);
+  return out;
+}
+
 void bid_handler::serve_notice(notice::notice_kind kind, std::string_view query, response& res) {
   res.set(bhttp::field::cache_control, "no-store");
   if (!notices_) {
@@ -249,7 +266,7 @@ void bid_handler::serve_notice(notice::notice_kind kind, std::string_view query,
   }
   if (r.status == 302) {
     res.result(bhttp::status::found);
-    res.set(bhttp::field::location, r.redirect);
+    res.set(bhttp::field::location, landing_url_with_click_id(r.redirect, r.click_id, location_));
     return;
   }
   if (r.status == 204) {

@@ -10,7 +10,8 @@
 //
 // Also on the bid port: GET /notice/win, /notice/bill, /notice/loss and /click, the URLs the
 // bids carry (engine/notice_processor.hpp decides): 204 applied (or a replay), 302 to the
-// landing page for a click, 400/403/404 refused with nothing changed. They touch only memory
+// landing page for a click (with `bclid=<bid id>` added: the click id an advertiser's
+// conversion postback names), 400/403/404 refused with nothing changed. They touch only memory
 // (the spend state's atomics and a journal the keeper thread writes to disk).
 #pragma once
 
@@ -31,6 +32,14 @@
 #include "bidder/openrtb/proto_codec.hpp"
 
 namespace bidder::http {
+
+/// The query parameter the click redirect adds to the landing URL: our click id (the bid id).
+inline constexpr std::string_view click_id_parameter = "bclid";
+
+/// `landing_url` with `click_id_parameter=<click_id>` added (before any #fragment), built in
+/// `out`; `landing_url` itself when the click id is empty.
+std::string_view landing_url_with_click_id(std::string_view landing_url, std::string_view click_id,
+                                           std::string& out);
 
 class bid_handler final : public handler {
  public:
@@ -69,6 +78,7 @@ class bid_handler final : public handler {
   openrtb::bid_response response_;
   std::string inflated_;
   std::string encoded_;
+  std::string location_;  // a click's redirect
   bid_metrics metrics_;
 };
 

@@ -256,4 +256,23 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
   return out;
 }
 
+std::size_t read_user_hashes(std::string_view users, std::span<std::uint64_t> out) noexcept {
+  std::size_t n = 0;
+  while (!users.empty() && n < out.size()) {
+    const std::size_t dot = users.find('.');
+    const std::string_view item = users.substr(0, dot);
+    users = dot == std::string_view::npos ? std::string_view() : users.substr(dot + 1);
+    if (item.size() != 16) continue;
+    std::uint64_t v = 0;
+    bool ok = true;
+    for (char c : item) {
+      const int d = hex_value(c);
+      ok = ok && d >= 0;
+      v = (v << 4) | static_cast<std::uint64_t>(d < 0 ? 0 : d);
+    }
+    if (ok) out[n++] = v;
+  }
+  return n;
+}
+
 }  // namespace bidder::notice

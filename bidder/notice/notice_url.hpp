@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -62,6 +63,10 @@ struct parsed_notice {
   /// which the bidder cannot read; clearing_price is then nullopt.
   bool price_encrypted = false;
 };
+
+/// Reads a signed "u" list (16 lowercase hex digits per user hash, joined by '.') into `out`,
+/// skipping malformed items; returns how many were stored (at most out.size()).
+std::size_t read_user_hashes(std::string_view users, std::span<std::uint64_t> out) noexcept;
 
 /// Longest accepted query string; real notice URLs are under 600 bytes.
 inline constexpr std::size_t max_query_bytes = 4096;

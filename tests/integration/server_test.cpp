@@ -1395,7 +1395,9 @@ TEST_CASE("notices over HTTP: a win charges once, forgeries get 403, the budget 
         "http://x" + adm.substr(at, adm.find('"', at) - at) + "&landing=https://evil.example", "");
     const http_reply r = get(port, click);
     CHECK(r.status == 302);
-    CHECK(r.headers.at("location") == "https://a.com/landing?from=bidder");
+    // The landing page gets our click id (the bid id), for the advertiser's conversions.
+    CHECK(r.headers.at("location") ==
+          "https://a.com/landing?from=bidder&bclid=" + str(*first, "id"));
     CHECK_THAT(metrics_of(svc->admin_port()),
                Catch::Contains(R"(bidder_campaign_clicks_total{campaign="budgeted"} 1)"));
   }
