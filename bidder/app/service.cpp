@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "bidder/app/conversion_service.hpp"
 #include "bidder/app/event_log_sink.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/config/loader.hpp"
@@ -138,6 +139,7 @@ struct service::impl {
   std::unique_ptr<spend::keeper> keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
   std::unique_ptr<event_log_sink> event_sink;
+  std::unique_ptr<conversion_service> conversions;  // its sink feeds event_sink
   std::unique_ptr<http::server> bids;
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
@@ -232,9 +234,18 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   state->event_sink = std::make_unique<event_log_sink>(*state->event_log);
   auto user_hash_secret = user_hash_secret_of(**config, *state->signer);
   if (!user_hash_secret) return user_hash_secret.error();
-  const engine::auction_services services{.signer = &*state->signer,
-                                          .user_hash_secret = *user_hash_secret,
-                                          .events = state->event_sink.get()};
+  // Touches and conversions (docs/conversions.md): after the event log, which it re-sends the
+  // conversions a crash left in its outbox to.
+  auto conversions =
+      conversion_service::open({.dir = std::filesystem::path(options.data_dir) / "conversions",
+                                .user_hash_secret = *user_hash_secret},
+                               *state->snapshots, *state->event_log);
+  if (!conversions) return conversions.error();
+  state->conversions = std::move(*conversions);
+  const engine::auction_services services{
+      .signer = &*state->signer,
+      .user_hash_secret = *user_hash_secret,
+      .events = state->conversions->sink(state->event_sink.get())};
   const auto shed_window = options.shed_busy_share > 0 ? std::chrono::microseconds(10'000)
                                                        : std::chrono::microseconds(0);
   self->bids = std::make_unique<http::server>(
@@ -257,26 +268,31 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 
   std::unique_ptr<service> svc(new service(std::move(self)));
   service* raw = svc.get();
-  http::admin_actions actions{.write_metrics =
-                                  [state](std::string& out) {
-                                    std::vector<const http::bid_metrics*> metrics;
-                                    std::vector<const engine::audience_stats*> audience;
-                                    for (const http::bid_handler* h : state->handlers) {
-                                      metrics.push_back(&h->metrics());
-                                      audience.push_back(&h->audience());
-                                    }
-                                    http::write_prometheus(metrics, audience, out);
-                                    http::write_spend_prometheus(*state->snapshots->current(), out);
-                                    out +=
-                                        "# HELP bidder_spend_write_errors_total Failed writes "
-                                        "of the spend state to disk.\n"
-                                        "# TYPE bidder_spend_write_errors_total counter\n"
-                                        "bidder_spend_write_errors_total " +
-                                        std::to_string(state->keeper->write_errors()) + "\n";
-                                  },
-                              .reload = [raw] { return raw->reload(); },
-                              .store = state->store.get(),
-                              .token = options.admin_token};
+  http::admin_actions actions{
+      .write_metrics =
+          [state](std::string& out) {
+            std::vector<const http::bid_metrics*> metrics;
+            std::vector<const engine::audience_stats*> audience;
+            for (const http::bid_handler* h : state->handlers) {
+              metrics.push_back(&h->metrics());
+              audience.push_back(&h->audience());
+            }
+            http::write_prometheus(metrics, audience, out);
+            http::write_spend_prometheus(*state->snapshots->current(), out);
+            out +=
+                "# HELP bidder_spend_write_errors_total Failed writes "
+                "of the spend state to disk.\n"
+                "# TYPE bidder_spend_write_errors_total counter\n"
+                "bidder_spend_write_errors_total " +
+                std::to_string(state->keeper->write_errors()) + "\n";
+            state->conversions->write_metrics(out);
+          },
+      .reload = [raw] { return raw->reload(); },
+      .store = state->store.get(),
+      .post_conversions =
+          [state](std::string_view body) { return state->conversions->post(body, wall_now()); },
+      .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
+      .token = options.admin_token};
   state->admin = std::make_unique<http::server>(
       http::server_options{.host = admin_address->first,
                            .port = admin_address->second,
@@ -293,7 +309,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
-      << " (/healthz, /metrics, POST /admin/reload)\n";
+      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions)\n";
   return svc;
 }
 
@@ -323,6 +339,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->bids) impl_->bids->finish_drain(until);
   // No notice can arrive any more: the last spend write, synced.
   if (impl_->keeper) impl_->keeper->stop();
+  if (impl_->conversions) impl_->conversions->stop();
   if (impl_->event_log) impl_->event_log->stop();  // after the servers: nothing appends any more
 }
 

@@ -60,7 +60,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     target = target.substr(0, target.find('?'));
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
     if (!authorised(req.base(), res)) return steady_clock::time_point::max();
-    if (actions_.store != nullptr && serve_audience_api(*actions_.store, req, res)) {
+    if (actions_.store != nullptr &&
+        serve_audience_api(*actions_.store, req, res, actions_.forget_more)) {
       return steady_clock::time_point::max();
     }
     if (target == "/healthz") {
@@ -99,6 +100,16 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       }
       text(res, bhttp::status::ok, std::move(body));
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+    } else if (target == "/admin/conversions" && actions_.post_conversions) {
+      if (req.method() != bhttp::verb::post) {
+        res.set(bhttp::field::allow, "POST");
+        text(res, bhttp::status::method_not_allowed, "use POST\n");
+      } else {
+        auto [status, body] = actions_.post_conversions(req.body());
+        res.result(static_cast<bhttp::status>(status));
+        res.set(bhttp::field::content_type, "application/json");
+        res.body() = std::move(body);
+      }
     } else if (target == "/admin/reload") {
       if (req.method() != bhttp::verb::post) {
         res.set(bhttp::field::allow, "POST");
@@ -111,7 +122,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       }
     } else {
       text(res, bhttp::status::not_found,
-           "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences\n");
+           "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences, "
+           "POST /admin/conversions\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

@@ -4,11 +4,14 @@
 // the config; 200 with a summary, or 422 with the reason while the old campaigns keep
 // serving), and the audience API (audience_api.hpp). The admin port listens on localhost by
 // default; with a token set, every path but /healthz needs "Authorization: Bearer <token>"
-// (401 otherwise).
+// (401 otherwise). POST /admin/conversions takes conversion postbacks (JSON lines, up to
+// max_admin_body_bytes; docs/conversions.md).
 #pragma once
 
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "bidder/audience/segment_store.hpp"
 #include "bidder/core/error.hpp"
@@ -24,6 +27,12 @@ struct admin_actions {
   std::function<result<std::string>()> reload;
   /// The audience store behind /admin/audiences and /admin/users (null: those paths are 404).
   audience::segment_store* store = nullptr;
+  /// POST /admin/conversions: takes the body, returns the status and the JSON answer (null:
+  /// the path is 404).
+  std::function<std::pair<unsigned, std::string>(std::string_view body)> post_conversions;
+  /// DELETE /admin/users/{id} also forgets what this holds of the user (the touches that
+  /// attribution keeps); true when there was anything. Null: nothing more to forget.
+  forget_hook forget_more;
   /// When non-empty, the bearer token every request but /healthz must carry.
   std::string token;
 };

@@ -234,7 +234,7 @@ void serve_segments(audience::segment_store& store, response& res) {
 }
 
 void serve_user(audience::segment_store& store, std::string_view raw_id, bhttp::verb method,
-                response& res) {
+                response& res, const forget_hook& forget_more) {
   std::string id;
   if (!percent_decode(raw_id, id)) {
     return reply_error(res, bhttp::status::bad_request, "malformed %-escape in the id");
@@ -250,7 +250,16 @@ void serve_user(audience::segment_store& store, std::string_view raw_id, bhttp::
     if (!forgotten) {
       return reply_error(res, bhttp::status::service_unavailable, forgotten.error().message);
     }
-    body += std::string(",\"forgotten\":") + (*forgotten ? "true" : "false") + "}";
+    body += std::string(",\"forgotten\":") + (*forgotten ? "true" : "false");
+    if (forget_more) {
+      auto more = forget_more(*key);
+      if (!more) {
+        return reply_error(res, bhttp::status::service_unavailable,
+                           "segments forgotten, touches not: " + more.error().message);
+      }
+      body += std::string(",\"touches_forgotten\":") + (*more ? "true" : "false");
+    }
+    body += "}";
     return reply(res, bhttp::status::ok, std::move(body));
   }
   auto memberships = store.user_memberships(*key, wall_now());
@@ -366,7 +375,8 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return append_percent_decoded(out, in, plus_is_space, bad_escape::fail);
 }
 
-bool serve_audience_api(audience::segment_store& store, request& req, response& res) {
+bool serve_audience_api(audience::segment_store& store, request& req, response& res,
+                        const forget_hook& forget_more) {
   std::string_view target = req.target();
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -424,7 +434,7 @@ bool serve_audience_api(audience::segment_store& store, request& req, response& 
       res.set(bhttp::field::allow, "GET, DELETE");
       reply_error(res, bhttp::status::method_not_allowed, "use GET or DELETE");
     } else {
-      serve_user(store, path.substr(users.size()), method, res);
+      serve_user(store, path.substr(users.size()), method, res, forget_more);
     }
     return true;
   }

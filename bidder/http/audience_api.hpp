@@ -17,14 +17,22 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "bidder/audience/segment_store.hpp"
 #include "bidder/http/server.hpp"
 
 namespace bidder::http {
 
+/// What DELETE /admin/users/{id} also forgets, given the user's audience key: true when there
+/// was anything (e.g. the touches attribution keeps).
+using forget_hook = std::function<result<bool>(std::string_view user_key)>;
+
 /// Serves `req` when its path is one of the above and returns true; false otherwise.
-bool serve_audience_api(audience::segment_store& store, request& req, response& res);
+/// `forget_more` (may be empty) runs on DELETE /admin/users/{id} after the store forgot.
+bool serve_audience_api(audience::segment_store& store, request& req, response& res,
+                        const forget_hook& forget_more = {});
 
 /// Pushes by outcome, for /metrics. Atomic: a push's end is counted on the admin server's
 /// offload thread (server.cpp), and /metrics reads the counts on the admin thread.
