@@ -1,8 +1,11 @@
 #include "bidder/app/conversion_service.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <map>
 
+#include "bidder/core/background_thread.hpp"
 #include "bidder/core/json_text.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/notice/notice_url.hpp"
@@ -15,8 +18,12 @@ using conversions::touch_kind;
 // Records the touches of accepted wins, bills and clicks, then hands every event on.
 class conversion_service::touch_sink final : public engine::event_sink {
  public:
-  touch_sink(conversions::touch_recorder& recorder, engine::event_sink* next)
-      : recorder_(recorder), next_(next) {}
+  touch_sink(conversion_service& service, conversions::touch_recorder& recorder,
+             engine::event_sink* next)
+      : service_(service), recorder_(recorder), next_(next) {}
+  bool on_pixel_conversion(const engine::pixel_conversion& p) noexcept override {
+    return service_.queue_pixel(p);
+  }
   void on_bid(const engine::bid_event& e) noexcept override {
     if (next_ != nullptr) next_->on_bid(e);
   }
@@ -33,6 +40,7 @@ class conversion_service::touch_sink final : public engine::event_sink {
   }
 
  private:
+  conversion_service& service_;
   conversions::touch_recorder& recorder_;
   engine::event_sink* next_;
 };
@@ -104,6 +112,7 @@ conversion_service::conversion_service(conversion_service_options options,
                                        std::unique_ptr<conversions::conversion_store> store)
     : options_(std::move(options)), snapshots_(snapshots), log_(log), store_(std::move(store)) {
   recorder_ = std::make_unique<conversions::touch_recorder>(*store_);
+  pixel_thread_ = std::thread([this] { run_pixels(); });
 }
 
 conversion_service::~conversion_service() { stop(); }
@@ -125,7 +134,7 @@ result<std::unique_ptr<conversion_service>> conversion_service::open(
 }
 
 engine::event_sink* conversion_service::sink(engine::event_sink* next) {
-  sink_ = std::make_unique<touch_sink>(*recorder_, next);
+  sink_ = std::make_unique<touch_sink>(*this, *recorder_, next);
   return sink_.get();
 }
 
@@ -239,13 +248,125 @@ void conversion_service::write_metrics(std::string& out) const {
   line("bidder_touch_store_bytes", "kind=\"disk\"", size.disk_bytes);
   line("bidder_touch_store_bytes", "kind=\"memtable\"", size.memtable_bytes);
   out +=
+      "# HELP bidder_conversion_pixels_dropped_total Pixel conversions refused because their "
+      "queue was full (answered 503).\n# TYPE bidder_conversion_pixels_dropped_total counter\n";
+  line("bidder_conversion_pixels_dropped_total", "", pixels_dropped_.load());
+  out +=
       "# HELP bidder_conversion_outbox_pending Stored conversions not yet in the event log.\n"
       "# TYPE bidder_conversion_outbox_pending gauge\n";
   line("bidder_conversion_outbox_pending", "", outbox_pending_.load());
 }
 
+bool conversion_service::queue_pixel(const engine::pixel_conversion& p) noexcept {
+  // The postback line, written straight into the slot; too long a line is refused (the
+  // handler caps the parts, so only hostile bytes escaped six-fold get here).
+  const bool queued = pixels_.try_push([&](pixel_line& slot) {
+    std::string_view parts[4] = {p.conversion_id, p.currency, p.click_id, p.advertiser};
+    std::size_t at = 0;
+    bool fits = true;
+    auto put = [&](std::string_view text) {
+      if (!fits || at + text.size() > sizeof slot.text) {
+        fits = false;
+        return;
+      }
+      std::memcpy(slot.text + at, text.data(), text.size());
+      at += text.size();
+    };
+    auto put_string = [&](std::string_view text) {
+      put("\"");
+      for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+          const char escaped[2] = {'\\', c};
+          put(std::string_view(escaped, 2));
+        } else if (u < 0x20) {
+          char escaped[7];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", u);
+          put(std::string_view(escaped, 6));
+        } else {
+          put(std::string_view(&c, 1));
+        }
+      }
+      put("\"");
+    };
+    char number[32];
+    put("{\"conversion_id\":");
+    put_string(parts[0]);
+    if (!parts[1].empty()) {
+      const std::int64_t micros = p.value.micros();
+      const int n = std::snprintf(number, sizeof number, "%lld.%06lld",
+                                  static_cast<long long>(micros / 1'000'000),
+                                  static_cast<long long>(micros % 1'000'000));
+      put(",\"value\":");
+      put(std::string_view(number, static_cast<std::size_t>(n)));
+      put(",\"currency\":");
+      put_string(parts[1]);
+    }
+    put(",\"click_id\":");
+    put_string(parts[2]);
+    put(",\"advertiser\":");
+    put_string(parts[3]);
+    const int n =
+        std::snprintf(number, sizeof number, ",\"time\":%lld}", static_cast<long long>(p.at));
+    put(std::string_view(number, static_cast<std::size_t>(n)));
+    slot.size = fits ? static_cast<std::uint16_t>(at) : 0;  // 0: refused by the pixel thread
+  });
+  if (!queued) pixels_dropped_.fetch_add(1, std::memory_order_relaxed);
+  return queued;
+}
+
+std::size_t conversion_service::drain_pixels() {
+  std::string body;
+  std::size_t taken = 0;
+  while (taken < 1000) {
+    pixel_line* line = pixels_.front();
+    if (line == nullptr) break;
+    body.append(line->size > 0 ? std::string_view(line->text, line->size) : "{}");
+    body += '\n';
+    pixels_.pop();
+    ++taken;
+  }
+  if (taken > 0) {
+    (void)post(body, wall_now());  // counted in the conversion metrics like any postback
+    {
+      std::lock_guard lock(pixel_mutex_);
+      pixels_done_ += taken;
+    }
+    pixel_progress_.notify_all();
+  }
+  return taken;
+}
+
+void conversion_service::run_pixels() noexcept {
+  yield_to_bid_threads(background_priority::low);
+  for (;;) {
+    while (drain_pixels() > 0) {
+    }
+    std::unique_lock lock(pixel_mutex_);
+    if (pixels_stopping_) break;
+    pixel_wake_.wait_for(lock, std::chrono::milliseconds(20));
+  }
+  while (drain_pixels() > 0) {
+  }
+}
+
+void conversion_service::flush_pixels() {
+  const std::uint64_t target = pixels_.claimed();
+  std::unique_lock lock(pixel_mutex_);
+  pixel_wake_.notify_one();
+  pixel_progress_.wait_for(lock, std::chrono::seconds(10), [&] { return pixels_done_ >= target; });
+}
+
 void conversion_service::stop() {
-  if (recorder_) recorder_->stop();
+  std::call_once(stop_once_, [this] {
+    {
+      std::lock_guard lock(pixel_mutex_);
+      pixels_stopping_ = true;
+    }
+    pixel_wake_.notify_one();
+    if (pixel_thread_.joinable()) pixel_thread_.join();
+    if (recorder_) recorder_->stop();
+  });
 }
 
 }  // namespace bidder::app

@@ -8,6 +8,8 @@
 // - POST /admin/conversions: ingest (attribute, de-duplicate, commit synced), then the
 //   CONVERSION events into the event log, then clear their outbox entries. Entries left by a
 //   crash are re-sent at start-up;
+// - the conversion pixel (GET /conversion on the bid port): the bid thread queues it
+//   (lock-free, bounded), and the pixel thread ingests the queue as postback lines;
 // - DELETE /admin/users/{id} also forgets the user's touches;
 // - metrics.
 //
@@ -16,18 +18,22 @@
 //   auto [status, body] = (*conv)->post(request_body, wall_now());
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "bidder/conversions/conversion_store.hpp"
 #include "bidder/conversions/ingest.hpp"
 #include "bidder/conversions/touch_recorder.hpp"
+#include "bidder/core/bounded_queue.hpp"
 #include "bidder/engine/event_sink.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/events/event_log.hpp"
@@ -63,8 +69,11 @@ class conversion_service {
   /// Appends the Prometheus text of the conversion metrics.
   void write_metrics(std::string& out) const;
 
-  /// Writes the queued touches and stops the recorder (before the event log stops).
+  /// Writes the queued touches and pixels and stops their threads (before the event log stops).
   void stop();
+
+  /// Tests: waits until the pixels queued so far are ingested.
+  void flush_pixels();
 
   /// Tests: waits until the touches offered so far are in the store.
   void flush_touches() { recorder_->flush(); }
@@ -85,6 +94,23 @@ class conversion_service {
   std::unique_ptr<conversions::touch_recorder> recorder_;
   std::unique_ptr<touch_sink> sink_;
   std::mutex post_mutex_;  // one ingest at a time (de-duplication reads, then commits)
+
+  // Pixels: postback lines queued by bid threads, ingested by the pixel thread.
+  struct pixel_line {
+    std::uint16_t size;
+    char text[1022];
+  };
+  bool queue_pixel(const engine::pixel_conversion& p) noexcept;
+  void run_pixels() noexcept;
+  std::size_t drain_pixels();
+  bounded_queue<pixel_line> pixels_{1024};
+  std::atomic<std::uint64_t> pixels_dropped_{0};
+  std::mutex pixel_mutex_;
+  std::condition_variable pixel_wake_, pixel_progress_;
+  std::uint64_t pixels_done_ = 0;  // under pixel_mutex_
+  bool pixels_stopping_ = false;   // under pixel_mutex_
+  std::once_flag stop_once_;
+  std::thread pixel_thread_;
 
   // Metrics.
   std::atomic<std::uint64_t> accepted_{0}, unmatched_{0}, duplicate_{0}, refused_{0};

@@ -330,6 +330,11 @@ result<std::string> service::reload() {
   return line;
 }
 
+void service::flush_conversions() {
+  impl_->conversions->flush_touches();
+  impl_->conversions->flush_pixels();
+}
+
 void service::stop(std::chrono::milliseconds grace) {
   // Both ports stop accepting at once and share one grace period.
   if (impl_->admin) impl_->admin->begin_drain();

@@ -59,6 +59,8 @@ class service {
   /// Re-reads the config and swaps in the new campaigns atomically; on error the old ones keep
   /// serving. Returns a one-line summary. Thread-safe.
   [[nodiscard]] result<std::string> reload();
+  /// Waits until the touches and pixel conversions queued so far are applied (tests, tools).
+  void flush_conversions();
   /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops.
   void stop(std::chrono::milliseconds grace);
 

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -236,6 +237,44 @@ result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::strin
   return {};
 }
 
+result<void> check_conversion_pixels(const v1::BidderConfig& config) {
+  std::set<std::string> ids;
+  for (int i = 0; i < config.conversion_pixels_size(); ++i) {
+    const auto& px = config.conversion_pixels(i);
+    const std::string where = "conversion_pixels[" + std::to_string(i) + "].";
+    const bool url_safe = std::all_of(px.id().begin(), px.id().end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '~' ||
+             c == '-';
+    });
+    if (px.id().size() < 16 || px.id().size() > 128 || !url_safe) {
+      return make_error(errc::invalid_config,
+                        where + "id: 16 to 128 url-safe characters (it must not be guessable)");
+    }
+    if (!ids.insert(px.id()).second) {
+      return make_error(errc::invalid_config, where + "id: duplicate");
+    }
+    // Domains compare without case (the snapshot lower-cases them).
+    auto same_domain = [](std::string_view a, std::string_view b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+             });
+    };
+    bool known = false;
+    for (const auto& c : config.campaigns()) {
+      for (const auto& d : c.advertiser_domains()) known = known || same_domain(d, px.advertiser());
+    }
+    if (!known) {
+      return make_error(errc::invalid_config,
+                        where + "advertiser: not one of the campaigns' advertiser_domains");
+    }
+    if (!std::isfinite(px.max_value()) || px.max_value() < 0 || px.max_value() > 1e9) {
+      return make_error(errc::invalid_config, where + "max_value: a number from 0 to 1e9");
+    }
+  }
+  return {};
+}
+
 result<void> check_notice_keys(const v1::BidderConfig& config) {
   if (config.notice_keys().empty()) {
     if (!config.notice_signing_key().empty()) {
@@ -338,6 +377,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
   std::set<std::string> exchanges;
   if (auto r = check_exchanges(config, exchanges); !r) return r;
   if (auto r = check_notice_keys(config); !r) return r;
+  if (auto r = check_conversion_pixels(config); !r) return r;
   std::set<std::string> ids;
   for (const Campaign& c : config.campaigns()) {
     if (!ids.insert(c.id()).second) {

@@ -60,6 +60,17 @@ struct notice_event {
   bool charged = false;
 };
 
+/// A conversion reported by a pixel (GET /conversion on the bid port), checked by the bid
+/// handler against its pixel's limits. Views are valid during the call only.
+struct pixel_conversion {
+  std::string_view advertiser;     // the pixel's
+  std::string_view conversion_id;  // the page's order id
+  money value;                     // in `currency`; zero when none
+  std::string_view currency;       // upper-case; empty when no value
+  std::string_view click_id;       // our click id from the landing URL (bclid)
+  unix_seconds at = 0;
+};
+
 class event_sink {
  public:
   virtual ~event_sink() = default;
@@ -67,6 +78,9 @@ class event_sink {
   virtual void on_bid(const bid_event& event) noexcept = 0;
   /// Notice thread, once per accepted notice. Must not block.
   virtual void on_notice(const notice_event& event) noexcept = 0;
+  /// Bid thread: queue a pixel's conversion for attribution. Must not block; false when it
+  /// cannot be taken (no conversion store, or its queue is full).
+  virtual bool on_pixel_conversion(const pixel_conversion&) noexcept { return false; }
 };
 
 }  // namespace bidder::engine

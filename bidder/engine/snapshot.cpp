@@ -57,6 +57,20 @@ const compiled_creative* snapshot::find_creative(const compiled_campaign& c,
   return nullptr;
 }
 
+bool compiled_pixel::try_take(unix_seconds now) const noexcept {
+  std::int64_t second = rate->second.load(std::memory_order_relaxed);
+  if (second != now && rate->second.compare_exchange_strong(second, now)) {
+    rate->taken.store(0, std::memory_order_relaxed);
+  }
+  return rate->taken.fetch_add(1, std::memory_order_relaxed) < max_per_second;
+}
+
+const compiled_pixel* snapshot::find_pixel(std::string_view id) const noexcept {
+  auto it = std::lower_bound(pixels.begin(), pixels.end(), id,
+                             [](const compiled_pixel& p, std::string_view k) { return p.id < k; });
+  return it != pixels.end() && it->id == id ? &*it : nullptr;
+}
+
 spend::amount campaign_cost(const snapshot& snap, const compiled_campaign& c, money price,
                             std::string_view currency) noexcept {
   if (currency == c.currency) return spend::cost_of(price);
@@ -145,6 +159,16 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   for (const auto& [currency, rate] : config.currency_rates()) {
     snap->config.currency_rates.emplace(currency, rate);
   }
+  for (const auto& px : config.conversion_pixels()) {
+    compiled_pixel pixel;
+    pixel.id = px.id();
+    pixel.advertiser = openrtb::canonical_domain(px.advertiser());
+    pixel.max_value = money::from_units(px.max_value());
+    if (px.max_per_second() > 0) pixel.max_per_second = px.max_per_second();
+    snap->pixels.push_back(std::move(pixel));
+  }
+  std::sort(snap->pixels.begin(), snap->pixels.end(),
+            [](const compiled_pixel& a, const compiled_pixel& b) { return a.id < b.id; });
   // The loader fills in the default exchange; a config built by hand (tests) may lack it.
   for (const auto& x : config.exchanges()) {
     snap->exchanges.push_back(

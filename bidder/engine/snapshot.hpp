@@ -8,6 +8,7 @@
 //   if (!snap) report(snap.error().message);  // names the campaign and field
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "bidder/config/loader.hpp"
+#include "bidder/core/deadline.hpp"
 #include "bidder/core/error.hpp"
 #include "bidder/core/money.hpp"
 #include "bidder/core/segment_dictionary.hpp"
@@ -92,6 +94,23 @@ struct compiled_campaign {
   std::uint64_t exchange_mask = ~std::uint64_t{0};
 };
 
+/// A conversion pixel (config ConversionPixel): GET /conversion?px={id}.
+struct compiled_pixel {
+  std::string id;
+  std::string advertiser;  // lower-case
+  money max_value;
+  std::uint32_t max_per_second = 50;
+  /// The rate limit's state, shared by the bid threads: the current second and how many
+  /// conversions it took (a fixed one-second window; approximate at its edges, never blocking).
+  struct window {
+    std::atomic<std::int64_t> second{0};
+    std::atomic<std::uint32_t> taken{0};
+  };
+  std::shared_ptr<window> rate = std::make_shared<window>();
+  /// Takes one conversion from this second's allowance; false when it is spent.
+  bool try_take(unix_seconds now) const noexcept;
+};
+
 /// An exchange that sends bid requests (config Exchange): POST /bid/{id}.
 struct compiled_exchange {
   std::string id;
@@ -129,6 +148,10 @@ struct snapshot {
   std::vector<compiled_exchange> exchanges;
   /// Index into `exchanges` of the one POST /bid stands for.
   std::uint32_t default_exchange = 0;
+  /// Conversion pixels, sorted by id.
+  std::vector<compiled_pixel> pixels;
+  /// The pixel `id`, or null.
+  const compiled_pixel* find_pixel(std::string_view id) const noexcept;
   /// The spend state the campaigns' accounts live in; shared with later snapshots.
   std::shared_ptr<spend::ledger> spend;
 

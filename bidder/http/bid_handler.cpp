@@ -1,8 +1,11 @@
 #include "bidder/http/bid_handler.hpp"
 
+#include <array>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <charconv>
+#include <cmath>
 
 #include "bidder/core/codec.hpp"
 #include "bidder/core/gzip.hpp"
@@ -43,7 +46,8 @@ bid_handler::bid_handler(const engine::snapshot_holder& snapshots, audience::sto
                          const engine::auction_services& services)
     : snapshots_(snapshots),
       auction_(store, worker_id, seed, services),
-      max_body_bytes_(max_body_bytes) {
+      max_body_bytes_(max_body_bytes),
+      events_(services.events) {
   if (services.signer != nullptr) notices_.emplace(*services.signer, services.events);
 }
 
@@ -92,6 +96,16 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
         return steady_clock::time_point::max();
       }
       serve_notice(*kind, query, res);
+      return steady_clock::time_point::max();
+    }
+    if (target == "/conversion") {
+      if (req.method() != bhttp::verb::get) {
+        metrics_.add(metrics_.unsupported);
+        res.set(bhttp::field::allow, "GET");
+        refuse(res, 405, "method not allowed: the conversion pixel is GET");
+        return steady_clock::time_point::max();
+      }
+      serve_pixel(query, res);
       return steady_clock::time_point::max();
     }
     if (target != "/bid" && !target.starts_with(exchange_prefix)) {
@@ -248,6 +262,76 @@ std::string_view landing_url_with_click_id(std::string_view landing_url, std::st
   append_percent_encoded(out, click_id);
   if (hash != std::string_view::npos) out += landing_url.substr(hash);
   return out;
+}
+
+void bid_handler::serve_pixel(std::string_view query, response& res) {
+  res.set(bhttp::field::cache_control, "no-store");
+  // The parameters, percent-decoded back to back into pixel_text_ (reserved: no moves).
+  enum { px, cid, value, cur, bclid, count };
+  constexpr std::string_view names[count] = {"px", "cid", "value", "cur", "bclid"};
+  std::array<std::string_view, count> got{};
+  std::array<bool, count> seen{};
+  pixel_text_.clear();
+  pixel_text_.reserve(query.size());
+  if (query.size() > 2048) return refuse(res, 414, "conversion pixel: query over 2048 bytes");
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (name != names[i]) continue;
+      if (seen[i]) return refuse(res, 400, "conversion pixel: a parameter is repeated");
+      seen[i] = true;
+      const std::size_t start = pixel_text_.size();
+      if (eq != std::string_view::npos &&
+          !append_percent_decoded(pixel_text_, pair.substr(eq + 1), true, bad_escape::fail)) {
+        return refuse(res, 400, "conversion pixel: malformed %-escape");
+      }
+      got[i] = std::string_view(pixel_text_).substr(start);
+    }
+  }
+  const engine::snapshot& snap = snapshots_.get();
+  const engine::compiled_pixel* pixel = snap.find_pixel(got[px]);
+  if (pixel == nullptr) return refuse(res, 404, "conversion pixel: px is not a configured pixel");
+  if (got[cid].empty() || got[cid].size() > 256) {
+    return refuse(res, 400, "conversion pixel: cid (the order id) missing or over 256 bytes");
+  }
+  if (got[bclid].empty()) {
+    return refuse(res, 400, "conversion pixel: bclid missing (a pixel credits only our clicks)");
+  }
+  money amount;
+  if (!got[value].empty()) {
+    double v = -1;
+    const auto [end, ec] =
+        std::from_chars(got[value].data(), got[value].data() + got[value].size(), v);
+    if (ec != std::errc() || end != got[value].data() + got[value].size() || !std::isfinite(v) ||
+        v < 0) {
+      return refuse(res, 400, "conversion pixel: value is not a number >= 0");
+    }
+    amount = money::from_units(v);
+    if (amount > pixel->max_value) {
+      return refuse(res, 400, "conversion pixel: value above the pixel's max_value");
+    }
+    if (!amount.is_zero() && (got[cur].size() != 3 || snap.rate(got[cur]) <= 0)) {
+      return refuse(res, 400, "conversion pixel: cur is not a currency with a rate");
+    }
+  }
+  const unix_seconds now = wall_now();
+  if (!pixel->try_take(now)) {
+    res.set(bhttp::field::retry_after, "1");
+    return refuse(res, 429, "conversion pixel: over its max_per_second");
+  }
+  const bool queued = events_ != nullptr &&
+                      events_->on_pixel_conversion({.advertiser = pixel->advertiser,
+                                                    .conversion_id = got[cid],
+                                                    .value = amount,
+                                                    .currency = amount.is_zero() ? "" : got[cur],
+                                                    .click_id = got[bclid],
+                                                    .at = now});
+  if (!queued) return refuse(res, 503, "conversion pixel: not taken now, try again");
+  res.result(bhttp::status::no_content);
 }
 
 void bid_handler::serve_notice(notice::notice_kind kind, std::string_view query, response& res) {

@@ -13,6 +13,10 @@
 // landing page for a click (with `bclid=<bid id>` added: the click id an advertiser's
 // conversion postback names), 400/403/404 refused with nothing changed. They touch only memory
 // (the spend state's atomics and a journal the keeper thread writes to disk).
+//
+// And GET /conversion?px=&cid=&value=&cur=&bclid=, the conversion pixel (docs/conversions.md):
+// checked against its pixel's limits here, then queued for attribution (204); 400 bad
+// parameters, 404 unknown pixel, 429 over the pixel's rate, 503 queue full.
 #pragma once
 
 #include <cstdint>
@@ -66,19 +70,22 @@ class bid_handler final : public handler {
                                      std::optional<std::uint32_t> exchange, request& req,
                                      steady_clock::time_point arrival, response& res);
   void serve_notice(notice::notice_kind kind, std::string_view query, response& res);
+  void serve_pixel(std::string_view query, response& res);
   void refuse(response& res, unsigned status, std::string_view message);
 
   engine::snapshot_holder::reader snapshots_;
   engine::auction auction_;
   std::optional<engine::notice_processor> notices_;
   std::size_t max_body_bytes_;
+  engine::event_sink* events_;  // may be null
   openrtb::json_decoder json_;
   openrtb::proto_decoder proto_;
   openrtb::bid_request request_;
   openrtb::bid_response response_;
   std::string inflated_;
   std::string encoded_;
-  std::string location_;  // a click's redirect
+  std::string location_;    // a click's redirect
+  std::string pixel_text_;  // a pixel's decoded parameters
   bid_metrics metrics_;
 };
 

@@ -274,6 +274,10 @@ TEST_CASE("invalid campaign values are named", "[config][unit]") {
        "campaign \"c1\": creatives[1].id: duplicate"},
       {"targeting", R"({"audience": {"none_of": [{"within_days": 3}]}})",
        "campaign \"c1\": targeting.audience.none_of[0].segment: missing"},
+      {"attribution", R"({"click_window_seconds": 7776001})",
+       "campaign \"c1\": attribution.click_window_seconds: at most"},
+      {"attribution", R"({"view_window_seconds": 99999999})",
+       "campaign \"c1\": attribution.view_window_seconds: at most"},
       {"end", "\"2020-01-01T00:00:00Z\"", "campaign \"c1\": end:"},
   }));
   CAPTURE(field, value);
@@ -319,6 +323,35 @@ TEST_CASE("invalid server settings are refused naming the setting", "[config][un
   REQUIRE_FALSE(config);
   CHECK(config.error().code == errc::invalid_config);
   CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("conversion pixels are checked: id, advertiser, max_value", "[config][unit]") {
+  link_builtin_models();
+  const auto [pixel, expected] = GENERATE(table<std::string, std::string>({
+      {R"({"id": "short", "advertiser": "a.com"})", "conversion_pixels[0].id: 16 to 128"},
+      {R"({"id": "has spaces in it 0123", "advertiser": "a.com"})", "conversion_pixels[0].id"},
+      {R"({"id": "px-0123456789abcdef", "advertiser": "b.com"})",
+       "conversion_pixels[0].advertiser"},
+      {R"({"id": "px-0123456789abcdef", "advertiser": "a.com", "max_value": -1})",
+       "conversion_pixels[0].max_value"},
+      {R"({"id": "px-0123456789abcdef", "advertiser": "a.com"},
+          {"id": "px-0123456789abcdef", "advertiser": "a.com"})",
+       "conversion_pixels[1].id: duplicate"},
+  }));
+  CAPTURE(pixel);
+  auto campaign = with(default_campaign("c1"), "advertiser_domains", R"(["A.com"])");
+  auto config = parse(config_json({campaign}, "\"conversion_pixels\": [" + pixel + "]"), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+
+  SECTION("a good pixel is accepted, its advertiser matched without case") {
+    auto ok = parse(config_json({campaign}, R"("conversion_pixels": [{"id": "px-0123456789abcdef",
+                                               "advertiser": "a.COM", "max_value": 50}])"),
+                    "<test>");
+    INFO(error_of(ok));
+    CHECK(ok);
+  }
 }
 
 TEST_CASE("load_file of a missing path is an io_error naming the path", "[config][unit]") {

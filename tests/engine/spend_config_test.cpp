@@ -92,3 +92,17 @@ TEST_CASE("budgets, pacing and caps compile into the snapshot and the click macr
   CHECK(creative->markup_parts[0] == "<a href=\"");
   CHECK(creative->markup_parts[1] == "\">x</a>");
 }
+
+TEST_CASE("a conversion pixel's rate window takes max_per_second a second, then resets",
+          "[engine][unit]") {
+  bidder::engine::compiled_pixel pixel;
+  pixel.max_per_second = 3;
+  const bidder::unix_seconds t = 1'795'305'600;
+  int taken = 0;
+  for (int i = 0; i < 10; ++i) taken += pixel.try_take(t);
+  CHECK(taken == 3);
+  CHECK(pixel.try_take(t + 1));
+  CHECK(pixel.try_take(t + 1));
+  CHECK(pixel.try_take(t + 1));
+  CHECK_FALSE(pixel.try_take(t + 1));
+}

@@ -39,7 +39,11 @@ std::string write_config(const fs::path& dir) {
   };
   const fs::path config = dir / "campaigns.json";
   std::ofstream(config) << R"({"notice_key_file": ")" << (dir / "notice.key").string()
-                        << R"(", "currency_rates": {"EUR": 0.5}, "campaigns": [)"
+                        << R"(", "currency_rates": {"EUR": 0.5},
+                          "conversion_pixels": [{"id": "px-shop-0123456789abcdef",
+                            "advertiser": "Shop.Example", "max_value": 100,
+                            "max_per_second": 3}],
+                          "campaigns": [)"
                         << campaign("shoes", "shop.example", "300", "") << ","
                         << campaign("socks", "shop.example", "320",
                                     R"("attribution": {"click_window_seconds": 3600}, )")
@@ -255,4 +259,58 @@ TEST_CASE("conversions a crash left in the outbox reach the event log at the nex
   auto store = bidder::conversions::conversion_store::open({.dir = data / "conversions"});
   REQUIRE(store.has_value());
   CHECK((*store)->outbox()->empty());
+}
+
+TEST_CASE("the conversion pixel credits our clicks, within its limits",
+          "[integration][conversions]") {
+  temp_dir dir;
+  const std::string config = write_config(dir.path);
+  std::ostringstream log;
+  auto svc = start(config, dir.path / "data", log);
+  const std::uint16_t port = svc->bid_port(), admin = svc->admin_port();
+  const shown_ad ad = show(port, 300, "dave");
+  REQUIRE(call(port, "GET", ad.click_path).status == 302);
+
+  const std::string pixel = "/conversion?px=px-shop-0123456789abcdef&bclid=" + ad.bid_id;
+  CHECK(call(port, "GET", pixel + "&cid=px-1&value=12.5&cur=EUR").status == 204);
+  svc->flush_conversions();
+  std::string metrics = call(admin, "GET", "/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains(R"(bidder_conversions_total{result="accepted"} 1)"));
+
+  // Bad parameters get their reason; none of them is queued.
+  const auto refused = [&](const std::string& target) { return call(port, "GET", target); };
+  CHECK(refused("/conversion?px=px-unknown-0123456789&cid=a&bclid=b").status == 404);
+  CHECK(refused(pixel).status == 400);                                            // no cid
+  CHECK(refused("/conversion?px=px-shop-0123456789abcdef&cid=a").status == 400);  // no bclid
+  CHECK(refused(pixel + "&cid=a&value=101&cur=EUR").status == 400);               // over max_value
+  CHECK(refused(pixel + "&cid=a&value=-1&cur=EUR").status == 400);
+  CHECK(refused(pixel + "&cid=a&value=5&cur=XXX").status == 400);
+  CHECK(refused(pixel + "&cid=a&cid=b").status == 400);  // repeated
+  const http_reply bad = refused(pixel + "&cid=a&value=abc&cur=EUR");
+  CHECK(bad.status == 400);
+  CHECK_THAT(bad.body, Catch::Contains("value"));
+  http_client client(port);
+  http_call post_pixel;
+  post_pixel.target = pixel + "&cid=a";
+  CHECK(client.send(post_pixel).status == 405);
+
+  // The same order again is a duplicate; a click id that is not ours is kept unattributed.
+  CHECK(call(port, "GET", pixel + "&cid=px-1&value=12.5&cur=EUR").status == 204);
+  CHECK(call(port, "GET", "/conversion?px=px-shop-0123456789abcdef&cid=zz&bclid=forged").status ==
+        204);
+  svc->flush_conversions();
+  metrics = call(admin, "GET", "/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains(R"(bidder_conversions_total{result="duplicate"} 1)"));
+  CHECK_THAT(metrics,
+             Catch::Contains(R"(bidder_conversions_unmatched_total{reason="no_touch"} 1)"));
+
+  // A flood is cut at max_per_second (3): ten calls in well under 3 seconds see a 429.
+  int limited = 0;
+  for (int i = 0; i < 10; ++i) {
+    limited += call(port, "GET", pixel + "&cid=flood-" + std::to_string(i)).status == 429;
+  }
+  CHECK(limited >= 1);
+  svc->flush_conversions();
+  CHECK_THAT(call(admin, "GET", "/metrics").body,
+             Catch::Contains("bidder_conversion_pixels_dropped_total 0"));
 }
