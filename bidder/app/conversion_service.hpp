@@ -78,6 +78,7 @@ class conversion_service {
   /// Tests: waits until the touches offered so far are in the store.
   void flush_touches() { recorder_->flush(); }
   conversions::conversion_store& store() { return *store_; }
+  conversions::touch_recorder_stats touch_stats() const { return recorder_->stats(); }
 
  private:
   class touch_sink;
