@@ -8,6 +8,7 @@
 #include "bidder/core/background_thread.hpp"
 #include "bidder/core/json_text.hpp"
 #include "bidder/engine/snapshot.hpp"
+#include "bidder/http/metrics.hpp"
 #include "bidder/notice/notice_url.hpp"
 #include "bidder/spend/basics.hpp"
 
@@ -192,15 +193,7 @@ result<bool> conversion_service::forget_user(std::string_view user_key) {
 
 void conversion_service::write_metrics(std::string& out) const {
   auto line = [&](std::string_view name, std::string_view labels, std::uint64_t value) {
-    out += name;
-    if (!labels.empty()) {
-      out += '{';
-      out += labels;
-      out += '}';
-    }
-    out += ' ';
-    out += std::to_string(value);
-    out += '\n';
+    http::write_metric_line(out, name, labels, value);
   };
   out +=
       "# HELP bidder_conversions_total Conversion postback lines by result (accepted: stored "

@@ -23,7 +23,10 @@ std::uint64_t sum_at(std::span<const bid_metrics* const> workers,
   return total;
 }
 
-void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+}  // namespace
+
+void write_metric_line(std::string& out, std::string_view name, std::string_view labels,
+                       std::uint64_t value) {
   out += name;
   if (!labels.empty()) {
     out += '{';
@@ -34,6 +37,8 @@ void line(std::string& out, std::string_view name, std::string_view labels, std:
   out += std::to_string(value);
   out += '\n';
 }
+
+namespace {
 
 void gauge(std::string& out, std::string_view name, std::string_view labels, double value) {
   char buffer[64];
@@ -72,44 +77,52 @@ void bid_metrics::observe_latency(steady_clock::duration d) noexcept {
 void write_prometheus(std::span<const bid_metrics* const> workers,
                       std::span<const engine::audience_stats* const> audience, std::string& out) {
   header(out, "bidder_requests_total", "counter", "Requests received on POST /bid.");
-  line(out, "bidder_requests_total", "", sum(workers, &bid_metrics::requests));
+  write_metric_line(out, "bidder_requests_total", "", sum(workers, &bid_metrics::requests));
   header(out, "bidder_bids_total", "counter", "Answers with a bid (HTTP 200).");
-  line(out, "bidder_bids_total", "", sum(workers, &bid_metrics::bids));
+  write_metric_line(out, "bidder_bids_total", "", sum(workers, &bid_metrics::bids));
   header(out, "bidder_bid_imps_total", "counter", "Impressions bid on.");
-  line(out, "bidder_bid_imps_total", "", sum(workers, &bid_metrics::bid_imps));
+  write_metric_line(out, "bidder_bid_imps_total", "", sum(workers, &bid_metrics::bid_imps));
   header(out, "bidder_no_bids_total", "counter", "No-bid answers (HTTP 204) by reason.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(engine::no_bid_reason::count_); ++r) {
-    line(out, "bidder_no_bids_total",
-         "reason=\"" + std::string(engine::to_string(static_cast<engine::no_bid_reason>(r))) + "\"",
-         sum_at(workers, &bid_metrics::no_bids, r));
+    write_metric_line(
+        out, "bidder_no_bids_total",
+        "reason=\"" + std::string(engine::to_string(static_cast<engine::no_bid_reason>(r))) + "\"",
+        sum_at(workers, &bid_metrics::no_bids, r));
   }
   header(out, "bidder_errors_total", "counter", "Refused requests by kind.");
-  line(out, "bidder_errors_total", "kind=\"bad_request\"",
-       sum(workers, &bid_metrics::bad_requests));
-  line(out, "bidder_errors_total", "kind=\"too_large\"", sum(workers, &bid_metrics::too_large));
-  line(out, "bidder_errors_total", "kind=\"unsupported\"", sum(workers, &bid_metrics::unsupported));
-  line(out, "bidder_errors_total", "kind=\"timeout\"", sum(workers, &bid_metrics::timeouts));
-  line(out, "bidder_errors_total", "kind=\"internal\"",
-       sum(workers, &bid_metrics::internal_errors));
+  write_metric_line(out, "bidder_errors_total", "kind=\"bad_request\"",
+                    sum(workers, &bid_metrics::bad_requests));
+  write_metric_line(out, "bidder_errors_total", "kind=\"too_large\"",
+                    sum(workers, &bid_metrics::too_large));
+  write_metric_line(out, "bidder_errors_total", "kind=\"unsupported\"",
+                    sum(workers, &bid_metrics::unsupported));
+  write_metric_line(out, "bidder_errors_total", "kind=\"timeout\"",
+                    sum(workers, &bid_metrics::timeouts));
+  write_metric_line(out, "bidder_errors_total", "kind=\"internal\"",
+                    sum(workers, &bid_metrics::internal_errors));
   header(out, "bidder_shed_total", "counter",
          "Bid requests shed (the overload no-bids) by signal: queued (waited for the worker "
          "longer than --shed-queued-ms) or busy (the worker busy past --shed-busy).");
-  line(out, "bidder_shed_total", "signal=\"queued\"",
-       sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::queued)));
-  line(out, "bidder_shed_total", "signal=\"busy\"",
-       sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::busy)));
+  write_metric_line(
+      out, "bidder_shed_total", "signal=\"queued\"",
+      sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::queued)));
+  write_metric_line(
+      out, "bidder_shed_total", "signal=\"busy\"",
+      sum_at(workers, &bid_metrics::shed, static_cast<std::size_t>(shed_signal::busy)));
   header(out, "bidder_late_answers_total", "counter",
          "Answers written after the request's deadline (target: 0).");
-  line(out, "bidder_late_answers_total", "", sum(workers, &bid_metrics::late_answers));
+  write_metric_line(out, "bidder_late_answers_total", "", sum(workers, &bid_metrics::late_answers));
   header(out, "bidder_connections_evicted_total", "counter",
          "Connections closed to make room for a new one at the per-thread connection cap: the "
          "ones that went longest without completing a request.");
-  line(out, "bidder_connections_evicted_total", "",
-       sum(workers, &bid_metrics::evicted_connections));
+  write_metric_line(out, "bidder_connections_evicted_total", "",
+                    sum(workers, &bid_metrics::evicted_connections));
   header(out, "bidder_gzip_requests_total", "counter", "Requests with a gzip body.");
-  line(out, "bidder_gzip_requests_total", "", sum(workers, &bid_metrics::gzip_requests));
+  write_metric_line(out, "bidder_gzip_requests_total", "",
+                    sum(workers, &bid_metrics::gzip_requests));
   header(out, "bidder_protobuf_requests_total", "counter", "Requests in protobuf.");
-  line(out, "bidder_protobuf_requests_total", "", sum(workers, &bid_metrics::protobuf_requests));
+  write_metric_line(out, "bidder_protobuf_requests_total", "",
+                    sum(workers, &bid_metrics::protobuf_requests));
 
   header(out, "bidder_audience_lookups_total", "counter", "Audience store reads by result.");
   std::uint64_t lookups = 0, found = 0, cold = 0, failed = 0, privacy = 0;
@@ -120,16 +133,16 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
     failed += a->failed.load(std::memory_order_relaxed);
     privacy += a->skipped_for_privacy.load(std::memory_order_relaxed);
   }
-  line(out, "bidder_audience_lookups_total", "result=\"found\"", found);
+  write_metric_line(out, "bidder_audience_lookups_total", "result=\"found\"", found);
   // The counters are read at slightly different moments, so the difference is floored at 0.
   const std::uint64_t known = found + cold + failed;
-  line(out, "bidder_audience_lookups_total", "result=\"not_found\"",
-       lookups > known ? lookups - known : 0);
-  line(out, "bidder_audience_lookups_total", "result=\"not_in_memory\"", cold);
-  line(out, "bidder_audience_lookups_total", "result=\"failed\"", failed);
+  write_metric_line(out, "bidder_audience_lookups_total", "result=\"not_found\"",
+                    lookups > known ? lookups - known : 0);
+  write_metric_line(out, "bidder_audience_lookups_total", "result=\"not_in_memory\"", cold);
+  write_metric_line(out, "bidder_audience_lookups_total", "result=\"failed\"", failed);
   header(out, "bidder_audience_skipped_for_privacy_total", "counter",
          "Requests whose privacy signals forbid audience data.");
-  line(out, "bidder_audience_skipped_for_privacy_total", "", privacy);
+  write_metric_line(out, "bidder_audience_skipped_for_privacy_total", "", privacy);
 
   header(out, "bidder_request_duration_seconds", "histogram",
          "Time from a request's arrival to its answer being ready.");
@@ -140,31 +153,34 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
     std::string le = b + 1 == latency_bucket_us.size()
                          ? std::string("+Inf")
                          : std::to_string(static_cast<double>(latency_bucket_us[b]) / 1e6);
-    line(out, "bidder_request_duration_seconds_bucket", "le=\"" + le + "\"", cumulative);
+    write_metric_line(out, "bidder_request_duration_seconds_bucket", "le=\"" + le + "\"",
+                      cumulative);
   }
   out += "bidder_request_duration_seconds_sum " +
          std::to_string(static_cast<double>(sum(workers, &bid_metrics::latency_sum_us)) / 1e6) +
          "\n";
-  line(out, "bidder_request_duration_seconds_count", "", cumulative);
+  write_metric_line(out, "bidder_request_duration_seconds_count", "", cumulative);
 
   header(out, "bidder_notices_total", "counter",
          "Notices and clicks applied, by kind (replays and refusals excluded).");
   for (std::size_t k = 0; k < static_cast<std::size_t>(notice::notice_kind::count_); ++k) {
-    line(out, "bidder_notices_total",
-         "kind=\"" + std::string(notice::to_string(static_cast<notice::notice_kind>(k))) + "\"",
-         sum_at(workers, &bid_metrics::notices, k));
+    write_metric_line(
+        out, "bidder_notices_total",
+        "kind=\"" + std::string(notice::to_string(static_cast<notice::notice_kind>(k))) + "\"",
+        sum_at(workers, &bid_metrics::notices, k));
   }
   header(out, "bidder_notices_priced_at_bid_total", "counter",
          "Wins and bills whose ${AUCTION_PRICE} was encrypted (unreadable): the bid price, an "
          "upper bound, was charged instead. Ask the exchange for the clear price.");
-  line(out, "bidder_notices_priced_at_bid_total", "",
-       sum(workers, &bid_metrics::notices_priced_at_bid));
+  write_metric_line(out, "bidder_notices_priced_at_bid_total", "",
+                    sum(workers, &bid_metrics::notices_priced_at_bid));
   header(out, "bidder_notice_errors_total", "counter",
          "Notices and clicks that changed nothing, by reason.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(engine::notice_error::count_); ++r) {
-    line(out, "bidder_notice_errors_total",
-         "reason=\"" + std::string(engine::to_string(static_cast<engine::notice_error>(r))) + "\"",
-         sum_at(workers, &bid_metrics::notice_errors, r));
+    write_metric_line(
+        out, "bidder_notice_errors_total",
+        "reason=\"" + std::string(engine::to_string(static_cast<engine::notice_error>(r))) + "\"",
+        sum_at(workers, &bid_metrics::notice_errors, r));
   }
 }
 
@@ -221,18 +237,19 @@ void write_spend_prometheus(const engine::snapshot& snap, std::string& out) {
   for (const event_counter& e : counters) {
     header(out, e.name, "counter", e.help);
     for (const auto& c : snap.campaigns) {
-      line(out, e.name, "campaign=\"" + c.id + "\"", ((*c.account).*e.read)());
+      write_metric_line(out, e.name, "campaign=\"" + c.id + "\"", ((*c.account).*e.read)());
     }
   }
   header(out, "bidder_notice_table_full_total", "counter",
          "Notices applied without being remembered (table full: a replay could count twice).");
-  line(out, "bidder_notice_table_full_total", "", snap.spend->bids().full());
+  write_metric_line(out, "bidder_notice_table_full_total", "", snap.spend->bids().full());
   header(out, "bidder_frequency_evictions_total", "counter",
          "Frequency-cap entries evicted while still counting this week.");
-  line(out, "bidder_frequency_evictions_total", "", snap.spend->frequency().evictions());
+  write_metric_line(out, "bidder_frequency_evictions_total", "",
+                    snap.spend->frequency().evictions());
   header(out, "bidder_spend_journal_dropped_total", "counter",
          "Spend changes not written to disk because the write queue was full.");
-  line(out, "bidder_spend_journal_dropped_total", "", snap.spend->changes().dropped());
+  write_metric_line(out, "bidder_spend_journal_dropped_total", "", snap.spend->changes().dropped());
 }
 
 }  // namespace bidder::http

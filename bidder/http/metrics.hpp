@@ -57,6 +57,10 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
 
 /// Appends the spend gauges of the campaigns of `snap` (spend today and over the life, budget
 /// left, reserved, pacing rate, wins, bills, losses, clicks) and of its ledger's tables.
+/// Appends one Prometheus sample line: `name{labels} value` (no braces without labels).
+void write_metric_line(std::string& out, std::string_view name, std::string_view labels,
+                       std::uint64_t value);
+
 void write_spend_prometheus(const engine::snapshot& snap, std::string& out);
 
 }  // namespace bidder::http
