@@ -609,7 +609,12 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   };
   signed_url(out.nurl, notice::notice_kind::win);
   signed_url(out.burl, notice::notice_kind::bill);
+  // A loss counts no impression and records no touch: its URL carries no user hashes (shorter
+  // to sign and to send).
+  const std::string_view users = id.users;
+  id.users = {};
   signed_url(out.lurl, notice::notice_kind::loss);
+  id.users = users;
   if (creative.markup_parts.size() > 1) {
     signed_url(click_url_, notice::notice_kind::click);
     if (markup_scratch_.size() <= index) markup_scratch_.resize(index + 1);

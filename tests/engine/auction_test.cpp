@@ -233,6 +233,32 @@ TEST_CASE("a banner request gets a bid at the model's price with every bid field
   }
 }
 
+TEST_CASE("win, bill and click URLs carry the user's id hashes for attribution; loss URLs not",
+          "[engine][unit]") {
+  auto snap = build({campaign("c1", 2.5)});  // no frequency cap: attribution alone wants them
+  fixture f;
+  f.request.buyeruid = "b-1";
+  f.request.user_id = "u-1";
+  const auto& bid = f.bid_on(*snap);
+  const auto users_of = [](const std::string& url) {
+    const std::size_t at = url.find("&u=");
+    return at == std::string::npos ? std::string()
+                                   : url.substr(at + 3, url.find('&', at + 3) - at - 3);
+  };
+  const std::string users = users_of(bid.nurl);
+  CHECK(users.size() == 16 + 1 + 16);  // two hashes joined by a dot
+  CHECK(users_of(bid.burl) == users);
+  CHECK(users_of(bid.lurl).empty());
+
+  SECTION("without consent to use the ids, no URL carries them") {
+    fixture g;
+    g.request.buyeruid = "b-1";
+    g.request.gdpr = true;  // and no consent string
+    const auto& refused = g.bid_on(*snap);
+    CHECK(users_of(refused.nurl).empty());
+  }
+}
+
 TEST_CASE("the loss notice URL carries ${AUCTION_PRICE}", "[engine][unit]") {
   // The brief asks for ${AUCTION_PRICE} in nurl, burl and lurl; lurl carries
   // ${AUCTION_LOSS} and ${AUCTION_MIN_TO_WIN} instead.
