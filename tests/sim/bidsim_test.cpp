@@ -1,0 +1,158 @@
+// bidsim end to end: the scenario's config served by the real bidder (bidder::app::service, as
+// `bidder serve` runs it) on loopback port 0, the audiences pushed through its admin API, and a
+// small simulation whose bids, notices and clicks the bidder must accept; and the command line.
+#include "bench/sim/bidsim.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "bench/sim/http_client.hpp"
+#include "bidder/app/service.hpp"
+#include "tests/bench/json_file.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using bidder::bench::test::read_json;
+using bidder::test::temp_dir;
+
+namespace {
+
+int run(const std::vector<std::string>& args, std::string* out = nullptr,
+        std::string* err = nullptr) {
+  std::ostringstream o, e;
+  const int rc = bidder::sim::run_bidsim(args, o, e);
+  if (out) *out = o.str();
+  if (err) *err = e.str();
+  return rc;
+}
+
+std::uint64_t count(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v == nullptr ? 0 : v->to_number<std::uint64_t>();
+}
+
+// The value of one Prometheus series, 0 when absent.
+double metric(const std::string& text, const std::string& series) {
+  const std::size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("bidsim against the real bidder: bids, wins, notices and clicks are accepted",
+          "[sim][integration]") {
+  temp_dir dir;
+  const std::string config = (dir.path / "config.json").string();
+  const std::vector<std::string> market{"--seed", "5", "--users", "2000"};
+  std::vector<std::string> setup = market;
+  setup.insert(setup.end(),
+               {"--write-config", config, "--write-audiences", (dir.path / "audiences").string()});
+  std::string out, err;
+  REQUIRE(run(setup, &out, &err) == 0);
+  CHECK(fs::exists(dir.path / "audiences" / "auto-site-visitor.txt"));
+
+  std::ostringstream log;
+  bidder::app::serve_options options;
+  options.config_path = config;
+  options.listen = "127.0.0.1:0";
+  options.admin_listen = "127.0.0.1:0";
+  options.data_dir = (dir.path / "data").string();
+  options.threads = 1;
+  options.shed_queued = std::chrono::microseconds(0);  // no shedding on a busy test machine
+  options.shed_busy_share = 0;
+  auto svc = bidder::app::service::start(options, log);
+  INFO(log.str());
+  REQUIRE(svc);
+  const std::string bid = "http://127.0.0.1:" + std::to_string((*svc)->bid_port()) + "/bid";
+  const std::string admin = "http://127.0.0.1:" + std::to_string((*svc)->admin_port());
+
+  std::vector<std::string> push = market;
+  push.insert(push.end(), {"--push-audiences", "--admin", admin});
+  REQUIRE(run(push, &out, &err) == 0);
+  INFO(out << err);
+  CHECK(out.find("pushed auto-site-visitor") != std::string::npos);
+
+  std::vector<std::string> sim = market;
+  sim.insert(sim.end(), {"--days", "2", "--requests-per-day", "1500", "--target", bid, "--admin",
+                         admin, "--bidders", "bidder,oracle", "--quiet"});
+  auto run_once = [&](const std::string& name) {
+    std::vector<std::string> args = sim;
+    args.insert(args.end(), {"--json", (dir.path / name).string()});
+    REQUIRE(run(args, &out, &err) == 0);
+    return read_json(dir.path / name).at("runs").as_array().at(0).as_object();
+  };
+  const json::object first = run_once("first.json");
+  const json::object second = run_once("second.json");
+  INFO(json::serialize(first));
+
+  const json::object& total = first.at("total").as_object();
+  const json::object& live = first.at("live").as_object();
+  const json::object& notices = live.at("notices").as_object();
+  const std::uint64_t bids = count(total, "bids");
+  const std::uint64_t wins = count(total, "wins");
+  CHECK(count(total, "requests") == 3000);
+  CHECK(bids > 1000);
+  CHECK(wins > 100);
+  CHECK(live.at("bid_errors").as_object().empty());
+  // Every win and bill notice accepted (204), every loss too.
+  CHECK(count(notices, "win 204") == wins);
+  CHECK(count(notices, "bill 204") == wins);
+  CHECK(count(notices, "loss 204") == bids - wins);
+  CHECK(notices.size() == 3);
+  // Clicks redirected to the landing page.
+  CHECK(count(total, "clicks") > 0);
+  CHECK(count(live, "clicks_fired") == count(total, "clicks"));
+  CHECK(count(live, "clicks_redirected") == count(live, "clicks_fired"));
+  // Conversions went out, or were counted as not sent while the endpoint is missing (404).
+  CHECK(count(live, "conversions_posted") + count(live, "conversions_not_sent") ==
+        count(total, "conversions"));
+
+  // The same seed against the same bidder: the same outcome.
+  CHECK(json::serialize(first.at("days")) == json::serialize(second.at("days")));
+  CHECK(json::serialize(first.at("total")) == json::serialize(second.at("total")));
+  CHECK(json::serialize(notices) == json::serialize(second.at("live").as_object().at("notices")));
+
+  // The bidder's own books show the notices of both runs.
+  bidder::sim::http_client client("127.0.0.1", (*svc)->admin_port(), std::chrono::seconds(5));
+  const auto m = client.send("GET", "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(metric(m.body, R"(bidder_notices_total{kind="win"})") == Approx(2.0 * double(wins)));
+  CHECK(metric(m.body, R"(bidder_notices_total{kind="click"})") ==
+        Approx(2.0 * double(count(total, "clicks"))));
+  (*svc)->stop(std::chrono::seconds(1));
+}
+
+TEST_CASE("bidsim's command line: usage errors, loopback only, reports", "[sim][unit]") {
+  temp_dir dir;
+  std::string out, err;
+  CHECK(run({"--help"}, &out) == 0);
+  CHECK(out.find("--target") != std::string::npos);
+  CHECK(run({"--days", "0"}, nullptr, &err) == 2);
+  CHECK(run({"--bogus"}, nullptr, &err) == 2);
+  CHECK(err.find("unknown flag") != std::string::npos);
+  CHECK(run({"--bidders", "bidder"}, nullptr, &err) == 2);  // needs --target
+  CHECK(run({"--target", "http://10.1.2.3:8080/bid", "--bidders", "bidder"}, nullptr, &err) == 2);
+  CHECK(err.find("loopback") != std::string::npos);
+  const std::string html = (dir.path / "r.html").string();
+  const std::string report = (dir.path / "r.json").string();
+  REQUIRE(run({"--users", "500", "--days", "2", "--requests-per-day", "2000", "--json", report,
+               "--html", html},
+              &out, &err) == 0);
+  CHECK(out.find("== oracle") != std::string::npos);
+  CHECK(out.find("== fixed") != std::string::npos);
+  CHECK(out.find("side by side") != std::string::npos);
+  const json::object doc = read_json(report);
+  CHECK(doc.at("runs").as_array().size() == 2);
+  CHECK(doc.at("runs").as_array().at(0).at("days").as_array().size() == 2);
+  std::ifstream in(html);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str().find("<svg") != std::string::npos);
+  CHECK(text.str().find("<script") == std::string::npos);
+  CHECK(run({"--json", (dir.path / "missing" / "r.json").string(), "--users", "100", "--days", "1",
+             "--requests-per-day", "10"},
+            nullptr, &err) == 1);
+}
