@@ -38,9 +38,13 @@ std::string find_click_url(std::string_view markup) {
   if (begin == std::string_view::npos) return {};
   std::size_t end = markup.find_first_of("\"' >", at);
   if (end == std::string_view::npos) end = markup.size();
-  std::string url(markup.substr(begin, end - begin));
-  for (std::size_t p = url.find("&amp;"); p != std::string::npos; p = url.find("&amp;", p + 1)) {
-    url.replace(p, 5, "&");
+  // HTML-escaped ampersands ("&amp;") are undone.
+  const std::string_view raw = markup.substr(begin, end - begin);
+  std::string url;
+  url.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    url.push_back(raw[i]);
+    if (raw.substr(i, 5) == "&amp;") i += 4;
   }
   return url;
 }
@@ -119,8 +123,10 @@ http_bidder::http_bidder(const scenario& s, const http_bidder_options& options, 
 
 bid_answer http_bidder::bid(const opportunity& o, const std::string& request_json) {
   const std::string target = bid_url_.target + "/" + scenario_.exchanges[o.exchange].id;
+  const auto sent = std::chrono::steady_clock::now();
   const http_outcome r = bid_client_.send("POST", target, request_json, "application/json");
   bid_answer a;
+  a.late = std::chrono::steady_clock::now() - sent > std::chrono::milliseconds(scenario_.tmax_ms);
   switch (r.failure) {
     case http_failure::none:
       break;

@@ -50,6 +50,9 @@ struct bid_answer {
   bid_error error = bid_error::none;
   std::optional<bid_offer> offer;  // none and no error: a no-bid
   std::string detail;              // for errors: what was wrong
+  /// Answered after the request's tmax. Counted, not dropped: an exchange would drop it, but
+  /// that would make the outcome depend on timing (docs/bidsim.md).
+  bool late = false;
 };
 
 /// The result of a notice, click or conversion post sent to a live bidder.

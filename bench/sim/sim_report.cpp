@@ -233,7 +233,8 @@ std::vector<std::string> live_lines(const run_result& r) {
   }
   lines.push_back("bid answers: " + std::to_string(l.no_bids) +
                   " no-bids, errors: " + (errors.empty() ? "none" : errors) +
-                  "; bids under the floor: " + std::to_string(l.bids_below_floor));
+                  "; bids under the floor: " + std::to_string(l.bids_below_floor) +
+                  "; answered after tmax: " + std::to_string(l.late_answers));
   std::string notices;
   for (const auto& [name, n] : l.notices) {
     notices += (notices.empty() ? "" : ", ") + name + ": " + std::to_string(n);
@@ -353,6 +354,7 @@ json::object json_report(const scenario& s, const std::vector<run_result>& runs)
       live["bid_errors"] = std::move(errors);
       live["no_bids"] = l.no_bids;
       live["bids_below_floor"] = l.bids_below_floor;
+      live["late_answers"] = l.late_answers;
       json::object notices;
       for (const auto& [name, n] : l.notices) notices[name] = n;
       live["notices"] = std::move(notices);

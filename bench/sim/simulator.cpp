@@ -227,6 +227,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
       body = request_json(s, users, o, offset_for_local_hour(wall(), o.hour));
     }
     bid_answer a = bidder.bid(o, body);
+    if (a.late) ++live.late_answers;
     if (a.error != bid_error::none) {
       ++live.bid_errors[bid_error_name(a.error)];
       sample(std::string("bid: ") + bid_error_name(a.error) +

@@ -56,6 +56,7 @@ struct live_counts {
   std::map<std::string, std::uint64_t> bid_errors;  // by bid_error_name
   std::uint64_t no_bids = 0;
   std::uint64_t bids_below_floor = 0;            // bids the auction refused for the floor
+  std::uint64_t late_answers = 0;                // answered after tmax (still used)
   std::map<std::string, std::uint64_t> notices;  // "win 204", "loss 403", "bill failed", ...
   std::uint64_t clicks_fired = 0, clicks_redirected = 0, clicks_without_url = 0;
   std::uint64_t conversions_posted = 0, conversions_not_sent = 0;

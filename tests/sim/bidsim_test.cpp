@@ -97,6 +97,7 @@ TEST_CASE("bidsim against the real bidder: bids, wins, notices and clicks are ac
   CHECK(bids > 1000);
   CHECK(wins > 100);
   CHECK(live.at("bid_errors").as_object().empty());
+  CHECK(live.contains("late_answers"));
   // Every win and bill notice accepted (204), every loss too.
   CHECK(count(notices, "win 204") == wins);
   CHECK(count(notices, "bill 204") == wins);
