@@ -177,9 +177,11 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
   auto deliver_due = [&](std::uint64_t up_to_second) {
     // `pending` is small (conversions of the last simulated hours); keep it in due order.
     std::size_t kept = 0;
-    for (pending_conversion& c : pending) {
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      pending_conversion& c = pending[i];
       if (c.due_second > up_to_second) {
-        pending[kept++] = std::move(c);
+        if (kept != i) pending[kept] = std::move(c);  // never a self-move: it may empty `c`
+        ++kept;
         continue;
       }
       const std::uint32_t day = static_cast<std::uint32_t>(c.due_second / 86'400);
