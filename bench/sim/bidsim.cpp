@@ -14,6 +14,7 @@
 #include "bench/sim/http_client.hpp"
 #include "bench/sim/market.hpp"
 #include "bench/sim/scenario_files.hpp"
+#include "bench/sim/scenario_json.hpp"
 #include "bench/sim/sim_report.hpp"
 #include "bench/sim/simulator.hpp"
 
@@ -27,6 +28,8 @@ propensities, exchanges with first- and second-price auctions and lognormal comp
 bidder under test, the oracle and a fixed-price baseline bidding on the same market.
 
 Scenario:
+  --scenario FILE          read the scenario from a JSON file (the flags below override it)
+  --write-scenario FILE    write the scenario as JSON (the default one, or as read and overridden)
   --seed N                 seed of every random draw (1)
   --users N                population size (20000)
   --days N                 simulated days (7)
@@ -59,6 +62,7 @@ Reports:
 
 struct options {
   scenario s = default_scenario();
+  std::optional<std::string> write_scenario;
   double fixed_cpm = 1.5;
   std::optional<std::string> write_config;
   std::string notice_base_url = "http://127.0.0.1:8080";
@@ -87,6 +91,20 @@ bool parse_count(const std::string& text, std::uint64_t& out) {
 
 // Parses the flags; returns an error message, or nullopt.
 std::optional<std::string> parse(const std::vector<std::string>& args, options& o) {
+  // The scenario file first, so that every other flag overrides it wherever it stands.
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != "--scenario") continue;
+    if (i + 1 >= args.size()) return "--scenario: a file";
+    const std::string& path = args[i + 1];
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "--scenario: cannot read " + path;
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string error;
+    auto loaded = scenario_from_json(text.str(), error);
+    if (!loaded) return "--scenario " + path + ": " + error;
+    o.s = std::move(*loaded);
+  }
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     auto value = [&]() -> std::optional<std::string> {
@@ -103,6 +121,11 @@ std::optional<std::string> parse(const std::vector<std::string>& args, options& 
     std::uint64_t n = 0;
     if (flag == "--help" || flag == "-h") {
       o.help = true;
+    } else if (flag == "--scenario") {
+      ++i;  // read first, below
+    } else if (flag == "--write-scenario") {
+      o.write_scenario = value();
+      if (!o.write_scenario) return "--write-scenario: a file";
     } else if (flag == "--seed") {
       if (!count(o.s.seed, 0, ~std::uint64_t{0} >> 1)) return "--seed: a number";
     } else if (flag == "--users") {
@@ -245,6 +268,13 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   const population users = make_population(o.s);
   std::string error;
+  if (o.write_scenario) {
+    if (!write_text_file(*o.write_scenario, scenario_to_json(o.s), error)) {
+      err << "bidsim: " << error << "\n";
+      return 1;
+    }
+    out << "wrote the scenario " << *o.write_scenario << "\n";
+  }
   if (o.write_config) {
     if (!write_text_file(*o.write_config, config_json(o.s, o.notice_base_url), error)) {
       err << "bidsim: " << error << "\n";
@@ -270,7 +300,8 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (o.push_audiences && !push(o, files, out, err)) return 1;
   }
   const bool only_setup =
-      (o.write_config || o.write_audiences || o.push_audiences) && !o.target && !o.bidders_given;
+      (o.write_scenario || o.write_config || o.write_audiences || o.push_audiences) && !o.target &&
+      !o.bidders_given;
   if (only_setup) return 0;
 
   std::vector<run_result> runs;

@@ -1,9 +1,11 @@
 // File: bench/sim/scenario_files.cpp
 #include "bench/sim/scenario_files.hpp"
 
+#include <boost/json/parse.hpp>
 #include <cstdio>
 #include <fstream>
 
+#include "bench/sim/scenario_json.hpp"
 #include "bidder/core/json_text.hpp"
 
 namespace bidder::sim {
@@ -65,7 +67,7 @@ std::string config_json(const scenario& s, const std::string& notice_base_url) {
                                 c.advertiser_domain + "/300x250.png\" alt=\"" + c.id + "\"></a>");
     out += ",\n       \"landing_url\": ";
     append_json_string(out, "https://" + c.advertiser_domain + "/?src=bidsim");
-    out += "}],\n     \"pricing\": " + c.pricing_json;
+    out += "}],\n     \"pricing\": " + json_text(boost::json::parse(c.pricing_json));
     out += i + 1 < s.campaigns.size() ? "},\n" : "}\n";
   }
   out += "  ]\n}\n";

@@ -153,6 +153,18 @@ TEST_CASE("bidsim's command line: usage errors, loopback only, reports", "[sim][
   text << in.rdbuf();
   CHECK(text.str().find("<svg") != std::string::npos);
   CHECK(text.str().find("<script") == std::string::npos);
+  // A scenario file, and flags that override it wherever they stand.
+  const std::string scenario = (dir.path / "s.json").string();
+  REQUIRE(run({"--write-scenario", scenario, "--users", "300"}, &out, &err) == 0);
+  const std::string overridden = (dir.path / "o.json").string();
+  REQUIRE(run({"--seed", "9", "--scenario", scenario, "--days", "1", "--requests-per-day", "50",
+               "--quiet", "--json", overridden},
+              &out, &err) == 0);
+  const json::object sc = read_json(overridden).at("scenario").as_object();
+  CHECK(sc.at("seed").to_number<int>() == 9);
+  CHECK(sc.at("users").to_number<int>() == 300);
+  CHECK(run({"--scenario", (dir.path / "none.json").string()}, nullptr, &err) == 2);
+  CHECK(err.find("cannot read") != std::string::npos);
   CHECK(run({"--json", (dir.path / "missing" / "r.json").string(), "--users", "100", "--days", "1",
              "--requests-per-day", "10"},
             nullptr, &err) == 1);
