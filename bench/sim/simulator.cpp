@@ -41,6 +41,39 @@ std::int64_t system_now() {
 
 }  // namespace
 
+std::string landing_click_id(std::string_view location) {
+  const std::size_t query = location.find('?');
+  if (query == std::string_view::npos) return {};
+  std::string_view rest = location.substr(query + 1);
+  rest = rest.substr(0, rest.find('#'));
+  while (!rest.empty()) {
+    const std::string_view pair = rest.substr(0, rest.find('&'));
+    if (pair.starts_with(click_id_parameter) && pair.size() > click_id_parameter.size() &&
+        pair[click_id_parameter.size()] == '=') {
+      std::string id;
+      const std::string_view raw = pair.substr(click_id_parameter.size() + 1);
+      auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+      };
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+          id.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
+          i += 2;
+        } else {
+          id.push_back(raw[i]);  // a stray '%' is kept as written
+        }
+      }
+      return id;
+    }
+    if (pair.size() == rest.size()) break;
+    rest.remove_prefix(pair.size() + 1);
+  }
+  return {};
+}
+
 void tally::add(const tally& o) {
   requests += o.requests;
   bids += o.bids;
@@ -267,6 +300,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
         notice("bill", substitute_macros(offer.burl, auction_id, ar.clearing_cpm, 0, 0, false));
       }
     }
+    std::string click_id;
     if (o.click_draw < click_probability(s, c, u, o)) {
       won.clicks = 1;
       if (bidder.live()) {
@@ -279,6 +313,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
               substitute_macros(offer.click_url, auction_id, ar.clearing_cpm, 0, 0, false));
           if (st.sent && st.status == 302) {
             ++live.clicks_redirected;
+            click_id = landing_click_id(st.location);
           } else {
             sample("click: " + (st.sent ? "HTTP " + std::to_string(st.status) : "no answer"));
           }
@@ -294,6 +329,10 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
         char value[48];
         std::snprintf(value, sizeof value, R"(,"value":%.2f,"currency":"USD")", c.conversion_value);
         line += value;
+        if (!click_id.empty()) {
+          line += R"(,"click_id":)";
+          append_json_string(line, click_id);
+        }
         if (!offer.bid_id.empty()) {
           line += R"(,"bid_id":)";
           append_json_string(line, offer.bid_id);

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/sim/bidders.hpp"
@@ -101,6 +102,11 @@ std::string request_json(const scenario& s, const population& users, const oppor
                          int utc_offset_minutes);
 /// The utcoffset (minutes, -720..660) that turns the UTC hour of `unix_now` into `local_hour`.
 int offset_for_local_hour(std::int64_t unix_now, int local_hour);
+/// The landing page's query parameter that carries the click id (the bidder's click redirect
+/// adds it, as ad platforms do); an advertiser's conversion postback sends it back.
+inline constexpr std::string_view click_id_parameter = "bclid";
+/// The click id in a redirect's Location, percent-decoded; empty when none.
+std::string landing_click_id(std::string_view location);
 /// Substitutes the exchange macros of a notice URL.
 std::string substitute_macros(std::string url, const std::string& auction_id, double price_cpm,
                               int loss_reason, double min_to_win_cpm, bool share_min_to_win);

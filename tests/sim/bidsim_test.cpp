@@ -107,9 +107,11 @@ TEST_CASE("bidsim against the real bidder: bids, wins, notices and clicks are ac
   CHECK(count(total, "clicks") > 0);
   CHECK(count(live, "clicks_fired") == count(total, "clicks"));
   CHECK(count(live, "clicks_redirected") == count(live, "clicks_fired"));
-  // Conversions went out, or were counted as not sent while the endpoint is missing (404).
-  CHECK(count(live, "conversions_posted") + count(live, "conversions_not_sent") ==
-        count(total, "conversions"));
+  // Conversions: posted to POST /admin/conversions and credited to our bids.
+  CHECK(count(total, "conversions") > 0);
+  CHECK(count(live, "conversions_posted") == count(total, "conversions"));
+  CHECK(count(live, "conversions_accepted") == count(total, "conversions"));
+  CHECK(count(live, "conversions_not_sent") == 0);
 
   // The same seed against the same bidder: the same outcome.
   CHECK(json::serialize(first.at("days")) == json::serialize(second.at("days")));
@@ -123,6 +125,8 @@ TEST_CASE("bidsim against the real bidder: bids, wins, notices and clicks are ac
   CHECK(metric(m.body, R"(bidder_notices_total{kind="win"})") == Approx(2.0 * double(wins)));
   CHECK(metric(m.body, R"(bidder_notices_total{kind="click"})") ==
         Approx(2.0 * double(count(total, "clicks"))));
+  CHECK(metric(m.body, R"(bidder_conversions_total{result="accepted"})") ==
+        Approx(2.0 * double(count(total, "conversions"))));
   (*svc)->stop(std::chrono::seconds(1));
 }
 

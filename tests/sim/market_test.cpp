@@ -161,3 +161,12 @@ TEST_CASE("bid answers: the click URL, and garbage is an error", "[sim][unit]") 
   CHECK(parse_bid_response(s, R"({"seatbid":[{"bid":[{"impid":"1","price":1,"cid":"nope"}]}]})")
             .error == bid_error::unknown_campaign);
 }
+
+TEST_CASE("the click id comes back from the landing page's URL", "[sim][unit]") {
+  CHECK(landing_click_id("https://shop.example/?src=bidsim&bclid=7-0-1f") == "7-0-1f");
+  CHECK(landing_click_id("https://shop.example/?bclid=a%2Fb#top") == "a/b");
+  CHECK(landing_click_id("https://shop.example/?bclid=a%zz%4") == "a%zz%4");
+  CHECK(landing_click_id("https://shop.example/?xbclid=1&bclidx=2").empty());
+  CHECK(landing_click_id("https://shop.example/").empty());
+  CHECK(landing_click_id("").empty());
+}

@@ -162,6 +162,7 @@ class stub_bidder final : public sim_bidder {
     live_status st;
     st.sent = true;
     st.status = url.find("/click") != std::string::npos ? 302 : 204;
+    if (st.status == 302) st.location = "https://shop.example/?src=bidsim&bclid=clk-1";
     return st;
   }
   live_status post_conversions(const std::string& lines) override {
@@ -226,6 +227,7 @@ TEST_CASE("a live bidder gets requests, notices, clicks and conversions", "[sim]
       CHECK(c.at("currency").as_string() == "USD");
       CHECK(c.at("campaign_id").as_string() == "run-of-network");
       CHECK(c.at("bid_id").as_string().starts_with("b"));
+      CHECK(c.at("click_id").as_string() == "clk-1");  // from the landing page's URL
       CHECK(c.at("user_ids").as_array().at(0).as_string().starts_with("buyeruid:sim-u"));
       CHECK(c.at("conversion_id").as_string().size() > 0);
       ++lines;
