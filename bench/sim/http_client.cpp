@@ -61,8 +61,16 @@ void extract(std::string_view whole, http_outcome& out) {
   while (!body.empty()) {
     const std::size_t eol = body.find("\r\n");
     if (eol == std::string_view::npos) break;
-    const std::size_t size = std::stoul(std::string(body.substr(0, eol)), nullptr, 16);
-    if (size == 0) break;
+    std::size_t size = 0;
+    for (char c : body.substr(0, eol)) {
+      if (c == ';') break;  // a chunk extension
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+      if (d >= 0) size = size * 16 + static_cast<std::size_t>(d);
+    }
+    if (size == 0 || size > body.size()) break;
     out.body.append(body.substr(eol + 2, size));
     body.remove_prefix(std::min(body.size(), eol + 2 + size + 2));
   }

@@ -2,10 +2,15 @@
 // opportunities, macro substitution and the time injection of bidsim (bench/sim).
 #include "bench/sim/market.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <thread>
 
 #include "bench/sim/bidders.hpp"
+#include "bench/sim/http_client.hpp"
 #include "bench/sim/simulator.hpp"
 
 using namespace bidder::sim;
@@ -169,4 +174,37 @@ TEST_CASE("the click id comes back from the landing page's URL", "[sim][unit]") 
   CHECK(landing_click_id("https://shop.example/?xbclid=1&bclidx=2").empty());
   CHECK(landing_click_id("https://shop.example/").empty());
   CHECK(landing_click_id("").empty());
+}
+
+TEST_CASE("the HTTP client reads chunked bodies and redirects", "[sim][unit]") {
+  // A one-shot loopback server that answers with a chunked body.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const std::uint16_t port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    boost::asio::ip::tcp::socket socket(io);
+    acceptor.accept(socket);
+    char buf[1024];
+    boost::system::error_code ec;
+    socket.read_some(boost::asio::buffer(buf), ec);
+    const std::string answer =
+        "HTTP/1.1 302 Found\r\nLocation: https://x.example/?bclid=9\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(answer), ec);
+  });
+  http_client client("127.0.0.1", port, std::chrono::milliseconds(2000));
+  const http_outcome r = client.send("GET", "/click?x=1");
+  server.join();
+  CHECK(r.failure == http_failure::none);
+  CHECK(r.status == 302);
+  CHECK(r.body == "abcdefg");
+  CHECK(r.location == "https://x.example/?bclid=9");
+  url_parts parts;
+  std::string error;
+  CHECK(parse_loopback_url("http://[::1]:8080/bid", parts, error));
+  CHECK(parts.port == 8080);
+  CHECK(parts.target == "/bid");
+  CHECK_FALSE(parse_loopback_url("http://localhost:8080/bid", parts, error));
+  CHECK_FALSE(parse_loopback_url("https://127.0.0.1/bid", parts, error));
+  CHECK_FALSE(parse_loopback_url("http://127.0.0.1:99999/bid", parts, error));
 }
