@@ -220,6 +220,11 @@ std::vector<std::vector<std::string>> run_rows(const scenario& s, const run_resu
   for (std::size_t c = 0; c < r.campaign_totals.size(); ++c) {
     rows.push_back(cells(s.campaigns[c].id, r.campaign_totals[c]));
   }
+  for (std::size_t e = 0; e < r.exchange_totals.size(); ++e) {
+    const bool first = s.exchanges[e].kind == auction_kind::first_price;
+    rows.push_back(
+        cells(s.exchanges[e].id + (first ? " (1st price)" : " (2nd price)"), r.exchange_totals[e]));
+  }
   rows.push_back(cells("total", r.total));
   return rows;
 }
@@ -346,6 +351,11 @@ json::object json_report(const scenario& s, const std::vector<run_result>& runs)
       camps[s.campaigns[c].id] = tally_json(r.campaign_totals[c]);
     }
     o["campaigns"] = std::move(camps);
+    json::object exchanges_out;
+    for (std::size_t e = 0; e < r.exchange_totals.size(); ++e) {
+      exchanges_out[s.exchanges[e].id] = tally_json(r.exchange_totals[e]);
+    }
+    o["exchanges"] = std::move(exchanges_out);
     if (r.bidder == "bidder") {
       const live_counts& l = r.live;
       json::object live;

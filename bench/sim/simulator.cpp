@@ -30,6 +30,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 struct pending_conversion {
   std::uint64_t due_second = 0;
   std::size_t campaign = 0;
+  std::size_t exchange = 0;
   std::string line;  // the postback line, without its time (set when sent)
 };
 
@@ -88,7 +89,8 @@ void tally::add(const tally& o) {
 bool run_result::same_outcome(const run_result& o) const {
   return requests == o.requests && conversions_pending == o.conversions_pending &&
          stopped_early == o.stopped_early && days == o.days && by_campaign == o.by_campaign &&
-         campaign_totals == o.campaign_totals && total == o.total;
+         campaign_totals == o.campaign_totals && exchange_totals == o.exchange_totals &&
+         total == o.total;
 }
 
 int offset_for_local_hour(std::int64_t unix_now, int local_hour) {
@@ -152,6 +154,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
   r.days.assign(s.days, tally{});
   r.by_campaign.assign(s.days, std::vector<tally>(s.campaigns.size()));
   r.campaign_totals.assign(s.campaigns.size(), tally{});
+  r.exchange_totals.assign(s.exchanges.size(), tally{});
   live_counts& live = r.live;
   auto sample = [&](std::string text) {
     if (live.samples.size() < max_samples) live.samples.push_back(std::move(text));
@@ -208,7 +211,8 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     live.conversions_refused += count("refused");
   };
   auto deliver_due = [&](std::uint64_t up_to_second) {
-    // `pending` is small (conversions of the last simulated hours); keep it in due order.
+    // `pending` is small (the conversions of the last simulated hours): compact it in place,
+    // keeping the order in which the clicks happened.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < pending.size(); ++i) {
       pending_conversion& c = pending[i];
@@ -223,6 +227,8 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
       r.days[day].value += value;
       r.by_campaign[day][c.campaign].conversions += 1;
       r.by_campaign[day][c.campaign].value += value;
+      r.exchange_totals[c.exchange].conversions += 1;
+      r.exchange_totals[c.exchange].value += value;
       outgoing.push_back(std::move(c));
       if (outgoing.size() >= options.conversion_batch) post_outgoing();
     }
@@ -253,6 +259,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     std::vector<tally>& camp = r.by_campaign[o.day];
     ++r.requests;
     ++day.requests;
+    ++r.exchange_totals[o.exchange].requests;
     for (std::size_t c = 0; c < s.campaigns.size(); ++c) {
       if (eligible(s.campaigns[c], u)) ++camp[c].requests;
     }
@@ -276,6 +283,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     const bid_offer& offer = *a.offer;
     ++day.bids;
     ++camp[offer.campaign].bids;
+    ++r.exchange_totals[o.exchange].bids;
     const auction_result ar =
         run_auction(e.kind, offer.price_cpm, o.floor_cpm, o.highest_competitor_cpm);
     if (!ar.won) {
@@ -323,6 +331,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
         pending_conversion pc;
         pc.due_second = o.sim_second + static_cast<std::uint64_t>(o.conversion_delay_hours * 3600);
         pc.campaign = offer.campaign;
+        pc.exchange = o.exchange;
         std::string line = R"({"conversion_id":)";
         append_json_string(line, "sim-" + std::to_string(s.seed) + "-" + std::to_string(o.index) +
                                      "-" + offer.bid_id);
@@ -347,6 +356,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     }
     day.add(won);
     camp[offer.campaign].add(won);
+    r.exchange_totals[o.exchange].add(won);
   }
   // The end of the last simulated day: later conversions are censored.
   const std::uint64_t end_second = std::uint64_t{s.days} * 86'400 - 1;

@@ -75,6 +75,7 @@ struct run_result {
   std::vector<tally> days;                      // all campaigns, per day
   std::vector<std::vector<tally>> by_campaign;  // [day][campaign]
   std::vector<tally> campaign_totals;           // [campaign]
+  std::vector<tally> exchange_totals;           // [exchange]: requests are the exchange's own
   tally total;
   live_counts live;
   double wall_seconds = 0;  // not part of the outcome

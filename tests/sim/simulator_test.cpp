@@ -72,6 +72,12 @@ TEST_CASE("the same seed gives the same results, another seed other ones", "[sim
     CHECK(campaigns.wins == a.total.wins);
     CHECK(campaigns.spend == Approx(a.total.spend));
     CHECK(campaigns.conversions == a.total.conversions);
+    tally exchanges;
+    for (const tally& t : a.exchange_totals) exchanges.add(t);
+    CHECK(exchanges.requests == a.total.requests);
+    CHECK(exchanges.wins == a.total.wins);
+    CHECK(exchanges.conversions == a.total.conversions);
+    CHECK(exchanges.value == Approx(a.total.value));
     CHECK(a.requests == 12'000);
   }
 }
