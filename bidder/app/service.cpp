@@ -16,6 +16,7 @@
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
 #include "bidder/notice/signer.hpp"
+#include "bidder/report/report_request.hpp"
 #include "bidder/spend/keeper.hpp"
 #include "bidder/spend/ledger.hpp"
 #include "bidder/spend/spend_store.hpp"
@@ -277,6 +278,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                               .reload = [raw] { return raw->reload(); },
                               .store = state->store.get(),
                               .token = options.admin_token};
+  // GET /admin/report: the same report as `bidder report`, over the log being written.
+  actions.report = [events_dir = std::filesystem::path(options.data_dir) /
+                                 "events"](std::string_view query) {
+    auto answer = reporting::answer_report_request(query, events_dir);
+    return http::admin_reply{.status = answer.status,
+                             .content_type = std::move(answer.content_type),
+                             .body = std::move(answer.body)};
+  };
   state->admin = std::make_unique<http::server>(
       http::server_options{.host = admin_address->first,
                            .port = admin_address->second,
@@ -293,7 +302,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
-      << " (/healthz, /metrics, POST /admin/reload)\n";
+      << " (/healthz, /metrics, POST /admin/reload, GET /admin/report)\n";
   return svc;
 }
 
