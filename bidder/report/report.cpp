@@ -451,10 +451,16 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     return;
   }
   const group_by& g = query_.grouping;
-  sums& s = rows_[key{g.campaign ? record.campaign_id : std::string(),
-                      g.creative ? record.creative_id : std::string(),
-                      g.exchange ? record.exchange : std::string(), g.day ? day : sys_days{},
-                      record.currency}];
+  // The row's key, built in reused strings: no allocation per event once the rows exist.
+  auto& [campaign, creative, exchange, key_day, currency] = scratch_key_;
+  campaign.assign(g.campaign ? std::string_view(record.campaign_id) : std::string_view());
+  creative.assign(g.creative ? std::string_view(record.creative_id) : std::string_view());
+  exchange.assign(g.exchange ? std::string_view(record.exchange) : std::string_view());
+  key_day = g.day ? day : sys_days{};
+  currency.assign(record.currency);
+  auto row = rows_.find(scratch_key_);
+  if (row == rows_.end()) row = rows_.emplace(scratch_key_, sums{}).first;
+  sums& s = row->second;
   switch (record.kind) {
     case event_kind::bid:
       ++s.bids;
@@ -462,7 +468,12 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     case event_kind::win:
     case event_kind::bill: {
       const bool win = record.kind == event_kind::win;
-      exchange_sums& e = s.by_exchange[{record.campaign_id, record.exchange}];
+      scratch_pair_.first.assign(record.campaign_id);
+      scratch_pair_.second.assign(record.exchange);
+      auto found = s.by_exchange.find(scratch_pair_);
+      if (found == s.by_exchange.end())
+        found = s.by_exchange.emplace(scratch_pair_, exchange_sums{}).first;
+      exchange_sums& e = found->second;
       ++(win ? e.wins : e.bills);
       (win ? e.win_cpm_micros : e.bill_cpm_micros) += record.clearing_price_micros;
       if (win) s.win_bid_cpm_micros += record.bid_price_micros;

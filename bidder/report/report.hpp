@@ -283,6 +283,9 @@ class report_builder {
   std::map<std::pair<std::string, std::string>, bool> billed_;  // (campaign, exchange) -> any bill
   // (conversion_id, campaign_id, time_ms) of the conversions counted, to drop repeats.
   std::set<std::tuple<std::string, std::string, std::int64_t>> conversions_seen_;
+  // add()'s keys, reused so that looking a row up allocates nothing.
+  key scratch_key_;
+  std::pair<std::string, std::string> scratch_pair_;
   // (day, currency) -> count, value.
   std::map<std::pair<sys_days, std::string>, std::pair<std::uint64_t, std::int64_t>> unattributed_;
 };
