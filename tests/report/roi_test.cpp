@@ -247,7 +247,7 @@ TEST_CASE("a conversion written twice counts once; the repeat is counted apart",
              Catch::Contains("3 duplicate conversions"));
 }
 
-TEST_CASE("--group-by names any of day, campaign, creative and exchange", "[report][unit]") {
+TEST_CASE("a grouping names any of day, campaign, creative and exchange", "[report][unit]") {
   CHECK(*parse_group_by("campaign,day") == group_by{});
   CHECK(*parse_group_by("day,campaign") == group_by{});
   CHECK(to_string(group_by{}) == "campaign,day");
