@@ -17,6 +17,7 @@
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
 #include "bidder/notice/signer.hpp"
+#include "bidder/report/report_request.hpp"
 #include "bidder/spend/keeper.hpp"
 #include "bidder/spend/ledger.hpp"
 #include "bidder/spend/spend_store.hpp"
@@ -293,6 +294,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
           [state](std::string_view body) { return state->conversions->post(body, wall_now()); },
       .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
       .token = options.admin_token};
+  // GET /admin/report: the same report as `bidder report`, over the log being written.
+  actions.report = [events_dir = std::filesystem::path(options.data_dir) /
+                                 "events"](std::string_view query) {
+    auto answer = reporting::answer_report_request(query, events_dir);
+    return http::admin_reply{.status = answer.status,
+                             .content_type = std::move(answer.content_type),
+                             .body = std::move(answer.body)};
+  };
   state->admin = std::make_unique<http::server>(
       http::server_options{.host = admin_address->first,
                            .port = admin_address->second,
@@ -309,7 +318,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
-      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions)\n";
+      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions, GET /admin/report)\n";
   return svc;
 }
 

@@ -23,6 +23,53 @@ void text(response& res, bhttp::status status, std::string body) {
   res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
   res.body() = std::move(body);
 }
+
+// GET /admin/report: reading the event log may take seconds, so the answer is made in finish(),
+// on the offload thread, while the admin thread keeps serving (as audience_api's deferred
+// calls). A GET has no body: one sent is not read on (the connection closes after the answer).
+class report_call final : public body_stream {
+ public:
+  report_call(const std::function<admin_reply(std::string_view)>& action, std::string_view query)
+      : action_(action), query_(query) {}
+  void on_chunk(std::string_view) noexcept override { sent_a_body_ = true; }
+  bool stop_reading() noexcept override { return sent_a_body_; }
+  void finish(response& res) noexcept override {
+    try {
+      admin_reply reply = action_(query_);
+      res.result(static_cast<bhttp::status>(reply.status));
+      res.set(bhttp::field::content_type, reply.content_type);
+      res.body() = std::move(reply.body);
+    } catch (const std::exception& e) {
+      text(res, bhttp::status::service_unavailable, std::string("error: ") + e.what() + "\n");
+    }
+  }
+
+ private:
+  std::function<admin_reply(std::string_view)> action_;  // a copy: finish() runs on another thread
+  std::string query_;
+  bool sent_a_body_ = false;
+};
+
+bool is_report(const request_header& header) {
+  const std::string_view target = header.target();
+  return target.substr(0, target.find('?')) == "/admin/report";
+}
+
+// GET /admin/report, authorised: taken as a stream, to be answered off the admin thread.
+stream_decision open_report(const admin_actions& actions, const request_header& header,
+                            response& res, std::unique_ptr<body_stream>& out) {
+  if (header.method() != bhttp::verb::get) {
+    res.set(bhttp::field::allow, "GET");
+    text(res, bhttp::status::method_not_allowed, "use GET\n");
+    return stream_decision::answered;
+  }
+  const std::string_view target = header.target();
+  const std::size_t question = target.find('?');
+  out = std::make_unique<report_call>(actions.report, question == std::string_view::npos
+                                                          ? std::string_view()
+                                                          : target.substr(question + 1));
+  return stream_decision::stream;
+}
 }  // namespace
 
 // False with a 401 in `res` when a token is required and missing or wrong.
@@ -43,6 +90,10 @@ bool admin_handler::authorised(const request_header& req, response& res) const {
 stream_decision admin_handler::open_stream(const request_header& header, response& res,
                                            std::unique_ptr<body_stream>& out) noexcept {
   try {
+    if (actions_.report && is_report(header)) {
+      if (!authorised(header, res)) return stream_decision::answered;
+      return open_report(actions_, header, res, out);
+    }
     if (actions_.store == nullptr) return stream_decision::read_whole;
     // Refused before a byte of a (possibly huge) upload is read.
     if (!authorised(header, res)) return stream_decision::answered;

@@ -2,10 +2,11 @@
 //
 // The admin port: GET /healthz, GET /metrics (Prometheus text), POST /admin/reload (re-reads
 // the config; 200 with a summary, or 422 with the reason while the old campaigns keep
-// serving), and the audience API (audience_api.hpp). The admin port listens on localhost by
-// default; with a token set, every path but /healthz needs "Authorization: Bearer <token>"
-// (401 otherwise). POST /admin/conversions takes conversion postbacks (JSON lines, up to
-// max_admin_body_bytes; docs/conversions.md).
+// serving), the audience API (audience_api.hpp), and GET /admin/report (the event log's report,
+// bidder/report/report_request.hpp, run on the offload thread since it reads files). The admin port
+// listens on localhost by default; with a token set, every path but /healthz needs "Authorization:
+// Bearer <token>" (401 otherwise). POST /admin/conversions takes conversion postbacks (JSON lines,
+// up to max_admin_body_bytes; docs/conversions.md).
 #pragma once
 
 #include <functional>
@@ -19,6 +20,13 @@
 #include "bidder/http/server.hpp"
 
 namespace bidder::http {
+
+/// An answer an admin action builds without HTTP types.
+struct admin_reply {
+  unsigned status = 200;
+  std::string content_type;
+  std::string body;
+};
 
 struct admin_actions {
   /// Appends the Prometheus text of every metric.
@@ -35,6 +43,10 @@ struct admin_actions {
   forget_hook forget_more;
   /// When non-empty, the bearer token every request but /healthz must carry.
   std::string token;
+  /// GET /admin/report: the answer to its query string (without '?'). Reads the event log, so
+  /// it runs on the admin worker's offload thread, never a bid thread; it must be thread-safe.
+  /// Null: the path is 404.
+  std::function<admin_reply(std::string_view query)> report{};
 };
 
 class admin_handler final : public handler {

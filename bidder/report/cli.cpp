@@ -10,12 +10,17 @@ namespace {
 
 constexpr std::string_view usage = R"(usage:
   bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
-                [--exchange ID] [--format table|csv|json]
-      Sums the event log per campaign and UTC day: bids, wins, win rate, paid impressions,
-      spend, eCPM, average bid and clearing price, clicks, CTR, cost per click.
+                [--exchange ID] [--group-by LIST] [--format table|csv|json]
+      Sums the event log per campaign and UTC day (and currency): bids, wins, win rate, paid
+      impressions, spend, eCPM, average bid and clearing price, clicks, CTR, cost per click,
+      and ROI: conversions (last_click, last_view), conversion value, CVR, conversions per
+      mille, CPA, ROAS; unattributed conversions apart, per day.
       --dir defaults to data/events (serve's --data-dir, plus /events). --from and --to are
       inclusive UTC days. --exchange keeps only the events of that exchange (the config's
-      Exchange.id, as logged). Malformed lines are skipped and counted on stderr.
+      Exchange.id, as logged). --group-by is a comma list of day, campaign, creative and
+      exchange (default campaign,day). Attribution: last_click, else last_view, the rule the
+      bidder applied and logged. Malformed lines are skipped and counted on stderr, and so are
+      conversions logged twice (counted once).
 )";
 
 int bad_usage(std::string_view message) {
@@ -49,6 +54,10 @@ int run_report_cli(const std::vector<std::string_view>& args) {
     } else if (flag == "--exchange") {
       if (value.empty()) return bad_usage("--exchange needs an id");
       query.exchange = std::string(value);
+    } else if (flag == "--group-by") {
+      auto grouping = parse_group_by(value);
+      if (!grouping) return bad_usage(grouping.error().message);
+      query.grouping = *grouping;
     } else if (flag == "--format") {
       auto parsed = parse_report_format(value);
       if (!parsed) return bad_usage(parsed.error().message);

@@ -88,13 +88,13 @@ std::optional<std::int64_t> as_int64(const json::value& v) {
 std::optional<event_kind> kind_of(const json::value& v) {
   if (v.is_string()) {
     const std::string_view name = v.get_string();
-    for (int k = 1; k <= 5; ++k) {
+    for (int k = 1; k <= 6; ++k) {
       if (name == to_string(static_cast<event_kind>(k))) return static_cast<event_kind>(k);
     }
     return std::nullopt;
   }
   const auto number = as_int64(v);
-  if (number && *number >= 1 && *number <= 5) return static_cast<event_kind>(*number);
+  if (number && *number >= 1 && *number <= 6) return static_cast<event_kind>(*number);
   return std::nullopt;
 }
 
@@ -175,6 +175,50 @@ result<report_format> parse_report_format(std::string_view text) {
                     "format \"" + std::string(text) + "\": expected table, csv or json");
 }
 
+result<group_by> parse_group_by(std::string_view text) {
+  if (text.empty()) {
+    return make_error(errc::invalid_field,
+                      "group_by: expected a comma list of day, campaign, creative, exchange");
+  }
+  group_by out{.campaign = false, .creative = false, .exchange = false, .day = false};
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view name = text.substr(0, comma);
+    bool* flag = name == "day"        ? &out.day
+                 : name == "campaign" ? &out.campaign
+                 : name == "creative" ? &out.creative
+                 : name == "exchange" ? &out.exchange
+                                      : nullptr;
+    if (flag == nullptr) {
+      std::string why =
+          "group_by: \"" + std::string(name) + "\" is not day, campaign, creative or exchange";
+      if (name == "segment" || name == "arm" || name == "experiment" || name == "experiment_arm") {
+        why += " (the event log does not carry it yet)";
+      }
+      return make_error(errc::invalid_field, std::move(why));
+    }
+    if (*flag) {
+      return make_error(errc::invalid_field, "group_by: \"" + std::string(name) + "\" twice");
+    }
+    *flag = true;
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string to_string(const group_by& g) {
+  std::string out;
+  for (const auto& [on, name] :
+       {std::pair{g.campaign, "campaign"}, std::pair{g.creative, "creative"},
+        std::pair{g.exchange, "exchange"}, std::pair{g.day, "day"}}) {
+    if (!on) continue;
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
 std::string_view to_string(spend_basis basis) noexcept {
   switch (basis) {
     case spend_basis::none:
@@ -220,7 +264,9 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
   const json::value* kind = field(o, "kind", "");
   if (kind == nullptr) return make_error(errc::missing_field, "kind: missing");
   const auto k = kind_of(*kind);
-  if (!k) return make_error(errc::invalid_field, "kind: not BID, WIN, BILL, LOSS or CLICK");
+  if (!k) {
+    return make_error(errc::invalid_field, "kind: not BID, WIN, BILL, LOSS, CLICK or CONVERSION");
+  }
   out.kind = *k;
 
   const json::value* time = field(o, "time_ms", "timeMs");
@@ -229,12 +275,32 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
   if (!t || *t < 0) return make_error(errc::invalid_field, "time_ms: expected an integer >= 0");
   out.time_ms = *t;
 
-  const json::value* campaign = field(o, "campaign_id", "campaignId");
-  if (campaign == nullptr) return make_error(errc::missing_field, "campaign_id: missing");
-  if (!campaign->is_string() || campaign->get_string().empty()) {
-    return make_error(errc::invalid_field, "campaign_id: expected a non-empty string");
+  const bool conversion = out.kind == event_kind::conversion;
+  out.credited_by = events::attribution::unattributed;
+  if (conversion) {
+    const json::value* rule = field(o, "attribution", "");
+    if (rule == nullptr) return make_error(errc::missing_field, "attribution: missing");
+    const auto credited =
+        rule->is_string() ? events::attribution_from_string(rule->get_string()) : std::nullopt;
+    if (!credited) {
+      return make_error(errc::invalid_field,
+                        "attribution: expected last_click, last_view or unattributed");
+    }
+    out.credited_by = *credited;
   }
-  out.campaign_id = campaign->get_string();
+  // Only an unattributed conversion may lack the campaign (the advertiser named none).
+  const bool campaign_optional = conversion && out.credited_by == events::attribution::unattributed;
+  const json::value* campaign = field(o, "campaign_id", "campaignId");
+  out.campaign_id.clear();
+  if (campaign == nullptr && !campaign_optional) {
+    return make_error(errc::missing_field, "campaign_id: missing");
+  }
+  if (campaign != nullptr) {
+    if (!campaign->is_string() || (campaign->get_string().empty() && !campaign_optional)) {
+      return make_error(errc::invalid_field, "campaign_id: expected a non-empty string");
+    }
+    out.campaign_id = campaign->get_string();
+  }
 
   auto text = [&](std::string_view name, std::string_view camel, std::string& to) -> result<void> {
     to.clear();
@@ -258,6 +324,7 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
     to = *micros;
     return {};
   };
+  if (auto r = text("creative_id", "creativeId", out.creative_id); !r) return r;
   if (auto r = text("currency", "", out.currency); !r) return r;
   if (auto r = text("exchange", "", out.exchange); !r) return r;
   if (auto r = price("bid_price_micros", "bidPriceMicros", out.bid_price_micros); !r) return r;
@@ -270,6 +337,14 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
     if (!charged->is_bool())
       return make_error(errc::invalid_field, "charged: expected true or false");
     out.charged = charged->get_bool();
+  }
+  out.conversion_id.clear();
+  out.value_micros = 0;
+  if (conversion) {
+    if (auto r = text("conversion_id", "conversionId", out.conversion_id); !r) return r;
+    // The key that drops a conversion written twice (see report_builder::add).
+    if (out.conversion_id.empty()) return make_error(errc::missing_field, "conversion_id: missing");
+    if (auto r = price("value_micros", "valueMicros", out.value_micros); !r) return r;
   }
   return {};
 }
@@ -311,6 +386,27 @@ std::optional<money> campaign_summary::cost_per_click() const noexcept {
   return money::from_micros(static_cast<std::int64_t>((wide + divisor / 2) / divisor));
 }
 
+std::optional<double> campaign_summary::conversion_rate() const noexcept {
+  if (clicks == 0) return std::nullopt;
+  return static_cast<double>(conversions()) / static_cast<double>(clicks);
+}
+std::optional<double> campaign_summary::conversions_per_mille() const noexcept {
+  if (impressions == 0) return std::nullopt;
+  return static_cast<double>(conversions()) * 1000 / static_cast<double>(impressions);
+}
+std::optional<money> campaign_summary::cost_per_acquisition() const noexcept {
+  if (conversions() == 0) return std::nullopt;
+  // spend / conversions = paid_cpm_micros / (1000 * conversions), rounded once.
+  const auto wide = static_cast<unsigned __int128>(static_cast<std::uint64_t>(paid_cpm_micros));
+  const unsigned __int128 divisor = static_cast<unsigned __int128>(conversions()) * 1000;
+  return money::from_micros(static_cast<std::int64_t>((wide + divisor / 2) / divisor));
+}
+std::optional<double> campaign_summary::return_on_ad_spend() const noexcept {
+  if (paid_cpm_micros == 0) return std::nullopt;
+  // value / (paid_cpm_micros / 1000), from the unrounded spend.
+  return static_cast<double>(conversion_value_micros) * 1000 / static_cast<double>(paid_cpm_micros);
+}
+
 void report_builder::exchange_sums::add(const exchange_sums& o) noexcept {
   wins += o.wins;
   bills += o.bills;
@@ -332,6 +428,14 @@ report_builder::report_builder(report_query query) : query_(std::move(query)) {
 }
 
 void report_builder::add(const log_record& record, read_stats& stats) {
+  const bool conversion = record.kind == event_kind::conversion;
+  // At-least-once writing: a conversion's second line is dropped whatever the filters, so that
+  // `duplicates` does not depend on them.
+  if (conversion &&
+      !conversions_seen_.emplace(record.conversion_id, record.campaign_id, record.time_ms).second) {
+    ++stats.duplicates;
+    return;
+  }
   if ((from_ms_ && record.time_ms < *from_ms_) || (to_end_ms_ && record.time_ms >= *to_end_ms_) ||
       (query_.campaign_id && record.campaign_id != *query_.campaign_id) ||
       (query_.exchange && record.exchange != *query_.exchange)) {
@@ -339,7 +443,24 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     return;
   }
   ++stats.events;
-  sums& s = rows_[key{record.campaign_id, day_of_ms(record.time_ms), record.currency}];
+  const sys_days day = day_of_ms(record.time_ms);
+  if (conversion && record.credited_by == events::attribution::unattributed) {
+    auto& [count, value] = unattributed_[{day, record.currency}];
+    ++count;
+    value += record.value_micros;
+    return;
+  }
+  const group_by& g = query_.grouping;
+  // The row's key, built in reused strings: no allocation per event once the rows exist.
+  auto& [campaign, creative, exchange, key_day, currency] = scratch_key_;
+  campaign.assign(g.campaign ? std::string_view(record.campaign_id) : std::string_view());
+  creative.assign(g.creative ? std::string_view(record.creative_id) : std::string_view());
+  exchange.assign(g.exchange ? std::string_view(record.exchange) : std::string_view());
+  key_day = g.day ? day : sys_days{};
+  currency.assign(record.currency);
+  auto row = rows_.find(scratch_key_);
+  if (row == rows_.end()) row = rows_.emplace(scratch_key_, sums{}).first;
+  sums& s = row->second;
   switch (record.kind) {
     case event_kind::bid:
       ++s.bids;
@@ -347,7 +468,12 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     case event_kind::win:
     case event_kind::bill: {
       const bool win = record.kind == event_kind::win;
-      exchange_sums& e = s.by_exchange[record.exchange];
+      scratch_pair_.first.assign(record.campaign_id);
+      scratch_pair_.second.assign(record.exchange);
+      auto found = s.by_exchange.find(scratch_pair_);
+      if (found == s.by_exchange.end())
+        found = s.by_exchange.emplace(scratch_pair_, exchange_sums{}).first;
+      exchange_sums& e = found->second;
       ++(win ? e.wins : e.bills);
       (win ? e.win_cpm_micros : e.bill_cpm_micros) += record.clearing_price_micros;
       if (win) s.win_bid_cpm_micros += record.bid_price_micros;
@@ -375,51 +501,66 @@ void report_builder::add(const log_record& record, read_stats& stats) {
       ++s.clicks;
       break;
     case event_kind::conversion:
-      break;  // not read yet: lines of this kind are rejected by the line parser
+      ++(record.credited_by == events::attribution::last_click ? s.last_click : s.last_view);
+      s.conversion_value_micros += record.value_micros;
+      break;
   }
 }
 
 report report_builder::finish(read_stats stats) const {
-  // Currency-less events join their campaign's single currency of that day (File: block).
+  // Currency-less events join their group's single currency (File: block).
+  auto without_currency = [](const key& k) {
+    return std::tuple(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k));
+  };
   std::map<key, sums> rows;
-  std::map<std::pair<std::string, sys_days>, std::set<std::string>> currencies;
+  std::map<decltype(without_currency(key{})), std::set<std::string>> currencies;
   for (const auto& [k, s] : rows_) {
-    if (!std::get<2>(k).empty())
-      currencies[{std::get<0>(k), std::get<1>(k)}].insert(std::get<2>(k));
+    if (!std::get<4>(k).empty()) currencies[without_currency(k)].insert(std::get<4>(k));
   }
   for (const auto& [k, s] : rows_) {
     key target = k;
-    if (std::get<2>(k).empty()) {
-      auto it = currencies.find({std::get<0>(k), std::get<1>(k)});
+    if (std::get<4>(k).empty()) {
+      auto it = currencies.find(without_currency(k));
       if (it != currencies.end() && it->second.size() == 1)
-        std::get<2>(target) = *it->second.begin();
+        std::get<4>(target) = *it->second.begin();
     }
     sums& into = rows[target];
     into.bids += s.bids;
     into.losses += s.losses;
     into.clicks += s.clicks;
     into.win_bid_cpm_micros += s.win_bid_cpm_micros;
-    for (const auto& [exchange, e] : s.by_exchange) into.by_exchange[exchange].add(e);
+    into.last_click += s.last_click;
+    into.last_view += s.last_view;
+    into.conversion_value_micros += s.conversion_value_micros;
+    for (const auto& [pair, e] : s.by_exchange) into.by_exchange[pair].add(e);
   }
 
   report out;
+  out.grouping = query_.grouping;
   auto merge_basis = [](spend_basis a, spend_basis b) {
     if (a == spend_basis::none) return b;
     if (b == spend_basis::none || a == b) return a;
     return spend_basis::mixed;
   };
-  std::map<std::pair<std::string, std::string>, campaign_summary> totals;
+  // (campaign, creative, exchange, currency) -> the group's total over the range.
+  using total_key = std::tuple<std::string, std::string, std::string, std::string>;
+  std::map<total_key, campaign_summary> totals;
   for (const auto& [k, s] : rows) {
-    const auto& [campaign, day, currency] = k;
+    const auto& [campaign, creative, exchange, day, currency] = k;
     campaign_summary row;
     row.campaign_id = campaign;
-    row.day = day;
+    row.creative_id = creative;
+    row.exchange = exchange;
+    if (query_.grouping.day) row.day = day;
     row.currency = currency;
     row.bids = s.bids;
     row.losses = s.losses;
     row.clicks = s.clicks;
     row.win_bid_cpm_micros = s.win_bid_cpm_micros;
-    for (const auto& [exchange, e] : s.by_exchange) {
+    row.last_click_conversions = s.last_click;
+    row.last_view_conversions = s.last_view;
+    row.conversion_value_micros = s.conversion_value_micros;
+    for (const auto& [pair, e] : s.by_exchange) {
       row.wins += e.wins;
       row.bills += e.bills;
       row.win_clear_cpm_micros += e.win_cpm_micros;
@@ -428,37 +569,48 @@ report report_builder::finish(read_stats stats) const {
       row.paid_cpm_micros += e.charged_cpm_micros;
       if (e.charged_wins) row.basis = merge_basis(row.basis, spend_basis::win);
       if (e.charged_bills) row.basis = merge_basis(row.basis, spend_basis::bill);
-      // Older lines: bill basis when the pair ever saw a bill.
+      // Older lines: bill basis when the (campaign, exchange) pair ever saw a bill.
       if (e.legacy_wins + e.legacy_bills != 0) {
-        const auto billed = billed_.find({campaign, exchange});
+        const auto billed = billed_.find(pair);
         const bool by_bill = billed != billed_.end() && billed->second;
         row.impressions += by_bill ? e.legacy_bills : e.legacy_wins;
         row.paid_cpm_micros += by_bill ? e.legacy_bill_cpm_micros : e.legacy_win_cpm_micros;
         row.basis = merge_basis(row.basis, by_bill ? spend_basis::bill : spend_basis::win);
       }
     }
-    campaign_summary& t = totals[{campaign, currency}];
-    if (t.campaign_id.empty()) {
+    if (query_.grouping.day) {
+      campaign_summary& t = totals[{campaign, creative, exchange, currency}];
       t.campaign_id = campaign;
+      t.creative_id = creative;
+      t.exchange = exchange;
       t.currency = currency;
+      t.bids += row.bids;
+      t.wins += row.wins;
+      t.bills += row.bills;
+      t.losses += row.losses;
+      t.clicks += row.clicks;
+      t.impressions += row.impressions;
+      t.paid_cpm_micros += row.paid_cpm_micros;
+      t.win_bid_cpm_micros += row.win_bid_cpm_micros;
+      t.win_clear_cpm_micros += row.win_clear_cpm_micros;
+      t.basis = merge_basis(t.basis, row.basis);
+      t.last_click_conversions += row.last_click_conversions;
+      t.last_view_conversions += row.last_view_conversions;
+      t.conversion_value_micros += row.conversion_value_micros;
     }
-    t.bids += row.bids;
-    t.wins += row.wins;
-    t.bills += row.bills;
-    t.losses += row.losses;
-    t.clicks += row.clicks;
-    t.impressions += row.impressions;
-    t.paid_cpm_micros += row.paid_cpm_micros;
-    t.win_bid_cpm_micros += row.win_bid_cpm_micros;
-    t.win_clear_cpm_micros += row.win_clear_cpm_micros;
-    t.basis = merge_basis(t.basis, row.basis);
     out.days.push_back(std::move(row));
   }
-  // rows is ordered by (campaign, day, currency); present days by campaign, currency, day.
+  // rows is ordered by (campaign, creative, exchange, day, currency); present the days of each
+  // group and currency together, as the totals are.
   std::stable_sort(out.days.begin(), out.days.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.campaign_id, a.currency) < std::tie(b.campaign_id, b.currency);
+    return std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) <
+           std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency);
   });
   for (auto& [k, t] : totals) out.totals.push_back(std::move(t));
+  for (const auto& [k, v] : unattributed_) {
+    out.unattributed.push_back(
+        {.day = k.first, .currency = k.second, .conversions = v.first, .value_micros = v.second});
+  }
   out.input = std::move(stats);
   return out;
 }
@@ -592,20 +744,42 @@ result<report> build_report(const report_query& query) {
 
 namespace {
 
+// What a report cannot be grouped by, for the footers (File: block).
+constexpr std::string_view not_in_log =
+    "audience segment and experiment arm (not in the event log)";
+
 struct column {
   std::string_view title;
   bool left;  // text columns align left, numbers right
 };
 
-constexpr column columns[] = {
-    {"day", true},     {"campaign", true},  {"currency", true},      {"bids", false},
-    {"wins", false},   {"win_rate", false}, {"impressions", false},  {"spend", false},
-    {"ecpm", false},   {"avg_bid", false},  {"avg_clearing", false}, {"clearing/bid", false},
-    {"clicks", false}, {"ctr", false},      {"cpc", false},          {"basis", true}};
+// The grouped dimensions' columns, then currency, then the sums and rates (the ROI ones after
+// the older ones, so that a CSV reader of the older columns keeps its positions).
+constexpr column day_column{"day", true}, campaign_column{"campaign", true},
+    creative_column{"creative", true}, exchange_column{"exchange", true};
+constexpr column metric_columns[] = {
+    {"currency", true},      {"bids", false},           {"wins", false},
+    {"win_rate", false},     {"impressions", false},    {"spend", false},
+    {"ecpm", false},         {"avg_bid", false},        {"avg_clearing", false},
+    {"clearing/bid", false}, {"clicks", false},         {"ctr", false},
+    {"cpc", false},          {"basis", true},           {"conversions", false},
+    {"last_click", false},   {"last_view", false},      {"conv_value", false},
+    {"cvr", false},          {"conv_per_mille", false}, {"cpa", false},
+    {"roas", false}};
+
+std::vector<column> columns_of(const group_by& g) {
+  std::vector<column> out;
+  if (g.day) out.push_back(day_column);
+  if (g.campaign) out.push_back(campaign_column);
+  if (g.creative) out.push_back(creative_column);
+  if (g.exchange) out.push_back(exchange_column);
+  out.insert(out.end(), std::begin(metric_columns), std::end(metric_columns));
+  return out;
+}
 
 // One row's cells; `undefined` stands for a rate without a denominator.
-std::vector<std::string> cells(const campaign_summary& s, std::string_view undefined,
-                               bool percent) {
+std::vector<std::string> cells(const campaign_summary& s, const group_by& g,
+                               std::string_view undefined, bool percent) {
   auto money_cell = [&](const std::optional<money>& m) {
     return m ? format_micros(m->micros()) : std::string(undefined);
   };
@@ -613,41 +787,45 @@ std::vector<std::string> cells(const campaign_summary& s, std::string_view undef
     if (!r) return std::string(undefined);
     return percent ? format_ratio(*r * 100, 2) + "%" : format_ratio(*r, 6);
   };
-  return {s.day ? format_day(*s.day) : std::string("total"),
-          s.campaign_id,
-          s.currency,
-          std::to_string(s.bids),
-          std::to_string(s.wins),
-          rate_cell(s.win_rate()),
-          std::to_string(s.impressions),
-          format_micros(s.spend().micros()),
-          money_cell(s.ecpm()),
-          money_cell(s.average_bid_price()),
-          money_cell(s.average_clearing_price()),
-          s.clearing_to_bid() ? format_ratio(*s.clearing_to_bid(), 4) : std::string(undefined),
-          std::to_string(s.clicks),
-          rate_cell(s.click_through_rate()),
-          money_cell(s.cost_per_click()),
-          std::string(to_string(s.basis))};
+  auto ratio_cell = [&](const std::optional<double>& r, int decimals) {
+    return r ? format_ratio(*r, decimals) : std::string(undefined);
+  };
+  std::vector<std::string> out;
+  if (g.day) out.push_back(s.day ? format_day(*s.day) : std::string("total"));
+  if (g.campaign) out.push_back(s.campaign_id);
+  if (g.creative) out.push_back(s.creative_id);
+  if (g.exchange) out.push_back(s.exchange);
+  for (std::string& cell : std::vector<std::string>{s.currency,
+                                                    std::to_string(s.bids),
+                                                    std::to_string(s.wins),
+                                                    rate_cell(s.win_rate()),
+                                                    std::to_string(s.impressions),
+                                                    format_micros(s.spend().micros()),
+                                                    money_cell(s.ecpm()),
+                                                    money_cell(s.average_bid_price()),
+                                                    money_cell(s.average_clearing_price()),
+                                                    ratio_cell(s.clearing_to_bid(), 4),
+                                                    std::to_string(s.clicks),
+                                                    rate_cell(s.click_through_rate()),
+                                                    money_cell(s.cost_per_click()),
+                                                    std::string(to_string(s.basis)),
+                                                    std::to_string(s.conversions()),
+                                                    std::to_string(s.last_click_conversions),
+                                                    std::to_string(s.last_view_conversions),
+                                                    format_micros(s.conversion_value_micros),
+                                                    rate_cell(s.conversion_rate()),
+                                                    ratio_cell(s.conversions_per_mille(), 4),
+                                                    money_cell(s.cost_per_acquisition()),
+                                                    ratio_cell(s.return_on_ad_spend(), 4)}) {
+    out.push_back(std::move(cell));
+  }
+  return out;
 }
 
-std::string render_table(const report& r) {
-  std::vector<std::vector<std::string>> table;
-  std::vector<std::string> header;
-  for (const column& c : columns) header.emplace_back(c.title);
-  table.push_back(std::move(header));
-  std::vector<std::size_t> separators;  // a rule before each total row block
-  std::size_t next_total = 0;
-  for (std::size_t i = 0; i < r.days.size(); ++i) {
-    table.push_back(cells(r.days[i], "-", true));
-    const bool last_of_group = i + 1 == r.days.size() ||
-                               r.days[i + 1].campaign_id != r.days[i].campaign_id ||
-                               r.days[i + 1].currency != r.days[i].currency;
-    if (last_of_group && next_total < r.totals.size()) {
-      table.push_back(cells(r.totals[next_total++], "-", true));
-    }
-  }
-  std::vector<std::size_t> width(std::size(columns), 0);
+// Aligned columns, trailing spaces trimmed.
+std::string align(const std::vector<std::vector<std::string>>& table,
+                  const std::vector<column>& columns) {
+  std::vector<std::size_t> width(columns.size(), 0);
   for (const auto& row : table) {
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
   }
@@ -663,7 +841,46 @@ std::string render_table(const report& r) {
     out += line;
     out += '\n';
   }
+  return out;
+}
+
+bool same_group(const campaign_summary& a, const campaign_summary& b) {
+  return std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) ==
+         std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency);
+}
+
+std::string render_table(const report& r) {
+  const std::vector<column> columns = columns_of(r.grouping);
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> header;
+  for (const column& c : columns) header.emplace_back(c.title);
+  table.push_back(std::move(header));
+  std::size_t next_total = 0;
+  for (std::size_t i = 0; i < r.days.size(); ++i) {
+    table.push_back(cells(r.days[i], r.grouping, "-", true));
+    const bool last_of_group = i + 1 == r.days.size() || !same_group(r.days[i + 1], r.days[i]);
+    if (last_of_group && next_total < r.totals.size()) {
+      table.push_back(cells(r.totals[next_total++], r.grouping, "-", true));
+    }
+  }
+  std::string out = align(table, columns);
   if (r.days.empty()) out += "(no events in the range)\n";
+  if (!r.unattributed.empty()) {
+    const std::vector<column> side = {
+        {"day", true}, {"currency", true}, {"conversions", false}, {"conv_value", false}};
+    std::vector<std::vector<std::string>> rows = {{"day", "currency", "conversions", "conv_value"}};
+    for (const auto& u : r.unattributed) {
+      rows.push_back({format_day(u.day), u.currency, std::to_string(u.conversions),
+                      format_micros(u.value_micros)});
+    }
+    out += "\nunattributed conversions (no touch in the attribution windows; in no row above):\n";
+    out += align(rows, side);
+  }
+  out += "\nattribution: " + std::string(attribution_model) +
+         " (the rule each conversion line carries); rows by " +
+         (to_string(r.grouping).empty() ? std::string("currency")
+                                        : to_string(r.grouping) + ",currency") +
+         "; not available: " + std::string(not_in_log) + "\n";
   return out;
 }
 
@@ -678,14 +895,15 @@ std::string csv_field(const std::string& text) {
 }
 
 std::string render_csv(const report& r) {
+  const std::vector<column> columns = columns_of(r.grouping);
   std::string out;
-  for (std::size_t c = 0; c < std::size(columns); ++c) {
+  for (std::size_t c = 0; c < columns.size(); ++c) {
     if (c != 0) out += ',';
     out += columns[c].title;
   }
   out += '\n';
   for (const auto& s : r.days) {
-    const auto row = cells(s, "", false);
+    const auto row = cells(s, r.grouping, "", false);
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (c != 0) out += ',';
       out += csv_field(row[c]);
@@ -695,7 +913,7 @@ std::string render_csv(const report& r) {
   return out;
 }
 
-void json_summary(std::string& out, const campaign_summary& s) {
+void json_summary(std::string& out, const campaign_summary& s, const group_by& g) {
   auto key = [&](std::string_view name) {
     out += ",\"";
     out += name;
@@ -709,38 +927,45 @@ void json_summary(std::string& out, const campaign_summary& s) {
     key(name);
     out += v ? format_ratio(*v, 6) : "null";
   };
+  auto count = [&](std::string_view name, std::uint64_t n) {
+    key(name);
+    out += std::to_string(n);
+  };
   out += "{\"day\":";
   if (s.day) {
     append_json_string(out, format_day(*s.day));
   } else {
     out += "null";
   }
-  key("campaign_id");
-  append_json_string(out, s.campaign_id);
+  if (g.campaign) key("campaign_id"), append_json_string(out, s.campaign_id);
+  if (g.creative) key("creative_id"), append_json_string(out, s.creative_id);
+  if (g.exchange) key("exchange"), append_json_string(out, s.exchange);
   key("currency");
   append_json_string(out, s.currency);
-  key("bids");
-  out += std::to_string(s.bids);
-  key("wins");
-  out += std::to_string(s.wins);
-  key("bills");
-  out += std::to_string(s.bills);
-  key("losses");
-  out += std::to_string(s.losses);
+  count("bids", s.bids);
+  count("wins", s.wins);
+  count("bills", s.bills);
+  count("losses", s.losses);
   ratio_value("win_rate", s.win_rate());
-  key("impressions");
-  out += std::to_string(s.impressions);
+  count("impressions", s.impressions);
   money_value("spend", s.spend());
   money_value("ecpm", s.ecpm());
   money_value("average_bid_price", s.average_bid_price());
   money_value("average_clearing_price", s.average_clearing_price());
   ratio_value("clearing_to_bid", s.clearing_to_bid());
-  key("clicks");
-  out += std::to_string(s.clicks);
+  count("clicks", s.clicks);
   ratio_value("ctr", s.click_through_rate());
   money_value("cost_per_click", s.cost_per_click());
   key("spend_basis");
   append_json_string(out, to_string(s.basis));
+  count("conversions", s.conversions());
+  count("last_click_conversions", s.last_click_conversions);
+  count("last_view_conversions", s.last_view_conversions);
+  money_value("conversion_value", s.conversion_value());
+  ratio_value("cvr", s.conversion_rate());
+  ratio_value("conversions_per_mille", s.conversions_per_mille());
+  money_value("cpa", s.cost_per_acquisition());
+  ratio_value("roas", s.return_on_ad_spend());
   out += '}';
 }
 
@@ -748,21 +973,39 @@ std::string render_json(const report& r) {
   std::string out = "{\"days\":[";
   for (std::size_t i = 0; i < r.days.size(); ++i) {
     out += i == 0 ? "\n  " : ",\n  ";
-    json_summary(out, r.days[i]);
+    json_summary(out, r.days[i], r.grouping);
   }
   out += "],\n\"totals\":[";
   for (std::size_t i = 0; i < r.totals.size(); ++i) {
     out += i == 0 ? "\n  " : ",\n  ";
-    json_summary(out, r.totals[i]);
+    json_summary(out, r.totals[i], r.grouping);
   }
+  out += "],\n\"unattributed\":[";
+  for (std::size_t i = 0; i < r.unattributed.size(); ++i) {
+    const unattributed_summary& u = r.unattributed[i];
+    out += i == 0 ? "\n  " : ",\n  ";
+    out += "{\"day\":";
+    append_json_string(out, format_day(u.day));
+    out += ",\"currency\":";
+    append_json_string(out, u.currency);
+    out += ",\"conversions\":" + std::to_string(u.conversions) +
+           ",\"conversion_value\":" + format_micros(u.value_micros) + "}";
+  }
+  out += "],\n\"group_by\":";
+  append_json_string(out, to_string(r.grouping));
+  out += ",\"attribution_model\":";
+  append_json_string(out, attribution_model);
+  out += ",\"not_available\":";
+  append_json_string(out, not_in_log);
   const read_stats& in = r.input;
-  out += "],\n\"input\":{\"files\":" + std::to_string(in.files) +
+  out += ",\n\"input\":{\"files\":" + std::to_string(in.files) +
          ",\"files_skipped\":" + std::to_string(in.files_skipped) +
          ",\"unreadable_files\":" + std::to_string(in.unreadable_files) +
          ",\"lines\":" + std::to_string(in.lines) + ",\"events\":" + std::to_string(in.events) +
          ",\"filtered\":" + std::to_string(in.filtered) +
          ",\"malformed\":" + std::to_string(in.malformed) +
-         ",\"cut_short\":" + std::to_string(in.cut_short) + ",\"problems\":[";
+         ",\"cut_short\":" + std::to_string(in.cut_short) +
+         ",\"duplicates\":" + std::to_string(in.duplicates) + ",\"problems\":[";
   for (std::size_t i = 0; i < in.problems.size(); ++i) {
     if (i != 0) out += ',';
     append_json_string(out, in.problems[i]);
@@ -790,7 +1033,7 @@ std::string describe_input(const read_stats& s) {
                     with_commas(s.lines) + " lines: " + with_commas(s.events) +
                     " events counted, " + with_commas(s.filtered) + " outside the filters, " +
                     with_commas(s.malformed) + " malformed, " + with_commas(s.cut_short) +
-                    " cut short";
+                    " cut short, " + with_commas(s.duplicates) + " duplicate conversions";
   if (s.files_skipped != 0) out += "; " + with_commas(s.files_skipped) + " files out of range";
   if (s.unreadable_files != 0) out += "; " + with_commas(s.unreadable_files) + " unreadable";
   return out;

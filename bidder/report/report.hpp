@@ -1,14 +1,19 @@
 // File: bidder/report/report.hpp
 //
 // `bidder report`'s logic: reads the event log files (events.proto, one JSON line each) in a
-// directory and sums them per campaign and UTC day: bids, wins, win rate, paid impressions,
-// spend, eCPM, average bid and clearing price of the wins, clicks, CTR and cost per click.
-// Malformed lines (hostile bytes, a line cut short by a crash) are skipped and counted.
+// directory and sums them per group (by default campaign and UTC day; `group_by` picks any of
+// day, campaign, creative and exchange), always apart per currency: bids, wins, win rate, paid
+// impressions, spend, eCPM, average bid and clearing price of the wins, clicks, CTR, cost per
+// click, and the ROI columns: conversions (last_click and last_view), their value, CVR,
+// conversions per mille, CPA and ROAS. Malformed lines (hostile bytes, a line cut short by a
+// crash) are skipped and counted; a conversion written twice (after a crash) is counted once.
 //
-//   auto r = bidder::events::build_report({.dir = "data/events",
-//                                          .from = *bidder::events::parse_day("2026-11-22")});
-//   if (!r) { std::cerr << r.error() << '\n'; return 1; }
-//   std::cout << bidder::events::render(*r, bidder::events::report_format::table);
+//   auto r = bidder::reporting::build_report({.dir = "data/events",
+//                                             .from = *bidder::reporting::parse_day("2026-11-22"),
+//                                             .grouping = *bidder::reporting::parse_group_by(
+//                                                 "campaign,exchange")});
+//   if (!r) { std::cerr << r.error().message << '\n'; return 1; }
+//   std::cout << bidder::reporting::render(*r, bidder::reporting::report_format::table);
 //
 // Definitions (all money in the event's currency; prices in the log are CPM prices):
 // - impressions: paid impressions, counted exactly as the spend ledger counted them: the WIN and
@@ -22,11 +27,29 @@
 // - win rate: wins / bids. avg bid / avg clearing: over WIN events (which carry both);
 //   clearing/bid: their sums' ratio, what the second-price or shading saved.
 // - CTR: clicks / impressions. cost per click: spend / clicks.
-// - A row is (campaign, day, currency). An event without a currency (e.g. a click whose handler
-//   did not know it) joins its campaign's row of that day when that day has one currency, else a
-//   row with currency "".
-// - Duplicates are not removed: the notice handlers log a notice once (idempotent by bid id).
-// - Not derivable from this log: requests matched (the log starts at a bid).
+// - conversions: CONVERSION events the bidder attributed to a touch of the row (the campaign,
+//   creative and exchange of the credited win, bill or click), split by the rule each line
+//   carries: last_click (the user's last click in the click window), else last_view (the last
+//   win or bill in the view window). That is the attribution model of every report
+//   (`attribution_model`); linear or time-decay credit cannot be computed from this log (a line
+//   carries its credited touch, not the user's chain of touches). A conversion counts on the
+//   day of its own time_ms, not of the touch.
+// - conversion value: the sum of their value_micros, which the bidder converted into the
+//   credited bid's currency (so it is in the row's currency, like its spend).
+// - CVR: conversions / clicks (last_view conversions included, so it can exceed 1);
+//   conversions per mille: conversions * 1000 / impressions.
+// - CPA: spend / conversions. ROAS: conversion value / spend.
+// - Unattributed conversions (no touch in either window) belong to no row: they are summed per
+//   UTC day and currency apart (`report::unattributed`).
+// - A conversion line may be written twice after a crash (at-least-once): lines with the same
+//   (conversion_id, campaign_id, time_ms) count once; the rest are `read_stats::duplicates`.
+// - A row is (the `group_by` dimensions, currency): money never sums across currencies. An
+//   event without a currency (e.g. a click whose handler did not know it) joins the row of its
+//   group when the group has one currency, else a row with currency "".
+// - Other duplicates are not removed: the notice handlers log a notice once (idempotent by bid
+//   id).
+// - Not derivable from this log: requests matched (the log starts at a bid); audience segment
+//   and experiment arm (no event carries them yet, so there is no such group_by).
 #pragma once
 
 #include <chrono>
@@ -35,6 +58,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -55,6 +79,27 @@ using std::chrono::sys_days;
 /// "YYYY-MM-DD".
 std::string format_day(sys_days day);
 
+/// Which dimensions a report's rows have. Audience segment and experiment arm are not in the
+/// event log, so they cannot be grouped by (see the File: block).
+struct group_by {
+  bool campaign = true;
+  bool creative = false;
+  bool exchange = false;
+  bool day = true;
+  friend bool operator==(const group_by&, const group_by&) = default;
+};
+/// Parses a comma list of day, campaign, creative and exchange, in any order (e.g.
+/// "campaign,day", the default). Errors: invalid_field (empty, an unknown or repeated name),
+/// naming the item.
+[[nodiscard]] result<group_by> parse_group_by(std::string_view text);
+/// The canonical comma list, in the rows' sort order: "campaign,creative,exchange,day" or a
+/// subset ("campaign,day" for the default); "" when nothing is grouped (one row per currency).
+std::string to_string(const group_by& grouping);
+
+/// The attribution model every report states: the rule the bidder applied, which each
+/// conversion line carries (events.proto `attribution`).
+inline constexpr std::string_view attribution_model = "last_click, else last_view";
+
 struct report_query {
   /// Directory holding events-*.jsonl files (other files are ignored). Required.
   std::filesystem::path dir{};
@@ -65,13 +110,16 @@ struct report_query {
   std::optional<std::string> campaign_id{};
   /// Only events of this exchange (config Exchange.id); absent: all.
   std::optional<std::string> exchange{};
+  /// The rows' dimensions (besides the currency); default: campaign and day.
+  group_by grouping{};
 };
 
 /// What a report needs of one line (the rest of the record is not kept).
 struct log_record {
   event_kind kind = event_kind::bid;
   std::int64_t time_ms = 0;
-  std::string campaign_id;
+  std::string campaign_id;  ///< empty only on an unattributed conversion that named none
+  std::string creative_id;
   std::string currency;
   std::string exchange;
   std::int64_t bid_price_micros = 0;
@@ -79,6 +127,10 @@ struct log_record {
   /// Win and bill: whether the notice counted as spend; absent on lines written before the
   /// field existed (the report then infers the basis, see report_builder).
   std::optional<bool> charged;
+  /// Conversion: the advertiser's id, its value (micros of `currency`) and the crediting rule.
+  std::string conversion_id;
+  std::int64_t value_micros = 0;
+  events::attribution credited_by = events::attribution::unattributed;
 };
 
 /// Parses log lines; reuses its buffers, so one parser per reading thread.
@@ -107,9 +159,12 @@ inline constexpr std::size_t max_line_bytes = 64 * 1024;
 enum class spend_basis { none, win, bill, mixed };
 std::string_view to_string(spend_basis basis) noexcept;
 
-/// One row: a campaign on one day in one currency, or (day absent) its total over the range.
+/// One row: a group (report_query::grouping; the dimensions not grouped by are empty) in one
+/// currency on one day, or (day absent) over the range.
 struct campaign_summary {
   std::string campaign_id;
+  std::string creative_id;
+  std::string exchange;
   std::optional<sys_days> day;
   std::string currency;
   std::uint64_t bids = 0;
@@ -122,8 +177,15 @@ struct campaign_summary {
   std::int64_t win_bid_cpm_micros = 0;    ///< sum of the WIN events' bid prices
   std::int64_t win_clear_cpm_micros = 0;  ///< sum of the WIN events' clearing prices
   spend_basis basis = spend_basis::none;
+  std::uint64_t last_click_conversions = 0;  ///< attributed by last_click
+  std::uint64_t last_view_conversions = 0;   ///< attributed by last_view
+  std::int64_t conversion_value_micros = 0;  ///< their value, in `currency`
 
   money spend() const noexcept;
+  std::uint64_t conversions() const noexcept {
+    return last_click_conversions + last_view_conversions;
+  }
+  money conversion_value() const noexcept { return money::from_micros(conversion_value_micros); }
   std::optional<double> win_rate() const noexcept;
   std::optional<money> ecpm() const noexcept;
   std::optional<money> average_bid_price() const noexcept;
@@ -131,6 +193,22 @@ struct campaign_summary {
   std::optional<double> clearing_to_bid() const noexcept;
   std::optional<double> click_through_rate() const noexcept;
   std::optional<money> cost_per_click() const noexcept;
+  /// conversions / clicks (CVR).
+  std::optional<double> conversion_rate() const noexcept;
+  /// conversions * 1000 / impressions.
+  std::optional<double> conversions_per_mille() const noexcept;
+  /// spend / conversions (CPA).
+  std::optional<money> cost_per_acquisition() const noexcept;
+  /// conversion value / spend (ROAS).
+  std::optional<double> return_on_ad_spend() const noexcept;
+};
+
+/// Unattributed conversions of one UTC day in one currency (they belong to no row).
+struct unattributed_summary {
+  sys_days day{};
+  std::string currency;
+  std::uint64_t conversions = 0;
+  std::int64_t value_micros = 0;
 };
 
 /// What was read, for the report's footer and for monitoring the log's health.
@@ -143,14 +221,24 @@ struct read_stats {
   std::uint64_t filtered = 0;   ///< good lines outside --from/--to/--campaign/--exchange
   std::uint64_t malformed = 0;  ///< lines skipped: not a valid event
   std::uint64_t cut_short = 0;  ///< a last line without its newline (a crash, or being written)
+  /// Conversion lines not counted because one with the same (conversion_id, campaign_id,
+  /// time_ms) was (written twice after a crash).
+  std::uint64_t duplicates = 0;
   /// The first `max_problems` skipped lines and unreadable files, as "FILE:LINE: reason".
   std::vector<std::string> problems;
 };
 inline constexpr std::size_t max_problems = 20;
 
 struct report {
-  std::vector<campaign_summary> days;    ///< by campaign, currency, day
-  std::vector<campaign_summary> totals;  ///< one per campaign and currency, over the range
+  group_by grouping;
+  /// The rows, sorted by campaign, creative, exchange, currency, day (the dimensions grouped
+  /// by). Named for the default grouping; without day in it, `day` is absent on each.
+  std::vector<campaign_summary> days;
+  /// With day in the grouping: each group and currency over the range, in the same order.
+  /// Without: empty (the rows already are).
+  std::vector<campaign_summary> totals;
+  /// By day, currency.
+  std::vector<unattributed_summary> unattributed;
   read_stats input;
 };
 
@@ -158,7 +246,8 @@ struct report {
 class report_builder {
  public:
   explicit report_builder(report_query query);
-  /// Counts `record` if it passes the query's filters (else counts it in `filtered`).
+  /// Counts `record` if it passes the query's filters (else counts it in `filtered`), and a
+  /// conversion only the first time (else counts it in `duplicates`).
   void add(const log_record& record, read_stats& stats);
   /// The rows, sorted; `stats` becomes the report's `input`.
   report finish(read_stats stats) const;
@@ -180,14 +269,25 @@ class report_builder {
   struct sums {
     std::uint64_t bids = 0, losses = 0, clicks = 0;
     std::int64_t win_bid_cpm_micros = 0;
-    std::map<std::string, exchange_sums, std::less<>> by_exchange;
+    std::uint64_t last_click = 0, last_view = 0;
+    std::int64_t conversion_value_micros = 0;
+    // By (campaign, exchange), the pair whose legacy basis billed_ holds.
+    std::map<std::pair<std::string, std::string>, exchange_sums> by_exchange;
   };
-  // (campaign, day, currency)
-  using key = std::tuple<std::string, sys_days, std::string>;
+  // (campaign, creative, exchange, day, currency); the dimensions not grouped by are empty, and
+  // the day the epoch. Its order is the rows' order but for the day.
+  using key = std::tuple<std::string, std::string, std::string, sys_days, std::string>;
   report_query query_;
   std::optional<std::int64_t> from_ms_, to_end_ms_;
   std::map<key, sums> rows_;
   std::map<std::pair<std::string, std::string>, bool> billed_;  // (campaign, exchange) -> any bill
+  // (conversion_id, campaign_id, time_ms) of the conversions counted, to drop repeats.
+  std::set<std::tuple<std::string, std::string, std::int64_t>> conversions_seen_;
+  // add()'s keys, reused so that looking a row up allocates nothing.
+  key scratch_key_;
+  std::pair<std::string, std::string> scratch_pair_;
+  // (day, currency) -> count, value.
+  std::map<std::pair<sys_days, std::string>, std::pair<std::uint64_t, std::int64_t>> unattributed_;
 };
 
 /// Reads every log file in `query.dir` whose name (its open time) can hold events of the range
@@ -200,10 +300,16 @@ enum class report_format { table, csv, json };
 /// "table", "csv" or "json". Errors: invalid_field.
 [[nodiscard]] result<report_format> parse_report_format(std::string_view text);
 
-/// table: aligned columns, days then each campaign's total, "-" where a rate is undefined.
-/// csv: a header and one row per campaign and day (no totals; sum them), empty where undefined.
-/// json: {"days":[...],"totals":[...],"input":{...}}, null where undefined; money as decimal
-/// numbers with 6 places (exact micros).
+/// Columns: the grouped dimensions (day, campaign, creative, exchange), currency, then the
+/// sums and rates (the ROI ones last). "-" (table), empty (csv) or null (json) where a rate is
+/// undefined.
+/// table: aligned columns, each group's days then its total; then the unattributed
+/// conversions per day, and a line naming the attribution model and the grouping.
+/// csv: a header and one row per group (no totals, no unattributed: sum the rows; the json
+/// form has them).
+/// json: {"days":[...],"totals":[...],"unattributed":[...],"group_by":"campaign,day",
+/// "attribution_model":"last_click, else last_view","input":{...}}; money as decimal numbers
+/// with 6 places (exact micros).
 std::string render(const report& r, report_format format);
 /// One line for people: files, lines, events, filtered, malformed, cut short.
 std::string describe_input(const read_stats& stats);

@@ -1868,3 +1868,92 @@ TEST_CASE("a campaign priced on segments with no audience targeting prices membe
   CHECK_THAT(metrics.body, Catch::Contains("bidder_audience_lookups_total{result=\"found\"}"));
   CHECK_THAT(metrics.body, !Catch::Contains("bidder_audience_lookups_total{result=\"found\"} 0\n"));
 }
+
+// ---- the report on the admin port (issue 15) ---------------------------------------------
+
+TEST_CASE("GET /admin/report answers the event log's report with the admin token's rules",
+          "[integration][report]") {
+  custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
+  REQUIRE(server.started.has_value());
+  const std::uint16_t admin = (*server.started)->admin_port();
+  const std::map<std::string, std::string> token = {{"Authorization", "Bearer s3cret"}};
+  // A day of the log as the bidder writes it: a bid won on x1, clicked, and converted (the
+  // conversion written twice, as after a crash), and a conversion credited to no touch.
+  const fs::path events = server.dir.path / "events";
+  std::ofstream(events / "events-20261122-100000-0.jsonl")
+      << R"({"kind":"BID","time_ms":1795342530250,"campaign_id":"alpha","creative_id":"b1",)"
+         R"("bid_price_micros":2500000,"currency":"USD","exchange":"x1"})"
+      << "\n"
+      << R"({"kind":"WIN","time_ms":1795342530260,"campaign_id":"alpha","creative_id":"b1",)"
+         R"("bid_price_micros":2500000,"clearing_price_micros":2000000,"currency":"USD",)"
+         R"("exchange":"x1","charged":true})"
+      << "\n"
+      << R"({"kind":"CLICK","time_ms":1795342530270,"campaign_id":"alpha","creative_id":"b1",)"
+         R"("currency":"USD","exchange":"x1"})"
+      << "\n"
+      << R"({"kind":"CONVERSION","time_ms":1795342590000,"bid_id":"b-1","campaign_id":"alpha",)"
+         R"("creative_id":"b1","currency":"USD","exchange":"x1","conversion_id":"order-1",)"
+         R"("value_micros":10000000,"attribution":"last_click"})"
+      << "\n"
+      << R"({"kind":"CONVERSION","time_ms":1795342590000,"bid_id":"b-1","campaign_id":"alpha",)"
+         R"("creative_id":"b1","currency":"USD","exchange":"x1","conversion_id":"order-1",)"
+         R"("value_micros":10000000,"attribution":"last_click"})"
+      << "\n"
+      << R"({"kind":"CONVERSION","time_ms":1795342600000,"currency":"USD",)"
+         R"("conversion_id":"order-2","value_micros":5000000,"attribution":"unattributed"})"
+      << "\n";
+  const std::string target =
+      "/admin/report?from=2026-11-22&to=2026-11-22&group_by=campaign,exchange&format=json";
+
+  CHECK(admin_call(admin, "GET", target).status == 401);
+  const http_reply reply = admin_call(admin, "GET", target, "", token);
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  CHECK(reply.headers.at("content-type") == "application/json");
+  // The same JSON as the command line's report of the same query.
+  bidder::reporting::report_query query{
+      .dir = events,
+      .from = *bidder::reporting::parse_day("2026-11-22"),
+      .to = *bidder::reporting::parse_day("2026-11-22"),
+      .grouping = *bidder::reporting::parse_group_by("campaign,exchange")};
+  auto offline = bidder::reporting::build_report(query);
+  REQUIRE(offline.has_value());
+  CHECK(reply.body == render(*offline, bidder::reporting::report_format::json));
+  const json::value report = json::parse(reply.body);
+  const json::object& row = report.at("days").at(0).as_object();
+  CHECK(str(row, "campaign_id") == "alpha");
+  CHECK(str(row, "exchange") == "x1");
+  CHECK(number(row.at("conversions")) == 1);
+  CHECK(number(row.at("last_click_conversions")) == 1);
+  CHECK(number(row.at("conversion_value")) == 10.0);
+  CHECK(number(row.at("cpa")) == 0.002);    // one impression at 2.00 CPM
+  CHECK(number(row.at("roas")) == 5000.0);  // 10.00 / 0.002
+  CHECK(number(row.at("cvr")) == 1.0);
+  CHECK(number(report.at("unattributed").at(0).at("conversions")) == 1);
+  CHECK(number(report.at("input").at("duplicates")) == 1);
+  CHECK(report.at("attribution_model").as_string() == "last_click, else last_view");
+
+  const http_reply csv =
+      admin_call(admin, "GET", "/admin/report?format=csv&campaign=alpha", "", token);
+  CHECK(csv.status == 200);
+  CHECK_THAT(csv.headers.at("content-type"), Catch::StartsWith("text/csv"));
+  CHECK_THAT(csv.body, Catch::Contains("\n2026-11-22,alpha,USD,1,1,"));
+
+  for (const auto& [query_string, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"from=2026-02-30", "from: "},
+           {"to=tomorrow", "to: "},
+           {"group_by=segment", "group_by: "},
+           {"format=xml", "format "},
+           {"campaign=", "campaign: "},
+           {"exchange=x1&exchange=x2", "exchange: given twice"},
+           {"from=2026-11-23&to=2026-11-22", "from: "},
+           {"bogus=1", "unknown parameter \"bogus\""}}) {
+    INFO(query_string);
+    const http_reply bad = admin_call(admin, "GET", "/admin/report?" + query_string, "", token);
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::StartsWith(reason));
+  }
+  CHECK(admin_call(admin, "POST", "/admin/report", "", token).status == 405);
+  CHECK(admin_call(admin, "POST", "/admin/report").status == 401);
+  CHECK(admin_call(admin, "GET", "/healthz").status == 200);  // and the port keeps serving
+}

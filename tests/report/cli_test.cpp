@@ -63,11 +63,22 @@ TEST_CASE("bidder report prints the summary and what it skipped", "[events][cli]
     CHECK_THAT(r.err, Catch::Contains("1 events counted, 1 outside the filters"));
     CHECK(run({"--dir", d, "--exchange", ""}).code == 2);
   }
-  SECTION("a table by default") {
+  SECTION("--group-by picks the rows' dimensions") {
+    const auto r = run({"--dir", d, "--group-by", "exchange,campaign", "--format", "csv"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("campaign,exchange,currency,bids,"));
+    CHECK_THAT(r.out, Catch::Contains("\nauto-intenders,x1,USD,1,"));
+    CHECK_THAT(r.out, Catch::Contains("\nother,x2,USD,1,"));
+    const auto bad = run({"--dir", d, "--group-by", "segment"});
+    CHECK(bad.code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("group_by: \"segment\""));
+  }
+  SECTION("a table by default, stating the attribution model") {
     const auto r = run({"--dir", d});
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Catch::StartsWith("day "));
     CHECK_THAT(r.out, Catch::Contains("other"));
+    CHECK_THAT(r.out, Catch::Contains("attribution: last_click, else last_view"));
   }
   SECTION("json") {
     const auto r = run({"--dir", d, "--format", "json"});

@@ -402,9 +402,10 @@ TEST_CASE("the report renders as a table, CSV and JSON", "[events][report]") {
   SECTION("csv: one row per campaign and day, quoted where needed") {
     CHECK(render(report, report_format::csv) ==
           "day,campaign,currency,bids,wins,win_rate,impressions,spend,ecpm,avg_bid,avg_clearing,"
-          "clearing/bid,clicks,ctr,cpc,basis\n"
+          "clearing/bid,clicks,ctr,cpc,basis,conversions,last_click,last_view,conv_value,cvr,"
+          "conv_per_mille,cpa,roas\n"
           "2026-11-22,\"c,1\",USD,2,1,0.500000,1,0.001235,1.234567,2.000000,1.234567,0.6173,1,"
-          "1.000000,0.001235,win\n");
+          "1.000000,0.001235,win,0,0,0,0.000000,0.000000,0.0000,,0.0000\n");
   }
   SECTION("table: aligned, with the campaign's total") {
     const std::string table = render(report, report_format::table);
