@@ -41,6 +41,7 @@ std::uint64_t dir_bytes(const fs::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a long run's lines so far survive a timeout
   std::size_t users = 1'000'000, touches = 4, lookups = 200'000;
   fs::path dir = fs::temp_directory_path() / ("touch-bench-" + std::to_string(::getpid()));
   for (int i = 1; i < argc; ++i) {
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   }
   if (!batch.empty() && !(*store)->record(batch)) return 1;
   const double write_s = std::chrono::duration<double>(clock_type::now() - start).count();
+  std::printf("recorded %zu touches in %.1f s; compacting...\n", users * touches, write_s);
   if (!(*store)->compact()) return 1;
   const double total_s = std::chrono::duration<double>(clock_type::now() - start).count();
   const std::uint64_t bytes = dir_bytes(dir);
