@@ -35,9 +35,10 @@ class conversion_service::touch_sink final : public engine::event_sink {
     std::array<std::uint64_t, conversions::touch_recorder::max_users> users;
     const std::size_t count = notice::read_user_hashes(e.users, users);
     const std::int64_t price = click ? 0 : e.clearing_price.value_or(e.bid_price).micros();
-    recorder_.offer(click ? touch_kind::click : touch_kind::view, e.at, price,
-                    {e.bid_id, e.campaign_id, e.creative_id, e.exchange, e.currency},
-                    std::span(users.data(), count));  // false: dropped and counted
+    recorder_.offer(
+        click ? touch_kind::click : touch_kind::view, e.at, price,
+        {e.bid_id, e.campaign_id, e.creative_id, e.exchange, e.currency, e.experiment, e.arm},
+        std::span(users.data(), count));  // false: dropped and counted
   }
 
  private:
@@ -60,6 +61,10 @@ events::event to_event(const conversions::stored_conversion& c) {
   e.conversion_id = c.conversion_id;
   e.value = money::from_micros(c.value_micros);
   e.credited_by = static_cast<events::attribution>(c.rule);  // the same values
+  if (const std::size_t slash = c.arm.find('/'); slash != std::string::npos) {
+    e.experiment = std::string_view(c.arm).substr(0, slash);
+    e.arm = std::string_view(c.arm).substr(slash + 1);
+  }
   return e;
 }
 

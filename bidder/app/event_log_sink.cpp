@@ -18,6 +18,8 @@ void copy_bid_identity(const Event& e, events::event& out) {
   out.creative_id = e.creative_id;
   out.currency = e.currency;
   out.exchange = e.exchange;
+  out.experiment = e.experiment;
+  out.arm = e.arm;
 }
 
 }  // namespace

@@ -237,6 +237,65 @@ result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::strin
   return {};
 }
 
+bool is_url_safe_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '~' ||
+           c == '-';
+  });
+}
+
+result<void> check_experiments(const v1::BidderConfig& config) {
+  std::set<std::string> campaigns;
+  for (const auto& c : config.campaigns()) campaigns.insert(c.id());
+  std::set<std::string> ids, in_an_experiment;
+  for (int i = 0; i < config.experiments_size(); ++i) {
+    const auto& x = config.experiments(i);
+    const std::string where = "experiments[" + std::to_string(i) + "].";
+    if (!is_url_safe_id(x.id())) {
+      return make_error(errc::invalid_config, where + "id: 1 to 64 url-safe characters");
+    }
+    if (!ids.insert(x.id()).second)
+      return make_error(errc::invalid_config, where + "id: duplicate");
+    if (x.campaigns().empty()) {
+      return make_error(errc::invalid_config, where + "campaigns: at least one");
+    }
+    for (const auto& c : x.campaigns()) {
+      if (!campaigns.contains(c)) {
+        return make_error(errc::invalid_config,
+                          where + "campaigns: " + quoted(c) + " is not a configured campaign");
+      }
+      if (!in_an_experiment.insert(c).second) {
+        return make_error(errc::invalid_config,
+                          where + "campaigns: " + quoted(c) + " is already in an experiment");
+      }
+    }
+    if (x.arms_size() < 2 || x.arms_size() > 8) {
+      return make_error(errc::invalid_config, where + "arms: from 2 to 8");
+    }
+    std::set<std::string> arms;
+    const double most = 1.0 / x.arms_size();
+    for (int a = 0; a < x.arms_size(); ++a) {
+      const auto& arm = x.arms(a);
+      const std::string at = where + "arms[" + std::to_string(a) + "].";
+      if (!is_url_safe_id(arm.id())) {
+        return make_error(errc::invalid_config, at + "id: 1 to 64 url-safe characters");
+      }
+      if (!arms.insert(arm.id()).second) {
+        return make_error(errc::invalid_config, at + "id: duplicate");
+      }
+      if (!std::isfinite(arm.share()) || arm.share() <= 0 || arm.share() > most + 1e-9) {
+        return make_error(
+            errc::invalid_config,
+            at + "share: > 0 and at most 1 / (number of arms) = " + std::to_string(most));
+      }
+      if (arm.holdout() && arm.has_pricing()) {
+        return make_error(errc::invalid_config, at + "pricing: a holdout arm never bids");
+      }
+    }
+  }
+  return {};
+}
+
 result<void> check_conversion_pixels(const v1::BidderConfig& config) {
   std::set<std::string> ids;
   for (int i = 0; i < config.conversion_pixels_size(); ++i) {
@@ -378,6 +437,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
   if (auto r = check_exchanges(config, exchanges); !r) return r;
   if (auto r = check_notice_keys(config); !r) return r;
   if (auto r = check_conversion_pixels(config); !r) return r;
+  if (auto r = check_experiments(config); !r) return r;
   std::set<std::string> ids;
   for (const Campaign& c : config.campaigns()) {
     if (!ids.insert(c.id()).second) {

@@ -149,7 +149,7 @@ std::string encode_conversion(const stored_conversion& c) {
   put_varint(out, zigzag(c.value_micros));
   put_varint(out, zigzag(c.touch_at));
   for (const std::string* s : {&c.dedup_key, &c.conversion_id, &c.campaign_id, &c.creative_id,
-                               &c.bid_id, &c.exchange, &c.currency}) {
+                               &c.bid_id, &c.exchange, &c.currency, &c.arm}) {
     put_string(out, *s);
   }
   return out;
@@ -166,7 +166,7 @@ bool decode_conversion(std::string_view in, stored_conversion& out) {
   c.value_micros = unzigzag(value);
   c.touch_at = unzigzag(touch_at);
   for (std::string* s : {&c.dedup_key, &c.conversion_id, &c.campaign_id, &c.creative_id, &c.bid_id,
-                         &c.exchange, &c.currency}) {
+                         &c.exchange, &c.currency, &c.arm}) {
     if (!get_string(in, *s)) return false;
   }
   if (!in.empty()) return false;

@@ -61,6 +61,7 @@ struct stored_conversion {
   std::string currency;  // of value_micros: the credited touch's currency, else the postback's
   std::int64_t value_micros = 0;
   unix_seconds touch_at = 0;  // the credited touch's time (0: none)
+  std::string arm;            // the credited touch's "experiment/arm"; empty: none
   friend bool operator==(const stored_conversion&, const stored_conversion&) = default;
 };
 

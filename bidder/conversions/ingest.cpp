@@ -108,6 +108,7 @@ result<ingest_result> ingest_postback(conversion_store& store, std::string_view 
           s.currency = t.currency;
           s.value_micros = value->micros();
           s.touch_at = t.at;
+          s.arm = t.arm;
           ++out.accepted;
         } else {
           s.campaign_id = c.campaign_id;

@@ -8,7 +8,7 @@ namespace bidder::conversions {
 namespace {
 
 // Encoding: kind (1 byte), at (varint), price_micros (varint, >= 0), then bid, campaign,
-// creative, exchange and currency, each a varint length and its bytes.
+// creative, exchange, currency and arm, each a varint length and its bytes.
 void put_string(std::string& out, std::string_view s) {
   s = s.substr(0, max_touch_id_bytes);
   put_varint(out, s.size());
@@ -38,6 +38,7 @@ void append_touch(std::string& out, const touch& t) {
   put_string(out, t.creative_id);
   put_string(out, t.exchange);
   put_string(out, t.currency);
+  put_string(out, t.arm);
 }
 
 bool read_touches(std::string_view bytes, std::vector<touch>& out) {
@@ -52,7 +53,7 @@ bool read_touches(std::string_view bytes, std::vector<touch>& out) {
                     get_varint(bytes, price) && price <= std::uint64_t{1} << 62 &&
                     get_string(bytes, t.bid_id) && get_string(bytes, t.campaign_id) &&
                     get_string(bytes, t.creative_id) && get_string(bytes, t.exchange) &&
-                    get_string(bytes, t.currency);
+                    get_string(bytes, t.currency) && get_string(bytes, t.arm);
     if (!ok) {
       out.resize(start);
       return false;

@@ -35,6 +35,7 @@ struct touch {
   std::string exchange;
   std::string currency;           // of price_micros: the bid's currency
   std::int64_t price_micros = 0;  // views: the clearing CPM price; clicks: 0
+  std::string arm;                // "experiment/arm" of the bid's user; empty: none
   friend bool operator==(const touch&, const touch&) = default;
 };
 

@@ -37,6 +37,17 @@ bool touch_recorder::offer(touch_kind kind, unix_seconds at, std::int64_t price_
       s.length[i++] = static_cast<std::uint8_t>(n);
       text += n;
     }
+    // The arm as "experiment/arm" (each id is at most 64 bytes: config/loader.cpp).
+    std::size_t arm_bytes = 0;
+    if (!ids.experiment.empty() && !ids.arm.empty()) {
+      const std::size_t x = std::min(ids.experiment.size(), std::size_t{63});
+      const std::size_t a = std::min(ids.arm.size(), max_touch_id_bytes - x - 1);
+      std::memcpy(text, ids.experiment.data(), x);
+      text[x] = '/';
+      std::memcpy(text + x + 1, ids.arm.data(), a);
+      arm_bytes = x + 1 + a;
+    }
+    s.length[5] = static_cast<std::uint8_t>(arm_bytes);
   });
   if (!pushed) dropped_.fetch_add(1, std::memory_order_relaxed);
   return pushed;
@@ -52,9 +63,9 @@ bool touch_recorder::drain() {
     w.what.at = s->at;
     w.what.price_micros = s->price_micros;
     const char* text = s->text;
-    std::string* fields[] = {&w.what.bid_id, &w.what.campaign_id, &w.what.creative_id,
-                             &w.what.exchange, &w.what.currency};
-    for (std::size_t i = 0; i < 5; ++i) {
+    std::string* fields[] = {&w.what.bid_id,   &w.what.campaign_id, &w.what.creative_id,
+                             &w.what.exchange, &w.what.currency,    &w.what.arm};
+    for (std::size_t i = 0; i < 6; ++i) {
       fields[i]->assign(text, s->length[i]);
       text += s->length[i];
     }

@@ -34,6 +34,8 @@ struct touch_ids {
   std::string_view creative_id;
   std::string_view exchange;
   std::string_view currency;
+  std::string_view experiment;  // the bid's user's experiment and arm; empty: none
+  std::string_view arm;
 };
 
 struct touch_recorder_stats {
@@ -71,8 +73,8 @@ class touch_recorder {
     std::uint64_t users[max_users];
     std::uint8_t user_count;
     touch_kind kind;
-    std::uint8_t length[5];
-    char text[5 * max_touch_id_bytes];
+    std::uint8_t length[6];
+    char text[6 * max_touch_id_bytes];
   };
   void run() noexcept;
   bool drain();

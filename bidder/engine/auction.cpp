@@ -86,6 +86,8 @@ std::string_view to_string(no_bid_reason reason) noexcept {
       return "overload";
     case no_bid_reason::expired_on_arrival:
       return "expired_on_arrival";
+    case no_bid_reason::holdout:
+      return "holdout";
     case no_bid_reason::count_:
       break;
   }
@@ -162,19 +164,27 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
                           unix_seconds now) noexcept {
   reservations_.clear();  // they stay until their notices (or the TTL)
   if (services_.events == nullptr) return;
-  for (const openrtb::bid& b : sent.bids) {
-    services_.events->on_bid({.request_id = sent.id,
-                              .imp_id = b.imp_id,
-                              .bid_id = b.id,
-                              .campaign_id = b.cid,
-                              .creative_id = b.crid,
-                              .price = money::from_units(b.price),
-                              .currency = sent.cur,
-                              .deal_id = b.dealid,
-                              .seat = sent.seat,
-                              .exchange = exchange_,
-                              .at = now,
-                              .request = &request});
+  for (std::size_t i = 0; i < sent.bids.size(); ++i) {
+    const openrtb::bid& b = sent.bids[i];
+    const auto [experiment, arm] =
+        i < bid_arms_.size() ? bid_arms_[i]
+                             : std::pair<const compiled_experiment*, const compiled_arm*>();
+    services_.events->on_bid(
+        {.request_id = sent.id,
+         .imp_id = b.imp_id,
+         .bid_id = b.id,
+         .campaign_id = b.cid,
+         .creative_id = b.crid,
+         .price = money::from_units(b.price),
+         .currency = sent.cur,
+         .deal_id = b.dealid,
+         .seat = sent.seat,
+         .exchange = exchange_,
+         .experiment =
+             experiment != nullptr ? std::string_view(experiment->id) : std::string_view(),
+         .arm = arm != nullptr ? std::string_view(arm->id) : std::string_view(),
+         .at = now,
+         .request = &request});
   }
 }
 
@@ -187,7 +197,8 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     campaign_ok_.assign(snap.campaigns.size(), false);
     request_stamp_ = 1;
   }
-  below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = false;
+  below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = holdout_seen_ = false;
+  bid_arms_.clear();
   users_hashed_ = false;
   user_count_ = 0;
   cancel_bids();  // an earlier run's, if its caller neither reported nor cancelled them
@@ -249,6 +260,8 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     if (best.creative != nullptr && reserve(snap, best, currency, ctx.wall_now)) {
       const std::size_t index = out.bids.size();
       fill_bid(snap, best, request, imp, currency, ctx.wall_now, index, out.bids.emplace());
+      bid_arms_.resize(index + 1);
+      bid_arms_[index] = {best.experiment, best.arm};
     }
   }
   if (out.bids.empty()) {
@@ -257,6 +270,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
                                  : frequency_seen_ ? no_bid_reason::frequency_cap
                                  : pacing_seen_    ? no_bid_reason::pacing
                                  : budget_seen_    ? no_bid_reason::budget
+                                 : holdout_seen_   ? no_bid_reason::holdout
                                                    : no_bid_reason::no_matching_creative;
     return {false, reason};
   }
@@ -435,7 +449,27 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
                                floor,
                                c.max_cpm,
                                ctx.wall_now};
-  const pricing::quote quote = c.model->price(input);
+  // An experiment's campaign is priced by the user's arm (or not at all in a holdout arm).
+  const pricing::model* model = c.model.get();
+  const compiled_experiment* experiment = nullptr;
+  const compiled_arm* arm = nullptr;
+  if (c.experiment >= 0) {
+    if (!users_hashed_) hash_user_ids(snap, request);
+    if (user_count_ > 0) {
+      const compiled_experiment& x = snap.experiments[static_cast<std::size_t>(c.experiment)];
+      const int a = x.arm_of(user_hashes_[0]);
+      if (a >= 0) {
+        experiment = &x;
+        arm = &x.arms[static_cast<std::size_t>(a)];
+        if (arm->holdout) {
+          holdout_seen_ = true;
+          return;
+        }
+        if (arm->model) model = arm->model.get();
+      }
+    }
+  }
+  const pricing::quote quote = model->price(input);
   if (!quote.is_bid()) return;
   const money price = std::min(quote.price(), c.max_cpm);
   if (price < floor) {
@@ -459,6 +493,8 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
     best.price = price_out;
     best.w = w;
     best.h = h;
+    best.experiment = experiment;
+    best.arm = arm;
   }
 }
 

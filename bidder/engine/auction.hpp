@@ -53,6 +53,7 @@ enum class no_bid_reason : std::uint8_t {
   overload,              // shed unread: the worker was running behind (http::server)
   expired_on_arrival,    // the deadline had passed before the request was read whole (tmax
                          // under the network allowance, or it queued or trickled in past it)
+  holdout,               // the only candidates' campaigns hold this user out (an experiment arm)
   count_,                // number of reasons (keep last)
 };
 std::string_view to_string(no_bid_reason reason) noexcept;
@@ -137,6 +138,8 @@ class auction {
     const openrtb::deal* deal = nullptr;
     double price = 0;  // CPM in the response currency
     std::int32_t w = 0, h = 0;
+    const compiled_experiment* experiment = nullptr;  // the experiment arm that priced it
+    const compiled_arm* arm = nullptr;
   };
 
   void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
@@ -184,6 +187,7 @@ class auction {
   bool budget_seen_ = false;
   bool pacing_seen_ = false;
   bool frequency_seen_ = false;
+  bool holdout_seen_ = false;
   // The user's ids, hashed with the secret, for frequency caps (once per request, lazily).
   bool users_hashed_ = false;
   std::size_t user_count_ = 0;
@@ -196,6 +200,8 @@ class auction {
     unix_seconds issued;
   };
   std::vector<reservation> reservations_;
+  // Per bid of the response (by index): the experiment arm that priced it, for its event.
+  std::vector<std::pair<const compiled_experiment*, const compiled_arm*>> bid_arms_;
   std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
   std::string signature_;
   std::string click_url_;

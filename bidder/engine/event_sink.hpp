@@ -32,7 +32,9 @@ struct bid_event {
   std::string_view currency;  // the response currency
   std::string_view deal_id;   // empty: open auction
   std::string_view seat;
-  std::string_view exchange;  // the exchange's id (config Exchange.id)
+  std::string_view exchange;    // the exchange's id (config Exchange.id)
+  std::string_view experiment;  // the experiment and arm that priced it; empty: none
+  std::string_view arm;
   unix_seconds at = 0;
   /// The request the bid answers (device, geo, user ids...), for fields the log wants.
   const openrtb::bid_request* request = nullptr;
@@ -54,6 +56,10 @@ struct notice_event {
   /// The user's id hashes signed in the URL (notice::read_user_hashes reads them); empty when
   /// the request had no usable id or privacy signals forbade using it.
   std::string_view users;
+  /// The experiment and arm of the bid's user (from the first signed user hash and the current
+  /// config; the split is stable, so it is the bid's); empty: none.
+  std::string_view experiment;
+  std::string_view arm;
   unix_seconds issued_at = 0;  // when the bid was made
   unix_seconds at = 0;         // when the notice arrived
   /// Win and bill: this notice charged the campaign's spend (the ledger's count_on rule).

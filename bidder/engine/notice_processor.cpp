@@ -189,6 +189,19 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (update.remembered) ledger.changes().add(spend::journal::bid_record{key, update.after});
 
   if (events_ != nullptr) {
+    // The arm, as the bid's: the split depends only on the user's first id and the experiment.
+    std::string_view experiment_id, arm_id;
+    if (campaign->experiment >= 0) {
+      std::array<std::uint64_t, 1> first;
+      if (notice::read_user_hashes(n.id.users, first) == 1) {
+        const compiled_experiment& x =
+            snap.experiments[static_cast<std::size_t>(campaign->experiment)];
+        if (const int a = x.arm_of(first[0]); a >= 0) {
+          experiment_id = x.id;
+          arm_id = x.arms[static_cast<std::size_t>(a)].id;
+        }
+      }
+    }
     events_->on_notice({.kind = kind,
                         .request_id = n.id.request_id,
                         .imp_id = n.id.imp_id,
@@ -201,6 +214,8 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                         .loss_reason = n.loss_reason,
                         .exchange = n.id.exchange,
                         .users = n.id.users,
+                        .experiment = experiment_id,
+                        .arm = arm_id,
                         .issued_at = issued,
                         .at = now,
                         .charged = charges});

@@ -57,6 +57,17 @@ const compiled_creative* snapshot::find_creative(const compiled_campaign& c,
   return nullptr;
 }
 
+int compiled_experiment::arm_of(std::uint64_t user_hash) const noexcept {
+  if (arms.empty()) return -1;
+  // A uniform number in [0, 1) from the user and the experiment.
+  const double u =
+      static_cast<double>(spend::mix64(user_hash ^ salt) >> 11) * (1.0 / 9007199254740992.0);
+  const double n = static_cast<double>(arms.size());
+  const std::size_t slice = std::min(arms.size() - 1, static_cast<std::size_t>(u * n));
+  const double within = u * n - static_cast<double>(slice);  // [0, 1) inside the slice
+  return within < arms[slice].share * n ? static_cast<int>(slice) : -1;
+}
+
 bool compiled_pixel::try_take(unix_seconds now) const noexcept {
   std::int64_t second = rate->second.load(std::memory_order_relaxed);
   if (second != now && rate->second.compare_exchange_strong(second, now)) {
@@ -304,6 +315,46 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     budgets.emplace_back(c.account, c.budget);
   }
   snap->spend->set_budgets(budgets);
+  for (const auto& x : config.experiments()) {
+    compiled_experiment experiment;
+    experiment.id = x.id();
+    experiment.salt = spend::hash64(x.id(), 0x6578706572696d65ULL);
+    for (const auto& a : x.arms()) {
+      compiled_arm arm;
+      arm.id = a.id();
+      arm.share = a.share();
+      arm.holdout = a.holdout();
+      if (a.has_pricing()) {
+        const std::string who = "experiment " + x.id() + " arm " + a.id() + ": ";
+        const pricing::factory* factory = registry.find(a.pricing().name());
+        if (factory == nullptr) {
+          return make_error(errc::invalid_config, who + "pricing.name: no model \"" +
+                                                      a.pricing().name() +
+                                                      "\"; known: " + join(registry.names()));
+        }
+        pricing::create_context ctx{snap->segments};
+        auto model = factory->create(a.pricing().config(), ctx);
+        if (!model) {
+          return make_error(errc::invalid_config, who + "pricing." + model.error().message);
+        }
+        snap->needs_audience_lookup = snap->needs_audience_lookup || (*model)->uses_audience();
+        arm.model = std::move(*model);
+      }
+      experiment.arms.push_back(std::move(arm));
+    }
+    const auto index = static_cast<std::int32_t>(snap->experiments.size());
+    money arms_ceiling;  // the highest an arm's own model quotes
+    for (const compiled_arm& arm : experiment.arms) {
+      if (arm.model) arms_ceiling = std::max(arms_ceiling, arm.model->ceiling());
+    }
+    for (const std::string& id : x.campaigns()) {
+      auto it = snap->campaign_by_id.find(id);
+      if (it == snap->campaign_by_id.end()) continue;
+      snap->campaigns[it->second].experiment = index;
+      snap->campaigns[it->second].arms_ceiling = arms_ceiling;
+    }
+    snap->experiments.push_back(std::move(experiment));
+  }
   snap->targeting = targeting_index::build(snap->campaigns, snap->creatives);
   return std::shared_ptr<const snapshot>(std::move(snap));
 }

@@ -87,11 +87,35 @@ struct compiled_campaign {
   spend::budget budget;
   std::vector<spend::frequency_cap> frequency_caps;
   spend::account* account = nullptr;
+  /// Index into snapshot::experiments of the experiment the campaign is in; -1: none.
+  std::int32_t experiment = -1;
+  /// The highest price its experiment's arm models quote (zero: none has its own model).
+  money arms_ceiling;
   /// Attribution windows (config Campaign.attribution, defaults applied), in seconds.
   std::int64_t click_window = 30 * 86'400;
   std::int64_t view_window = 86'400;
   /// Bit i set: the campaign bids on requests from snapshot::exchanges[i].
   std::uint64_t exchange_mask = ~std::uint64_t{0};
+};
+
+/// An arm of an experiment (config ExperimentArm).
+struct compiled_arm {
+  std::string id;
+  double share = 0;
+  bool holdout = false;
+  /// The arm's model; null: the campaign's own.
+  std::unique_ptr<pricing::model> model;
+};
+
+/// An experiment (config Experiment): which arm a user is in.
+struct compiled_experiment {
+  std::string id;
+  std::uint64_t salt = 0;  // from the id: another experiment splits users independently
+  std::vector<compiled_arm> arms;
+  /// The arm of the user whose first id hashes to `user_hash`, or -1 for none. Arm i owns the
+  /// slice [i/n, (i+1)/n) of the hash space and takes the first `share * n` of it, so raising a
+  /// share only adds users that were in no arm. Pure, no allocation.
+  int arm_of(std::uint64_t user_hash) const noexcept;
 };
 
 /// A conversion pixel (config ConversionPixel): GET /conversion?px={id}.
@@ -148,6 +172,8 @@ struct snapshot {
   std::vector<compiled_exchange> exchanges;
   /// Index into `exchanges` of the one POST /bid stands for.
   std::uint32_t default_exchange = 0;
+  /// Experiments (config order).
+  std::vector<compiled_experiment> experiments;
   /// Conversion pixels, sorted by id.
   std::vector<compiled_pixel> pixels;
   /// The pixel `id`, or null.

@@ -70,8 +70,11 @@ targeting_index targeting_index::build(const std::vector<compiled_campaign>& cam
   std::vector<double> max_usd(n);
   for (std::size_t i = 0; i < n; ++i) {
     const compiled_campaign& c = campaigns[i];
-    // No bid of the campaign goes above its max CPM, nor above its model's ceiling.
-    const money ceiling = c.model != nullptr ? std::min(c.max_cpm, c.model->ceiling()) : c.max_cpm;
+    // No bid of the campaign goes above its max CPM, nor above its models' ceilings (its own,
+    // and its experiment arms').
+    const money ceiling = c.model != nullptr
+                              ? std::min(c.max_cpm, std::max(c.model->ceiling(), c.arms_ceiling))
+                              : c.max_cpm;
     max_usd[i] = c.rate_per_usd > 0 ? ceiling.units() / c.rate_per_usd
                                     : std::numeric_limits<double>::infinity();
   }

@@ -173,6 +173,8 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
     field_int(out, "value_micros", e.value.micros());
     field_string(out, "attribution", to_string(e.credited_by));
   }
+  optional_string(out, "experiment", e.experiment);
+  optional_string(out, "arm", e.arm);
   out += "}\n";
 }
 
@@ -188,9 +190,10 @@ namespace {
 
 // Where each string lives in `event`, in arena order.
 constexpr std::string_view event::*string_fields[string_field_count] = {
-    &event::auction_id,  &event::imp_id,   &event::bid_id,       &event::campaign_id,
-    &event::creative_id, &event::currency, &event::exchange,     &event::seat,
-    &event::deal_id,     &event::country,  &event::conversion_id};
+    &event::auction_id,  &event::imp_id,   &event::bid_id,        &event::campaign_id,
+    &event::creative_id, &event::currency, &event::exchange,      &event::seat,
+    &event::deal_id,     &event::country,  &event::conversion_id, &event::experiment,
+    &event::arm};
 
 // When the arena is short, shorten first what reports need least: the exchange's own ids, then
 // ours; the campaign id (which reports group by) last. Indexes into string_fields.
@@ -203,6 +206,8 @@ constexpr std::size_t cut_order[string_field_count] = {7 /*seat*/,
                                                        9 /*country*/,
                                                        6 /*exchange*/,
                                                        10 /*conversion_id*/,
+                                                       11 /*experiment*/,
+                                                       12 /*arm*/,
                                                        5 /*currency*/,
                                                        3 /*campaign_id*/};
 

@@ -74,6 +74,8 @@ struct event {
   std::string_view conversion_id;  ///< conversion: the advertiser's order id
   money value;                     ///< conversion: its value in `currency`
   attribution credited_by = attribution::unattributed;  ///< conversion: the rule that credited it
+  std::string_view experiment;  ///< the experiment and arm of the bid's user; empty: none
+  std::string_view arm;
 };
 
 /// The current wall-clock time as UNIX milliseconds, for `event::time_ms`.

@@ -178,9 +178,9 @@ result<report_format> parse_report_format(std::string_view text) {
 result<group_by> parse_group_by(std::string_view text) {
   if (text.empty()) {
     return make_error(errc::invalid_field,
-                      "group_by: expected a comma list of day, campaign, creative, exchange");
+                      "group_by: expected a comma list of day, campaign, creative, exchange, arm");
   }
-  group_by out{.campaign = false, .creative = false, .exchange = false, .day = false};
+  group_by out{.campaign = false, .creative = false, .exchange = false, .arm = false, .day = false};
   while (true) {
     const std::size_t comma = text.find(',');
     const std::string_view name = text.substr(0, comma);
@@ -188,11 +188,12 @@ result<group_by> parse_group_by(std::string_view text) {
                  : name == "campaign" ? &out.campaign
                  : name == "creative" ? &out.creative
                  : name == "exchange" ? &out.exchange
+                 : name == "arm"      ? &out.arm
                                       : nullptr;
     if (flag == nullptr) {
       std::string why =
-          "group_by: \"" + std::string(name) + "\" is not day, campaign, creative or exchange";
-      if (name == "segment" || name == "arm" || name == "experiment" || name == "experiment_arm") {
+          "group_by: \"" + std::string(name) + "\" is not day, campaign, creative, exchange or arm";
+      if (name == "segment") {
         why += " (the event log does not carry it yet)";
       }
       return make_error(errc::invalid_field, std::move(why));
@@ -211,7 +212,7 @@ std::string to_string(const group_by& g) {
   std::string out;
   for (const auto& [on, name] :
        {std::pair{g.campaign, "campaign"}, std::pair{g.creative, "creative"},
-        std::pair{g.exchange, "exchange"}, std::pair{g.day, "day"}}) {
+        std::pair{g.exchange, "exchange"}, std::pair{g.arm, "arm"}, std::pair{g.day, "day"}}) {
     if (!on) continue;
     if (!out.empty()) out += ',';
     out += name;
@@ -327,6 +328,12 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
   if (auto r = text("creative_id", "creativeId", out.creative_id); !r) return r;
   if (auto r = text("currency", "", out.currency); !r) return r;
   if (auto r = text("exchange", "", out.exchange); !r) return r;
+  {
+    std::string experiment, arm;
+    if (auto r = text("experiment", "", experiment); !r) return r;
+    if (auto r = text("arm", "", arm); !r) return r;
+    out.arm = experiment.empty() || arm.empty() ? std::string() : experiment + "/" + arm;
+  }
   if (auto r = price("bid_price_micros", "bidPriceMicros", out.bid_price_micros); !r) return r;
   if (auto r = price("clearing_price_micros", "clearingPriceMicros", out.clearing_price_micros);
       !r) {
@@ -452,12 +459,13 @@ void report_builder::add(const log_record& record, read_stats& stats) {
   }
   const group_by& g = query_.grouping;
   // The row's key, built in reused strings: no allocation per event once the rows exist.
-  auto& [campaign, creative, exchange, key_day, currency] = scratch_key_;
+  auto& [campaign, creative, exchange, key_day, currency, arm] = scratch_key_;
   campaign.assign(g.campaign ? std::string_view(record.campaign_id) : std::string_view());
   creative.assign(g.creative ? std::string_view(record.creative_id) : std::string_view());
   exchange.assign(g.exchange ? std::string_view(record.exchange) : std::string_view());
   key_day = g.day ? day : sys_days{};
   currency.assign(record.currency);
+  arm.assign(g.arm ? std::string_view(record.arm) : std::string_view());
   auto row = rows_.find(scratch_key_);
   if (row == rows_.end()) row = rows_.emplace(scratch_key_, sums{}).first;
   sums& s = row->second;
@@ -510,7 +518,8 @@ void report_builder::add(const log_record& record, read_stats& stats) {
 report report_builder::finish(read_stats stats) const {
   // Currency-less events join their group's single currency (File: block).
   auto without_currency = [](const key& k) {
-    return std::tuple(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k));
+    return std::tuple(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                      std::get<5>(k));
   };
   std::map<key, sums> rows;
   std::map<decltype(without_currency(key{})), std::set<std::string>> currencies;
@@ -542,15 +551,16 @@ report report_builder::finish(read_stats stats) const {
     if (b == spend_basis::none || a == b) return a;
     return spend_basis::mixed;
   };
-  // (campaign, creative, exchange, currency) -> the group's total over the range.
-  using total_key = std::tuple<std::string, std::string, std::string, std::string>;
+  // (campaign, creative, exchange, arm, currency) -> the group's total over the range.
+  using total_key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   std::map<total_key, campaign_summary> totals;
   for (const auto& [k, s] : rows) {
-    const auto& [campaign, creative, exchange, day, currency] = k;
+    const auto& [campaign, creative, exchange, day, currency, arm] = k;
     campaign_summary row;
     row.campaign_id = campaign;
     row.creative_id = creative;
     row.exchange = exchange;
+    row.arm = arm;
     if (query_.grouping.day) row.day = day;
     row.currency = currency;
     row.bids = s.bids;
@@ -579,10 +589,11 @@ report report_builder::finish(read_stats stats) const {
       }
     }
     if (query_.grouping.day) {
-      campaign_summary& t = totals[{campaign, creative, exchange, currency}];
+      campaign_summary& t = totals[{campaign, creative, exchange, arm, currency}];
       t.campaign_id = campaign;
       t.creative_id = creative;
       t.exchange = exchange;
+      t.arm = arm;
       t.currency = currency;
       t.bids += row.bids;
       t.wins += row.wins;
@@ -603,8 +614,8 @@ report report_builder::finish(read_stats stats) const {
   // rows is ordered by (campaign, creative, exchange, day, currency); present the days of each
   // group and currency together, as the totals are.
   std::stable_sort(out.days.begin(), out.days.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) <
-           std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency);
+    return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.currency) <
+           std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.currency);
   });
   for (auto& [k, t] : totals) out.totals.push_back(std::move(t));
   for (const auto& [k, v] : unattributed_) {
@@ -746,7 +757,7 @@ namespace {
 
 // What a report cannot be grouped by, for the footers (File: block).
 constexpr std::string_view not_in_log =
-    "audience segment and experiment arm (not in the event log)";
+    "audience segment (not in the event log); conversions per arm (not in the log yet)";
 
 struct column {
   std::string_view title;
@@ -756,7 +767,7 @@ struct column {
 // The grouped dimensions' columns, then currency, then the sums and rates (the ROI ones after
 // the older ones, so that a CSV reader of the older columns keeps its positions).
 constexpr column day_column{"day", true}, campaign_column{"campaign", true},
-    creative_column{"creative", true}, exchange_column{"exchange", true};
+    creative_column{"creative", true}, exchange_column{"exchange", true}, arm_column{"arm", true};
 constexpr column metric_columns[] = {
     {"currency", true},      {"bids", false},           {"wins", false},
     {"win_rate", false},     {"impressions", false},    {"spend", false},
@@ -773,6 +784,7 @@ std::vector<column> columns_of(const group_by& g) {
   if (g.campaign) out.push_back(campaign_column);
   if (g.creative) out.push_back(creative_column);
   if (g.exchange) out.push_back(exchange_column);
+  if (g.arm) out.push_back(arm_column);
   out.insert(out.end(), std::begin(metric_columns), std::end(metric_columns));
   return out;
 }
@@ -795,6 +807,7 @@ std::vector<std::string> cells(const campaign_summary& s, const group_by& g,
   if (g.campaign) out.push_back(s.campaign_id);
   if (g.creative) out.push_back(s.creative_id);
   if (g.exchange) out.push_back(s.exchange);
+  if (g.arm) out.push_back(s.arm);
   for (std::string& cell : std::vector<std::string>{s.currency,
                                                     std::to_string(s.bids),
                                                     std::to_string(s.wins),
@@ -845,8 +858,8 @@ std::string align(const std::vector<std::vector<std::string>>& table,
 }
 
 bool same_group(const campaign_summary& a, const campaign_summary& b) {
-  return std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) ==
-         std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency);
+  return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.currency) ==
+         std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.currency);
 }
 
 std::string render_table(const report& r) {
@@ -940,6 +953,7 @@ void json_summary(std::string& out, const campaign_summary& s, const group_by& g
   if (g.campaign) key("campaign_id"), append_json_string(out, s.campaign_id);
   if (g.creative) key("creative_id"), append_json_string(out, s.creative_id);
   if (g.exchange) key("exchange"), append_json_string(out, s.exchange);
+  if (g.arm) key("arm"), append_json_string(out, s.arm);
   key("currency");
   append_json_string(out, s.currency);
   count("bids", s.bids);

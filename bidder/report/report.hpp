@@ -48,8 +48,11 @@
 //   group when the group has one currency, else a row with currency "".
 // - Other duplicates are not removed: the notice handlers log a notice once (idempotent by bid
 //   id).
+// - arm: the experiment and arm the events name ("experiment/arm"; events.proto). Conversions
+//   carry no arm yet (the touch store does not keep it), so grouped by arm they fall in the
+//   row without one.
 // - Not derivable from this log: requests matched (the log starts at a bid); audience segment
-//   and experiment arm (no event carries them yet, so there is no such group_by).
+//   (no event carries it yet, so there is no such group_by).
 #pragma once
 
 #include <chrono>
@@ -79,16 +82,18 @@ using std::chrono::sys_days;
 /// "YYYY-MM-DD".
 std::string format_day(sys_days day);
 
-/// Which dimensions a report's rows have. Audience segment and experiment arm are not in the
-/// event log, so they cannot be grouped by (see the File: block).
+/// Which dimensions a report's rows have. The audience segment is not in the event log, so it
+/// cannot be grouped by (see the File: block). `arm` is "experiment/arm" (events.proto), empty
+/// for events of no arm.
 struct group_by {
   bool campaign = true;
   bool creative = false;
   bool exchange = false;
+  bool arm = false;
   bool day = true;
   friend bool operator==(const group_by&, const group_by&) = default;
 };
-/// Parses a comma list of day, campaign, creative and exchange, in any order (e.g.
+/// Parses a comma list of day, campaign, creative, exchange and arm, in any order (e.g.
 /// "campaign,day", the default). Errors: invalid_field (empty, an unknown or repeated name),
 /// naming the item.
 [[nodiscard]] result<group_by> parse_group_by(std::string_view text);
@@ -122,6 +127,7 @@ struct log_record {
   std::string creative_id;
   std::string currency;
   std::string exchange;
+  std::string arm;  ///< "experiment/arm" when the line names both; else empty
   std::int64_t bid_price_micros = 0;
   std::int64_t clearing_price_micros = 0;
   /// Win and bill: whether the notice counted as spend; absent on lines written before the
@@ -165,6 +171,7 @@ struct campaign_summary {
   std::string campaign_id;
   std::string creative_id;
   std::string exchange;
+  std::string arm;  ///< "experiment/arm"; empty: no arm (or not grouped by arm)
   std::optional<sys_days> day;
   std::string currency;
   std::uint64_t bids = 0;
@@ -276,7 +283,8 @@ class report_builder {
   };
   // (campaign, creative, exchange, day, currency); the dimensions not grouped by are empty, and
   // the day the epoch. Its order is the rows' order but for the day.
-  using key = std::tuple<std::string, std::string, std::string, sys_days, std::string>;
+  // (campaign, creative, exchange, day, currency, arm)
+  using key = std::tuple<std::string, std::string, std::string, sys_days, std::string, std::string>;
   report_query query_;
   std::optional<std::int64_t> from_ms_, to_end_ms_;
   std::map<key, sums> rows_;

@@ -354,6 +354,35 @@ TEST_CASE("conversion pixels are checked: id, advertiser, max_value", "[config][
   }
 }
 
+TEST_CASE("experiments are checked: ids, campaigns, arms and shares", "[config][unit]") {
+  link_builtin_models();
+  const auto [experiment, expected] = GENERATE(table<std::string, std::string>({
+      {R"({"id": "", "campaigns": ["c1"], "arms": []})", "experiments[0].id"},
+      {R"({"id": "x", "campaigns": [], "arms": []})", "experiments[0].campaigns: at least one"},
+      {R"({"id": "x", "campaigns": ["nope"], "arms": []})", "\"nope\" is not a configured"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.5}]})",
+       "experiments[0].arms: from 2 to 8"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.6}, {"id": "b", "share": 0.1}]})",
+       "experiments[0].arms[0].share"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.5}, {"id": "a", "share": 0.1}]})",
+       "experiments[0].arms[1].id: duplicate"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0}, {"id": "b", "share": 0.1}]})",
+       "experiments[0].arms[0].share"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.1, "holdout": true,
+           "pricing": {"name": "fixed"}}, {"id": "b", "share": 0.1}]})",
+       "experiments[0].arms[0].pricing: a holdout arm never bids"},
+      {R"({"id": "x", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.1}, {"id": "b", "share": 0.1}]},
+          {"id": "y", "campaigns": ["c1"], "arms": [{"id": "a", "share": 0.1}, {"id": "b", "share": 0.1}]})",
+       "experiments[1].campaigns: \"c1\" is already in an experiment"},
+  }));
+  CAPTURE(experiment);
+  auto config = parse(
+      config_json({default_campaign("c1")}, "\"experiments\": [" + experiment + "]"), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
 TEST_CASE("load_file of a missing path is an io_error naming the path", "[config][unit]") {
   temp_dir dir;
   const std::string path = (dir.path / "does-not-exist.json").string();

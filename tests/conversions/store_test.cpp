@@ -31,7 +31,8 @@ touch view(std::string bid, unix_seconds at, std::string campaign = "c1") {
           .creative_id = "cr1",
           .exchange = "x1",
           .currency = "USD",
-          .price_micros = 1'500'000};
+          .price_micros = 1'500'000,
+          .arm = ""};
 }
 
 touch click(std::string bid, unix_seconds at, std::string campaign = "c1") {
@@ -152,7 +153,8 @@ TEST_CASE("committed conversions and their outbox survive a reopen; cleared entr
                                         .exchange = "x1",
                                         .currency = "USD",
                                         .value_micros = 59'900'000,
-                                        .touch_at = t0 - 60},
+                                        .touch_at = t0 - 60,
+                                        .arm = "price-test/treatment"},
                                        conversion("a.com\no2", "o2", t0 + 1)};
   batch[1].currency = "EUR";
   std::vector<std::uint64_t> ids;
@@ -237,19 +239,24 @@ TEST_CASE("the touch recorder writes what notice threads offer, and drops once s
   REQUIRE(store.has_value());
   touch_recorder recorder(**store, 8);
   const std::uint64_t users[] = {5, 6};
-  REQUIRE(recorder.offer(touch_kind::click, t0, 0, {"b1", "c1", "cr1", "x1", "USD"}, users));
+  REQUIRE(
+      recorder.offer(touch_kind::click, t0, 0, {"b1", "c1", "cr1", "x1", "USD", "", ""}, users));
   recorder.flush();
   CHECK((*store)->touches_of_user(6)->front() == click("b1", t0));
   CHECK((*store)->touches_of_bid("b1")->size() == 1);
   const std::string long_id(500, 'z');
-  REQUIRE(recorder.offer(touch_kind::view, t0 + 1, 7, {long_id, "c1", "cr1", "x1", "USD"}, {}));
+  REQUIRE(recorder.offer(touch_kind::view, t0 + 1, 7,
+                         {long_id, "c1", "cr1", "x1", "USD", "x", "arm"}, {}));
   recorder.flush();
-  CHECK((*store)->touches_of_bid(long_id.substr(0, max_touch_id_bytes))->size() == 1);
+  const auto long_touch = (*store)->touches_of_bid(long_id.substr(0, max_touch_id_bytes));
+  REQUIRE(long_touch->size() == 1);
+  CHECK(long_touch->front().arm == "x/arm");
   const auto stats = recorder.stats();
   CHECK(stats.offered == 2);
   CHECK(stats.recorded == 2);
   CHECK(stats.dropped == 0);
   recorder.stop();
-  CHECK_FALSE(recorder.offer(touch_kind::view, t0, 0, {"b2", "c1", "cr1", "x1", "USD"}, users));
+  CHECK_FALSE(
+      recorder.offer(touch_kind::view, t0, 0, {"b2", "c1", "cr1", "x1", "USD", "", ""}, users));
   CHECK(recorder.stats().dropped == 1);
 }

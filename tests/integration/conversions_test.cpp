@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -313,4 +314,77 @@ TEST_CASE("the conversion pixel credits our clicks, within its limits",
   svc->flush_conversions();
   CHECK_THAT(call(admin, "GET", "/metrics").body,
              Catch::Contains("bidder_conversion_pixels_dropped_total 0"));
+}
+
+TEST_CASE("an experiment's arms price, log and report apart, conversions with their arm",
+          "[integration][conversions][experiment]") {
+  temp_dir dir;
+  std::string config = write_config(dir.path);
+  {
+    // The same campaigns, with "shoes" in a two-arm experiment: the treatment bids 4.0.
+    std::ifstream in(config);
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string json = text.str();
+    json.insert(json.find(R"("campaigns": [)"),
+                R"("experiments": [{"id": "price-test", "campaigns": ["shoes"], "arms": [
+                     {"id": "control", "share": 0.5},
+                     {"id": "treatment", "share": 0.5, "pricing": {"name": "fixed", "config":
+                       {"@type": "type.googleapis.com/bidder.models.fixed.v1.FixedConfig",
+                        "cpm": 4.0}}}]}], )");
+    std::ofstream(config) << json;
+  }
+  std::ostringstream log;
+  const fs::path data = dir.path / "data";
+  std::map<std::string, int> arms_seen;
+  {
+    auto svc = start(config, data, log);
+    const std::uint16_t port = svc->bid_port(), admin = svc->admin_port();
+    // Every user is in one arm (shares fill the space): 2.0 is control, 4.0 treatment.
+    std::string treated_user;
+    for (int u = 0; u < 40; ++u) {
+      const std::string user = "user-" + std::to_string(u);
+      const shown_ad ad = show(port, 300, user);
+      (void)ad;
+      const json::object bid =
+          json::parse(call(port, "POST", "/bid",
+                           R"({"id":"a1","imp":[{"id":"1","banner":{"w":300,"h":250}}],)"
+                           R"("user":{"buyeruid":")" +
+                               user + R"("}})")
+                          .body)
+              .at("seatbid")
+              .as_array()[0]
+              .at("bid")
+              .as_array()[0]
+              .as_object();
+      const double price = bid.at("price").to_number<double>();
+      CHECK((price == 2.0 || price == 4.0));
+      ++arms_seen[price == 4.0 ? "treatment" : "control"];
+      if (price == 4.0 && treated_user.empty()) treated_user = user;
+    }
+    CHECK(arms_seen["treatment"] > 5);
+    CHECK(arms_seen["control"] > 5);
+    REQUIRE_FALSE(treated_user.empty());
+    const json::object answer = post_conversions(
+        admin, conversion("order-x", R"("user_ids":["buyeruid:)" + treated_user + R"("])"));
+    CHECK(count(answer, "accepted") == 1);
+    svc->stop(std::chrono::milliseconds(500));
+  }
+  const std::string lines = event_lines(data / "events");
+  CHECK_THAT(lines, Catch::Contains(R"("experiment":"price-test","arm":"treatment")"));
+  CHECK_THAT(lines, Catch::Contains(R"("experiment":"price-test","arm":"control")"));
+  CHECK_THAT(lines, Catch::Contains(R"("conversion_id":"order-x")"));
+  // The conversion line names the treatment arm of the touch it was credited to.
+  const std::size_t at = lines.find(R"("conversion_id":"order-x")");
+  REQUIRE(at != std::string::npos);
+  CHECK(lines.substr(at, lines.find('\n', at) - at).find(R"("arm":"treatment")") !=
+        std::string::npos);
+
+  auto svc = start(config, data, log);
+  const http_reply report =
+      call(svc->admin_port(), "GET", "/admin/report?group_by=campaign,arm&format=csv");
+  REQUIRE(report.status == 200);
+  CHECK_THAT(report.body, Catch::StartsWith("campaign,arm,currency,"));
+  CHECK_THAT(report.body, Catch::Contains("shoes,price-test/control,USD,"));
+  CHECK_THAT(report.body, Catch::Contains("shoes,price-test/treatment,USD,"));
 }

@@ -198,7 +198,7 @@ TEST_CASE("the ROI columns: conversions, value, CVR, CPA and ROAS", "[report][un
     CHECK_THAT(table, Catch::Contains("unattributed conversions"));
     CHECK_THAT(table, Catch::Contains("2026-11-22  USD                 2    8.000000"));
     CHECK_THAT(table, Catch::Contains("attribution: last_click, else last_view"));
-    CHECK_THAT(table, Catch::Contains("experiment arm"));
+    CHECK_THAT(table, Catch::Contains("not available: audience segment"));
     const std::string csv = render(report, report_format::csv);
     CHECK_THAT(csv, Catch::Contains(",basis,conversions,last_click,last_view,conv_value,cvr,"
                                     "conv_per_mille,cpa,roas\n"));
@@ -245,6 +245,31 @@ TEST_CASE("a conversion written twice counts once; the repeat is counted apart",
   CHECK(report.unattributed.empty());
   CHECK_THAT(bidder::reporting::describe_input(report.input),
              Catch::Contains("3 duplicate conversions"));
+}
+
+TEST_CASE("grouped by arm, each experiment arm is a row, its conversions with it",
+          "[report][unit]") {
+  report_builder builder({.grouping = *parse_group_by("campaign,arm")});
+  read_stats stats;
+  auto in_arm = [](log_record r, std::string arm) {
+    r.arm = std::move(arm);
+    return r;
+  };
+  builder.add(in_arm(notice(event_kind::win, 2'000'000, true), "price-test/treatment"), stats);
+  builder.add(in_arm(notice(event_kind::win, 1'000'000, true), "price-test/control"), stats);
+  builder.add(in_arm(notice(event_kind::win, 1'000'000, true), ""), stats);
+  builder.add(in_arm(conversion("o1", attribution::last_click, 5'000'000), "price-test/treatment"),
+              stats);
+  const auto report = builder.finish(stats);
+  REQUIRE(report.days.size() == 3);
+  CHECK(report.days[0].arm.empty());  // no arm sorts first
+  CHECK(report.days[1].arm == "price-test/control");
+  CHECK(report.days[2].arm == "price-test/treatment");
+  CHECK(report.days[2].conversions() == 1);
+  CHECK(report.days[2].impressions == 1);
+  const std::string table = render(report, report_format::table);
+  CHECK_THAT(table, Catch::Contains("price-test/treatment"));
+  CHECK_THAT(render(report, report_format::csv), Catch::StartsWith("campaign,arm,currency,"));
 }
 
 TEST_CASE("a grouping names any of day, campaign, creative and exchange", "[report][unit]") {
