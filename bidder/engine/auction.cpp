@@ -195,6 +195,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   if (campaign_stamp_.size() != snap.campaigns.size() || ++request_stamp_ == 0) {
     campaign_stamp_.assign(snap.campaigns.size(), 0);
     campaign_ok_.assign(snap.campaigns.size(), false);
+    campaign_arm_.assign(snap.campaigns.size(), -1);
     request_stamp_ = 1;
   }
   below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = holdout_seen_ = false;
@@ -342,11 +343,27 @@ bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,
       if (!audience_allowed_) return false;
       if (!audience_matches(c, ctx.wall_now)) return false;
     }
-    if (c.account != nullptr && !spend_allows(snap, c, request, ctx)) return false;
+    // An experiment's campaign: the user's arm decides the price and the budget (and a holdout
+    // arm does not bid at all).
+    int arm = -1;
+    if (c.experiment >= 0) {
+      if (!users_hashed_) hash_user_ids(snap, request);
+      if (user_count_ > 0) {
+        const compiled_experiment& x = snap.experiments[static_cast<std::size_t>(c.experiment)];
+        arm = x.arm_of(user_hashes_[0]);
+        if (arm >= 0 && x.arms[static_cast<std::size_t>(arm)].holdout) {
+          holdout_seen_ = true;
+          return false;
+        }
+      }
+    }
+    campaign_arm_[index] = static_cast<std::int8_t>(arm);
+    if (c.account != nullptr && !spend_allows(snap, c, c.slot(arm), request, ctx)) return false;
     return true;
   };
   if (campaign_stamp_[index] != request_stamp_) {
     campaign_stamp_[index] = request_stamp_;
+    campaign_arm_[index] = -1;
     campaign_ok_[index] = decide();
   }
   return campaign_ok_[index];
@@ -449,25 +466,15 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
                                floor,
                                c.max_cpm,
                                ctx.wall_now};
-  // An experiment's campaign is priced by the user's arm (or not at all in a holdout arm).
+  // An experiment's campaign is priced by the user's arm (campaign_eligible found it).
   const pricing::model* model = c.model.get();
   const compiled_experiment* experiment = nullptr;
   const compiled_arm* arm = nullptr;
-  if (c.experiment >= 0) {
-    if (!users_hashed_) hash_user_ids(snap, request);
-    if (user_count_ > 0) {
-      const compiled_experiment& x = snap.experiments[static_cast<std::size_t>(c.experiment)];
-      const int a = x.arm_of(user_hashes_[0]);
-      if (a >= 0) {
-        experiment = &x;
-        arm = &x.arms[static_cast<std::size_t>(a)];
-        if (arm->holdout) {
-          holdout_seen_ = true;
-          return;
-        }
-        if (arm->model) model = arm->model.get();
-      }
-    }
+  const int arm_index = campaign_arm_[campaign_index];
+  if (arm_index >= 0) {
+    experiment = &snap.experiments[static_cast<std::size_t>(c.experiment)];
+    arm = &experiment->arms[static_cast<std::size_t>(arm_index)];
+    if (arm->model) model = arm->model.get();
   }
   const pricing::quote quote = model->price(input);
   if (!quote.is_bid()) return;
@@ -476,8 +483,9 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
     below_floor_seen_ = true;
     return;
   }
-  if (c.budget.limited() && c.account != nullptr &&
-      c.account->room(c.budget, ctx.wall_now) < spend::cost_of(price)) {
+  const compiled_campaign::spend_slot slot = c.slot(arm_index);
+  if (slot.budget.limited() && slot.account != nullptr &&
+      slot.account->room(slot.budget, ctx.wall_now) < spend::cost_of(price)) {
     budget_seen_ = true;  // the bid would not fit in what is left
     return;
   }
@@ -495,6 +503,7 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
     best.h = h;
     best.experiment = experiment;
     best.arm = arm;
+    best.arm_index = arm_index;
   }
 }
 
@@ -502,12 +511,13 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
 // A few relaxed atomic loads, one throttle draw, and for capped campaigns one cache line of the
 // frequency table per user id.
 bool auction::spend_allows(const snapshot& snap, const compiled_campaign& c,
+                           const compiled_campaign::spend_slot& slot,
                            const openrtb::bid_request& request, const request_context& ctx) {
-  if (c.budget.limited() && c.account->room(c.budget, ctx.wall_now) <= 0) {
+  if (slot.budget.limited() && slot.account->room(slot.budget, ctx.wall_now) <= 0) {
     budget_seen_ = true;
     return false;
   }
-  if (c.budget.pacing == spend::pacing_mode::even && !c.account->pacing_allows(next_draw())) {
+  if (slot.budget.pacing == spend::pacing_mode::even && !slot.account->pacing_allows(next_draw())) {
     pacing_seen_ = true;
     return false;
   }
@@ -565,12 +575,13 @@ bool auction::under_frequency_caps(const snapshot& snap, const compiled_campaign
 bool auction::reserve(const snapshot& snap, const candidate& winner, std::string_view currency,
                       unix_seconds now) {
   const compiled_campaign& c = snap.campaigns[winner.creative->campaign];
-  if (c.account == nullptr) return true;
+  const compiled_campaign::spend_slot slot = c.slot(winner.arm_index);
+  if (slot.account == nullptr) return true;
   const spend::amount cost = campaign_cost(snap, c, money::from_units(winner.price), currency);
   // Recorded first: if recording it ran out of memory after the reservation, cancel_bids()
   // could not give it back.
-  reservations_.push_back({c.account, cost, now});
-  if (!c.account->try_reserve(c.budget, cost, now)) {
+  reservations_.push_back({slot.account, cost, now});
+  if (!slot.account->try_reserve(slot.budget, cost, now)) {
     reservations_.pop_back();
     budget_seen_ = true;  // another thread took the rest of the budget meanwhile
     return false;

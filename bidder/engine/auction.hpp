@@ -140,6 +140,7 @@ class auction {
     std::int32_t w = 0, h = 0;
     const compiled_experiment* experiment = nullptr;  // the experiment arm that priced it
     const compiled_arm* arm = nullptr;
+    int arm_index = -1;
   };
 
   void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
@@ -154,7 +155,8 @@ class auction {
                 const openrtb::bid_request& request, const openrtb::imp& imp,
                 const request_context& ctx, double response_rate, candidate& best);
   bool spend_allows(const snapshot& snap, const compiled_campaign& c,
-                    const openrtb::bid_request& request, const request_context& ctx);
+                    const compiled_campaign::spend_slot& slot, const openrtb::bid_request& request,
+                    const request_context& ctx);
   bool under_frequency_caps(const snapshot& snap, const compiled_campaign& c,
                             const openrtb::bid_request& request, unix_seconds now);
   void hash_user_ids(const snapshot& snap, const openrtb::bid_request& request);
@@ -178,6 +180,7 @@ class auction {
   // O(campaigns) is cleared per request.
   std::vector<std::uint32_t> campaign_stamp_;
   std::vector<bool> campaign_ok_;
+  std::vector<std::int8_t> campaign_arm_;  // the user's arm of the campaign's experiment; -1: none
   std::uint32_t request_stamp_ = 0;
   // The campaigns the request may reach (targeting_index::filter), those an imp may reach,
   // and working space.

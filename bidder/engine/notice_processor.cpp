@@ -121,7 +121,17 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   }
 
   spend::ledger& ledger = *snap.spend;
-  spend::account& account = *campaign->account;
+  spend::account& account = *campaign->account;  // counts and frequency keys
+  // An experiment's bid spent from its arm's share of the budget: the arm, as the bid's, from the
+  // user's first signed id (the split depends only on it and the experiment).
+  int arm = -1;
+  if (campaign->experiment >= 0) {
+    std::array<std::uint64_t, 1> first;
+    if (notice::read_user_hashes(n.id.users, first) == 1) {
+      arm = snap.experiments[static_cast<std::size_t>(campaign->experiment)].arm_of(first[0]);
+    }
+  }
+  spend::account& payer = *campaign->slot(arm).account;  // money: reservations and charges
   const spend::count_on on = snap.counted_on(*campaign, snap.exchanges[*exchange]);
   const std::uint64_t key = spend::bid_key(n.id.bid_id);
   const auto update = ledger.bids().update(key, issued, now, [&](std::uint64_t state) {
@@ -174,14 +184,14 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   const bool charges = (added & flags::bill) != 0
                            ? (before & flags::win) == 0 || (before & flags::won_reserved) != 0
                            : (added & flags::win) != 0 && on == spend::count_on::win;
-  if (charges) account.charge(clearing_cost, now);  // before the release: see account.hpp
+  if (charges) payer.charge(clearing_cost, now);  // before the release: see account.hpp
   if ((added & flags::won_reserved) != 0) {
-    account.release(bid_cost, issued);
-    account.reserve_unchecked(bid_cost, now);
+    payer.release(bid_cost, issued);
+    payer.reserve_unchecked(bid_cost, now);
   } else if ((added & flags::released) != 0) {
-    account.release(bid_cost, issued);
+    payer.release(bid_cost, issued);
   } else if ((added & flags::bill) != 0 && (before & flags::won_reserved) != 0) {
-    account.release(bid_cost, issued + spend::win_delay_of(update.before));
+    payer.release(bid_cost, issued + spend::win_delay_of(update.before));
   }
   if ((added & flags::bill) != 0) account.count_bill();
   if ((added & flags::loss) != 0) account.count_loss();
@@ -189,18 +199,12 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if (update.remembered) ledger.changes().add(spend::journal::bid_record{key, update.after});
 
   if (events_ != nullptr) {
-    // The arm, as the bid's: the split depends only on the user's first id and the experiment.
     std::string_view experiment_id, arm_id;
-    if (campaign->experiment >= 0) {
-      std::array<std::uint64_t, 1> first;
-      if (notice::read_user_hashes(n.id.users, first) == 1) {
-        const compiled_experiment& x =
-            snap.experiments[static_cast<std::size_t>(campaign->experiment)];
-        if (const int a = x.arm_of(first[0]); a >= 0) {
-          experiment_id = x.id;
-          arm_id = x.arms[static_cast<std::size_t>(a)].id;
-        }
-      }
+    if (arm >= 0) {
+      const compiled_experiment& x =
+          snap.experiments[static_cast<std::size_t>(campaign->experiment)];
+      experiment_id = x.id;
+      arm_id = x.arms[static_cast<std::size_t>(arm)].id;
     }
     events_->on_notice({.kind = kind,
                         .request_id = n.id.request_id,

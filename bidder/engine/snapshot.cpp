@@ -57,6 +57,23 @@ const compiled_creative* snapshot::find_creative(const compiled_campaign& c,
   return nullptr;
 }
 
+namespace {
+
+// `b` with its limits scaled by `share` (the share of users it is for). A limit never becomes
+// 0, which would mean "no limit": a share of nothing keeps one micro, which stops its bids.
+spend::budget scaled_budget(spend::budget b, double share) {
+  auto scale = [&](spend::amount limit) -> spend::amount {
+    if (limit <= 0) return limit;
+    return std::max<spend::amount>(
+        1, static_cast<spend::amount>(std::llround(static_cast<double>(limit) * share)));
+  };
+  b.daily = scale(b.daily);
+  b.lifetime = scale(b.lifetime);
+  return b;
+}
+
+}  // namespace
+
 int compiled_experiment::arm_of(std::uint64_t user_hash) const noexcept {
   if (arms.empty()) return -1;
   // A uniform number in [0, 1) from the user and the experiment.
@@ -307,14 +324,9 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   }
   // The vectors are final now: views into their elements stay valid.
   for (compiled_creative& creative : snap->creatives) split_markup(creative);
-  std::vector<std::pair<spend::account*, spend::budget>> budgets;
   for (std::uint32_t i = 0; i < snap->campaigns.size(); ++i) {
-    compiled_campaign& c = snap->campaigns[i];
-    snap->campaign_by_id.emplace(c.id, i);
-    c.account = &snap->spend->open(c.id);
-    budgets.emplace_back(c.account, c.budget);
+    snap->campaign_by_id.emplace(snap->campaigns[i].id, i);
   }
-  snap->spend->set_budgets(budgets);
   for (const auto& x : config.experiments()) {
     compiled_experiment experiment;
     experiment.id = x.id();
@@ -355,6 +367,24 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     }
     snap->experiments.push_back(std::move(experiment));
   }
+  std::vector<std::pair<spend::account*, spend::budget>> budgets;
+  for (compiled_campaign& c : snap->campaigns) {
+    c.account = &snap->spend->open(c.id);
+    if (c.experiment >= 0) {
+      // Each arm spends from its own share of the budget; the traffic in no arm from the rest.
+      const compiled_experiment& x = snap->experiments[static_cast<std::size_t>(c.experiment)];
+      double in_arms = 0;
+      for (const compiled_arm& arm : x.arms) {
+        in_arms += arm.share;
+        c.arm_spend.push_back({&snap->spend->open(c.id + "#" + x.id + "/" + arm.id),
+                               scaled_budget(c.budget, arm.share)});
+        budgets.emplace_back(c.arm_spend.back().account, c.arm_spend.back().budget);
+      }
+      c.budget = scaled_budget(c.budget, 1.0 - in_arms);
+    }
+    budgets.emplace_back(c.account, c.budget);
+  }
+  snap->spend->set_budgets(budgets);
   snap->targeting = targeting_index::build(snap->campaigns, snap->creatives);
   return std::shared_ptr<const snapshot>(std::move(snap));
 }

@@ -91,6 +91,22 @@ struct compiled_campaign {
   std::int32_t experiment = -1;
   /// The highest price its experiment's arm models quote (zero: none has its own model).
   money arms_ceiling;
+  /// Where a bid's money goes: an account and the budget it is held to.
+  struct spend_slot {
+    spend::account* account = nullptr;
+    spend::budget budget;
+  };
+  /// In an experiment, by arm index: the arm's own account ("<campaign>#<experiment>/<arm>")
+  /// with the campaign's budget scaled to the arm's share, so arms never compete for one budget.
+  /// `account` and `budget` are then those of the traffic in no arm (1 - the shares' sum). Win,
+  /// bill, loss and click counts and frequency caps stay on the campaign's own account.
+  std::vector<spend_slot> arm_spend;
+  /// The slot a bid of arm `arm` (-1: none) spends from.
+  spend_slot slot(int arm) const noexcept {
+    return arm >= 0 && static_cast<std::size_t>(arm) < arm_spend.size()
+               ? arm_spend[static_cast<std::size_t>(arm)]
+               : spend_slot{account, budget};
+  }
   /// Attribution windows (config Campaign.attribution, defaults applied), in seconds.
   std::int64_t click_window = 30 * 86'400;
   std::int64_t view_window = 86'400;

@@ -186,36 +186,44 @@ void write_prometheus(std::span<const bid_metrics* const> workers,
 
 void write_spend_prometheus(const engine::snapshot& snap, std::string& out) {
   const unix_seconds now = wall_now();
+  // A campaign in an experiment spends from one account per arm besides its own (the traffic
+  // in no arm): each gets its series, labelled arm="experiment/arm"; sum them for the campaign.
+  auto for_each_slot = [&](auto&& fn) {
+    for (const auto& c : snap.campaigns) {
+      const std::string who = "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"";
+      fn(who, engine::compiled_campaign::spend_slot{c.account, c.budget});
+      for (std::size_t a = 0; a < c.arm_spend.size(); ++a) {
+        const auto& x = snap.experiments[static_cast<std::size_t>(c.experiment)];
+        fn(who + ",arm=\"" + x.id + "/" + x.arms[a].id + "\"", c.arm_spend[a]);
+      }
+    }
+  };
   header(out, "bidder_campaign_spend", "gauge",
          "Spend in the campaign's currency: today (UTC) and over its life.");
-  for (const auto& c : snap.campaigns) {
-    const std::string who = "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"";
+  for_each_slot([&](const std::string& who, const engine::compiled_campaign::spend_slot& s) {
     gauge(out, "bidder_campaign_spend", who + ",period=\"day\"",
-          spend::units_of(c.account->spent_day(now)));
+          spend::units_of(s.account->spent_day(now)));
     gauge(out, "bidder_campaign_spend", who + ",period=\"lifetime\"",
-          spend::units_of(c.account->spent_lifetime()));
-  }
+          spend::units_of(s.account->spent_lifetime()));
+  });
   header(out, "bidder_campaign_budget_left", "gauge",
          "Budget left (budget - spend - reserved), by limit; campaigns with that limit only.");
-  for (const auto& c : snap.campaigns) {
-    const std::string who = "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"";
-    const spend::amount reserved = c.account->reserved();
-    if (c.budget.daily > 0) {
+  for_each_slot([&](const std::string& who, const engine::compiled_campaign::spend_slot& s) {
+    const spend::amount reserved = s.account->reserved();
+    if (s.budget.daily > 0) {
       gauge(out, "bidder_campaign_budget_left", who + ",period=\"day\"",
-            spend::units_of(c.budget.daily - c.account->spent_day(now) - reserved));
+            spend::units_of(s.budget.daily - s.account->spent_day(now) - reserved));
     }
-    if (c.budget.lifetime > 0) {
+    if (s.budget.lifetime > 0) {
       gauge(out, "bidder_campaign_budget_left", who + ",period=\"lifetime\"",
-            spend::units_of(c.budget.lifetime - c.account->spent_lifetime() - reserved));
+            spend::units_of(s.budget.lifetime - s.account->spent_lifetime() - reserved));
     }
-  }
+  });
   header(out, "bidder_campaign_reserved", "gauge",
          "Price of the campaign's bids still waiting for a notice (reserved against its budget).");
-  for (const auto& c : snap.campaigns) {
-    gauge(out, "bidder_campaign_reserved",
-          "campaign=\"" + c.id + "\",currency=\"" + c.currency + "\"",
-          spend::units_of(c.account->reserved()));
-  }
+  for_each_slot([&](const std::string& who, const engine::compiled_campaign::spend_slot& s) {
+    gauge(out, "bidder_campaign_reserved", who, spend::units_of(s.account->reserved()));
+  });
   header(out, "bidder_campaign_pacing_rate", "gauge",
          "Share of eligible requests the pacing throttle lets the campaign bid on (1: all).");
   for (const auto& c : snap.campaigns) {

@@ -1197,3 +1197,43 @@ TEST_CASE("experiment arms are split independently per experiment id",
   CHECK(same > 1800);  // about half: independent, not identical
   CHECK(same < 2200);
 }
+
+TEST_CASE("each experiment arm spends from its share of the budget, never another arm's",
+          "[engine][unit][experiment]") {
+  // Daily budget 0.01: each of two arms of share 0.4 gets 0.004, one impression at CPM 4.0; the
+  // traffic in no arm (0.2) gets 0.002.
+  const std::string settings = default_settings + R"(, "experiments": [{"id": "split",
+      "campaigns": ["c1"], "arms": [
+        {"id": "a", "share": 0.4}, {"id": "b", "share": 0.4}]}])";
+  auto snap = build({with(campaign("c1", 4.0), "budget", R"({"daily": 0.01})")}, settings);
+  snap->spend->tick(now_s);
+  const auto& c = snap->campaigns[0];
+  REQUIRE(c.arm_spend.size() == 2);
+  CHECK(c.arm_spend[0].budget.daily == bidder::spend::cost_of(bidder::money::from_units(4.0)));
+  CHECK(c.arm_spend[1].budget.daily == c.arm_spend[0].budget.daily);
+  CHECK(c.budget.daily == c.arm_spend[0].budget.daily / 2);
+  CHECK(c.arm_spend[0].account->id() == "c1#split/a");
+
+  // Users of each arm, found by the split itself.
+  std::vector<std::string> in_a, in_b;
+  for (int u = 0; in_a.size() < 2 || in_b.size() < 2; ++u) {
+    const std::string user = "user-" + std::to_string(u);
+    const int arm = snap->experiments[0].arm_of(
+        bidder::spend::hash64("buyeruid:" + user, 0));  // the fixture's secret is 0
+    if (arm == 0 && in_a.size() < 2) in_a.push_back(user);
+    if (arm == 1 && in_b.size() < 2) in_b.push_back(user);
+  }
+  auto bid_for = [&](const std::string& user) {
+    fixture f;
+    f.request.buyeruid = user;
+    return f.run(*snap);
+  };
+  CHECK(bid_for(in_a[0]).is_bid());
+  const outcome second = bid_for(in_a[1]);  // arm a's share is reserved by the first bid
+  CHECK_FALSE(second.is_bid());
+  CHECK(second.reason == bidder::engine::no_bid_reason::budget);
+  CHECK(bid_for(in_b[0]).is_bid());  // arm b still has its own share
+  CHECK(c.arm_spend[0].account->reserved() == c.arm_spend[0].budget.daily);
+  CHECK(c.arm_spend[1].account->reserved() == c.arm_spend[1].budget.daily);
+  CHECK(c.account->reserved() == 0);
+}

@@ -368,6 +368,16 @@ TEST_CASE("an experiment's arms price, log and report apart, conversions with th
     const json::object answer = post_conversions(
         admin, conversion("order-x", R"("user_ids":["buyeruid:)" + treated_user + R"("])"));
     CHECK(count(answer, "accepted") == 1);
+    // Each arm's wins were charged to its own share of the campaign's budget.
+    const std::string metrics = call(admin, "GET", "/metrics").body;
+    for (const std::string arm : {"control", "treatment"}) {
+      const std::string series =
+          R"(bidder_campaign_spend{campaign="shoes",currency="USD",arm="price-test/)" + arm +
+          R"(",period="day"} )";
+      const std::size_t at = metrics.find(series);
+      REQUIRE(at != std::string::npos);
+      CHECK(std::stod(metrics.substr(at + series.size())) > 0);
+    }
     svc->stop(std::chrono::milliseconds(500));
   }
   const std::string lines = event_lines(data / "events");
