@@ -59,6 +59,22 @@ const compiled_creative* snapshot::find_creative(const compiled_campaign& c,
 
 namespace {
 
+// The pricing model `pricing` names, built by its factory; errors name `who` and the field.
+result<std::unique_ptr<pricing::model>> build_model(const config::v1::PricingModel& pricing,
+                                                    const pricing::registry& registry,
+                                                    segment_dictionary& segments,
+                                                    const std::string& who) {
+  const pricing::factory* factory = registry.find(pricing.name());
+  if (factory == nullptr) {
+    return make_error(errc::invalid_config, who + "pricing.name: no model \"" + pricing.name() +
+                                                "\"; known: " + join(registry.names()));
+  }
+  pricing::create_context ctx{segments};
+  auto model = factory->create(pricing.config(), ctx);
+  if (!model) return make_error(errc::invalid_config, who + "pricing." + model.error().message);
+  return std::move(*model);
+}
+
 // `b` with its limits scaled by `share` (the share of users it is for). A limit never becomes
 // 0, which would mean "no limit": a share of nothing keeps one micro, which stops its bids.
 spend::budget scaled_budget(spend::budget b, double share) {
@@ -272,15 +288,8 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       out.view_window = c.attribution().view_window_seconds();
     }
 
-    const pricing::factory* factory = registry.find(c.pricing().name());
-    if (factory == nullptr) {
-      return make_error(errc::invalid_config, who + "pricing.name: no model \"" +
-                                                  c.pricing().name() +
-                                                  "\"; known: " + join(registry.names()));
-    }
-    pricing::create_context ctx{snap->segments};
-    auto model = factory->create(c.pricing().config(), ctx);
-    if (!model) return make_error(errc::invalid_config, who + "pricing." + model.error().message);
+    auto model = build_model(c.pricing(), registry, snap->segments, who);
+    if (!model) return model.error();
     out.model = std::move(*model);
 
     const auto campaign_index = static_cast<std::uint32_t>(snap->campaigns.size());
@@ -337,18 +346,9 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       arm.share = a.share();
       arm.holdout = a.holdout();
       if (a.has_pricing()) {
-        const std::string who = "experiment " + x.id() + " arm " + a.id() + ": ";
-        const pricing::factory* factory = registry.find(a.pricing().name());
-        if (factory == nullptr) {
-          return make_error(errc::invalid_config, who + "pricing.name: no model \"" +
-                                                      a.pricing().name() +
-                                                      "\"; known: " + join(registry.names()));
-        }
-        pricing::create_context ctx{snap->segments};
-        auto model = factory->create(a.pricing().config(), ctx);
-        if (!model) {
-          return make_error(errc::invalid_config, who + "pricing." + model.error().message);
-        }
+        auto model = build_model(a.pricing(), registry, snap->segments,
+                                 "experiment " + x.id() + " arm " + a.id() + ": ");
+        if (!model) return model.error();
         snap->needs_audience_lookup = snap->needs_audience_lookup || (*model)->uses_audience();
         arm.model = std::move(*model);
       }
