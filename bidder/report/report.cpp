@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -414,6 +415,29 @@ std::optional<double> campaign_summary::return_on_ad_spend() const noexcept {
   return static_cast<double>(conversion_value_micros) * 1000 / static_cast<double>(paid_cpm_micros);
 }
 
+namespace {
+constexpr double z95 = 1.959963984540054;  // the standard normal's 97.5th percentile
+}  // namespace
+
+std::optional<campaign_summary::interval> campaign_summary::cpa_interval() const noexcept {
+  const auto n = static_cast<double>(conversions());
+  if (n == 0) return std::nullopt;
+  const double spent = static_cast<double>(paid_cpm_micros) / 1000 / 1e6;
+  const double margin = z95 * std::sqrt(n);
+  interval out;
+  out.low = spent / (n + margin);
+  if (n - margin > 0) out.high = spent / (n - margin);
+  return out;
+}
+
+std::optional<campaign_summary::interval> campaign_summary::roas_interval() const noexcept {
+  if (paid_cpm_micros == 0) return std::nullopt;
+  const double spent = static_cast<double>(paid_cpm_micros) / 1000 / 1e6;
+  const double value = static_cast<double>(conversion_value_micros) / 1e6;
+  const double margin = z95 * std::sqrt(conversion_value_squares);
+  return interval{.low = std::max(0.0, value - margin) / spent, .high = (value + margin) / spent};
+}
+
 void report_builder::exchange_sums::add(const exchange_sums& o) noexcept {
   wins += o.wins;
   bills += o.bills;
@@ -511,6 +535,8 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     case event_kind::conversion:
       ++(record.credited_by == events::attribution::last_click ? s.last_click : s.last_view);
       s.conversion_value_micros += record.value_micros;
+      s.conversion_value_squares += static_cast<double>(record.value_micros) *
+                                    static_cast<double>(record.value_micros) / 1e12;
       break;
   }
 }
@@ -541,6 +567,7 @@ report report_builder::finish(read_stats stats) const {
     into.last_click += s.last_click;
     into.last_view += s.last_view;
     into.conversion_value_micros += s.conversion_value_micros;
+    into.conversion_value_squares += s.conversion_value_squares;
     for (const auto& [pair, e] : s.by_exchange) into.by_exchange[pair].add(e);
   }
 
@@ -570,6 +597,7 @@ report report_builder::finish(read_stats stats) const {
     row.last_click_conversions = s.last_click;
     row.last_view_conversions = s.last_view;
     row.conversion_value_micros = s.conversion_value_micros;
+    row.conversion_value_squares = s.conversion_value_squares;
     for (const auto& [pair, e] : s.by_exchange) {
       row.wins += e.wins;
       row.bills += e.bills;
@@ -608,6 +636,7 @@ report report_builder::finish(read_stats stats) const {
       t.last_click_conversions += row.last_click_conversions;
       t.last_view_conversions += row.last_view_conversions;
       t.conversion_value_micros += row.conversion_value_micros;
+      t.conversion_value_squares += row.conversion_value_squares;
     }
     out.days.push_back(std::move(row));
   }
@@ -980,6 +1009,19 @@ void json_summary(std::string& out, const campaign_summary& s, const group_by& g
   ratio_value("conversions_per_mille", s.conversions_per_mille());
   money_value("cpa", s.cost_per_acquisition());
   ratio_value("roas", s.return_on_ad_spend());
+  // 95 % intervals (report.hpp says how): [low, high], high null when unbounded.
+  auto interval_value = [&](std::string_view name,
+                            const std::optional<campaign_summary::interval>& i) {
+    key(name);
+    if (!i) {
+      out += "null";
+      return;
+    }
+    out +=
+        '[' + format_ratio(i->low, 6) + ',' + (i->high ? format_ratio(*i->high, 6) : "null") + ']';
+  };
+  interval_value("cpa_ci95", s.cpa_interval());
+  interval_value("roas_ci95", s.roas_interval());
   out += '}';
 }
 

@@ -187,6 +187,7 @@ struct campaign_summary {
   std::uint64_t last_click_conversions = 0;  ///< attributed by last_click
   std::uint64_t last_view_conversions = 0;   ///< attributed by last_view
   std::int64_t conversion_value_micros = 0;  ///< their value, in `currency`
+  double conversion_value_squares = 0;       ///< sum of each value squared (units of currency^2)
 
   money spend() const noexcept;
   std::uint64_t conversions() const noexcept {
@@ -208,6 +209,19 @@ struct campaign_summary {
   std::optional<money> cost_per_acquisition() const noexcept;
   /// conversion value / spend (ROAS).
   std::optional<double> return_on_ad_spend() const noexcept;
+
+  /// A 95 % confidence interval; `high` absent: unbounded.
+  struct interval {
+    double low = 0;
+    std::optional<double> high;
+  };
+  /// CPA's 95 % interval, taking spend as fixed and the conversion count as Poisson (normal
+  /// approximation, n ± 1.96 √n): [spend / (n + 1.96 √n), spend / (n − 1.96 √n)], unbounded
+  /// above while n − 1.96 √n ≤ 0 (fewer than 4 conversions). Absent without conversions.
+  std::optional<interval> cpa_interval() const noexcept;
+  /// ROAS's 95 % interval: the value as a compound Poisson sum, value ± 1.96 √(Σ value²), over
+  /// spend (low clamped at 0). Absent without spend.
+  std::optional<interval> roas_interval() const noexcept;
 };
 
 /// Unattributed conversions of one UTC day in one currency (they belong to no row).
@@ -278,6 +292,7 @@ class report_builder {
     std::int64_t win_bid_cpm_micros = 0;
     std::uint64_t last_click = 0, last_view = 0;
     std::int64_t conversion_value_micros = 0;
+    double conversion_value_squares = 0;
     // By (campaign, exchange), the pair whose legacy basis billed_ holds.
     std::map<std::pair<std::string, std::string>, exchange_sums> by_exchange;
   };

@@ -559,3 +559,47 @@ TEST_CASE("a report's rows sum to the generated events under every grouping",
     CHECK(report->unattributed.empty());  // they have no exchange
   }
 }
+
+TEST_CASE("CPA and ROAS come with 95 % intervals that narrow with more conversions",
+          "[report][unit]") {
+  report_builder builder({});
+  read_stats stats;
+  // Spend: 1,000 impressions at CPM 50 = 50.00; 100 conversions of 1.00 each.
+  for (int i = 0; i < 1000; ++i) builder.add(notice(event_kind::win, 50'000'000, true), stats);
+  for (int i = 0; i < 100; ++i) {
+    std::string id = "o";
+    id += std::to_string(i);
+    builder.add(conversion(id, attribution::last_click, 1'000'000), stats);
+  }
+  const auto report = builder.finish(stats);
+  REQUIRE(report.days.size() == 1);
+  const auto& row = report.days[0];
+  CHECK(row.spend() == money::from_units(50));
+  const auto cpa = row.cpa_interval();
+  REQUIRE(cpa.has_value());
+  CHECK(cpa->low == Approx(50 / (100 + 1.96 * 10)).epsilon(1e-3));
+  REQUIRE(cpa->high.has_value());
+  CHECK(*cpa->high == Approx(50 / (100 - 1.96 * 10)).epsilon(1e-3));
+  const auto roas = row.roas_interval();
+  REQUIRE(roas.has_value());
+  CHECK(roas->low == Approx((100 - 1.96 * 10) / 50).epsilon(1e-3));
+  CHECK(*roas->high == Approx((100 + 1.96 * 10) / 50).epsilon(1e-3));
+  CHECK(roas->low < *row.return_on_ad_spend());
+  CHECK(*roas->high > *row.return_on_ad_spend());
+  const auto json = boost::json::parse(render(report, report_format::json));
+  CHECK(json.at("days").at(0).at("cpa_ci95").as_array().size() == 2);
+
+  SECTION("with 2 conversions the CPA has no upper bound yet") {
+    report_builder few({});
+    read_stats s;
+    few.add(notice(event_kind::win, 50'000'000, true), s);
+    few.add(conversion("a", attribution::last_click, 1'000'000), s);
+    few.add(conversion("b", attribution::last_view, 1'000'000), s);
+    const auto r = few.finish(s);
+    const auto i = r.days[0].cpa_interval();
+    REQUIRE(i.has_value());
+    CHECK_FALSE(i->high.has_value());
+    CHECK_THAT(render(r, report_format::json), Catch::Contains("\"cpa_ci95\":["));
+    CHECK_THAT(render(r, report_format::json), Catch::Contains(",null]"));
+  }
+}
