@@ -12,6 +12,7 @@
 #include "bench/load/report.hpp"
 #include "bench/load/report_parts.hpp"
 #include "bench/load/units.hpp"
+#include "bidder/core/codec.hpp"
 
 namespace bidder::bench {
 namespace {
@@ -19,29 +20,6 @@ namespace {
 using namespace report_detail;
 namespace json = boost::json;
 using std::chrono::nanoseconds;
-
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                    "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -138,25 +116,25 @@ std::string svg_chart(const std::string& title, const std::string& x_title,
     << "\" viewBox=\"0 0 " << width << ' ' << height
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s << "<text x=\"" << width / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">"
-    << escape(title) << "</text>\n";
+    << html_escaped(title) << "</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
     << plot_h << "\" fill=\"#fff\" stroke=\"#999\"/>\n";
   for (const auto& [v, label] : x.ticks) {
     s << "<line x1=\"" << fmt(px(v)) << "\" y1=\"" << top << "\" x2=\"" << fmt(px(v)) << "\" y2=\""
       << top + plot_h << "\" stroke=\"#eee\"/>";
     s << "<text x=\"" << fmt(px(v)) << "\" y=\"" << top + plot_h + 16
-      << "\" text-anchor=\"middle\">" << escape(label) << "</text>\n";
+      << "\" text-anchor=\"middle\">" << html_escaped(label) << "</text>\n";
   }
   for (const auto& [v, label] : y.ticks) {
     s << "<line x1=\"" << left << "\" y1=\"" << fmt(py(v)) << "\" x2=\"" << left + plot_w
       << "\" y2=\"" << fmt(py(v)) << "\" stroke=\"#eee\"/>";
     s << "<text x=\"" << left - 6 << "\" y=\"" << fmt(py(v) + 4) << "\" text-anchor=\"end\">"
-      << escape(label) << "</text>\n";
+      << html_escaped(label) << "</text>\n";
   }
   s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">"
-    << escape(x_title) << "</text>\n";
+    << html_escaped(x_title) << "</text>\n";
   s << "<text transform=\"translate(16," << top + plot_h / 2
-    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(y_title) << "</text>\n";
+    << ") rotate(-90)\" text-anchor=\"middle\">" << html_escaped(y_title) << "</text>\n";
   if (diagonal) {
     const double d = std::min(x.hi, y.hi);
     s << "<line x1=\"" << fmt(px(x.lo)) << "\" y1=\"" << fmt(py(y.lo)) << "\" x2=\"" << fmt(px(d))
@@ -167,7 +145,7 @@ std::string svg_chart(const std::string& title, const std::string& x_title,
       << left + plot_w << "\" y2=\"" << fmt(py(y_line->first))
       << "\" stroke=\"#d62728\" stroke-dasharray=\"6 4\"/>";
     s << "<text x=\"" << left + plot_w - 4 << "\" y=\"" << fmt(py(y_line->first) - 4)
-      << "\" text-anchor=\"end\" fill=\"#d62728\">" << escape(y_line->second) << "</text>\n";
+      << "\" text-anchor=\"end\" fill=\"#d62728\">" << html_escaped(y_line->second) << "</text>\n";
   }
   for (std::size_t i = 0; i < all.size(); ++i) {
     const char* color = palette[i % std::size(palette)];
@@ -186,7 +164,7 @@ std::string svg_chart(const std::string& title, const std::string& x_title,
     const double ly = top + 14 + 16 * static_cast<double>(i);
     s << "<rect x=\"" << left + 10 << "\" y=\"" << ly - 9 << "\" width=\"14\" height=\"4\" fill=\""
       << color << "\"/><text x=\"" << left + 30 << "\" y=\"" << ly - 3 << "\">"
-      << escape(all[i].label) << "</text>\n";
+      << html_escaped(all[i].label) << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();
@@ -196,12 +174,12 @@ std::string html_table(const std::vector<std::string>& header, const std::vector
                        bool ratio) {
   std::ostringstream s;
   s << "<table><tr>";
-  for (const auto& h : header) s << "<th>" << escape(h) << "</th>";
+  for (const auto& h : header) s << "<th>" << html_escaped(h) << "</th>";
   if (ratio) s << "<th>ratio</th>";
   s << "</tr>\n";
   for (const row& r : rows) {
-    s << "<tr><td>" << escape(r.label) << "</td>";
-    for (const auto& c : r.cells) s << "<td class=\"n\">" << escape(c) << "</td>";
+    s << "<tr><td>" << html_escaped(r.label) << "</td>";
+    for (const auto& c : r.cells) s << "<td class=\"n\">" << html_escaped(c) << "</td>";
     if (ratio) {
       s << "<td class=\"n\">"
         << (r.values.size() == 2 && r.values[0] >= 0 ? ratio_text(r.values[0], r.values[1]) : "")
@@ -218,27 +196,27 @@ std::string html_table(const std::vector<std::string>& header, const std::vector
 std::string render_html(const bench_report& report) {
   std::ostringstream s;
   s << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bidbench report "
-    << escape(report.started_at) << "</title>\n<style>"
+    << html_escaped(report.started_at) << "</title>\n<style>"
     << "body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}"
     << "table{border-collapse:collapse;margin:8px 0 20px}"
     << "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
     << "th{background:#f3f3f3}td.n{text-align:right;font-family:monospace}"
     << ".pass{color:#2ca02c}.fail{color:#d62728;font-weight:bold}"
     << "</style></head><body>\n";
-  s << "<h1>bidbench report</h1>\n<p>" << escape(report.started_at) << " &middot; "
-    << escape(report.machine.cpu_model) << " (" << report.machine.cpus << " cpus, "
+  s << "<h1>bidbench report</h1>\n<p>" << html_escaped(report.started_at) << " &middot; "
+    << html_escaped(report.machine.cpu_model) << " (" << report.machine.cpus << " cpus, "
     << report.machine.memory_bytes / (1024 * 1024) << " MiB) &middot; "
-    << escape(report.machine.kernel) << " &middot; load average at start "
-    << report.machine.load_average << " &middot; build " << escape(report.build.build_type) << ", "
-    << escape(report.build.compiler);
+    << html_escaped(report.machine.kernel) << " &middot; load average at start "
+    << report.machine.load_average << " &middot; build " << html_escaped(report.build.build_type)
+    << ", " << html_escaped(report.build.compiler);
   if (!report.build.commit.empty()) {
-    s << ", commit " << escape(report.build.commit.substr(0, 12))
+    s << ", commit " << html_escaped(report.build.commit.substr(0, 12))
       << (report.build.dirty ? " (with uncommitted changes)" : "");
   }
   s << "</p>\n";
-  for (const auto& note : report.notes) s << "<p>" << escape(note) << "</p>\n";
-  s << "<details><summary>configuration</summary><pre>" << escape(json::serialize(report.config))
-    << "</pre></details>\n";
+  for (const auto& note : report.notes) s << "<p>" << html_escaped(note) << "</p>\n";
+  s << "<details><summary>configuration</summary><pre>"
+    << html_escaped(json::serialize(report.config)) << "</pre></details>\n";
   s << "<p>Latency is measured from each request's <em>scheduled</em> send time (open loop), so "
        "time spent waiting for a free connection while the server is slow is included "
        "(coordinated omission corrected); a request given up on counts at the time it was "
@@ -296,7 +274,7 @@ std::string render_html(const bench_report& report) {
     s << "<p>CPU during the measured window (share of one CPU; per-CPU figures are "
          "tick-sampled):</p><ul>\n";
     for (const auto& run : report.runs) {
-      s << "<li>" << escape(run.label) << ": " << escape(cpu_line(run)) << "</li>\n";
+      s << "<li>" << html_escaped(run.label) << ": " << html_escaped(cpu_line(run)) << "</li>\n";
     }
     s << "</ul>\n";
   }
@@ -340,9 +318,10 @@ std::string render_html(const bench_report& report) {
                    linear_axis(0, max_rate, true), linear_axis(0, max_rate, true), achieved,
                    std::nullopt, true);
     for (const auto& ramp : report.ramps) {
-      s << "<h3>" << escape(ramp.label) << "</h3>\n"
-        << html_table(ramp_header, ramp_rows(ramp), false) << "<p><b>" << escape(ramp_summary(ramp))
-        << "</b><br>" << escape(shedding_summary(ramp)) << "</p>\n";
+      s << "<h3>" << html_escaped(ramp.label) << "</h3>\n"
+        << html_table(ramp_header, ramp_rows(ramp), false) << "<p><b>"
+        << html_escaped(ramp_summary(ramp)) << "</b><br>" << html_escaped(shedding_summary(ramp))
+        << "</p>\n";
     }
   }
 
@@ -351,8 +330,8 @@ std::string render_html(const bench_report& report) {
     for (const auto& c : report.checks) {
       const bool ok = c.known && c.passed;
       s << "<li class=\"" << (ok ? "pass" : "fail") << "\">" << (ok ? "PASS " : "FAIL ")
-        << escape(c.bound.text) << " (measured "
-        << (c.known ? escape(format_metric(c.bound.kind, c.actual)) : std::string("n/a"))
+        << html_escaped(c.bound.text) << " (measured "
+        << (c.known ? html_escaped(format_metric(c.bound.kind, c.actual)) : std::string("n/a"))
         << ")</li>\n";
     }
     s << "</ul>\n";

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "bench/sim/scenario_json.hpp"
 #include "bidder/core/build_info.hpp"
+#include "bidder/core/codec.hpp"
 
 namespace bidder::sim {
 namespace json = boost::json;
@@ -77,29 +79,6 @@ json::object tally_json(const tally& t) {
           {"expected_surplus", t.expected_value - t.spend}};
 }
 
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
 
 std::string fmt(double v) {
@@ -129,7 +108,7 @@ std::string day_chart(const std::string& title, const std::vector<run_result>& r
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"" << w / 2
-    << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << escape(title) << "</text>\n";
+    << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << html_escaped(title) << "</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << w - left - right
     << "\" height=\"" << h - top - bottom << "\" fill=\"#fff\" stroke=\"#999\"/>\n";
   for (int i = 0; i <= 4; ++i) {
@@ -156,7 +135,8 @@ std::string day_chart(const std::string& title, const std::vector<run_result>& r
     }
     s << "\"/>\n<rect x=\"" << left + 10 << "\" y=\"" << top + 8 + 16 * double(i)
       << "\" width=\"14\" height=\"4\" fill=\"" << color << "\"/><text x=\"" << left + 30
-      << "\" y=\"" << top + 14 + 16 * double(i) << "\">" << escape(runs[i].bidder) << "</text>\n";
+      << "\" y=\"" << top + 14 + 16 * double(i) << "\">" << html_escaped(runs[i].bidder)
+      << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();
@@ -179,7 +159,7 @@ std::string campaign_chart(const std::string& title, const scenario& sc,
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"" << w / 2
-    << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << escape(title) << "</text>\n";
+    << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << html_escaped(title) << "</text>\n";
   for (int i = 0; i <= 4; ++i) {
     const double v = lo + (hi - lo) * i / 4;
     s << "<line x1=\"" << left << "\" x2=\"" << w - right << "\" y1=\"" << fmt(py(v)) << "\" y2=\""
@@ -196,17 +176,17 @@ std::string campaign_chart(const std::string& title, const scenario& sc,
       const double y = std::min(py(v), py(0));
       s << "<rect x=\"" << fmt(x0 + bar * double(i)) << "\" y=\"" << fmt(y) << "\" width=\""
         << fmt(bar * 0.9) << "\" height=\"" << fmt(std::abs(py(v) - py(0))) << "\" fill=\""
-        << palette[i % std::size(palette)] << "\"><title>" << escape(runs[i].bidder) << ": "
+        << palette[i % std::size(palette)] << "\"><title>" << html_escaped(runs[i].bidder) << ": "
         << money_text(v) << "</title></rect>\n";
     }
     s << "<text x=\"" << fmt(x0 + group * 0.4) << "\" y=\"" << h - bottom + 16
-      << "\" text-anchor=\"middle\">" << escape(sc.campaigns[c].id) << "</text>\n";
+      << "\" text-anchor=\"middle\">" << html_escaped(sc.campaigns[c].id) << "</text>\n";
   }
   for (std::size_t i = 0; i < runs.size(); ++i) {
     s << "<rect x=\"" << left + 10 << "\" y=\"" << top + 8 + 16 * double(i)
       << "\" width=\"14\" height=\"8\" fill=\"" << palette[i % std::size(palette)]
       << "\"/><text x=\"" << left + 30 << "\" y=\"" << top + 16 + 16 * double(i) << "\">"
-      << escape(runs[i].bidder) << "</text>\n";
+      << html_escaped(runs[i].bidder) << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();
@@ -294,37 +274,8 @@ json::object json_report(const scenario& s, const std::vector<run_result>& runs)
   json::object doc;
   doc["tool"] = "bidsim";
   doc["commit"] = std::string(std::string(build_commit()).substr(0, 12));
-  json::object sc;
-  sc["seed"] = s.seed;
-  sc["users"] = s.users;
-  sc["days"] = s.days;
-  sc["requests_per_day"] = s.requests_per_day;
-  sc["tmax_ms"] = s.tmax_ms;
-  sc["conversion_delay_mean_hours"] = s.conversion_delay_mean_hours;
-  json::array exchanges;
-  for (const exchange_spec& e : s.exchanges) {
-    exchanges.push_back(json::object{
-        {"id", e.id},
-        {"auction", e.kind == auction_kind::first_price ? "first_price" : "second_price"},
-        {"count_on", e.count_on},
-        {"traffic_share", e.traffic_share},
-        {"floor_cpm", e.floor_cpm},
-        {"floor_sigma", e.floor_sigma},
-        {"competitors", e.competitors},
-        {"competitor_lognormal_mu", e.competitor_mu},
-        {"competitor_lognormal_sigma", e.competitor_sigma},
-        {"shares_min_to_win", e.shares_min_to_win}});
-  }
-  sc["exchanges"] = std::move(exchanges);
-  json::array campaigns;
-  for (const campaign_spec& c : s.campaigns) {
-    campaigns.push_back(json::object{{"id", c.id},
-                                     {"conversion_value", c.conversion_value},
-                                     {"max_cpm", c.max_cpm},
-                                     {"pricing", json::parse(c.pricing_json)}});
-  }
-  sc["campaigns"] = std::move(campaigns);
-  doc["scenario"] = std::move(sc);
+  // The whole scenario, as --write-scenario writes it: a report says what market it measured.
+  doc["scenario"] = json::parse(scenario_to_json(s));
   json::array out_runs;
   for (const run_result& r : runs) {
     json::object o;
@@ -396,9 +347,9 @@ std::string html_report(const scenario& s, const std::vector<run_result>& runs) 
        "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
        "th{background:#f3f3f3}</style></head><body>\n";
   h << "<h1>bidsim: market simulation</h1>\n<p>commit "
-    << escape(std::string(build_commit()).substr(0, 12)) << ", seed " << s.seed << ", " << s.users
-    << " users, " << s.days << " simulated days of " << s.requests_per_day << " requests, "
-    << s.exchanges.size() << " exchanges, " << s.campaigns.size()
+    << html_escaped(std::string(build_commit()).substr(0, 12)) << ", seed " << s.seed << ", "
+    << s.users << " users, " << s.days << " simulated days of " << s.requests_per_day
+    << " requests, " << s.exchanges.size() << " exchanges, " << s.campaigns.size()
     << " campaigns. Money in USD; surplus = conversion value − spend; exp. surplus uses the "
        "true expected value of the impressions won.</p>\n";
   h << day_chart("surplus per simulated day (USD)", runs, surplus_of);
@@ -407,14 +358,14 @@ std::string html_report(const scenario& s, const std::vector<run_result>& runs) 
   h << campaign_chart("surplus per campaign (USD)", s, runs, surplus_of);
   h << campaign_chart("expected surplus per campaign (USD)", s, runs, expected_surplus_of);
   for (const run_result& r : runs) {
-    h << "<h2>" << escape(r.bidder) << "</h2>\n<p>" << r.requests << " requests"
+    h << "<h2>" << html_escaped(r.bidder) << "</h2>\n<p>" << r.requests << " requests"
       << (r.stopped_early ? ", stopped early by --duration" : "") << "; conversions due after "
       << "the last day (not counted): " << r.conversions_pending << "</p>\n<table>\n";
     bool first = true;
     for (const auto& row : run_rows(s, r)) {
       h << "<tr>";
       for (const std::string& c : row) {
-        h << (first ? "<th>" : "<td>") << escape(c) << (first ? "</th>" : "</td>");
+        h << (first ? "<th>" : "<td>") << html_escaped(c) << (first ? "</th>" : "</td>");
       }
       h << "</tr>\n";
       first = false;
@@ -422,7 +373,7 @@ std::string html_report(const scenario& s, const std::vector<run_result>& runs) 
     h << "</table>\n";
     if (r.bidder == "bidder") {
       h << "<ul>";
-      for (const std::string& line : live_lines(r)) h << "<li>" << escape(line) << "</li>";
+      for (const std::string& line : live_lines(r)) h << "<li>" << html_escaped(line) << "</li>";
       h << "</ul>\n";
     }
   }

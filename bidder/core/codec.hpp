@@ -10,6 +10,7 @@
 //   std::string_view in = out; std::uint64_t v;
 //   bidder::get_varint(in, v);                         // v == 300, in consumed
 //   bidder::append_percent_encoded(out, "a b/c");      // "a%20b%2Fc"
+//   std::string cell = bidder::html_escaped("<b>&");   // "&lt;b&gt;&amp;"
 #pragma once
 
 #include <cstddef>
@@ -127,6 +128,34 @@ inline bool append_percent_decoded(std::string& out, std::string_view in, bool p
     }
   }
   return true;
+}
+
+// ---- HTML text ---------------------------------------------------------------------------------
+
+/// `text` with <, >, & and " escaped, safe inside an HTML element or a quoted attribute (the
+/// bench reports' HTML forms).
+inline std::string html_escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace bidder
