@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "bidder/core/deadline.hpp"
+#include "bidder/core/hash.hpp"
 #include "bidder/core/money.hpp"
 
 namespace bidder::spend {
@@ -44,25 +45,8 @@ constexpr std::int64_t hour_of(unix_seconds t) noexcept { return floor_div(t, se
 constexpr std::int64_t day_of(unix_seconds t) noexcept { return floor_div(t, seconds_per_day); }
 constexpr std::int64_t week_of(unix_seconds t) noexcept { return floor_div(day_of(t) + 3, 7); }
 
-/// A 64-bit mix (the murmur3 finaliser): spreads every input bit over the output.
-constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-/// A 64-bit hash of `bytes` with `seed` (FNV-1a, then mixed). Not cryptographic: keyed with a
-/// secret seed it makes user ids opaque, and collisions only merge two table entries.
-constexpr std::uint64_t hash64(std::string_view bytes, std::uint64_t seed = 0) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ mix64(seed);
-  for (char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return mix64(h);
-}
+// The hashes that key the lock-free tables (moved to core, where other components share them).
+using bidder::hash64;
+using bidder::mix64;
 
 }  // namespace bidder::spend
