@@ -19,6 +19,7 @@
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
 #include "bidder/report/cli.hpp"
+#include "bidder/training/cli.hpp"
 
 namespace bidder::app {
 namespace {
@@ -49,6 +50,8 @@ constexpr std::string_view usage = R"(usage:
   bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
                 [--format table|csv|json]
       Sums the event log (<data-dir>/events) per campaign and day.
+  bidder train --events DIR --out FILE [--target click|conversion] [--holdout-days N] ...
+      Learns a model for the `learned` pricing model from the event log (bidder train --help).
   bidder version
       Prints the git commit the binary was built from.
   bidder help
@@ -211,6 +214,7 @@ int run_cli(int argc, char** argv) {
   if (command == "check-config") return check(args);
   if (command == "audience") return run_audience_cli(args);
   if (command == "report") return reporting::run_report_cli(args);
+  if (command == "train") return training::run_train_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << usage;
     return 0;

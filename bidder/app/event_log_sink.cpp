@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "bidder/learning/features.hpp"
+
 namespace bidder::app {
 
 namespace {
@@ -35,6 +37,20 @@ void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
     out.device_type =
         static_cast<std::uint32_t>(e.request->devicetype < 0 ? 0 : e.request->devicetype);
     out.country = e.request->country;
+  }
+  // What the learned models see of the impression, so `bidder train` can learn from it. On
+  // the stack: the log copies it into its queue slot.
+  char features[events::max_features_bytes];
+  if (e.request != nullptr && e.imp != nullptr) {
+    learning::feature_tokens tokens;
+    learning::extract({.request = *e.request,
+                       .imp = *e.imp,
+                       .segments = e.segments,
+                       .segment_names = e.segment_names,
+                       .now = e.at,
+                       .exchange = e.exchange},
+                      tokens);
+    out.features = std::string_view(features, learning::write_text(tokens, features));
   }
   log_.append(out);  // false: dropped and counted by the log
 }

@@ -38,8 +38,11 @@ result<std::shared_ptr<const engine::snapshot>> compile(const config::bidder_con
                                                         const pricing::registry& models,
                                                         const std::optional<std::string>& path,
                                                         std::shared_ptr<spend::ledger> ledger) {
-  auto snap = ledger ? engine::build_snapshot(config, models, std::move(ledger))
-                     : engine::build_snapshot(config, models);
+  // A model's files (learned weights) are found next to the config file.
+  const std::string files_dir =
+      path ? std::filesystem::path(*path).parent_path().string() : std::string();
+  auto snap = ledger ? engine::build_snapshot(config, models, std::move(ledger), files_dir)
+                     : engine::build_snapshot(config, models, files_dir);
   if (!snap) {
     return make_error(snap.error().code, (path ? *path : std::string("<embedded demo config>")) +
                                              ": " + snap.error().message);

@@ -62,6 +62,14 @@ void append_hex(std::string& out, std::uint64_t value) {
   out.append(buffer, end);
 }
 
+// The request's imp with this id (bids name their imp by id); null when none has it.
+const openrtb::imp* imp_of(const openrtb::bid_request& request, std::string_view id) noexcept {
+  for (const openrtb::imp& imp : request.imps) {
+    if (imp.id == id) return &imp;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string_view to_string(no_bid_reason reason) noexcept {
@@ -184,7 +192,11 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
              experiment != nullptr ? std::string_view(experiment->id) : std::string_view(),
          .arm = arm != nullptr ? std::string_view(arm->id) : std::string_view(),
          .at = now,
-         .request = &request});
+         .request = &request,
+         .imp = imp_of(request, b.imp_id),
+         .segments = audience_allowed_ ? std::span<const segment_membership>(segments_)
+                                       : std::span<const segment_membership>(),
+         .segment_names = segment_names_});
   }
 }
 
@@ -206,6 +218,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   std::uint32_t exchange = ctx.exchange.value_or(snap.default_exchange);
   if (exchange >= snap.exchanges.size()) exchange = snap.default_exchange;
   exchange_ = snap.exchanges[exchange].id;
+  segment_names_ = &snap.segments;
 
   const std::string& seat = snap.config.seat;
   if ((!request.wseat.empty() && !list_has(request.wseat, seat)) || list_has(request.bseat, seat)) {
@@ -465,7 +478,9 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
                                                  : std::span<const segment_membership>(),
                                floor,
                                c.max_cpm,
-                               ctx.wall_now};
+                               ctx.wall_now,
+                               exchange_,
+                               c.id};
   // An experiment's campaign is priced by the user's arm (campaign_eligible found it).
   const pricing::model* model = c.model.get();
   const compiled_experiment* experiment = nullptr;

@@ -212,6 +212,9 @@ class auction {
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;
   std::string key_scratch_;
+  // The segment names of the last run()'s snapshot, for report_bids (the caller keeps the
+  // snapshot alive until then).
+  const segment_dictionary* segment_names_ = nullptr;
   // The exchange of the last run() (a view into its snapshot's exchanges), for report_bids.
   std::string_view exchange_;
 };

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "bidder/core/deadline.hpp"
 #include "bidder/core/money.hpp"
+#include "bidder/core/segment_dictionary.hpp"
 #include "bidder/notice/notice_url.hpp"
 #include "bidder/openrtb/bid_request.hpp"
 
@@ -38,6 +40,12 @@ struct bid_event {
   unix_seconds at = 0;
   /// The request the bid answers (device, geo, user ids...), for fields the log wants.
   const openrtb::bid_request* request = nullptr;
+  /// The imp the bid is for (null when not known), the user's segments as the pricing models
+  /// saw them (empty when unknown or not allowed), and their names: what the learned models'
+  /// features are made of (bidder/learning/features.hpp).
+  const openrtb::imp* imp = nullptr;
+  std::span<const segment_membership> segments;
+  const segment_dictionary* segment_names = nullptr;
 };
 
 /// One accepted notice (replays and refused notices are not events; they are counted).

@@ -63,13 +63,14 @@ namespace {
 result<std::unique_ptr<pricing::model>> build_model(const config::v1::PricingModel& pricing,
                                                     const pricing::registry& registry,
                                                     segment_dictionary& segments,
+                                                    std::string_view files_dir,
                                                     const std::string& who) {
   const pricing::factory* factory = registry.find(pricing.name());
   if (factory == nullptr) {
     return make_error(errc::invalid_config, who + "pricing.name: no model \"" + pricing.name() +
                                                 "\"; known: " + join(registry.names()));
   }
-  pricing::create_context ctx{segments};
+  pricing::create_context ctx{.segments = segments, .files_dir = files_dir};
   auto model = factory->create(pricing.config(), ctx);
   if (!model) return make_error(errc::invalid_config, who + "pricing." + model.error().message);
   return std::move(*model);
@@ -179,14 +180,16 @@ void split_markup(compiled_creative& creative) {
 }  // namespace
 
 result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
-                                                       const pricing::registry& registry) {
+                                                       const pricing::registry& registry,
+                                                       std::string_view files_dir) {
   return build_snapshot(config, registry,
-                        std::make_shared<spend::ledger>(ledger_options_of(config)));
+                        std::make_shared<spend::ledger>(ledger_options_of(config)), files_dir);
 }
 
 result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
                                                        const pricing::registry& registry,
-                                                       std::shared_ptr<spend::ledger> ledger) {
+                                                       std::shared_ptr<spend::ledger> ledger,
+                                                       std::string_view files_dir) {
   auto snap = std::make_shared<snapshot>();
   snap->spend = std::move(ledger);
   snap->config.notice_max_age = config.notice_max_age_seconds();
@@ -288,7 +291,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       out.view_window = c.attribution().view_window_seconds();
     }
 
-    auto model = build_model(c.pricing(), registry, snap->segments, who);
+    auto model = build_model(c.pricing(), registry, snap->segments, files_dir, who);
     if (!model) return model.error();
     out.model = std::move(*model);
 
@@ -346,7 +349,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       arm.share = a.share();
       arm.holdout = a.holdout();
       if (a.has_pricing()) {
-        auto model = build_model(a.pricing(), registry, snap->segments,
+        auto model = build_model(a.pricing(), registry, snap->segments, files_dir,
                                  "experiment " + x.id() + " arm " + a.id() + ": ");
         if (!model) return model.error();
         snap->needs_audience_lookup = snap->needs_audience_lookup || (*model)->uses_audience();

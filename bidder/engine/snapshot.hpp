@@ -230,12 +230,14 @@ spend::ledger_options ledger_options_of(const config::bidder_config& config);
 /// Compiles `config` with models from `registry`; campaign accounts live in `ledger` (opened
 /// by campaign id, so they survive reloads), whose budgets are set to the config's.
 /// Errors: invalid_config naming the campaign and field (e.g. campaign "x": pricing.name: no
-/// model "foo"; known: fixed, rules).
+/// model "foo"; known: fixed, rules). Relative file paths in models' configs are relative to
+/// `files_dir` (the config file's directory; empty: the working directory).
 [[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
     const config::bidder_config& config, const pricing::registry& registry,
-    std::shared_ptr<spend::ledger> ledger);
+    std::shared_ptr<spend::ledger> ledger, std::string_view files_dir = {});
 /// The same with a ledger of its own (tests, check-config).
 [[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
-    const config::bidder_config& config, const pricing::registry& registry);
+    const config::bidder_config& config, const pricing::registry& registry,
+    std::string_view files_dir = {});
 
 }  // namespace bidder::engine

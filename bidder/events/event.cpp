@@ -175,6 +175,7 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   }
   optional_string(out, "experiment", e.experiment);
   optional_string(out, "arm", e.arm);
+  optional_string(out, "features", e.features);
   out += "}\n";
 }
 
@@ -193,23 +194,17 @@ constexpr std::string_view event::*string_fields[string_field_count] = {
     &event::auction_id,  &event::imp_id,   &event::bid_id,        &event::campaign_id,
     &event::creative_id, &event::currency, &event::exchange,      &event::seat,
     &event::deal_id,     &event::country,  &event::conversion_id, &event::experiment,
-    &event::arm};
+    &event::arm,         &event::features};
 
 // When the arena is short, shorten first what reports need least: the exchange's own ids, then
 // ours; the campaign id (which reports group by) last. Indexes into string_fields.
-constexpr std::size_t cut_order[string_field_count] = {7 /*seat*/,
-                                                       8 /*deal_id*/,
-                                                       1 /*imp_id*/,
-                                                       0 /*auction_id*/,
-                                                       2 /*bid_id*/,
-                                                       4 /*creative_id*/,
-                                                       9 /*country*/,
-                                                       6 /*exchange*/,
-                                                       10 /*conversion_id*/,
-                                                       11 /*experiment*/,
-                                                       12 /*arm*/,
-                                                       5 /*currency*/,
-                                                       3 /*campaign_id*/};
+constexpr std::size_t cut_order[string_field_count] = {7 /*seat*/,        8 /*deal_id*/,
+                                                       1 /*imp_id*/,      0 /*auction_id*/,
+                                                       13 /*features*/,   2 /*bid_id*/,
+                                                       4 /*creative_id*/, 9 /*country*/,
+                                                       6 /*exchange*/,    10 /*conversion_id*/,
+                                                       11 /*experiment*/, 12 /*arm*/,
+                                                       5 /*currency*/,    3 /*campaign_id*/};
 
 }  // namespace
 
@@ -218,17 +213,28 @@ bool pack(const event& e, event_record& r) noexcept {
   std::size_t len[string_field_count];
   std::size_t total = 0;
   bool cut = false;
+  constexpr std::size_t features = 13;
+  static_assert(max_features_bytes <= 255, "lengths are stored in one byte");
+  // The features are tokens separated by spaces: cut, they keep whole tokens.
+  auto whole_tokens = [&](std::size_t n) {
+    const std::string_view text = e.features.substr(0, n);
+    if (n >= e.features.size() || e.features[n] == ' ') return n;
+    const std::size_t space = text.rfind(' ');
+    return space == std::string_view::npos ? 0 : space;
+  };
   for (std::size_t i = 0; i < string_field_count; ++i) {
     len[i] = (e.*string_fields[i]).size();
-    if (len[i] > max_field_bytes) {
-      len[i] = max_field_bytes;
+    const std::size_t most = i == features ? max_features_bytes : max_field_bytes;
+    if (len[i] > most) {
+      len[i] = i == features ? whole_tokens(most) : most;
       cut = true;
     }
     total += len[i];
   }
   for (std::size_t k = 0; total > max_text_bytes && k < string_field_count; ++k) {
     const std::size_t i = cut_order[k];
-    const std::size_t take = std::min(len[i], total - max_text_bytes);
+    std::size_t take = std::min(len[i], total - max_text_bytes);
+    if (i == features) take = len[i] - whole_tokens(len[i] - take);
     len[i] -= take;
     total -= take;
     cut = true;

@@ -49,6 +49,9 @@ std::string_view to_string(attribution rule) noexcept;
 /// The inverse of to_string; nullopt for anything else.
 std::optional<attribution> attribution_from_string(std::string_view text) noexcept;
 
+/// The longest `event::features` kept (longer ones are cut at a token boundary).
+inline constexpr std::size_t max_features_bytes = 255;
+
 /// The fields of `bidder.events.v1.Event` (see the proto for each one's meaning). Prices are
 /// CPM prices in `currency`. Empty strings and an absent `user_key_hash` are left out of the
 /// line. Never put a raw user id here: only `hash_user_key`'s result.
@@ -76,6 +79,9 @@ struct event {
   attribution credited_by = attribution::unattributed;  ///< conversion: the rule that credited it
   std::string_view experiment;  ///< the experiment and arm of the bid's user; empty: none
   std::string_view arm;
+  /// bid: what the learned models see of the impression (bidder/learning/features.hpp tokens,
+  /// "x=openx s=news.example d=4 g=car-intender:1"), for `bidder train`.
+  std::string_view features;
 };
 
 /// The current wall-clock time as UNIX milliseconds, for `event::time_ms`.

@@ -24,7 +24,7 @@ constexpr std::size_t write_chunk_bytes = 256 * 1024;
 constexpr std::size_t max_batch_events = 8192;
 // How many taken names ("...-N.jsonl" exists) open_file skips before it counts an error.
 constexpr int max_name_attempts = 1000;
-// Largest queue: 2^24 slots of 512 bytes, 8 GiB, is already more than a bidder should hold.
+// Largest queue: 2^24 slots of 768 bytes, 12 GiB, is already more than a bidder should hold.
 constexpr std::size_t max_queue_capacity = std::size_t{1} << 24;
 
 std::int64_t hours_since_epoch(std::chrono::system_clock::time_point t) {

@@ -28,8 +28,13 @@ namespace bidder::pricing {
 
 /// What a factory may use while building a model (control plane only).
 struct create_context {
-  /// Segment names in the model's config are interned here, so the model compares ids.
+  /// Segment names in the model's config are interned here, so the model compares ids. It
+  /// lives as long as the model (both belong to the campaign snapshot), so a model may keep a
+  /// pointer to it to name the segments it is given.
   segment_dictionary& segments;
+  /// The directory relative file paths in a model's config are relative to: the config
+  /// file's. Empty: the working directory.
+  std::string_view files_dir = {};
 };
 
 class factory {

@@ -48,6 +48,10 @@ struct pricing_input {
   /// Wall-clock time (UTC) for recency and hour-of-day rules; the user's local time is
   /// now + request.utcoffset_minutes when the request has it (see local_hour()).
   unix_seconds now = 0;
+  /// The id of the exchange the request came from (config Exchange.id).
+  std::string_view exchange = {};
+  /// The campaign being priced (one model may price several: an experiment arm's).
+  std::string_view campaign_id = {};
 };
 
 class model {

@@ -327,6 +327,8 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
     return {};
   };
   if (auto r = text("creative_id", "creativeId", out.creative_id); !r) return r;
+  if (auto r = text("bid_id", "bidId", out.bid_id); !r) return r;
+  if (auto r = text("features", "", out.features); !r) return r;
   if (auto r = text("currency", "", out.currency); !r) return r;
   if (auto r = text("exchange", "", out.exchange); !r) return r;
   {
@@ -664,8 +666,10 @@ void note_problem(read_stats& stats, std::string problem) {
 }
 
 // Reads `path` line by line into `builder`, with bounded memory whatever the file holds.
-void read_file(const std::filesystem::path& path, line_parser& parser, report_builder& builder,
-               read_stats& stats, std::string& chunk, std::string& pending) {
+// Reads one log file, handing each well-formed record to add(record, stats).
+template <class Add>
+void read_file(const std::filesystem::path& path, line_parser& parser, Add&& add, read_stats& stats,
+               std::string& chunk, std::string& pending) {
   const std::string name = path.filename().string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -692,7 +696,7 @@ void read_file(const std::filesystem::path& path, line_parser& parser, report_bu
       note_problem(stats, name + ":" + std::to_string(line_number) + ": " + r.error().message);
       return;
     }
-    builder.add(record, stats);
+    add(record, stats);
   };
   chunk.resize(read_chunk_bytes);
   pending.clear();
@@ -742,18 +746,17 @@ void read_file(const std::filesystem::path& path, line_parser& parser, report_bu
 
 }  // namespace
 
-result<report> build_report(const report_query& query) {
-  if (query.from && query.to && *query.from > *query.to) {
-    return make_error(errc::invalid_field, "--from " + format_day(*query.from) + " is after --to " +
-                                               format_day(*query.to));
-  }
+namespace {
+
+// The log files of `query`'s directory that may hold events of its day range, sorted by name
+// (which sorts them by open time).
+result<std::vector<std::filesystem::path>> log_files(const report_query& query, read_stats& stats) {
   std::error_code ec;
   if (!std::filesystem::is_directory(query.dir, ec)) {
     return make_error(errc::not_found,
                       "event log directory " + query.dir.string() + ": no such directory");
   }
   std::vector<std::filesystem::path> files;
-  read_stats stats;
   std::filesystem::directory_iterator it(query.dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -773,11 +776,37 @@ result<report> build_report(const report_query& query) {
                                           ": cannot list: " + ec.message());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+result<report> build_report(const report_query& query) {
+  if (query.from && query.to && *query.from > *query.to) {
+    return make_error(errc::invalid_field, "--from " + format_day(*query.from) + " is after --to " +
+                                               format_day(*query.to));
+  }
+  read_stats stats;
+  auto files = log_files(query, stats);
+  if (!files) return files.error();
   report_builder builder(query);
   line_parser parser;
   std::string chunk, pending;
-  for (const auto& path : files) read_file(path, parser, builder, stats, chunk, pending);
+  auto add = [&](const log_record& record, read_stats& s) { builder.add(record, s); };
+  for (const auto& path : *files) read_file(path, parser, add, stats, chunk, pending);
   return builder.finish(std::move(stats));
+}
+
+result<read_stats> read_log(const std::filesystem::path& dir,
+                            const std::function<void(const log_record&)>& each) {
+  read_stats stats;
+  auto files = log_files({.dir = dir}, stats);
+  if (!files) return files.error();
+  line_parser parser;
+  std::string chunk, pending;
+  auto add = [&](const log_record& record, read_stats&) { each(record); };
+  for (const auto& path : *files) read_file(path, parser, add, stats, chunk, pending);
+  return stats;
 }
 
 // ---- output ----

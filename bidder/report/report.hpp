@@ -58,6 +58,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -125,6 +126,8 @@ struct log_record {
   std::int64_t time_ms = 0;
   std::string campaign_id;  ///< empty only on an unattributed conversion that named none
   std::string creative_id;
+  std::string bid_id;    ///< the bid the event is about (`bidder train` joins on it)
+  std::string features;  ///< bid: the learning tokens (events.proto `features`)
   std::string currency;
   std::string exchange;
   std::string arm;  ///< "experiment/arm" when the line names both; else empty
@@ -318,6 +321,12 @@ class report_builder {
 /// (no such directory), io_error (it cannot be listed), invalid_field (from after to); each
 /// names the directory or the days.
 [[nodiscard]] result<report> build_report(const report_query& query);
+
+/// Reads every log file in `dir` in order (by open time) and hands each well-formed line to
+/// `each` (other readers of the log: `bidder train`). Bad lines and unreadable files are
+/// counted in the stats, never fatal. Errors: as build_report's.
+[[nodiscard]] result<read_stats> read_log(const std::filesystem::path& dir,
+                                          const std::function<void(const log_record&)>& each);
 
 enum class report_format { table, csv, json };
 /// "table", "csv" or "json". Errors: invalid_field.

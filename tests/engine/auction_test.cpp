@@ -856,7 +856,7 @@ TEST_CASE("build_snapshot names an unknown pricing model and the campaign", "[en
   CHECK(snap.error().code == bidder::errc::invalid_config);
   CHECK_THAT(snap.error().message, Catch::Contains("campaign \"c1\""));
   CHECK_THAT(snap.error().message, Catch::Contains("magic"));
-  CHECK_THAT(snap.error().message, Catch::Contains("fixed, rules"));
+  CHECK_THAT(snap.error().message, Catch::Contains("fixed, learned, rules"));
 }
 
 // ---- spend: budgets, pacing, signed notice URLs -----------------------------------------

@@ -183,6 +183,20 @@ TEST_CASE("a packed event reads back the same, and over-long ids are cut to fit 
     CHECK_FALSE(bidder::events::detail::pack(e, record));
     CHECK(to_json_line(bidder::events::detail::unpack(record)) == to_json_line(e));
   }
+  SECTION("a bid's features are cut at a token boundary") {
+    event e = sample(event_kind::bid);
+    std::string features;
+    for (int i = 0; features.size() < 400; ++i)
+      features += "g=segment-" + std::to_string(i) + ":1 ";
+    features.pop_back();
+    e.features = features;
+    CHECK(bidder::events::detail::pack(e, record));
+    const event back = bidder::events::detail::unpack(record);
+    REQUIRE(back.features.size() <= bidder::events::max_features_bytes);
+    REQUIRE(back.features.size() > 200);
+    CHECK(features.starts_with(back.features));
+    CHECK(features[back.features.size()] == ' ');
+  }
   SECTION("no user hash stays absent") {
     event e = sample(event_kind::bid);
     e.user_key_hash.reset();
@@ -205,7 +219,9 @@ TEST_CASE("a packed event reads back the same, and over-long ids are cut to fit 
     CHECK(back.creative_id == creative);
     CHECK(back.bid_id == e.bid_id);
     CHECK(back.exchange == e.exchange);
-    CHECK(back.seat.empty());  // cut first, entirely
+    // The seat is cut first (as far as needed); the deal id, next in line, is whole.
+    CHECK(back.seat.size() < bidder::events::detail::max_field_bytes);
+    CHECK(back.deal_id.size() == bidder::events::detail::max_field_bytes);
     CHECK(back.auction_id.size() <= bidder::events::detail::max_field_bytes);
     std::size_t total = 0;
     for (auto length : record.length) total += length;

@@ -13,7 +13,10 @@
 #include "bidder/pricing/registry.hpp"
 #include "models/builtin.hpp"
 #include "models/fixed/fixed.pb.h"
+#include "models/learned/learned.pb.h"
 #include "models/rules/rules.pb.h"
+#include "tests/support/learned_model_file.hpp"
+#include "tests/support/temp_dir.hpp"
 
 // The conformance suite every registered pricing model must pass (STYLE.md section 6).
 
@@ -40,6 +43,21 @@ const registry& builtin() {
 
 std::vector<std::string> builtin_names() { return builtin().names(); }
 
+// The learned model reads its weights from files: these live as long as the test binary.
+const bidder::test::temp_dir& model_dir() {
+  static const bidder::test::temp_dir dir("conformance-models");
+  return dir;
+}
+google::protobuf::Any learned_config(const std::string& file,
+                                     const bidder::test::learned_model_spec& spec) {
+  bidder::models::learned::v1::LearnedConfig learned;
+  learned.set_click_model(bidder::test::write_learned_model(model_dir().path / file, spec));
+  learned.set_value_per_click(0.004);  // P = 0.5 without features: a 2.00 CPM
+  google::protobuf::Any any;
+  any.PackFrom(learned);
+  return any;
+}
+
 /// A valid config for each built-in model. A new model must add a line here.
 std::map<std::string, google::protobuf::Any> valid_configs() {
   std::map<std::string, google::protobuf::Any> out;
@@ -49,6 +67,7 @@ std::map<std::string, google::protobuf::Any> valid_configs() {
   bidder::models::rules::v1::RulesConfig rules;
   rules.set_base_cpm(2);
   out["rules"].PackFrom(rules);
+  out["learned"] = learned_config("plain.model", {});
   return out;
 }
 
@@ -69,6 +88,8 @@ std::multimap<std::string, google::protobuf::Any> feature_configs() {
   count->mutable_segment_count()->add_segments("affluent-zip");
   count->mutable_segment_count()->set_at_least(2);
   out.emplace("rules", google::protobuf::Any())->second.PackFrom(rules);
+  out.emplace("learned",
+              learned_config("segments.model", {.segment_weights = {{"car-site-visitor", 1.5}}}));
   return out;
 }
 
@@ -94,7 +115,7 @@ struct plain_request {
 }  // namespace
 
 TEST_CASE("the built-in registry has the documented models", "[pricing][unit]") {
-  CHECK(builtin_names() == std::vector<std::string>{"fixed", "rules"});
+  CHECK(builtin_names() == std::vector<std::string>{"fixed", "learned", "rules"});
   registry twice;
   REQUIRE(bidder::models::register_builtin_models(twice));
   auto again = bidder::models::register_builtin_models(twice);
@@ -177,6 +198,7 @@ TEST_CASE("every model built from a valid config prices a plain request above ze
   CHECK(q.price() > money());
   if (name == "fixed") CHECK(q.price() == money::from_units(1.5));
   if (name == "rules") CHECK(q.price() == money::from_units(2));
+  if (name == "learned") CHECK(q.price() == money::from_units(2));
   // The auction skips campaigns whose ceiling cannot win: a quote above it would be lost.
   CHECK(q.price() <= (*built)->ceiling());
 }

@@ -17,14 +17,16 @@
 namespace bidder::events::detail {
 
 /// The string fields, in the order they sit in the arena.
-inline constexpr std::size_t string_field_count = 13;
+inline constexpr std::size_t string_field_count = 14;
 
-/// Bytes of the inline arena. With the numbers and the queue's sequence word a slot is 512 bytes
-/// (8 cache lines): 64 Ki slots are 32 MiB, 1.3 s of 50,000 events/s.
-inline constexpr std::size_t max_text_bytes = 432;
+/// Bytes of the inline arena. With the numbers and the queue's sequence word a slot is 768 bytes
+/// (12 cache lines): 64 Ki slots are 48 MiB, 1.3 s of 50,000 events/s. A bid's features take
+/// up to 255 of them.
+inline constexpr std::size_t max_text_bytes = 688;
 
 /// Longest single string kept before the arena is shared out: config ids are at most 128 bytes
-/// (config/loader.cpp), so campaign and creative ids are never cut.
+/// (config/loader.cpp), so campaign and creative ids are never cut. A bid's features (the
+/// learning tokens) may take up to `max_features_bytes` (event.hpp), cut at a token boundary.
 inline constexpr std::size_t max_field_bytes = 128;
 
 struct event_record {
@@ -43,13 +45,13 @@ struct event_record {
   std::uint8_t length[string_field_count];
   char text[max_text_bytes];
 };
-// With the queue's 8-byte sequence word, one slot stays 512 bytes.
-static_assert(sizeof(event_record) <= 504, "an event record must fit a 512-byte queue slot");
+// With the queue's 8-byte sequence word, one slot stays 768 bytes.
+static_assert(sizeof(event_record) <= 760, "an event record must fit a 768-byte queue slot");
 
 /// Copies `e` into `r`. Strings longer than `max_field_bytes` are cut to it; if they still do
 /// not fit in the arena, the exchange-supplied ids are shortened first (seat, deal, imp, auction
-/// id), then ours. Returns true when anything was cut (also stored in `r.truncated`).
-/// noexcept, no allocation.
+/// id), then the features (whole tokens), then ours. Returns true when anything was cut (also
+/// stored in `r.truncated`). noexcept, no allocation.
 bool pack(const event& e, event_record& r) noexcept;
 
 /// A view of `r` (its strings point into `r.text`).

@@ -1,0 +1,142 @@
+#include "models/learned/learned_model.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "bidder/learning/features.hpp"
+#include "bidder/learning/model_file.hpp"
+#include "bidder/pricing/typed_factory.hpp"
+#include "models/learned/learned.pb.h"
+
+namespace bidder::models::learned {
+namespace {
+
+struct values {
+  double per_click = 0;
+  double per_conversion = 0;
+  double conversion_rate = 0;
+  double bid_fraction = 1;
+};
+
+class learned_model final : public pricing::model {
+ public:
+  learned_model(learning::model click, std::optional<learning::model> conversion, values v,
+                const segment_dictionary* names)
+      : click_(std::move(click)), conversion_(std::move(conversion)), values_(v), names_(names) {
+    // P(click) and P(conversion | click) are at most 1.
+    const double top = 1000 * (v.per_click + v.per_conversion) * v.bid_fraction;
+    ceiling_ = top < 1e9 ? money::from_micros(money::from_units(top).micros() + 1)
+                         : money::from_micros(INT64_MAX);
+  }
+
+  pricing::quote price(const pricing::pricing_input& in) const noexcept override {
+    learning::feature_tokens tokens;
+    learning::extract({.request = in.request,
+                       .imp = in.imp,
+                       .segments = in.segments,
+                       .segment_names = names_,
+                       .now = in.now,
+                       .exchange = in.exchange},
+                      tokens);
+    learning::hashed_features hashed;
+    learning::hash_features(tokens, learning::campaign_hash(in.campaign_id, click_.seed),
+                            click_.seed, hashed);
+    const double p_click = click_.predict(hashed);
+    double p_conversion = values_.conversion_rate;
+    if (conversion_) {
+      if (conversion_->seed != click_.seed) {
+        learning::hash_features(tokens, learning::campaign_hash(in.campaign_id, conversion_->seed),
+                                conversion_->seed, hashed);
+      }
+      p_conversion = conversion_->predict(hashed);
+    }
+    const double cpm = 1000 * p_click *
+                       (values_.per_click + p_conversion * values_.per_conversion) *
+                       values_.bid_fraction;
+    if (!(cpm >= 1e-6) || !std::isfinite(cpm)) return pricing::quote::no_bid();
+    return pricing::quote::bid(std::min(money::from_units(cpm), ceiling_));
+  }
+  money ceiling() const noexcept override { return ceiling_; }
+  bool uses_audience() const noexcept override { return true; }
+
+ private:
+  learning::model click_;
+  std::optional<learning::model> conversion_;
+  values values_;
+  const segment_dictionary* names_;
+  money ceiling_;
+};
+
+std::string resolve(std::string_view files_dir, const std::string& path) {
+  if (files_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(files_dir) / path).string();
+}
+
+// Reads a model file for `field`, checks its target and interns its segment vocabulary (so
+// the auction looks those segments up for the model).
+result<learning::model> load(const std::string& path, learning::model_target expected,
+                             const char* field, const pricing::create_context& ctx) {
+  auto m = learning::read_model_file(resolve(ctx.files_dir, path));
+  if (!m) return make_error(errc::invalid_config, std::string(field) + ": " + m.error().message);
+  if (m->target != expected) {
+    return make_error(errc::invalid_config, std::string(field) + ": " + path + " predicts " +
+                                                std::string(learning::to_string(m->target)) +
+                                                ", not " +
+                                                std::string(learning::to_string(expected)));
+  }
+  for (const std::string& s : m->segments) ctx.segments.intern(s);
+  return m;
+}
+
+bool valid_value(double v) { return v >= 0 && std::isfinite(v); }
+
+class learned_factory final : public pricing::typed_factory<v1::LearnedConfig> {
+ public:
+  learned_factory() : typed_factory("learned") {}
+
+ protected:
+  result<std::unique_ptr<pricing::model>> create_typed(
+      const v1::LearnedConfig& config, const pricing::create_context& ctx) const override {
+    if (!valid_value(config.value_per_click()) || !valid_value(config.value_per_conversion())) {
+      return make_error(errc::invalid_config,
+                        "config.value_per_click, value_per_conversion: must be numbers >= 0");
+    }
+    if (config.value_per_click() <= 0 && config.value_per_conversion() <= 0) {
+      return make_error(errc::invalid_config,
+                        "config.value_per_click, value_per_conversion: one must be > 0");
+    }
+    if (!(config.conversion_rate() >= 0 && config.conversion_rate() <= 1)) {
+      return make_error(errc::invalid_config, "config.conversion_rate: must be 0 to 1");
+    }
+    if (!(config.bid_fraction() >= 0 && config.bid_fraction() <= 1)) {
+      return make_error(errc::invalid_config, "config.bid_fraction: must be in (0, 1]");
+    }
+    if (config.click_model().empty()) {
+      return make_error(errc::invalid_config, "config.click_model: missing (a model file path)");
+    }
+    auto click =
+        load(config.click_model(), learning::model_target::click, "config.click_model", ctx);
+    if (!click) return click.error();
+    std::optional<learning::model> conversion;
+    if (!config.conversion_model().empty()) {
+      auto m = load(config.conversion_model(), learning::model_target::conversion,
+                    "config.conversion_model", ctx);
+      if (!m) return m.error();
+      conversion = std::move(*m);
+    }
+    const values v{.per_click = config.value_per_click(),
+                   .per_conversion = config.value_per_conversion(),
+                   .conversion_rate = config.conversion_rate(),
+                   .bid_fraction = config.bid_fraction() > 0 ? config.bid_fraction() : 1.0};
+    return std::make_unique<learned_model>(std::move(*click), std::move(conversion), v,
+                                           &ctx.segments);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<pricing::factory> make_factory() { return std::make_unique<learned_factory>(); }
+
+}  // namespace bidder::models::learned
