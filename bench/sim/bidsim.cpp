@@ -13,6 +13,7 @@
 #include "bench/sim/bidders.hpp"
 #include "bench/sim/http_client.hpp"
 #include "bench/sim/market.hpp"
+#include "bench/sim/model_eval.hpp"
 #include "bench/sim/scenario_files.hpp"
 #include "bench/sim/scenario_json.hpp"
 #include "bench/sim/sim_report.hpp"
@@ -54,6 +55,11 @@ Running:
   --max-requests N         stop each run after N requests (0: days * requests per day)
   --duration DUR           wall-clock bound on each run (10m); a run cut short says so
 
+Learning (docs/learning.md):
+  --evaluate-model FILE    score a click model from `bidder train` on this market against the
+                           oracle (log-loss, AUC, calibration), instead of running bidders;
+                           use a seed or days the model was not trained on
+
 Reports:
   --json FILE              the figures as JSON
   --html FILE              a self-contained HTML report with SVG charts
@@ -80,6 +86,7 @@ struct options {
   std::optional<std::string> html_path;
   bool quiet = false;
   bool help = false;
+  std::optional<std::string> evaluate_model;
 };
 
 bool parse_count(const std::string& text, std::uint64_t& out) {
@@ -206,6 +213,9 @@ std::optional<std::string> parse(const std::vector<std::string>& args, options& 
       if (!o.html_path) return "--html: a file";
     } else if (flag == "--quiet") {
       o.quiet = true;
+    } else if (flag == "--evaluate-model") {
+      o.evaluate_model = value();
+      if (!o.evaluate_model) return "--evaluate-model: a model file";
     } else {
       return "unknown flag " + flag + " (see --help)";
     }
@@ -298,6 +308,31 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
       }
     }
     if (o.push_audiences && !push(o, files, out, err)) return 1;
+  }
+  if (o.evaluate_model) {
+    auto model = learning::read_model_file(*o.evaluate_model);
+    if (!model) {
+      err << "bidsim: " << model.error().message << "\n";
+      return 1;
+    }
+    if (model->target != learning::model_target::click) {
+      err << "bidsim: " << *o.evaluate_model << " is not a click model\n";
+      return 2;
+    }
+    const model_evaluation e = evaluate_click_model(
+        o.s, users, *model, {.max_requests = o.max_requests, .now = unix_now()});
+    if (!o.quiet) out << evaluation_text(e);
+    if (o.json_path) {
+      const std::string json = "{\"requests\":" + std::to_string(e.requests) +
+                               ",\"pairs\":" + std::to_string(e.pairs) +
+                               ",\"model\":" + training::to_json(e.model) +
+                               ",\"oracle\":" + training::to_json(e.oracle) + "}\n";
+      if (!write_text_file(*o.json_path, json, error)) {
+        err << "bidsim: " << error << "\n";
+        return 1;
+      }
+    }
+    return 0;
   }
   const bool only_setup =
       (o.write_scenario || o.write_config || o.write_audiences || o.push_audiences) && !o.target &&

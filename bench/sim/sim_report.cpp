@@ -43,12 +43,14 @@ std::vector<std::string> cells(const std::string& label, const tally& t) {
           t.conversions ? money_text(t.cpa()) : "-",
           t.spend > 0 ? ratio_text(t.roas()) : "-",
           money_text(t.surplus()),
-          money_text(t.expected_value - t.spend)};
+          money_text(t.expected_value - t.spend),
+          money_text(t.expected_conversions),
+          t.spend > 0 ? ratio_text(t.expected_conversions_per_spend()) : "-"};
 }
 
-const std::vector<std::string> header{"",      "requests", "bids",        "wins",  "win%",
-                                      "spend", "clicks",   "conv.",       "value", "CPA",
-                                      "ROAS",  "surplus",  "exp. surplus"};
+const std::vector<std::string> header{
+    "",      "requests", "bids", "wins",    "win%",         "spend",      "clicks",      "conv.",
+    "value", "CPA",      "ROAS", "surplus", "exp. surplus", "exp. conv.", "exp. conv./$"};
 
 void print_table(std::ostringstream& out, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size(), 0);
@@ -76,7 +78,9 @@ json::object tally_json(const tally& t) {
           {"roas", t.roas()},
           {"surplus", t.surplus()},
           {"expected_value", t.expected_value},
-          {"expected_surplus", t.expected_value - t.spend}};
+          {"expected_surplus", t.expected_value - t.spend},
+          {"expected_conversions", t.expected_conversions},
+          {"expected_conversions_per_spend", t.expected_conversions_per_spend()}};
 }
 
 constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};

@@ -84,6 +84,7 @@ void tally::add(const tally& o) {
   spend += o.spend;
   value += o.value;
   expected_value += o.expected_value;
+  expected_conversions += o.expected_conversions;
 }
 
 bool run_result::same_outcome(const run_result& o) const {
@@ -299,6 +300,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     won.wins = 1;
     won.spend = ar.clearing_cpm / 1000;
     won.expected_value = expected_value_cpm(s, u, o, offer.campaign) / 1000;
+    won.expected_conversions = click_probability(s, c, u, o) * conversion_probability(s, c, u, o);
     if (bidder.live()) {
       if (!offer.nurl.empty()) {
         notice("win", substitute_macros(offer.nurl, auction_id, ar.clearing_cpm, 0, 0, false));

@@ -44,11 +44,18 @@ struct tally {
   double spend = 0;           // USD: clearing prices / 1000
   double value = 0;           // USD: the conversions' value
   double expected_value = 0;  // USD: the true expected value of the impressions won
+  // The true expected conversions of the impressions won: conversions without the noise of
+  // the draws, to compare bidders' conversions per unit of spend.
+  double expected_conversions = 0;
 
   void add(const tally& o);
   double cpa() const { return conversions ? spend / static_cast<double>(conversions) : 0; }
   double roas() const { return spend > 0 ? value / spend : 0; }
   double surplus() const { return value - spend; }
+  /// Expected conversions per USD spent.
+  double expected_conversions_per_spend() const {
+    return spend > 0 ? expected_conversions / spend : 0;
+  }
   bool operator==(const tally&) const = default;
 };
 
