@@ -10,6 +10,7 @@
 #include "bidder/app/service.hpp"
 #include "bidder/conversions/conversion_store.hpp"
 #include "tests/integration/http_client.hpp"
+#include "tests/integration/service_harness.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -54,41 +55,12 @@ std::string write_config(const fs::path& dir) {
 
 std::unique_ptr<bidder::app::service> start(const std::string& config, const fs::path& data,
                                             std::ostringstream& log) {
-  bidder::app::serve_options options;
-  options.config_path = config;
-  options.listen = "127.0.0.1:0";
-  options.admin_listen = "127.0.0.1:0";
-  options.data_dir = data.string();
-  options.threads = 1;
-  options.shed_busy_share = 0;
-  options.shed_queued = std::chrono::microseconds(0);
-  auto started = bidder::app::service::start(options, log);
-  if (!started) FAIL("service did not start: " << started.error().message);
-  return std::move(*started);
+  return bidder::test::start_service(config, data, log);
 }
 
-http_reply call(std::uint16_t port, const std::string& method, const std::string& target,
-                const std::string& body = "") {
-  http_client client(port);
-  http_call c;
-  c.method = method;
-  c.target = target;
-  c.body = body;
-  return client.send(c);
-}
-
-// The path and query of a URL the bid carries, with the exchange's macros substituted.
-std::string path_of(std::string url) {
-  url = url.substr(url.find('/', url.find("//") + 2));
-  for (const auto& [macro, value] : {std::pair<std::string, std::string>{"${AUCTION_ID}", "a1"},
-                                     {"${AUCTION_IMP_ID}", "1"},
-                                     {"${AUCTION_PRICE}", "1.50"}}) {
-    for (std::size_t at; (at = url.find(macro)) != std::string::npos;) {
-      url.replace(at, macro.size(), value);
-    }
-  }
-  return url;
-}
+using bidder::test::call;
+using bidder::test::event_lines;
+std::string path_of(std::string url) { return bidder::test::notice_path(std::move(url)); }
 
 struct shown_ad {
   std::string bid_id;
@@ -130,17 +102,6 @@ std::string conversion(const std::string& id, const std::string& links,
                        const std::string& owner = R"("advertiser":"shop.example")") {
   return R"({"conversion_id":")" + id + R"(","value":30,"currency":"EUR",)" + links + "," + owner +
          "}\n";
-}
-
-std::string event_lines(const fs::path& dir) {
-  std::string all;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::ifstream in(entry.path());
-    std::ostringstream text;
-    text << in.rdbuf();
-    all += text.str();
-  }
-  return all;
 }
 
 }  // namespace
