@@ -260,6 +260,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     }
     candidate best;
     imp_floor_usd_ = floor_in_usd(snap, imp.bidfloor, imp.bidfloorcur);
+    pricing_scratch_.owner = 0;  // what models stored was about the previous imp
     snap.targeting.slot_candidates(imp, eligible_, slot_set_);
     // Ranks run by descending price ceiling: once a campaign's cannot beat the best price, no
     // later one's can (2 micros of slack cover rounding to the response currency's micros).
@@ -480,7 +481,8 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
                                c.max_cpm,
                                ctx.wall_now,
                                exchange_,
-                               c.id};
+                               c.id,
+                               &pricing_scratch_};
   // An experiment's campaign is priced by the user's arm (campaign_eligible found it).
   const pricing::model* model = c.model.get();
   const compiled_experiment* experiment = nullptr;

@@ -212,6 +212,8 @@ class auction {
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;
   std::string key_scratch_;
+  // Work the pricing models share between the campaigns of one imp (cleared per imp).
+  pricing::imp_scratch pricing_scratch_;
   // The segment names of the last run()'s snapshot, for report_bids (the caller keeps the
   // snapshot alive until then).
   const segment_dictionary* segment_names_ = nullptr;

@@ -32,42 +32,6 @@ std::uint64_t cross(std::uint64_t a, std::uint64_t b) noexcept {
   return mix64(a * 0x9e3779b97f4a7c15ULL + b);
 }
 
-// Both hash_features() overloads feed the same hashes through this, in the same order.
-class feature_collector {
- public:
-  feature_collector(std::uint64_t campaign, std::uint64_t seed, hashed_features& out) noexcept
-      : campaign_(campaign), out_(out) {
-    out_.size = 0;
-    const std::uint64_t bias = hash64("bias", seed);
-    push(bias);
-    push(cross(campaign_, bias));
-  }
-  // One token's hash; `plain` is a segment's hash without its bucket (0: not a segment).
-  void token(char key, std::uint64_t h, std::uint64_t plain) noexcept {
-    push(h);
-    push(cross(campaign_, h));
-    if (plain != 0) {
-      push(plain);
-      push(cross(campaign_, plain));
-    }
-    if ((key == 's' || key == 'a') && site_ == 0) site_ = h;
-    if (key == 'd' && device_ == 0) device_ = h;
-    if (key == 'f' && slot_ == 0) slot_ = h;
-  }
-  void finish() noexcept {
-    if (site_ != 0 && device_ != 0) push(cross(site_, device_));
-    if (site_ != 0 && slot_ != 0) push(cross(site_, slot_));
-  }
-
- private:
-  void push(std::uint64_t h) noexcept {
-    if (out_.size < out_.items.size()) out_.items[out_.size++] = h;
-  }
-  std::uint64_t campaign_;
-  hashed_features& out_;
-  std::uint64_t site_ = 0, device_ = 0, slot_ = 0;
-};
-
 // Appends a number's digits to the token scratch; empty view when they do not fit.
 std::string_view number_text(feature_tokens& out, std::int64_t value) noexcept {
   char* begin = out.digits.data() + out.digits_used;
@@ -187,36 +151,75 @@ std::uint64_t campaign_hash(std::string_view campaign_id, std::uint64_t seed) no
   return hash64(campaign_id, mix64(seed ^ 0x63616d706169676eULL));  // "campaign"
 }
 
-void hash_features(const feature_tokens& tokens, std::uint64_t campaign, std::uint64_t seed,
-                   hashed_features& out) noexcept {
-  feature_collector collect(campaign, seed, out);
+void hash_tokens(const feature_tokens& tokens, std::uint64_t seed, token_hashes& out) noexcept {
+  out.size = 0;
+  out.seed = seed;
   for (std::size_t i = 0; i < tokens.size; ++i) {
     const token& t = tokens.items[i];
     if (t.value.empty()) continue;
-    std::uint64_t plain = 0;
-    if (t.bucket != 0) plain = token_hash({t.key, t.value, 0}, seed);
-    collect.token(t.key, token_hash(t, seed), plain);
+    out.key[out.size] = t.key;
+    out.hash[out.size] = token_hash(t, seed);
+    out.plain[out.size] = t.bucket != 0 ? token_hash({t.key, t.value, 0}, seed) : 0;
+    ++out.size;
   }
-  collect.finish();
 }
 
-void hash_features(std::string_view text, std::uint64_t campaign, std::uint64_t seed,
-                   hashed_features& out) noexcept {
-  feature_collector collect(campaign, seed, out);
-  std::size_t read = 0;
-  while (!text.empty() && read < feature_tokens::capacity) {
+void hash_tokens(std::string_view text, std::uint64_t seed, token_hashes& out) noexcept {
+  out.size = 0;
+  out.seed = seed;
+  while (!text.empty() && out.size < feature_tokens::capacity) {
     const std::size_t space = text.find(' ');
     const std::string_view item = text.substr(0, space);
     text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
     if (item.size() < 3 || item[1] != '=') continue;
-    ++read;
-    std::uint64_t plain = 0;
-    if (item[0] == 'g' && item.size() >= 5 && item[item.size() - 2] == ':') {
-      plain = text_hash(item.substr(0, item.size() - 2), seed);
-    }
-    collect.token(item[0], text_hash(item, seed), plain);
+    out.key[out.size] = item[0];
+    out.hash[out.size] = text_hash(item, seed);
+    out.plain[out.size] = item[0] == 'g' && item.size() >= 5 && item[item.size() - 2] == ':'
+                              ? text_hash(item.substr(0, item.size() - 2), seed)
+                              : 0;
+    ++out.size;
   }
-  collect.finish();
+}
+
+void hash_features(const token_hashes& tokens, std::uint64_t campaign,
+                   hashed_features& out) noexcept {
+  out.size = 0;
+  auto push = [&](std::uint64_t h) {
+    if (out.size < out.items.size()) out.items[out.size++] = h;
+  };
+  const std::uint64_t bias = hash64("bias", tokens.seed);
+  push(bias);
+  push(cross(campaign, bias));
+  std::uint64_t site = 0, device = 0, slot = 0;
+  for (std::size_t i = 0; i < tokens.size; ++i) {
+    const std::uint64_t h = tokens.hash[i];
+    push(h);
+    push(cross(campaign, h));
+    if (tokens.plain[i] != 0) {
+      push(tokens.plain[i]);
+      push(cross(campaign, tokens.plain[i]));
+    }
+    const char key = tokens.key[i];
+    if ((key == 's' || key == 'a') && site == 0) site = h;
+    if (key == 'd' && device == 0) device = h;
+    if (key == 'f' && slot == 0) slot = h;
+  }
+  if (site != 0 && device != 0) push(cross(site, device));
+  if (site != 0 && slot != 0) push(cross(site, slot));
+}
+
+void hash_features(const feature_tokens& tokens, std::uint64_t campaign, std::uint64_t seed,
+                   hashed_features& out) noexcept {
+  token_hashes hashes;
+  hash_tokens(tokens, seed, hashes);
+  hash_features(hashes, campaign, out);
+}
+
+void hash_features(std::string_view text, std::uint64_t campaign, std::uint64_t seed,
+                   hashed_features& out) noexcept {
+  token_hashes hashes;
+  hash_tokens(text, seed, hashes);
+  hash_features(hashes, campaign, out);
 }
 
 }  // namespace bidder::learning

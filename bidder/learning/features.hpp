@@ -87,6 +87,20 @@ inline std::uint64_t text_hash(std::string_view text, std::uint64_t seed) noexce
 /// A campaign's hash: learned weights are per campaign (crosses) and shared (plain tokens).
 std::uint64_t campaign_hash(std::string_view campaign_id, std::uint64_t seed) noexcept;
 
+/// The hashes of a bid's tokens under one seed: the campaign-independent half of
+/// hash_features(), computed once per imp and shared by every campaign priced for it.
+struct token_hashes {
+  std::array<std::uint64_t, feature_tokens::capacity> hash;   ///< the token's
+  std::array<std::uint64_t, feature_tokens::capacity> plain;  ///< a segment's without bucket
+  std::array<char, feature_tokens::capacity> key;
+  std::size_t size = 0;
+  std::uint64_t seed = 0;
+};
+void hash_tokens(const feature_tokens& tokens, std::uint64_t seed, token_hashes& out) noexcept;
+/// From the log's text (training). Tokens are separated by single spaces; malformed tokens
+/// (no "k=") are skipped; at most feature_tokens::capacity are read.
+void hash_tokens(std::string_view text, std::uint64_t seed, token_hashes& out) noexcept;
+
 /// The hashed features of one (bid, campaign): a bias, the campaign's bias, every token and
 /// the campaign crossed with every token, a segment also without its bucket, and the crosses
 /// site x device type and site x slot.
@@ -96,11 +110,12 @@ struct hashed_features {
   std::size_t size = 0;
 };
 
-/// From tokens (the bid path).
+/// From the token hashes and the campaign's hash (campaign_hash with the same seed).
+void hash_features(const token_hashes& tokens, std::uint64_t campaign,
+                   hashed_features& out) noexcept;
+/// The same from tokens (the bid path) or from the log's text (training), in one step.
 void hash_features(const feature_tokens& tokens, std::uint64_t campaign, std::uint64_t seed,
                    hashed_features& out) noexcept;
-/// From the log's text (training). Tokens are separated by single spaces; malformed tokens
-/// (no "k=") are skipped; at most feature_tokens::capacity are read.
 void hash_features(std::string_view text, std::uint64_t campaign, std::uint64_t seed,
                    hashed_features& out) noexcept;
 

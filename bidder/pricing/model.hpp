@@ -34,6 +34,15 @@ class quote {
   money price_;
 };
 
+/// Scratch space models may use to share work between the campaigns priced for one imp (the
+/// learned model's feature extraction, the same for every campaign). The auction sets `owner`
+/// to 0 before each imp; a model that finds its own non-zero tag there may reuse the bytes it
+/// stored, else it computes and stores them and sets its tag. One per auction (thread).
+struct imp_scratch {
+  std::uint64_t owner = 0;
+  alignas(16) unsigned char bytes[1536];
+};
+
 /// Everything a model may use. Plain values and views, valid for the duration of the call.
 struct pricing_input {
   const openrtb::bid_request& request;
@@ -52,6 +61,8 @@ struct pricing_input {
   std::string_view exchange = {};
   /// The campaign being priced (one model may price several: an experiment arm's).
   std::string_view campaign_id = {};
+  /// The imp's scratch (see imp_scratch); null: none, compute everything.
+  imp_scratch* scratch = nullptr;
 };
 
 class model {

@@ -1,9 +1,11 @@
 #include "models/learned/learned_model.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "bidder/learning/features.hpp"
 #include "bidder/learning/model_file.hpp"
@@ -12,6 +14,10 @@
 
 namespace bidder::models::learned {
 namespace {
+
+static_assert(sizeof(learning::token_hashes) <= sizeof(pricing::imp_scratch::bytes),
+              "the token hashes must fit the imp's scratch");
+static_assert(std::is_trivially_copyable_v<learning::token_hashes>);
 
 struct values {
   double per_click = 0;
@@ -25,6 +31,10 @@ class learned_model final : public pricing::model {
   learned_model(learning::model click, std::optional<learning::model> conversion, values v,
                 const segment_dictionary* names)
       : click_(std::move(click)), conversion_(std::move(conversion)), values_(v), names_(names) {
+    // Models sharing a seed (and the segment names) compute the same token hashes for an imp.
+    tag_ = mix64(click_.seed ^ (std::uint64_t{learning::feature_version} << 32) ^
+                 reinterpret_cast<std::uintptr_t>(names_)) |
+           1;
     // P(click) and P(conversion | click) are at most 1.
     const double top = 1000 * (v.per_click + v.per_conversion) * v.bid_fraction;
     ceiling_ = top < 1e9 ? money::from_micros(money::from_units(top).micros() + 1)
@@ -32,21 +42,29 @@ class learned_model final : public pricing::model {
   }
 
   pricing::quote price(const pricing::pricing_input& in) const noexcept override {
-    learning::feature_tokens tokens;
-    learning::extract({.request = in.request,
-                       .imp = in.imp,
-                       .segments = in.segments,
-                       .segment_names = names_,
-                       .now = in.now,
-                       .exchange = in.exchange},
-                      tokens);
+    // The tokens and their hashes are the same for every campaign priced for this imp: the
+    // first learned model to price it stores them in the imp's scratch, the others reuse them.
+    learning::token_hashes local;
+    const learning::token_hashes* hashes = &local;
+    if (in.scratch != nullptr && in.scratch->owner == tag_) {
+      hashes = reinterpret_cast<const learning::token_hashes*>(in.scratch->bytes);
+    } else {
+      learning::feature_tokens tokens;
+      extract(in, tokens);
+      learning::hash_tokens(tokens, click_.seed, local);
+      if (in.scratch != nullptr) {
+        std::memcpy(in.scratch->bytes, &local, sizeof local);
+        in.scratch->owner = tag_;
+      }
+    }
     learning::hashed_features hashed;
-    learning::hash_features(tokens, learning::campaign_hash(in.campaign_id, click_.seed),
-                            click_.seed, hashed);
+    learning::hash_features(*hashes, learning::campaign_hash(in.campaign_id, click_.seed), hashed);
     const double p_click = click_.predict(hashed);
     double p_conversion = values_.conversion_rate;
     if (conversion_) {
       if (conversion_->seed != click_.seed) {
+        learning::feature_tokens tokens;
+        extract(in, tokens);
         learning::hash_features(tokens, learning::campaign_hash(in.campaign_id, conversion_->seed),
                                 conversion_->seed, hashed);
       }
@@ -62,10 +80,21 @@ class learned_model final : public pricing::model {
   bool uses_audience() const noexcept override { return true; }
 
  private:
+  void extract(const pricing::pricing_input& in, learning::feature_tokens& tokens) const noexcept {
+    learning::extract({.request = in.request,
+                       .imp = in.imp,
+                       .segments = in.segments,
+                       .segment_names = names_,
+                       .now = in.now,
+                       .exchange = in.exchange},
+                      tokens);
+  }
+
   learning::model click_;
   std::optional<learning::model> conversion_;
   values values_;
   const segment_dictionary* names_;
+  std::uint64_t tag_ = 0;
   money ceiling_;
 };
 

@@ -220,6 +220,18 @@ TEST_CASE("learned model: bids the expected value, from relative paths next to t
   const std::vector<segment_membership> member{{*names.find("car-intender"), now - 100}};
   CHECK(price(member).price() > q.price());
 
+  // With the imp's scratch, later campaigns reuse the first one's features: same prices.
+  pricing::imp_scratch scratch;
+  for (const char* campaign : {"shoes", "socks", "shoes"}) {
+    pricing::pricing_input shared{
+        r.request, r.request.imps[0], member,   money(), money::from_units(100),
+        now,       "openx",           campaign, &scratch};
+    pricing::pricing_input alone = shared;
+    alone.scratch = nullptr;
+    CHECK((*model)->price(shared).price() == (*model)->price(alone).price());
+    CHECK(scratch.owner != 0);
+  }
+
   config.set_conversion_model("conv.model");
   auto with_conversions = build(config, names, dir.path.string());
   REQUIRE(with_conversions.has_value());
