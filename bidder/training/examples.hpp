@@ -10,7 +10,8 @@
 // Click model: one example per impression won (a WIN, a BILL or a CLICK seen), labelled by
 // whether it was clicked. Conversion model: one example per clicked impression, labelled by
 // whether a conversion was credited to that bid (last_click, or last_view of a clicked bid).
-// Bids without features (logged before the field existed) are counted and left out.
+// Bids without features (logged before the field existed) are counted and left out. The log is
+// read twice, so memory grows with the bids shown, not with all the bids (most lose).
 #pragma once
 
 #include <cstdint>
@@ -47,8 +48,9 @@ struct training_data {
   std::uint64_t bids_without_features = 0;
   std::uint64_t impressions = 0;
   std::uint64_t clicks = 0;
-  std::uint64_t conversions = 0;           ///< credited to a bid of the log
-  std::uint64_t outcomes_without_bid = 0;  ///< wins, clicks, conversions whose BID is not read
+  std::uint64_t conversions = 0;  ///< credited to a bid of the log
+  /// Bids shown (a win, bill, click or conversion names them) whose BID line is not in the log.
+  std::uint64_t outcomes_without_bid = 0;
   std::uint64_t lines = 0;
   std::uint64_t malformed_lines = 0;
 };
