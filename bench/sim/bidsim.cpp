@@ -326,7 +326,8 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
       const std::string json = "{\"requests\":" + std::to_string(e.requests) +
                                ",\"pairs\":" + std::to_string(e.pairs) +
                                ",\"model\":" + training::to_json(e.model) +
-                               ",\"oracle\":" + training::to_json(e.oracle) + "}\n";
+                               ",\"oracle\":" + training::to_json(e.oracle) +
+                               ",\"observable_oracle\":" + training::to_json(e.observable) + "}\n";
       if (!write_text_file(*o.json_path, json, error)) {
         err << "bidsim: " << error << "\n";
         return 1;

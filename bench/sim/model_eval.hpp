@@ -6,7 +6,8 @@
 // user, the model predicts P(click) from exactly what the bidder would see (the request as the
 // bidder parses it, the user's segments as the audience files give them), a click is drawn with
 // the true P(click), and both the model and the oracle (the true P) are scored on those draws:
-// log-loss, AUC, calibration.
+// log-loss, AUC, calibration. A third scorer, the oracle without the per-user latent term that
+// no feature reveals, shows how much of the gap to the oracle any feature model must keep.
 //
 //   auto m = learning::read_model_file("click.model");
 //   model_evaluation e = evaluate_click_model(s, users, *m, {.max_requests = 100'000});
@@ -29,6 +30,9 @@ struct evaluation_options {
 struct model_evaluation {
   training::quality model;
   training::quality oracle;
+  /// The true P(click) without the user's hidden latent term: the best any model of the
+  /// observable features can rank (its AUC is the ceiling of a feature model's).
+  training::quality observable;
   std::uint64_t requests = 0;
   std::uint64_t pairs = 0;  ///< (request, eligible campaign) pairs scored
 };
