@@ -195,7 +195,7 @@ std::string campaign_chart(const std::string& title, const scenario& sc,
 std::vector<std::vector<std::string>> run_rows(const scenario& s, const run_result& r) {
   std::vector<std::vector<std::string>> rows{header};
   for (std::size_t d = 0; d < r.days.size(); ++d) {
-    rows.push_back(cells("day " + std::to_string(d), r.days[d]));
+    rows.push_back(cells("day " + std::to_string(s.start_day + d), r.days[d]));
   }
   for (std::size_t c = 0; c < r.campaign_totals.size(); ++c) {
     rows.push_back(cells(s.campaigns[c].id, r.campaign_totals[c]));
@@ -248,8 +248,10 @@ double expected_surplus_of(const tally& t) { return t.expected_value - t.spend; 
 std::string text_report(const scenario& s, const std::vector<run_result>& runs) {
   std::ostringstream out;
   out << "bidsim " << std::string(build_commit()).substr(0, 12) << ": seed " << s.seed << ", "
-      << s.users << " users, " << s.days << " days of " << s.requests_per_day << " requests, "
-      << s.exchanges.size() << " exchanges, " << s.campaigns.size() << " campaigns (USD)\n";
+      << s.users << " users, " << s.days << " days"
+      << (s.start_day > 0 ? " from day " + std::to_string(s.start_day) : std::string()) << " of "
+      << s.requests_per_day << " requests, " << s.exchanges.size() << " exchanges, "
+      << s.campaigns.size() << " campaigns (USD)\n";
   for (const run_result& r : runs) {
     out << "\n== " << r.bidder << " (" << r.requests << " requests in ";
     char secs[32];
@@ -288,7 +290,7 @@ json::object json_report(const scenario& s, const std::vector<run_result>& runs)
     json::array days;
     for (std::size_t d = 0; d < r.days.size(); ++d) {
       json::object day = tally_json(r.days[d]);
-      day["day"] = d;
+      day["day"] = s.start_day + d;
       json::object by;
       for (std::size_t c = 0; c < r.by_campaign[d].size(); ++c) {
         by[s.campaigns[c].id] = tally_json(r.by_campaign[d][c]);
