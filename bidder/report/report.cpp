@@ -972,13 +972,20 @@ std::string render_table(const report& r) {
     out += align(rows, side);
   }
   if (!r.arm_differences.empty()) {
-    const std::vector<column> side = {
-        {"campaign", true}, {"arm_a", true},         {"arm_b", true},
-        {"currency", true}, {"roas_a-b", false},     {"roas_a-b_ci95", false},
-        {"cpa_a-b", false}, {"cpa_a-b_ci95", false}, {"differ", true}};
-    std::vector<std::vector<std::string>> rows = {{"campaign", "arm_a", "arm_b", "currency",
-                                                   "roas_a-b", "roas_a-b_ci95", "cpa_a-b",
-                                                   "cpa_a-b_ci95", "differ"}};
+    // The group's dimensions that the report is grouped by, then the comparison.
+    const group_by& g = r.grouping;
+    std::vector<column> side;
+    if (g.campaign) side.push_back(campaign_column);
+    if (g.creative) side.push_back(creative_column);
+    if (g.exchange) side.push_back(exchange_column);
+    for (const column& c :
+         {column{"arm_a", true}, column{"arm_b", true}, column{"currency", true},
+          column{"roas_a-b", false}, column{"roas_a-b_ci95", false}, column{"cpa_a-b", false},
+          column{"cpa_a-b_ci95", false}, column{"differ", true}}) {
+      side.push_back(c);
+    }
+    std::vector<std::vector<std::string>> rows(1);
+    for (const column& c : side) rows[0].emplace_back(c.title);
     auto estimate = [](const std::optional<difference>& d, int decimals) {
       return d ? format_ratio(d->estimate, decimals) : std::string("-");
     };
@@ -987,9 +994,17 @@ std::string render_table(const report& r) {
                : std::string("-");
     };
     for (const arm_comparison& c : r.arm_differences) {
-      rows.push_back({c.campaign_id, c.arm_a, c.arm_b, c.currency, estimate(c.roas, 4),
-                      range(c.roas, 4), estimate(c.cpa, 2), range(c.cpa, 2),
-                      c.roas ? (c.roas->differs() ? "yes" : "no") : "-"});
+      std::vector<std::string> row;
+      if (g.campaign) row.push_back(c.campaign_id);
+      if (g.creative) row.push_back(c.creative_id);
+      if (g.exchange) row.push_back(c.exchange);
+      for (std::string& cell :
+           std::vector<std::string>{c.arm_a, c.arm_b, c.currency, estimate(c.roas, 4),
+                                    range(c.roas, 4), estimate(c.cpa, 2), range(c.cpa, 2),
+                                    c.roas ? (c.roas->differs() ? "yes" : "no") : "-"}) {
+        row.push_back(std::move(cell));
+      }
+      rows.push_back(std::move(row));
     }
     out +=
         "\narm differences (a - b over the range, 95 % intervals; the arms differ when the ROAS "
