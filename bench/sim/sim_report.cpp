@@ -87,9 +87,10 @@ std::string fmt(double v) {
   return buf;
 }
 
-// A line chart of one value per simulated day, one line per run.
+// A line chart of one value per simulated day, one line per run; the days are labelled from
+// `first_day` (the scenario's start_day).
 std::string day_chart(const std::string& title, const std::vector<run_result>& runs,
-                      double (*value)(const tally&)) {
+                      double (*value)(const tally&), std::uint32_t first_day) {
   const double w = 720, h = 300, left = 70, right = 20, top = 34, bottom = 44;
   double lo = 0, hi = 0;
   std::size_t days = 0;
@@ -123,7 +124,7 @@ std::string day_chart(const std::string& title, const std::vector<run_result>& r
   }
   for (std::size_t d = 0; d < days; ++d) {
     s << "<text x=\"" << fmt(px(double(d))) << "\" y=\"" << h - bottom + 16
-      << "\" text-anchor=\"middle\">" << d << "</text>\n";
+      << "\" text-anchor=\"middle\">" << first_day + d << "</text>\n";
   }
   s << "<text x=\"" << (left + w - right) / 2 << "\" y=\"" << h - 8
     << "\" text-anchor=\"middle\">simulated day</text>\n";
@@ -350,13 +351,15 @@ std::string html_report(const scenario& s, const std::vector<run_result>& runs) 
        "th{background:#f3f3f3}</style></head><body>\n";
   h << "<h1>bidsim: market simulation</h1>\n<p>commit "
     << html_escaped(std::string(build_commit()).substr(0, 12)) << ", seed " << s.seed << ", "
-    << s.users << " users, " << s.days << " simulated days of " << s.requests_per_day
-    << " requests, " << s.exchanges.size() << " exchanges, " << s.campaigns.size()
+    << s.users << " users, " << s.days << " simulated days"
+    << (s.start_day > 0 ? " from day " + std::to_string(s.start_day) : std::string()) << " of "
+    << s.requests_per_day << " requests, " << s.exchanges.size() << " exchanges, "
+    << s.campaigns.size()
     << " campaigns. Money in USD; surplus = conversion value − spend; exp. surplus uses the "
        "true expected value of the impressions won.</p>\n";
-  h << day_chart("surplus per simulated day (USD)", runs, surplus_of);
-  h << day_chart("spend per simulated day (USD)", runs, spend_of);
-  h << day_chart("conversion value per simulated day (USD)", runs, value_of);
+  h << day_chart("surplus per simulated day (USD)", runs, surplus_of, s.start_day);
+  h << day_chart("spend per simulated day (USD)", runs, spend_of, s.start_day);
+  h << day_chart("conversion value per simulated day (USD)", runs, value_of, s.start_day);
   h << campaign_chart("surplus per campaign (USD)", s, runs, surplus_of);
   h << campaign_chart("expected surplus per campaign (USD)", s, runs, expected_surplus_of);
   for (const run_result& r : runs) {

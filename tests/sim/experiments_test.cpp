@@ -178,16 +178,22 @@ TEST_CASE("a run from a start day meets the market of those days", "[sim][unit]"
   SECTION("--start-day on the command line labels the days") {
     temp_dir dir;
     std::ostringstream out, err;
-    const int rc = run_bidsim(
-        {"--seed", "11", "--users", "3000", "--days", "2", "--requests-per-day", "3000",
-         "--start-day", "3", "--bidders", "fixed", "--json", (dir.path / "r.json").string()},
-        out, err);
+    const int rc =
+        run_bidsim({"--seed", "11", "--users", "3000", "--days", "2", "--requests-per-day", "3000",
+                    "--start-day", "3", "--bidders", "fixed", "--json",
+                    (dir.path / "r.json").string(), "--html", (dir.path / "r.html").string()},
+                   out, err);
     INFO(err.str());
     REQUIRE(rc == 0);
     CHECK(out.str().find("day 4") != std::string::npos);
     const json::value doc = read_json(dir.path / "r.json");
     CHECK(doc.at("scenario").at("start_day").to_number<int>() == 3);
     CHECK(doc.at("runs").at(0).at("days").at(0).at("day").to_number<int>() == 3);
+    std::ifstream html_file(dir.path / "r.html");
+    std::stringstream html;
+    html << html_file.rdbuf();
+    CHECK(html.str().find("2 simulated days from day 3") != std::string::npos);
+    CHECK(html.str().find("\">4</text>") != std::string::npos);  // the charts' day axis
     std::ostringstream bad_out, bad_err;
     CHECK(run_bidsim({"--start-day", "x"}, bad_out, bad_err) == 2);
   }
