@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bench/load/units.hpp"
+#include "bench/sim/bidder_report.hpp"
 #include "bench/sim/bidders.hpp"
 #include "bench/sim/http_client.hpp"
 #include "bench/sim/market.hpp"
@@ -34,6 +35,7 @@ Scenario:
   --seed N                 seed of every random draw (1)
   --users N                population size (20000)
   --days N                 simulated days (7)
+  --start-day N            simulate days N .. N+days-1 of the same market (0): hold-out days
   --requests-per-day N     bid requests per simulated day (50000; "k" and "M" suffixes work)
   --tmax MS                the requests' tmax (100)
   --fixed-cpm X            the fixed-price baseline's bid (1.5)
@@ -54,6 +56,9 @@ Running:
   --timeout DUR            a bid request unanswered this long is a timeout (1s)
   --max-requests N         stop each run after N requests (0: days * requests per day)
   --duration DUR           wall-clock bound on each run (10m); a run cut short says so
+
+Experiments: the scenario's "experiments" go into the bidder config; after the bidder's run
+bidsim reads the bidder's own report per arm (GET /admin/report?group_by=arm) into its reports.
 
 Learning (docs/learning.md):
   --evaluate-model FILE    score a click model from `bidder train` on this market against the
@@ -141,6 +146,9 @@ std::optional<std::string> parse(const std::vector<std::string>& args, options& 
     } else if (flag == "--days") {
       if (!count(n, 1, 365)) return "--days: 1 to 365";
       o.s.days = static_cast<std::uint32_t>(n);
+    } else if (flag == "--start-day") {
+      if (!count(n, 0, max_simulated_days - 1)) return "--start-day: 0 to 3649";
+      o.s.start_day = static_cast<std::uint32_t>(n);
     } else if (flag == "--requests-per-day") {
       if (!count(n, 1, 100'000'000)) return "--requests-per-day: 1 to 100M";
       o.s.requests_per_day = static_cast<std::uint32_t>(n);
@@ -341,6 +349,9 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (only_setup) return 0;
 
   std::vector<run_result> runs;
+  // The bidder's own report per arm, read after its run (bidder_report.hpp).
+  std::optional<boost::json::value> arm_report;
+  std::string arm_report_problem;
   simulate_options so;
   so.max_requests = o.max_requests;
   so.max_duration = o.duration;
@@ -363,11 +374,23 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
       b = std::make_unique<fixed_bidder>(o.s, users, o.fixed_cpm);
     }
     runs.push_back(simulate(o.s, users, *b, so));
+    if (name == "bidder" && !o.s.experiments.empty()) {
+      arm_report = fetch_arm_report(o.admin, o.admin_token, runs.back(),
+                                    std::chrono::milliseconds(10'000), arm_report_problem);
+    }
   }
-  if (!o.quiet) out << text_report(o.s, runs);
-  if (o.json_path &&
-      !write_text_file(*o.json_path, boost::json::serialize(json_report(o.s, runs)) + "\n",
-                       error)) {
+  if (!o.quiet) {
+    out << text_report(o.s, runs);
+    if (arm_report || !arm_report_problem.empty()) {
+      out << "\n== the bidder's own report per experiment arm (" << arm_report_target << ") ==\n";
+      if (arm_report) out << arm_report_text(*arm_report);
+      if (!arm_report_problem.empty()) out << "note: " << arm_report_problem << "\n";
+    }
+  }
+  boost::json::object report = json_report(o.s, runs);
+  if (arm_report) report["bidder_report_by_arm"] = *arm_report;
+  if (!arm_report_problem.empty()) report["bidder_report_problem"] = arm_report_problem;
+  if (o.json_path && !write_text_file(*o.json_path, boost::json::serialize(report) + "\n", error)) {
     err << "bidsim: " << error << "\n";
     return 1;
   }

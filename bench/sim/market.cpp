@@ -154,6 +154,9 @@ scenario default_scenario() {
 std::optional<std::string> validate(const scenario& s) {
   if (s.users == 0) return "users: must be > 0";
   if (s.days == 0) return "days: must be > 0";
+  if (std::uint64_t{s.start_day} + s.days > max_simulated_days) {
+    return "start_day + days: at most " + std::to_string(max_simulated_days);
+  }
   if (s.requests_per_day == 0) return "requests per day: must be > 0";
   if (s.tmax_ms == 0) return "tmax: must be > 0";
   if (s.sites.empty() || s.exchanges.empty() || s.campaigns.empty()) {
@@ -165,7 +168,7 @@ std::optional<std::string> validate(const scenario& s) {
       return "exchange " + e.id + ": shares > 0, floors >= 0, sigma > 0";
     }
   }
-  return std::nullopt;
+  return validate_experiments(s);
 }
 
 population make_population(const scenario& s) {
@@ -208,6 +211,10 @@ bool eligible(const campaign_spec& c, const user& u) {
 
 std::uint64_t total_requests(const scenario& s) {
   return std::uint64_t{s.days} * s.requests_per_day;
+}
+
+std::uint64_t first_request(const scenario& s) {
+  return std::uint64_t{s.start_day} * s.requests_per_day;
 }
 
 opportunity make_opportunity(const scenario& s, const population& users, std::uint64_t index) {

@@ -83,9 +83,30 @@ struct campaign_spec {
   std::string pricing_json;
 };
 
+/// One arm of an experiment: the bidder config's ExperimentArm (docs/experiments.md).
+struct experiment_arm_spec {
+  std::string id{};
+  double share = 0;  ///< of the users, > 0 and at most 1 / (number of arms)
+  bool holdout = false;
+  /// The arm's "pricing" object in the bidder's config (JSON text); empty: the campaign's own.
+  std::string pricing_json{};
+};
+
+/// An experiment of the bidder's config, which bidsim passes through unchanged: bidsim does not
+/// split users itself, the bidder does, and says which arm each event came from in its report.
+struct experiment_spec {
+  std::string id{};
+  std::vector<std::string> campaigns{};  ///< ids of the scenario's campaigns
+  std::vector<experiment_arm_spec> arms{};
+};
+
 struct scenario {
   std::uint64_t seed = 1;
   std::uint32_t users = 20'000;
+  /// The run simulates days start_day .. start_day + days - 1: request k of the run is request
+  /// start_day * requests_per_day + k of the market, so the same seed gives the same market on
+  /// those days (a model trained on days 0-6 can be tested on days 7-13).
+  std::uint32_t start_day = 0;
   std::uint32_t days = 7;
   std::uint32_t requests_per_day = 50'000;
   std::uint32_t tmax_ms = 100;
@@ -101,12 +122,21 @@ struct scenario {
   double click_evening = 0.3;  // 18:00-22:59
   double click_night = -0.4;   // 00:00-05:59
   double latent_sigma = 0.5;   // per-user hidden terms, N(0, sigma), one for each logit
+  /// The bidder config's experiments (none by default).
+  std::vector<experiment_spec> experiments;
 };
 
 /// The default scenario (docs/bidsim.md): three exchanges, four campaigns, five sites.
 scenario default_scenario();
 /// Checks the scenario's numbers. Returns the first problem, or nullopt.
 std::optional<std::string> validate(const scenario& s);
+/// Checks the experiments as the bidder's config loader does (ids, campaigns of the scenario in
+/// at most one experiment each, 2-8 arms, shares, no pricing on a holdout). Returns the first
+/// problem, its path named ("experiments[0].arms[1].share: ..."), or nullopt. validate() calls
+/// it. In experiment_spec.cpp.
+std::optional<std::string> validate_experiments(const scenario& s);
+/// The last simulated day a scenario may reach (start_day + days - 1 stays below it).
+inline constexpr std::uint32_t max_simulated_days = 3650;
 
 /// Segment names the simulator writes and the campaigns target.
 inline constexpr const char* segment_car_visitor = "auto-site-visitor";
@@ -154,7 +184,10 @@ struct opportunity {
 };
 
 opportunity make_opportunity(const scenario& s, const population& users, std::uint64_t index);
+/// The requests of the run: days * requests_per_day.
 std::uint64_t total_requests(const scenario& s);
+/// The market index of the run's first request: start_day * requests_per_day.
+std::uint64_t first_request(const scenario& s);
 
 double click_probability(const scenario& s, const campaign_spec& c, const user& u,
                          const opportunity& o);

@@ -29,7 +29,9 @@ model_evaluation evaluate_click_model(const scenario& s, const population& users
                               ? std::min(options.max_requests, total_requests(s))
                               : total_requests(s);
   constexpr std::int64_t day = 86'400;
-  for (std::uint64_t k = 0; k < n; ++k) {
+  // The run's requests: those of days start_day .. start_day + days - 1 (--start-day).
+  const std::uint64_t first = first_request(s);
+  for (std::uint64_t k = first; k < first + n; ++k) {
     const opportunity o = make_opportunity(s, users, k);
     const user& u = users[o.user];
     // What the bidder sees: the request it would parse (its local hour is the simulated one)

@@ -17,6 +17,36 @@ std::string number(double v) {
   return buf;
 }
 
+// The scenario's experiments as the config's "experiments" array (docs/experiments.md).
+std::string experiments_json(const scenario& s) {
+  std::string out = "[\n";
+  for (std::size_t i = 0; i < s.experiments.size(); ++i) {
+    const experiment_spec& x = s.experiments[i];
+    out += "    {\"id\": ";
+    append_json_string(out, x.id);
+    out += ", \"campaigns\": [";
+    for (std::size_t c = 0; c < x.campaigns.size(); ++c) {
+      if (c != 0) out += ", ";
+      append_json_string(out, x.campaigns[c]);
+    }
+    out += "],\n     \"arms\": [";
+    for (std::size_t a = 0; a < x.arms.size(); ++a) {
+      const experiment_arm_spec& arm = x.arms[a];
+      out += a == 0 ? "\n       {\"id\": " : ",\n       {\"id\": ";
+      append_json_string(out, arm.id);
+      out += ", \"share\": " + json_text(boost::json::value(arm.share));
+      if (arm.holdout) out += ", \"holdout\": true";
+      if (!arm.pricing_json.empty()) {
+        out += ", \"pricing\": " + json_text(boost::json::parse(arm.pricing_json));
+      }
+      out += "}";
+    }
+    out += "]}";
+    out += i + 1 < s.experiments.size() ? ",\n" : "\n";
+  }
+  return out + "  ]";
+}
+
 }  // namespace
 
 std::string config_json(const scenario& s, const std::string& notice_base_url) {
@@ -70,7 +100,9 @@ std::string config_json(const scenario& s, const std::string& notice_base_url) {
     out += "}],\n     \"pricing\": " + json_text(boost::json::parse(c.pricing_json));
     out += i + 1 < s.campaigns.size() ? "},\n" : "}\n";
   }
-  out += "  ]\n}\n";
+  out += "  ]";
+  if (!s.experiments.empty()) out += ",\n  \"experiments\": " + experiments_json(s);
+  out += "\n}\n";
   return out;
 }
 

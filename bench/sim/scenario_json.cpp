@@ -174,6 +174,7 @@ std::string scenario_to_json(const scenario& s) {
   json::object o;
   o["seed"] = s.seed;
   o["users"] = s.users;
+  o["start_day"] = s.start_day;
   o["days"] = s.days;
   o["requests_per_day"] = s.requests_per_day;
   o["tmax_ms"] = s.tmax_ms;
@@ -226,6 +227,19 @@ std::string scenario_to_json(const scenario& s) {
                                      {"pricing", json::parse(c.pricing_json)}});
   }
   o["campaigns"] = std::move(campaigns);
+  json::array experiments;
+  for (const experiment_spec& x : s.experiments) {
+    json::array arms;
+    for (const experiment_arm_spec& a : x.arms) {
+      json::object arm{{"id", a.id}, {"share", a.share}};
+      if (a.holdout) arm["holdout"] = true;
+      if (!a.pricing_json.empty()) arm["pricing"] = json::parse(a.pricing_json);
+      arms.push_back(std::move(arm));
+    }
+    experiments.push_back(json::object{
+        {"id", x.id}, {"campaigns", json::value_from(x.campaigns)}, {"arms", std::move(arms)}});
+  }
+  o["experiments"] = std::move(experiments);
   return json_text(o, 2) + "\n";
 }
 
@@ -239,12 +253,29 @@ std::optional<scenario> scenario_from_json(std::string_view text, std::string& e
   }
   scenario s = default_scenario();
   reader r(doc, "", error);
-  r.only({"seed", "users", "days", "requests_per_day", "tmax_ms", "conversion_delay_mean_hours",
-          "affluent_zips", "other_zips", "click_phone", "click_tablet", "conversion_pc",
-          "conversion_phone", "click_evening", "click_night", "latent_sigma", "sites", "exchanges",
-          "campaigns"});
+  r.only({"seed",
+          "users",
+          "start_day",
+          "days",
+          "requests_per_day",
+          "tmax_ms",
+          "conversion_delay_mean_hours",
+          "affluent_zips",
+          "other_zips",
+          "click_phone",
+          "click_tablet",
+          "conversion_pc",
+          "conversion_phone",
+          "click_evening",
+          "click_night",
+          "latent_sigma",
+          "sites",
+          "exchanges",
+          "campaigns",
+          "experiments"});
   r.integer("seed", s.seed, ~std::uint64_t{0} >> 1);
   r.integer("users", s.users, 10'000'000);
+  r.integer("start_day", s.start_day, max_simulated_days - 1);
   r.integer("days", s.days, 365);
   r.integer("requests_per_day", s.requests_per_day, 100'000'000);
   r.integer("tmax_ms", s.tmax_ms, 10'000);
@@ -332,6 +363,31 @@ std::optional<scenario> scenario_from_json(std::string_view text, std::string& e
     if (x.id.empty()) e.fail("id", "required");
     if (x.advertiser_domain.empty()) e.fail("advertiser_domain", "required");
     s.campaigns.push_back(std::move(x));
+  });
+  if (r.get("experiments")) s.experiments.clear();
+  r.array("experiments", [&](const json::value& v, const std::string& path) {
+    experiment_spec x;
+    reader e(v, path, error);
+    e.only({"id", "campaigns", "arms"});
+    e.text("id", x.id);
+    e.texts("campaigns", x.campaigns);
+    e.array("arms", [&](const json::value& a, const std::string& apath) {
+      experiment_arm_spec arm;
+      reader ar(a, apath, error);
+      ar.only({"id", "share", "holdout", "pricing"});
+      ar.text("id", arm.id);
+      ar.number("share", arm.share);
+      ar.boolean("holdout", arm.holdout);
+      if (const json::value* p = ar.get("pricing")) {
+        if (!p->is_object()) {
+          ar.fail("pricing", "must be an object (the bidder config's pricing)");
+        } else {
+          arm.pricing_json = json_text(*p);
+        }
+      }
+      x.arms.push_back(std::move(arm));
+    });
+    s.experiments.push_back(std::move(x));
   });
   if (!error.empty()) return std::nullopt;
   if (const auto problem = validate(s)) {

@@ -91,9 +91,10 @@ std::string fmt(double v) {
   return buf;
 }
 
-// A line chart of one value per simulated day, one line per run.
+// A line chart of one value per simulated day, one line per run; the days are labelled from
+// `first_day` (the scenario's start_day).
 std::string day_chart(const std::string& title, const std::vector<run_result>& runs,
-                      double (*value)(const tally&)) {
+                      double (*value)(const tally&), std::uint32_t first_day) {
   const double w = 720, h = 300, left = 70, right = 20, top = 34, bottom = 44;
   double lo = 0, hi = 0;
   std::size_t days = 0;
@@ -127,7 +128,7 @@ std::string day_chart(const std::string& title, const std::vector<run_result>& r
   }
   for (std::size_t d = 0; d < days; ++d) {
     s << "<text x=\"" << fmt(px(double(d))) << "\" y=\"" << h - bottom + 16
-      << "\" text-anchor=\"middle\">" << d << "</text>\n";
+      << "\" text-anchor=\"middle\">" << first_day + d << "</text>\n";
   }
   s << "<text x=\"" << (left + w - right) / 2 << "\" y=\"" << h - 8
     << "\" text-anchor=\"middle\">simulated day</text>\n";
@@ -199,7 +200,7 @@ std::string campaign_chart(const std::string& title, const scenario& sc,
 std::vector<std::vector<std::string>> run_rows(const scenario& s, const run_result& r) {
   std::vector<std::vector<std::string>> rows{header};
   for (std::size_t d = 0; d < r.days.size(); ++d) {
-    rows.push_back(cells("day " + std::to_string(d), r.days[d]));
+    rows.push_back(cells("day " + std::to_string(s.start_day + d), r.days[d]));
   }
   for (std::size_t c = 0; c < r.campaign_totals.size(); ++c) {
     rows.push_back(cells(s.campaigns[c].id, r.campaign_totals[c]));
@@ -252,8 +253,10 @@ double expected_surplus_of(const tally& t) { return t.expected_value - t.spend; 
 std::string text_report(const scenario& s, const std::vector<run_result>& runs) {
   std::ostringstream out;
   out << "bidsim " << std::string(build_commit()).substr(0, 12) << ": seed " << s.seed << ", "
-      << s.users << " users, " << s.days << " days of " << s.requests_per_day << " requests, "
-      << s.exchanges.size() << " exchanges, " << s.campaigns.size() << " campaigns (USD)\n";
+      << s.users << " users, " << s.days << " days"
+      << (s.start_day > 0 ? " from day " + std::to_string(s.start_day) : std::string()) << " of "
+      << s.requests_per_day << " requests, " << s.exchanges.size() << " exchanges, "
+      << s.campaigns.size() << " campaigns (USD)\n";
   for (const run_result& r : runs) {
     out << "\n== " << r.bidder << " (" << r.requests << " requests in ";
     char secs[32];
@@ -292,7 +295,7 @@ json::object json_report(const scenario& s, const std::vector<run_result>& runs)
     json::array days;
     for (std::size_t d = 0; d < r.days.size(); ++d) {
       json::object day = tally_json(r.days[d]);
-      day["day"] = d;
+      day["day"] = s.start_day + d;
       json::object by;
       for (std::size_t c = 0; c < r.by_campaign[d].size(); ++c) {
         by[s.campaigns[c].id] = tally_json(r.by_campaign[d][c]);
@@ -352,13 +355,15 @@ std::string html_report(const scenario& s, const std::vector<run_result>& runs) 
        "th{background:#f3f3f3}</style></head><body>\n";
   h << "<h1>bidsim: market simulation</h1>\n<p>commit "
     << html_escaped(std::string(build_commit()).substr(0, 12)) << ", seed " << s.seed << ", "
-    << s.users << " users, " << s.days << " simulated days of " << s.requests_per_day
-    << " requests, " << s.exchanges.size() << " exchanges, " << s.campaigns.size()
+    << s.users << " users, " << s.days << " simulated days"
+    << (s.start_day > 0 ? " from day " + std::to_string(s.start_day) : std::string()) << " of "
+    << s.requests_per_day << " requests, " << s.exchanges.size() << " exchanges, "
+    << s.campaigns.size()
     << " campaigns. Money in USD; surplus = conversion value − spend; exp. surplus uses the "
        "true expected value of the impressions won.</p>\n";
-  h << day_chart("surplus per simulated day (USD)", runs, surplus_of);
-  h << day_chart("spend per simulated day (USD)", runs, spend_of);
-  h << day_chart("conversion value per simulated day (USD)", runs, value_of);
+  h << day_chart("surplus per simulated day (USD)", runs, surplus_of, s.start_day);
+  h << day_chart("spend per simulated day (USD)", runs, spend_of, s.start_day);
+  h << day_chart("conversion value per simulated day (USD)", runs, value_of, s.start_day);
   h << campaign_chart("surplus per campaign (USD)", s, runs, surplus_of);
   h << campaign_chart("expected surplus per campaign (USD)", s, runs, expected_surplus_of);
   for (const run_result& r : runs) {

@@ -222,7 +222,8 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
         ++kept;
         continue;
       }
-      const std::uint32_t day = static_cast<std::uint32_t>(c.due_second / 86'400);
+      // The run's day (the days since start_day): a conversion is never due before its click.
+      const std::uint32_t day = static_cast<std::uint32_t>(c.due_second / 86'400) - s.start_day;
       const double value = s.campaigns[c.campaign].conversion_value;
       r.days[day].conversions += 1;
       r.days[day].value += value;
@@ -238,15 +239,18 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
 
   std::uint64_t limit = total_requests(s);
   if (options.max_requests > 0) limit = std::min(limit, options.max_requests);
-  std::uint64_t last_hour = 0;
-  std::uint64_t last_second = 0;
+  // Request k of the run is request first + k of the market (start_day).
+  const std::uint64_t first = first_request(s);
+  const std::uint64_t first_second = std::uint64_t{s.start_day} * 86'400;
+  std::uint64_t last_hour = first_second / 3600;
+  std::uint64_t last_second = first_second;
   for (std::uint64_t k = 0; k < limit; ++k) {
     if (options.max_duration.count() > 0 &&
         std::chrono::steady_clock::now() - started > options.max_duration) {
       r.stopped_early = true;
       break;
     }
-    const opportunity o = make_opportunity(s, users, k);
+    const opportunity o = make_opportunity(s, users, first + k);
     last_second = o.sim_second;
     // Conversions due before this request happen first; live ones go out once an hour.
     deliver_due(o.sim_second);
@@ -256,8 +260,8 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     }
     const user& u = users[o.user];
     const exchange_spec& e = s.exchanges[o.exchange];
-    tally& day = r.days[o.day];
-    std::vector<tally>& camp = r.by_campaign[o.day];
+    tally& day = r.days[o.day - s.start_day];
+    std::vector<tally>& camp = r.by_campaign[o.day - s.start_day];
     ++r.requests;
     ++day.requests;
     ++r.exchange_totals[o.exchange].requests;
@@ -361,7 +365,7 @@ run_result simulate(const scenario& s, const population& users, sim_bidder& bidd
     r.exchange_totals[o.exchange].add(won);
   }
   // The end of the last simulated day: later conversions are censored.
-  const std::uint64_t end_second = std::uint64_t{s.days} * 86'400 - 1;
+  const std::uint64_t end_second = first_second + std::uint64_t{s.days} * 86'400 - 1;
   deliver_due(r.stopped_early || limit < total_requests(s) ? last_second : end_second);
   post_outgoing();
   r.conversions_pending = pending.size();

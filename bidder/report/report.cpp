@@ -440,6 +440,30 @@ std::optional<campaign_summary::interval> campaign_summary::roas_interval() cons
   return interval{.low = std::max(0.0, value - margin) / spent, .high = (value + margin) / spent};
 }
 
+std::optional<difference> roas_difference(const campaign_summary& a,
+                                          const campaign_summary& b) noexcept {
+  if (a.paid_cpm_micros == 0 || b.paid_cpm_micros == 0) return std::nullopt;
+  const double spent_a = static_cast<double>(a.paid_cpm_micros) / 1000 / 1e6;
+  const double spent_b = static_cast<double>(b.paid_cpm_micros) / 1000 / 1e6;
+  const double estimate = static_cast<double>(a.conversion_value_micros) / 1e6 / spent_a -
+                          static_cast<double>(b.conversion_value_micros) / 1e6 / spent_b;
+  const double margin = z95 * std::sqrt(a.conversion_value_squares / (spent_a * spent_a) +
+                                        b.conversion_value_squares / (spent_b * spent_b));
+  return difference{.estimate = estimate, .low = estimate - margin, .high = estimate + margin};
+}
+
+std::optional<difference> cpa_difference(const campaign_summary& a,
+                                         const campaign_summary& b) noexcept {
+  const auto n_a = static_cast<double>(a.conversions());
+  const auto n_b = static_cast<double>(b.conversions());
+  if (n_a == 0 || n_b == 0) return std::nullopt;
+  const double cpa_a = static_cast<double>(a.paid_cpm_micros) / 1000 / 1e6 / n_a;
+  const double cpa_b = static_cast<double>(b.paid_cpm_micros) / 1000 / 1e6 / n_b;
+  const double estimate = cpa_a - cpa_b;
+  const double margin = z95 * std::sqrt(cpa_a * cpa_a / n_a + cpa_b * cpa_b / n_b);
+  return difference{.estimate = estimate, .low = estimate - margin, .high = estimate + margin};
+}
+
 void report_builder::exchange_sums::add(const exchange_sums& o) noexcept {
   wins += o.wins;
   bills += o.bills;
@@ -649,6 +673,36 @@ report report_builder::finish(read_stats stats) const {
            std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.currency);
   });
   for (auto& [k, t] : totals) out.totals.push_back(std::move(t));
+  if (query_.grouping.arm) {
+    // Each pair of arms of one experiment in one group, over the range.
+    const std::vector<campaign_summary>& range = query_.grouping.day ? out.totals : out.days;
+    for (std::size_t i = 0; i < range.size(); ++i) {
+      const campaign_summary& a = range[i];
+      const std::size_t slash = a.arm.find('/');
+      if (slash == std::string::npos) continue;
+      const std::string_view experiment = std::string_view(a.arm).substr(0, slash);
+      for (std::size_t j = i + 1; j < range.size(); ++j) {
+        const campaign_summary& b = range[j];
+        if (std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) !=
+                std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency) ||
+            b.arm.size() <= slash || b.arm[slash] != '/' || !b.arm.starts_with(experiment)) {
+          continue;
+        }
+        const bool a_first = a.arm < b.arm;
+        const campaign_summary& first = a_first ? a : b;
+        const campaign_summary& second = a_first ? b : a;
+        out.arm_differences.push_back({.campaign_id = a.campaign_id,
+                                       .creative_id = a.creative_id,
+                                       .exchange = a.exchange,
+                                       .currency = a.currency,
+                                       .experiment = std::string(experiment),
+                                       .arm_a = first.arm,
+                                       .arm_b = second.arm,
+                                       .roas = roas_difference(first, second),
+                                       .cpa = cpa_difference(first, second)});
+      }
+    }
+  }
   for (const auto& [k, v] : unattributed_) {
     out.unattributed.push_back(
         {.day = k.first, .currency = k.second, .conversions = v.first, .value_micros = v.second});
@@ -814,8 +868,7 @@ result<read_stats> read_log(const std::filesystem::path& dir,
 namespace {
 
 // What a report cannot be grouped by, for the footers (File: block).
-constexpr std::string_view not_in_log =
-    "audience segment (not in the event log); conversions per arm (not in the log yet)";
+constexpr std::string_view not_in_log = "audience segment (not in the event log)";
 
 struct column {
   std::string_view title;
@@ -947,6 +1000,46 @@ std::string render_table(const report& r) {
     out += "\nunattributed conversions (no touch in the attribution windows; in no row above):\n";
     out += align(rows, side);
   }
+  if (!r.arm_differences.empty()) {
+    // The group's dimensions that the report is grouped by, then the comparison.
+    const group_by& g = r.grouping;
+    std::vector<column> side;
+    if (g.campaign) side.push_back(campaign_column);
+    if (g.creative) side.push_back(creative_column);
+    if (g.exchange) side.push_back(exchange_column);
+    for (const column& c :
+         {column{"arm_a", true}, column{"arm_b", true}, column{"currency", true},
+          column{"roas_a-b", false}, column{"roas_a-b_ci95", false}, column{"cpa_a-b", false},
+          column{"cpa_a-b_ci95", false}, column{"differ", true}}) {
+      side.push_back(c);
+    }
+    std::vector<std::vector<std::string>> rows(1);
+    for (const column& c : side) rows[0].emplace_back(c.title);
+    auto estimate = [](const std::optional<difference>& d, int decimals) {
+      return d ? format_ratio(d->estimate, decimals) : std::string("-");
+    };
+    auto range = [](const std::optional<difference>& d, int decimals) {
+      return d ? "[" + format_ratio(d->low, decimals) + ", " + format_ratio(d->high, decimals) + "]"
+               : std::string("-");
+    };
+    for (const arm_comparison& c : r.arm_differences) {
+      std::vector<std::string> row;
+      if (g.campaign) row.push_back(c.campaign_id);
+      if (g.creative) row.push_back(c.creative_id);
+      if (g.exchange) row.push_back(c.exchange);
+      for (std::string& cell :
+           std::vector<std::string>{c.arm_a, c.arm_b, c.currency, estimate(c.roas, 4),
+                                    range(c.roas, 4), estimate(c.cpa, 2), range(c.cpa, 2),
+                                    c.roas ? (c.roas->differs() ? "yes" : "no") : "-"}) {
+        row.push_back(std::move(cell));
+      }
+      rows.push_back(std::move(row));
+    }
+    out +=
+        "\narm differences (a - b over the range, 95 % intervals; the arms differ when the ROAS "
+        "interval excludes 0):\n";
+    out += align(rows, side);
+  }
   out += "\nattribution: " + std::string(attribution_model) +
          " (the rule each conversion line carries); rows by " +
          (to_string(r.grouping).empty() ? std::string("currency")
@@ -1075,6 +1168,34 @@ std::string render_json(const report& r) {
     append_json_string(out, u.currency);
     out += ",\"conversions\":" + std::to_string(u.conversions) +
            ",\"conversion_value\":" + format_micros(u.value_micros) + "}";
+  }
+  out += "],\n\"arm_differences\":[";
+  for (std::size_t i = 0; i < r.arm_differences.size(); ++i) {
+    const arm_comparison& c = r.arm_differences[i];
+    out += i == 0 ? "\n  {" : ",\n  {";
+    auto text_field = [&](std::string_view name, std::string_view value, bool first = false) {
+      if (!first) out += ',';
+      append_json_string(out, name);
+      out += ':';
+      append_json_string(out, value);
+    };
+    auto difference_fields = [&](std::string_view name, const std::optional<difference>& d) {
+      out += ",\"" + std::string(name) + "\":" + (d ? format_ratio(d->estimate, 6) : "null");
+      out += ",\"" + std::string(name) + "_ci95\":";
+      out += d ? "[" + format_ratio(d->low, 6) + "," + format_ratio(d->high, 6) + "]" : "null";
+    };
+    text_field("experiment", c.experiment, true);
+    if (r.grouping.campaign) text_field("campaign_id", c.campaign_id);
+    if (r.grouping.creative) text_field("creative_id", c.creative_id);
+    if (r.grouping.exchange) text_field("exchange", c.exchange);
+    text_field("currency", c.currency);
+    text_field("arm_a", c.arm_a);
+    text_field("arm_b", c.arm_b);
+    difference_fields("roas_difference", c.roas);
+    difference_fields("cpa_difference", c.cpa);
+    out += ",\"differ\":";
+    out += c.roas && c.roas->differs() ? "true" : "false";
+    out += '}';
   }
   out += "],\n\"group_by\":";
   append_json_string(out, to_string(r.grouping));

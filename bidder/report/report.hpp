@@ -48,9 +48,9 @@
 //   group when the group has one currency, else a row with currency "".
 // - Other duplicates are not removed: the notice handlers log a notice once (idempotent by bid
 //   id).
-// - arm: the experiment and arm the events name ("experiment/arm"; events.proto). Conversions
-//   carry no arm yet (the touch store does not keep it), so grouped by arm they fall in the
-//   row without one.
+// - arm: the experiment and arm the events name ("experiment/arm"; events.proto); a conversion
+//   carries the arm of the touch it was credited to. Grouped by arm, each pair of arms of an
+//   experiment is compared (`arm_differences`: ROAS and CPA differences with 95 % intervals).
 // - Not derivable from this log: requests matched (the log starts at a bid); audience segment
 //   (no event carries it yet, so there is no such group_by).
 #pragma once
@@ -227,6 +227,46 @@ struct campaign_summary {
   std::optional<interval> roas_interval() const noexcept;
 };
 
+/// The difference a - b of one measure between two groups (two arms of an experiment), with
+/// its 95 % interval (normal approximation, the groups independent: an experiment splits users
+/// apart).
+struct difference {
+  double estimate = 0;
+  double low = 0;
+  double high = 0;
+  /// The interval excludes 0: the groups differ at the 5 % level (a two-sided test).
+  bool differs() const noexcept { return low > 0 || high < 0; }
+};
+/// ROAS(a) - ROAS(b) +- 1.96 sqrt(var a + var b), each ROAS's variance Sum value^2 / spend^2 as in
+/// roas_interval (the value a compound Poisson sum, spend fixed). Absent when either has no
+/// spend. This, not whether the two roas_interval()s overlap, is the test of "the arms differ":
+/// two 95 % intervals fail to overlap far less often than 5 % of the time when nothing differs.
+/// It takes conversions as independent events; when a few users convert again and again, the
+/// split of those users adds variance it does not see, and it says "differ" too often
+/// (docs/experiments.md measures both in bidsim). TODO(simexp): a variance per user (the log's
+/// user_key_hash) would cover that.
+std::optional<difference> roas_difference(const campaign_summary& a,
+                                          const campaign_summary& b) noexcept;
+/// CPA(a) - CPA(b) +- 1.96 sqrt(CPA(a)^2 / n(a) + CPA(b)^2 / n(b)) (the delta method with Poisson
+/// conversion counts n, spend fixed). Absent when either has no conversions. Rough under ~10
+/// conversions an arm; prefer roas_difference then.
+std::optional<difference> cpa_difference(const campaign_summary& a,
+                                         const campaign_summary& b) noexcept;
+
+/// Two arms of one experiment within one group (the other dimensions grouped by, and the
+/// currency), over the report's whole range.
+struct arm_comparison {
+  std::string campaign_id;  ///< the group's dimensions; empty when not grouped by
+  std::string creative_id;
+  std::string exchange;
+  std::string currency;
+  std::string experiment;
+  std::string arm_a;  ///< "experiment/arm"; arm_a < arm_b
+  std::string arm_b;
+  std::optional<difference> roas;  ///< ROAS(arm_a) - ROAS(arm_b)
+  std::optional<difference> cpa;   ///< CPA(arm_a) - CPA(arm_b)
+};
+
 /// Unattributed conversions of one UTC day in one currency (they belong to no row).
 struct unattributed_summary {
   sys_days day{};
@@ -263,6 +303,9 @@ struct report {
   std::vector<campaign_summary> totals;
   /// By day, currency.
   std::vector<unattributed_summary> unattributed;
+  /// Grouped by arm: every pair of arms of the same experiment in the same group, over the
+  /// range, in the rows' order. Empty otherwise.
+  std::vector<arm_comparison> arm_differences;
   read_stats input;
 };
 
@@ -339,6 +382,9 @@ enum class report_format { table, csv, json };
 /// conversions per day, and a line naming the attribution model and the grouping.
 /// csv: a header and one row per group (no totals, no unattributed: sum the rows; the json
 /// form has them).
+/// Grouped by arm, table and json add the arm_differences (json: "arm_differences":[{...,
+/// "arm_a","arm_b","roas_difference","roas_difference_ci95":[low,high],"cpa_difference",
+/// "cpa_difference_ci95","differ": whether the ROAS interval excludes 0}]).
 /// json: {"days":[...],"totals":[...],"unattributed":[...],"group_by":"campaign,day",
 /// "attribution_model":"last_click, else last_view","input":{...}}; money as decimal numbers
 /// with 6 places (exact micros).
