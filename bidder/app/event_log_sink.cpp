@@ -31,6 +31,7 @@ void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
   out.kind = events::event_kind::bid;
   copy_bid_identity(e, out);
   out.bid_price = e.price;
+  out.model = e.model;
   out.seat = e.seat;
   out.deal_id = e.deal_id;
   if (e.request != nullptr) {

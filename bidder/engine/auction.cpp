@@ -174,9 +174,9 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
   if (services_.events == nullptr) return;
   for (std::size_t i = 0; i < sent.bids.size(); ++i) {
     const openrtb::bid& b = sent.bids[i];
-    const auto [experiment, arm] =
-        i < bid_arms_.size() ? bid_arms_[i]
-                             : std::pair<const compiled_experiment*, const compiled_arm*>();
+    const bid_origin origin = i < bid_origins_.size() ? bid_origins_[i] : bid_origin();
+    const compiled_experiment* experiment = origin.experiment;
+    const compiled_arm* arm = origin.arm;
     services_.events->on_bid(
         {.request_id = sent.id,
          .imp_id = b.imp_id,
@@ -196,7 +196,8 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
          .imp = imp_of(request, b.imp_id),
          .segments = audience_allowed_ ? std::span<const segment_membership>(segments_)
                                        : std::span<const segment_membership>(),
-         .segment_names = segment_names_});
+         .segment_names = segment_names_,
+         .model = origin.model});
   }
 }
 
@@ -211,7 +212,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     request_stamp_ = 1;
   }
   below_floor_seen_ = budget_seen_ = pacing_seen_ = frequency_seen_ = holdout_seen_ = false;
-  bid_arms_.clear();
+  bid_origins_.clear();
   users_hashed_ = false;
   user_count_ = 0;
   cancel_bids();  // an earlier run's, if its caller neither reported nor cancelled them
@@ -275,8 +276,12 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
     if (best.creative != nullptr && reserve(snap, best, currency, ctx.wall_now)) {
       const std::size_t index = out.bids.size();
       fill_bid(snap, best, request, imp, currency, ctx.wall_now, index, out.bids.emplace());
-      bid_arms_.resize(index + 1);
-      bid_arms_[index] = {best.experiment, best.arm};
+      bid_origins_.resize(index + 1);
+      bid_origins_[index] = {
+          best.experiment, best.arm,
+          best.arm != nullptr && best.arm->model
+              ? std::string_view(best.arm->pricing_name)
+              : std::string_view(snap.campaigns[best.creative->campaign].pricing_name)};
     }
   }
   if (out.bids.empty()) {

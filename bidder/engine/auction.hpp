@@ -204,7 +204,13 @@ class auction {
   };
   std::vector<reservation> reservations_;
   // Per bid of the response (by index): the experiment arm that priced it, for its event.
-  std::vector<std::pair<const compiled_experiment*, const compiled_arm*>> bid_arms_;
+  // Per bid of the response: the experiment arm and the pricing model that priced it.
+  struct bid_origin {
+    const compiled_experiment* experiment = nullptr;
+    const compiled_arm* arm = nullptr;
+    std::string_view model;
+  };
+  std::vector<bid_origin> bid_origins_;
   std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
   std::string signature_;
   std::string click_url_;

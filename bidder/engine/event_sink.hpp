@@ -46,6 +46,8 @@ struct bid_event {
   const openrtb::imp* imp = nullptr;
   std::span<const segment_membership> segments;
   const segment_dictionary* segment_names = nullptr;
+  /// The pricing model that priced the bid (config pricing.name: the arm's when it overrides).
+  std::string_view model;
 };
 
 /// One accepted notice (replays and refused notices are not events; they are counted).

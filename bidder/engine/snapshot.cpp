@@ -294,6 +294,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     auto model = build_model(c.pricing(), registry, snap->segments, files_dir, who);
     if (!model) return model.error();
     out.model = std::move(*model);
+    out.pricing_name = c.pricing().name();
 
     const auto campaign_index = static_cast<std::uint32_t>(snap->campaigns.size());
     for (const auto& cr : c.creatives()) {
@@ -354,6 +355,7 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         if (!model) return model.error();
         snap->needs_audience_lookup = snap->needs_audience_lookup || (*model)->uses_audience();
         arm.model = std::move(*model);
+        arm.pricing_name = a.pricing().name();
       }
       experiment.arms.push_back(std::move(arm));
     }

@@ -73,6 +73,7 @@ struct compiled_campaign {
   std::vector<segment_condition> all_of, any_of, none_of;
   bool needs_audience = false;  // any audience condition at all
   std::unique_ptr<pricing::model> model;
+  std::string pricing_name;  // the model's name (config pricing.name), for the event log
   std::vector<std::uint32_t> creatives;  // indexes into snapshot::creatives
   /// Every size of every banner creative, in creative then size order: the auction matches an
   /// imp's formats here, in one contiguous array, instead of loading each creative and its
@@ -121,6 +122,7 @@ struct compiled_arm {
   bool holdout = false;
   /// The arm's model; null: the campaign's own.
   std::unique_ptr<pricing::model> model;
+  std::string pricing_name;  // its name; empty: the campaign's own
 };
 
 /// An experiment (config Experiment): which arm a user is in.

@@ -176,6 +176,7 @@ void append_json_line(const event& e, bool truncated, std::string& out) {
   optional_string(out, "experiment", e.experiment);
   optional_string(out, "arm", e.arm);
   optional_string(out, "features", e.features);
+  optional_string(out, "model", e.model);
   out += "}\n";
 }
 
@@ -194,17 +195,14 @@ constexpr std::string_view event::*string_fields[string_field_count] = {
     &event::auction_id,  &event::imp_id,   &event::bid_id,        &event::campaign_id,
     &event::creative_id, &event::currency, &event::exchange,      &event::seat,
     &event::deal_id,     &event::country,  &event::conversion_id, &event::experiment,
-    &event::arm,         &event::features};
+    &event::arm,         &event::features, &event::model};
 
 // When the arena is short, shorten first what reports need least: the exchange's own ids, then
 // ours; the campaign id (which reports group by) last. Indexes into string_fields.
-constexpr std::size_t cut_order[string_field_count] = {7 /*seat*/,        8 /*deal_id*/,
-                                                       1 /*imp_id*/,      0 /*auction_id*/,
-                                                       13 /*features*/,   2 /*bid_id*/,
-                                                       4 /*creative_id*/, 9 /*country*/,
-                                                       6 /*exchange*/,    10 /*conversion_id*/,
-                                                       11 /*experiment*/, 12 /*arm*/,
-                                                       5 /*currency*/,    3 /*campaign_id*/};
+constexpr std::size_t cut_order[string_field_count] = {
+    7 /*seat*/,        8 /*deal_id*/,     1 /*imp_id*/,  0 /*auction_id*/, 13 /*features*/,
+    2 /*bid_id*/,      4 /*creative_id*/, 9 /*country*/, 6 /*exchange*/,   10 /*conversion_id*/,
+    11 /*experiment*/, 12 /*arm*/,        14 /*model*/,  5 /*currency*/,   3 /*campaign_id*/};
 
 }  // namespace
 

@@ -82,6 +82,8 @@ struct event {
   /// bid: what the learned models see of the impression (bidder/learning/features.hpp tokens,
   /// "x=openx s=news.example d=4 g=car-intender:1"), for `bidder train`.
   std::string_view features;
+  /// bid: the pricing model that priced it ("rules", "learned"...; the arm's when it overrides).
+  std::string_view model;
 };
 
 /// The current wall-clock time as UNIX milliseconds, for `event::time_ms`.

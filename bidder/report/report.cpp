@@ -329,6 +329,7 @@ result<void> line_parser::parse(std::string_view line, log_record& out) {
   if (auto r = text("creative_id", "creativeId", out.creative_id); !r) return r;
   if (auto r = text("bid_id", "bidId", out.bid_id); !r) return r;
   if (auto r = text("features", "", out.features); !r) return r;
+  if (auto r = text("model", "", out.model); !r) return r;
   if (auto r = text("currency", "", out.currency); !r) return r;
   if (auto r = text("exchange", "", out.exchange); !r) return r;
   {
@@ -522,6 +523,7 @@ void report_builder::add(const log_record& record, read_stats& stats) {
   switch (record.kind) {
     case event_kind::bid:
       ++s.bids;
+      if (!record.model.empty() && !s.models.contains(record.model)) s.models.insert(record.model);
       break;
     case event_kind::win:
     case event_kind::bill: {
@@ -595,6 +597,7 @@ report report_builder::finish(read_stats stats) const {
     into.conversion_value_micros += s.conversion_value_micros;
     into.conversion_value_squares += s.conversion_value_squares;
     for (const auto& [pair, e] : s.by_exchange) into.by_exchange[pair].add(e);
+    into.models.insert(s.models.begin(), s.models.end());
   }
 
   report out;
@@ -617,6 +620,7 @@ report report_builder::finish(read_stats stats) const {
     if (query_.grouping.day) row.day = day;
     row.currency = currency;
     row.bids = s.bids;
+    row.models = s.models;
     row.losses = s.losses;
     row.clicks = s.clicks;
     row.win_bid_cpm_micros = s.win_bid_cpm_micros;
@@ -650,6 +654,7 @@ report report_builder::finish(read_stats stats) const {
       t.arm = arm;
       t.currency = currency;
       t.bids += row.bids;
+      t.models.insert(row.models.begin(), row.models.end());
       t.wins += row.wins;
       t.bills += row.bills;
       t.losses += row.losses;
@@ -887,7 +892,7 @@ constexpr column metric_columns[] = {
     {"cpc", false},          {"basis", true},           {"conversions", false},
     {"last_click", false},   {"last_view", false},      {"conv_value", false},
     {"cvr", false},          {"conv_per_mille", false}, {"cpa", false},
-    {"roas", false}};
+    {"roas", false},         {"models", true}};
 
 std::vector<column> columns_of(const group_by& g) {
   std::vector<column> out;
@@ -898,6 +903,16 @@ std::vector<column> columns_of(const group_by& g) {
   if (g.arm) out.push_back(arm_column);
   out.insert(out.end(), std::begin(metric_columns), std::end(metric_columns));
   return out;
+}
+
+// The pricing models of a row, "learned+rules" ("-" for none: a row without bids).
+std::string join_models(const std::set<std::string>& models) {
+  std::string out;
+  for (const std::string& m : models) {
+    if (!out.empty()) out += '+';
+    out += m;
+  }
+  return out.empty() ? "-" : out;
 }
 
 // One row's cells; `undefined` stands for a rate without a denominator.
@@ -940,7 +955,8 @@ std::vector<std::string> cells(const campaign_summary& s, const group_by& g,
                                                     rate_cell(s.conversion_rate()),
                                                     ratio_cell(s.conversions_per_mille(), 4),
                                                     money_cell(s.cost_per_acquisition()),
-                                                    ratio_cell(s.return_on_ad_spend(), 4)}) {
+                                                    ratio_cell(s.return_on_ad_spend(), 4),
+                                                    join_models(s.models)}) {
     out.push_back(std::move(cell));
   }
   return out;
@@ -1105,6 +1121,13 @@ void json_summary(std::string& out, const campaign_summary& s, const group_by& g
   if (g.creative) key("creative_id"), append_json_string(out, s.creative_id);
   if (g.exchange) key("exchange"), append_json_string(out, s.exchange);
   if (g.arm) key("arm"), append_json_string(out, s.arm);
+  key("models");
+  out += '[';
+  for (const std::string& m : s.models) {
+    if (out.back() != '[') out += ',';
+    append_json_string(out, m);
+  }
+  out += ']';
   key("currency");
   append_json_string(out, s.currency);
   count("bids", s.bids);

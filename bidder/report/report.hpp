@@ -128,6 +128,7 @@ struct log_record {
   std::string creative_id;
   std::string bid_id;    ///< the bid the event is about (`bidder train` joins on it)
   std::string features;  ///< bid: the learning tokens (events.proto `features`)
+  std::string model;     ///< bid: the pricing model that priced it (events.proto `model`)
   std::string currency;
   std::string exchange;
   std::string arm;  ///< "experiment/arm" when the line names both; else empty
@@ -176,6 +177,8 @@ struct campaign_summary {
   std::string exchange;
   std::string arm;  ///< "experiment/arm"; empty: no arm (or not grouped by arm)
   std::optional<sys_days> day;
+  /// The pricing models the row's bids were priced by (BID lines' `model`), e.g. {"learned"}.
+  std::set<std::string> models;
   std::string currency;
   std::uint64_t bids = 0;
   std::uint64_t wins = 0;
@@ -339,6 +342,7 @@ class report_builder {
     std::uint64_t last_click = 0, last_view = 0;
     std::int64_t conversion_value_micros = 0;
     double conversion_value_squares = 0;
+    std::set<std::string> models;
     // By (campaign, exchange), the pair whose legacy basis billed_ holds.
     std::map<std::pair<std::string, std::string>, exchange_sums> by_exchange;
   };

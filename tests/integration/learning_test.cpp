@@ -85,6 +85,7 @@ TEST_CASE("learned pricing: log features, train, serve, and swap models on reloa
   // The bids' features are in the log, and `bidder train` learns from it.
   const std::string lines = bidder::test::event_lines(data / "events");
   CHECK_THAT(lines, Catch::Contains(R"("features":"x=default s=good.example d=2 o=linux h=)"));
+  CHECK_THAT(lines, Catch::Contains(R"(f=300x250","model":"learned"})"));
   const std::string trained = (dir.path / "trained.model").string();
   REQUIRE(bidder::training::run_train_cli({"--events", (data / "events").string(), "--out", trained,
                                            "--holdout-share", "0", "--bits", "12", "--alpha",

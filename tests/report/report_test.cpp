@@ -391,8 +391,13 @@ TEST_CASE("days are parsed strictly and ranges checked", "[events][report]") {
 TEST_CASE("the report renders as a table, CSV and JSON", "[events][report]") {
   report_builder builder({});
   read_stats stats;
-  builder.add(record(event_kind::bid, "c,1", "x", 2'000'000, 0), stats);
-  builder.add(record(event_kind::bid, "c,1", "x", 2'000'000, 0), stats);
+  // Two bids, priced by two models (an experiment's arms, say): the row names both.
+  log_record rules_bid = record(event_kind::bid, "c,1", "x", 2'000'000, 0);
+  rules_bid.model = "rules";
+  log_record learned_bid = rules_bid;
+  learned_bid.model = "learned";
+  builder.add(rules_bid, stats);
+  builder.add(learned_bid, stats);
   builder.add(record(event_kind::win, "c,1", "x", 2'000'000, 1'234'567), stats);
   builder.add(record(event_kind::click, "c,1", "x", 0, 0), stats);
   stats.files = 1;
@@ -403,9 +408,9 @@ TEST_CASE("the report renders as a table, CSV and JSON", "[events][report]") {
     CHECK(render(report, report_format::csv) ==
           "day,campaign,currency,bids,wins,win_rate,impressions,spend,ecpm,avg_bid,avg_clearing,"
           "clearing/bid,clicks,ctr,cpc,basis,conversions,last_click,last_view,conv_value,cvr,"
-          "conv_per_mille,cpa,roas\n"
+          "conv_per_mille,cpa,roas,models\n"
           "2026-11-22,\"c,1\",USD,2,1,0.500000,1,0.001235,1.234567,2.000000,1.234567,0.6173,1,"
-          "1.000000,0.001235,win,0,0,0,0.000000,0.000000,0.0000,,0.0000\n");
+          "1.000000,0.001235,win,0,0,0,0.000000,0.000000,0.0000,,0.0000,learned+rules\n");
   }
   SECTION("table: aligned, with the campaign's total") {
     const std::string table = render(report, report_format::table);
@@ -421,6 +426,8 @@ TEST_CASE("the report renders as a table, CSV and JSON", "[events][report]") {
     CHECK(day_row.at("bids").as_int64() == 2);
     CHECK(day_row.at("spend").as_double() == Approx(0.001235));
     CHECK(day_row.at("ecpm").as_double() == Approx(1.234567));
+    CHECK(day_row.at("models") == boost::json::parse(R"(["learned","rules"])"));
+    CHECK(value.at("totals").at(0).at("models").as_array().size() == 2);
     CHECK(value.at("totals").at(0).at("day").is_null());
     CHECK(value.at("input").at("lines").as_int64() == 4);
   }

@@ -201,8 +201,8 @@ TEST_CASE("the ROI columns: conversions, value, CVR, CPA and ROAS", "[report][un
     CHECK_THAT(table, Catch::Contains("not available: audience segment"));
     const std::string csv = render(report, report_format::csv);
     CHECK_THAT(csv, Catch::Contains(",basis,conversions,last_click,last_view,conv_value,cvr,"
-                                    "conv_per_mille,cpa,roas\n"));
-    CHECK_THAT(csv, Catch::EndsWith(",win,3,1,2,0.040000,1.500000,750.0000,0.003333,4.0000\n"));
+                                    "conv_per_mille,cpa,roas,models\n"));
+    CHECK_THAT(csv, Catch::EndsWith(",win,3,1,2,0.040000,1.500000,750.0000,0.003333,4.0000,-\n"));
     const auto json = boost::json::parse(render(report, report_format::json));
     const auto& d = json.at("days").at(0);
     CHECK(d.at("conversions").as_int64() == 3);

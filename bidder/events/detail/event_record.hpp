@@ -17,7 +17,7 @@
 namespace bidder::events::detail {
 
 /// The string fields, in the order they sit in the arena.
-inline constexpr std::size_t string_field_count = 14;
+inline constexpr std::size_t string_field_count = 15;
 
 /// Bytes of the inline arena. With the numbers and the queue's sequence word a slot is 768 bytes
 /// (12 cache lines): 64 Ki slots are 48 MiB, 1.3 s of 50,000 events/s. A bid's features take
