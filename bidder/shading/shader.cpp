@@ -122,11 +122,11 @@ void exchange_state::observe(const outcome& o) noexcept {
   }
   live_segment& s = live_[o.segment];
   constexpr auto relaxed = std::memory_order_relaxed;
-  double surplus = 0;
+  double surplus = 0, paid = 0;
   if (o.won) {
     s.below[grid_cell(o.bid)].fetch_add(1, relaxed);
     // The processor refuses a clearing price above the bid; a garbage one counts as the bid.
-    const double paid = sane_price(o.clearing) && o.clearing <= o.bid ? o.clearing : o.bid;
+    paid = sane_price(o.clearing) && o.clearing <= o.bid ? o.clearing : o.bid;
     surplus = std::max(0.0, o.value - paid);
   } else if (o.min_to_win && sane_price(*o.min_to_win) && *o.min_to_win > o.bid) {
     // The price to beat. One at or under our bid contradicts the loss (a floor, another reason,
@@ -135,11 +135,26 @@ void exchange_state::observe(const outcome& o) noexcept {
   } else {
     s.above[grid_cell(o.bid)].fetch_add(1, relaxed);
   }
+  if (o.won) {
+    wins_.fetch_add(1, relaxed);
+    value_won_micros_.fetch_add(static_cast<std::uint64_t>(std::llround(o.value * 1e6)), relaxed);
+    paid_micros_.fetch_add(static_cast<std::uint64_t>(std::llround(paid * 1e6)), relaxed);
+  } else {
+    losses_.fetch_add(1, relaxed);
+  }
   if (o.arm < factor_arms) {
     s.arm_outcomes[o.arm].fetch_add(1, relaxed);
     s.arm_surplus_micros[o.arm].fetch_add(static_cast<std::uint64_t>(std::llround(surplus * 1e6)),
                                           relaxed);
   }
+}
+
+exchange_state::totals exchange_state::outcome_totals() const noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return {.wins = wins_.load(relaxed),
+          .losses = losses_.load(relaxed),
+          .value_won = static_cast<double>(value_won_micros_.load(relaxed)) / 1e6,
+          .paid = static_cast<double>(paid_micros_.load(relaxed)) / 1e6};
 }
 
 exchange_state& book::find_or_make(std::string_view id) {

@@ -127,6 +127,14 @@ class exchange_state {
     return live_[segment].best_arm.load(std::memory_order_relaxed);
   }
 
+  /// Outcomes counted since start (metrics): what shading bought, by the bids' own values.
+  struct totals {
+    std::uint64_t wins = 0, losses = 0;
+    double value_won = 0;  // sum of the values (USD CPM) of the bids won
+    double paid = 0;       // sum of their clearing prices (USD CPM)
+  };
+  totals outcome_totals() const noexcept;
+
  private:
   friend class book;
   // Written by notice threads, drained and published by the background thread.
@@ -147,6 +155,7 @@ class exchange_state {
   };
 
   std::string id_;
+  std::atomic<std::uint64_t> wins_{0}, losses_{0}, value_won_micros_{0}, paid_micros_{0};
   std::atomic<double> min_observations_{200};
   std::atomic<double> half_life_seconds_{3600};
   std::array<live_segment, segment_count> live_;

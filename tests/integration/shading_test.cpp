@@ -123,6 +123,17 @@ TEST_CASE("first-price bids are shaded after notices, second-price ones not; a r
     INFO("last price " << shaded);
     CHECK(settled == 20);
     CHECK(price_of(bid(port, 2)) == 2.0);  // second price: the value
+    {
+      http_client client(svc->admin_port());
+      http_call call;
+      call.method = "GET";
+      call.target = "/metrics";
+      const std::string metrics = client.send(call).body;
+      CHECK_THAT(metrics,
+                 Catch::Contains(R"(bidder_shading_outcomes_total{exchange="fp",result="win"})"));
+      CHECK_THAT(metrics,
+                 Catch::Contains(R"(bidder_shading_won_usd_total{exchange="fp",of="value"})"));
+    }
     svc->stop(std::chrono::milliseconds(1000));
   }
   CHECK(fs::exists(dir.path / "data" / "shading.state"));
