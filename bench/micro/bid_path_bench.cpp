@@ -320,6 +320,23 @@ void BM_bid_path_shaded(benchmark::State& state) {
 }
 BENCHMARK(BM_bid_path_shaded)->ArgName("mode")->Arg(1)->Arg(2);
 
+// The shading decision alone (what the auction adds per shaded bid besides the longer URLs):
+// the segment, the table read and interpolation, the bounds.
+void BM_shade(benchmark::State& state) {
+  auto snap = shaded_snapshot(static_cast<int>(state.range(0)));
+  const engine::compiled_exchange& x = snap->exchanges[0];
+  double value = 0.7;
+  std::uint32_t draw = 12345;
+  for (auto _ : state) {
+    const std::size_t segment = shading::segment_of(2, 300, 250);
+    const shading::decision d = x.shading_state->shade(x.shading, segment, value, draw);
+    benchmark::DoNotOptimize(d);
+    value = value < 9 ? value * 1.07 : 0.7;
+    draw = draw * 1664525u + 1013904223u;
+  }
+}
+BENCHMARK(BM_shade)->ArgName("mode")->Arg(1)->Arg(2);
+
 }  // namespace
 
 BENCHMARK_MAIN();
