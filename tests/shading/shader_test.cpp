@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "tests/shading/market.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -243,4 +245,42 @@ TEST_CASE("the book keeper recomputes and saves on its own thread", "[shading][u
     CHECK(x.learned(0));
   }  // stop() saves
   CHECK(std::filesystem::exists(path));
+}
+
+TEST_CASE("bid and notice threads run while the background recomputes (smoke, for TSan)",
+          "[shading][unit][concurrency]") {
+  auto b = std::make_shared<book>();
+  params p = learned_params();
+  p.min_observations = 50;
+  exchange_state& x = b->open("fp", p);
+  std::atomic<bool> bad{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      bidder::test::synthetic_market m;
+      m.rng.seed(static_cast<std::uint64_t>(t) + 1);
+      params mine = p;
+      mine.mode = t == 0 ? mode::learned : mode::factor;
+      for (int i = 0; i < 20000; ++i) {
+        const double value = m.value();
+        const decision d =
+            x.shade(mine, static_cast<std::size_t>(i) % segment_count, value, m.draw());
+        if (d.price > value || d.price < mine.min_factor * value * (1 - 1e-12)) bad = true;
+        const double competing = m.highest_competing_bid();
+        x.observe({.segment = static_cast<std::size_t>(i) % segment_count,
+                   .arm = d.arm,
+                   .value = value,
+                   .bid = d.price,
+                   .won = d.price > competing,
+                   .clearing = d.price,
+                   .min_to_win = competing + 0.01});
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) b->recompute(start_s + i);
+  for (auto& t : threads) t.join();
+  b->recompute(start_s + 60);
+  CHECK_FALSE(bad);
+  CHECK(x.learned(0));
+  CHECK(x.outcome_totals().wins + x.outcome_totals().losses == 40000);
 }
