@@ -284,3 +284,25 @@ TEST_CASE("bid and notice threads run while the background recomputes (smoke, fo
   CHECK(x.learned(0));
   CHECK(x.outcome_totals().wins + x.outcome_totals().losses == 40000);
 }
+
+TEST_CASE("LEARNED follows a market that moves (decay)", "[shading][unit]") {
+  bidder::test::synthetic_market market;
+  book b;
+  params p = learned_params();
+  p.half_life_seconds = 10;  // play() advances one second per 500 auctions
+  exchange_state& x = b.open("fp", p);
+  unix_seconds now = start_s;
+  play(market, b, x, p, 20'000, now);
+  params exploit = p;
+  exploit.exploration_share = 0;
+  const double before = x.shade(exploit, 0, 4.0, 1).price;
+  // The competition bids 50 % more: the best bid for a value of 4 rises.
+  market.mu += std::log(1.5);
+  play(market, b, x, p, 20'000, now);
+  const double after = x.shade(exploit, 0, 4.0, 1).price;
+  INFO("before " << before << ", after " << after << ", optimal now " << market.best_bid(4.0));
+  CHECK(after > before * 1.08);
+  CHECK(after == Approx(market.best_bid(4.0)).margin(0.15));
+  CHECK(market.expected_surplus(4.0, after) >=
+        0.9 * market.expected_surplus(4.0, market.best_bid(4.0)));
+}
