@@ -266,6 +266,77 @@ void BM_bid_path(benchmark::State& state) {
 }
 BENCHMARK(BM_bid_path)->ArgName("large")->Arg(0)->Arg(1);
 
+// The demo with its first exchange's bid shading in `mode` (1 LEARNED, 2 FACTOR), its win curve
+// already learned from a synthetic market, so the shaded path (the table read) is timed.
+std::shared_ptr<const engine::snapshot> shaded_snapshot(int mode) {
+  pricing::registry models;
+  if (!models::register_builtin_models(models)) std::abort();
+  auto config = config::parse(config::demo_config_json(), "demo");
+  if (!config) std::abort();
+  config::bidder_config copy = **config;
+  config::v1::Shading& shading = *copy.mutable_exchanges(0)->mutable_shading();
+  shading.set_mode(mode == 1 ? config::v1::Shading::LEARNED : config::v1::Shading::FACTOR);
+  auto built = engine::build_snapshot(copy, models);
+  if (!built) std::abort();
+  shading::exchange_state& x = *(*built)->exchanges[0].shading_state;
+  std::mt19937_64 rng(3);
+  std::lognormal_distribution<double> competing(0.47, 0.6), value(std::log(2.0), 0.5);
+  std::uniform_real_distribution<double> factor(0.3, 1.0);
+  for (int i = 0; i < 20000; ++i) {
+    const double v = value(rng), bid = v * factor(rng), c = competing(rng);
+    x.observe({.segment = static_cast<std::size_t>(i) % shading::segment_count,
+               .arm = static_cast<std::uint8_t>(i % shading::factor_arms),
+               .value = v,
+               .bid = bid,
+               .won = bid > c,
+               .clearing = bid,
+               .min_to_win = c + 0.01});
+  }
+  (*built)->shading->recompute(wall_now());
+  return *built;
+}
+
+// BM_bid_path on the small request (first price, `at` 1) with shading on: the added cost is the
+// difference to BM_bid_path/large:0 (shading off: one branch).
+void BM_bid_path_shaded(benchmark::State& state) {
+  auto snap = shaded_snapshot(static_cast<int>(state.range(0)));
+  bench_store store(0);
+  const std::string& text = request_text(0);
+  openrtb::json_decoder decoder;
+  openrtb::bid_request request;
+  engine::auction auction(store.store.get(), 0, 1);
+  openrtb::bid_response response;
+  std::string out;
+  for (auto _ : state) {
+    const auto now = steady_clock::now();
+    if (!decoder.decode(text, request)) std::abort();
+    if (request.auction_type != 1) std::abort();
+    engine::request_context ctx{now, deadline(now + std::chrono::milliseconds(80)), wall_now()};
+    if (auction.run(*snap, request, ctx, response).is_bid()) {
+      openrtb::write_json_response(response, out);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_bid_path_shaded)->ArgName("mode")->Arg(1)->Arg(2);
+
+// The shading decision alone (what the auction adds per shaded bid besides the longer URLs):
+// the segment, the table read and interpolation, the bounds.
+void BM_shade(benchmark::State& state) {
+  auto snap = shaded_snapshot(static_cast<int>(state.range(0)));
+  const engine::compiled_exchange& x = snap->exchanges[0];
+  double value = 0.7;
+  std::uint32_t draw = 12345;
+  for (auto _ : state) {
+    const std::size_t segment = shading::segment_of(2, 300, 250);
+    const shading::decision d = x.shading_state->shade(x.shading, segment, value, draw);
+    benchmark::DoNotOptimize(d);
+    value = value < 9 ? value * 1.07 : 0.7;
+    draw = draw * 1664525u + 1013904223u;
+  }
+}
+BENCHMARK(BM_shade)->ArgName("mode")->Arg(1)->Arg(2);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -46,6 +46,9 @@ struct exchange_spec {
   double competitor_sigma = 0.6;
   /// The exchange fills ${AUCTION_MIN_TO_WIN} in loss notices.
   bool shares_min_to_win = false;
+  /// The bidder's bid shading on this exchange (config Exchange.shading.mode): OFF, LEARNED or
+  /// FACTOR (docs/bid-shading.md).
+  std::string shading = "OFF";
 };
 
 struct site_spec {

@@ -68,6 +68,11 @@ std::string config_json(const scenario& s, const std::string& notice_base_url) {
                                 "-price auction (bidsim)");
     out += ", \"count_on\": ";
     append_json_string(out, e.count_on);
+    if (e.shading != "OFF") {
+      out += ", \"shading\": {\"mode\": ";
+      append_json_string(out, e.shading);
+      out += "}";
+    }
     out += i + 1 < s.exchanges.size() ? "},\n" : "}\n";
   }
   out += "  ],\n  \"campaigns\": [\n";

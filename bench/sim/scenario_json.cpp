@@ -208,7 +208,8 @@ std::string scenario_to_json(const scenario& s) {
         {"competitors", e.competitors},
         {"competitor_mu", e.competitor_mu},
         {"competitor_sigma", e.competitor_sigma},
-        {"shares_min_to_win", e.shares_min_to_win}});
+        {"shares_min_to_win", e.shares_min_to_win},
+        {"shading", e.shading}});
   }
   o["exchanges"] = std::move(exchanges);
   json::array campaigns;
@@ -306,7 +307,7 @@ std::optional<scenario> scenario_from_json(std::string_view text, std::string& e
     exchange_spec x;
     reader e(v, path, error);
     e.only({"id", "auction", "count_on", "traffic_share", "floor_cpm", "floor_sigma", "competitors",
-            "competitor_mu", "competitor_sigma", "shares_min_to_win"});
+            "competitor_mu", "competitor_sigma", "shares_min_to_win", "shading"});
     e.text("id", x.id);
     std::string auction = "second_price";
     e.text("auction", auction);
@@ -324,6 +325,10 @@ std::optional<scenario> scenario_from_json(std::string_view text, std::string& e
     e.number("competitor_mu", x.competitor_mu);
     e.number("competitor_sigma", x.competitor_sigma);
     e.boolean("shares_min_to_win", x.shares_min_to_win);
+    e.text("shading", x.shading);
+    if (x.shading != "OFF" && x.shading != "LEARNED" && x.shading != "FACTOR") {
+      e.fail("shading", "OFF, LEARNED or FACTOR");
+    }
     if (x.id.empty()) e.fail("id", "required");
     s.exchanges.push_back(std::move(x));
   });

@@ -18,6 +18,7 @@
 #include "bidder/http/server.hpp"
 #include "bidder/notice/signer.hpp"
 #include "bidder/report/report_request.hpp"
+#include "bidder/shading/shader.hpp"
 #include "bidder/spend/keeper.hpp"
 #include "bidder/spend/ledger.hpp"
 #include "bidder/spend/spend_store.hpp"
@@ -34,14 +35,15 @@ result<config_ptr> load(const std::optional<std::string>& path) {
 }
 
 // Compiles the config into a snapshot; errors are prefixed with the file like the loader's.
-result<std::shared_ptr<const engine::snapshot>> compile(const config::bidder_config& config,
-                                                        const pricing::registry& models,
-                                                        const std::optional<std::string>& path,
-                                                        std::shared_ptr<spend::ledger> ledger) {
+result<std::shared_ptr<const engine::snapshot>> compile(
+    const config::bidder_config& config, const pricing::registry& models,
+    const std::optional<std::string>& path, std::shared_ptr<spend::ledger> ledger,
+    std::shared_ptr<shading::book> shading = nullptr) {
   // A model's files (learned weights) are found next to the config file.
   const std::string files_dir =
       path ? std::filesystem::path(*path).parent_path().string() : std::string();
-  auto snap = ledger ? engine::build_snapshot(config, models, std::move(ledger), files_dir)
+  auto snap = ledger ? engine::build_snapshot(config, models, std::move(ledger), std::move(shading),
+                                              files_dir)
                      : engine::build_snapshot(config, models, files_dir);
   if (!snap) {
     return make_error(snap.error().code, (path ? *path : std::string("<embedded demo config>")) +
@@ -141,6 +143,8 @@ struct service::impl {
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
+  std::shared_ptr<shading::book> shading;  // bid shading's state, shared by the snapshots
+  std::unique_ptr<shading::book_keeper> shading_keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
   std::unique_ptr<event_log_sink> event_sink;
   std::unique_ptr<conversion_service> conversions;  // its sink feeds event_sink
@@ -185,7 +189,18 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
         << " frequency entries)\n";
   }
 
-  auto snap = compile(**config, self->models, options.config_path, self->ledger);
+  // Bid shading's state (docs/bid-shading.md): <data-dir>/shading.state. A file that cannot be
+  // read or is corrupt is refused with its reason and shading starts cold; it never stops the
+  // bidder.
+  self->shading = std::make_shared<shading::book>();
+  const std::string shading_path = options.data_dir + "/shading.state";
+  if (auto loaded = self->shading->load(shading_path, wall_now()); !loaded) {
+    log << "bidder: shading state refused, shading starts cold: " << loaded.error().message << "\n";
+  } else if (*loaded) {
+    log << "bidder: shading state " << shading_path << "\n";
+  }
+
+  auto snap = compile(**config, self->models, options.config_path, self->ledger, self->shading);
   if (!snap) return snap.error();
   log << "bidder: " << summary(**snap) << " from "
       << (options.config_path ? *options.config_path : "the embedded demo config") << "\n";
@@ -211,6 +226,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   self->keeper = std::make_unique<spend::keeper>(*self->ledger, self->spend_store.get(),
                                                  spend::keeper_options{});
   self->keeper->start();
+  std::filesystem::create_directories(options.data_dir, fs_error);
+  self->shading_keeper = std::make_unique<shading::book_keeper>(
+      self->shading,
+      shading::book_keeper::options{.path = shading_path,
+                                    .period = options.shading_period,
+                                    .save_period = std::chrono::milliseconds(30'000)},
+      &log);
+  self->shading_keeper->start();
 
   auto bid_address = http::parse_host_port(options.listen);
   if (!bid_address) return bid_address.error();
@@ -332,7 +355,8 @@ result<std::string> service::reload() {
   std::lock_guard lock(impl_->reload_mutex);
   auto config = load(impl_->options.config_path);
   if (!config) return config.error();
-  auto snap = compile(**config, impl_->models, impl_->options.config_path, impl_->ledger);
+  auto snap =
+      compile(**config, impl_->models, impl_->options.config_path, impl_->ledger, impl_->shading);
   if (!snap) return snap.error();
   std::string line = "reloaded: " + summary(**snap);
   if (key_settings_of(**config) != impl_->key_settings) {
@@ -356,6 +380,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->bids) impl_->bids->finish_drain(until);
   // No notice can arrive any more: the last spend write, synced.
   if (impl_->keeper) impl_->keeper->stop();
+  if (impl_->shading_keeper) impl_->shading_keeper->stop();  // its last save
   if (impl_->conversions) impl_->conversions->stop();
   if (impl_->event_log) impl_->event_log->stop();  // after the servers: nothing appends any more
 }

@@ -45,6 +45,8 @@ struct serve_options {
   /// The audience store's block cache and row cache (audience::rocksdb_options).
   std::size_t audience_cache_bytes = std::size_t{1} << 30;
   std::size_t audience_row_cache_bytes = 0;
+  /// How often bid shading re-estimates its win curves from the notices (shading::book_keeper).
+  std::chrono::milliseconds shading_period{2'000};
 };
 
 class service {

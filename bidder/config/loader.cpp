@@ -215,6 +215,25 @@ result<void> config_error(std::string message) {
   return make_error(errc::invalid_config, std::move(message));
 }
 
+// An exchange's bid shading (defaults filled in).
+result<void> check_shading(const v1::Shading& s, const std::string& where) {
+  if (!v1::Shading::Mode_IsValid(s.mode()))
+    return config_error(where + ".mode: OFF, LEARNED or FACTOR");
+  if (!(s.min_factor() >= 0.05 && s.min_factor() <= 1)) {
+    return config_error(where + ".min_factor: must be in [0.05, 1]");
+  }
+  if (!(s.exploration_share() >= 0 && s.exploration_share() <= 0.5)) {
+    return config_error(where + ".exploration_share: must be in [0, 0.5]");
+  }
+  if (s.min_observations() < 1 || s.min_observations() > 1'000'000) {
+    return config_error(where + ".min_observations: must be 1 to 1000000");
+  }
+  if (s.half_life_seconds() < 60 || s.half_life_seconds() > 30 * 86400) {
+    return config_error(where + ".half_life_seconds: must be 60 to 2592000 (30 days)");
+  }
+  return {};
+}
+
 // Fills `ids` with the exchange ids.
 result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::string>& ids) {
   if (config.exchanges_size() > max_exchanges) {
@@ -229,6 +248,7 @@ result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::strin
                           "the bid path and notice URLs)");
     }
     if (!ids.insert(x.id()).second) return config_error(where + ".id: duplicate " + quoted(x.id()));
+    if (auto r = check_shading(x.shading(), where + ".shading"); !r) return r;
   }
   if (!ids.contains(config.default_exchange())) {
     return config_error("default_exchange: unknown exchange " + quoted(config.default_exchange()) +
@@ -382,6 +402,11 @@ void apply_defaults(v1::BidderConfig& config) {
   }
   for (v1::Exchange& x : *config.mutable_exchanges()) {
     if (x.count_on() == v1::Budget::COUNT_ON_UNSPECIFIED) x.set_count_on(v1::Budget::WIN);
+    v1::Shading& shading = *x.mutable_shading();
+    if (shading.min_factor() == 0) shading.set_min_factor(0.3);
+    if (!shading.has_exploration_share()) shading.set_exploration_share(0.05);
+    if (shading.min_observations() == 0) shading.set_min_observations(200);
+    if (shading.half_life_seconds() == 0) shading.set_half_life_seconds(3600);
   }
   if (config.default_exchange().empty()) config.set_default_exchange(config.exchanges(0).id());
   if (config.notice_signing_key().empty() && !config.notice_keys().empty()) {

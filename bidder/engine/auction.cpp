@@ -273,6 +273,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
       consider(snap, snap.targeting.campaign_at(rank), request, imp, ctx, response_rate, best);
       return true;
     });
+    if (best.creative != nullptr) shade(snap.exchanges[exchange], request, response_rate, best);
     if (best.creative != nullptr && reserve(snap, best, currency, ctx.wall_now)) {
       const std::size_t index = out.bids.size();
       fill_bid(snap, best, request, imp, currency, ctx.wall_now, index, out.bids.emplace());
@@ -526,7 +527,31 @@ void auction::consider(const snapshot& snap, std::uint32_t campaign_index,
     best.experiment = experiment;
     best.arm = arm;
     best.arm_index = arm_index;
+    best.floor = floor_out;
   }
+}
+
+void auction::shade(const compiled_exchange& exchange, const openrtb::bid_request& request,
+                    double response_rate, candidate& best) noexcept {
+  best.shaded = false;
+  if (request.auction_type != 1 || exchange.shading.mode == shading::mode::off ||
+      exchange.shading_state == nullptr || !(response_rate > 0)) {
+    return;  // second price (or unknown): bidding the value is the best answer
+  }
+  // Learned in USD so that bids answered in any currency share one market.
+  const double value_usd = best.price / response_rate;
+  const std::size_t segment = shading::segment_of(request.devicetype, best.w, best.h);
+  const shading::decision d =
+      exchange.shading_state->shade(exchange.shading, segment, value_usd, next_draw());
+  // Never under the floor (rounding included), never above the value.
+  double price = std::max(d.price * response_rate, best.floor);
+  price = static_cast<double>(money::from_units(price).micros()) / 1e6;
+  if (price < best.floor) price += 1e-6;
+  best.price = std::min(price, best.price);
+  best.shaded = true;
+  best.shading_segment = segment;
+  best.shading_arm = d.arm;
+  best.value_usd = value_usd;
 }
 
 // Spend rules of one campaign for this request; cached with the rest of campaign_eligible.
@@ -654,6 +679,11 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   // Every URL carries the user's id hashes (when privacy signals allow using the ids): the
   // notices count frequency caps and record the touches that attribution credits.
   if (!users_hashed_) hash_user_ids(snap, request);
+  shading_text_.clear();
+  if (winner.shaded) {
+    shading::append_notice_field(shading_text_, winner.shading_segment, winner.shading_arm,
+                                 winner.value_usd);
+  }
   // Each URL is signed for its own kind: the click URL sits in the markup, where the page can
   // read it, and its signature must not verify a win, bill or loss (nor a burl a loss).
   notice::bid_identity id{.request_id = request.id,
@@ -667,7 +697,8 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
                           .users = users_text_,
                           .exchange = exchange_,
                           .key_id = services_.signer != nullptr ? services_.signer->signing_key_id()
-                                                                : std::string_view()};
+                                                                : std::string_view(),
+                          .shading = shading_text_};
   const std::string& base = snap.config.notice_base_url;
   auto signed_url = [&](std::string& url, notice::notice_kind kind) {
     id.purpose = static_cast<std::uint8_t>(kind);

@@ -12,6 +12,10 @@
 // The winning bid of each imp reserves its price in the campaign's account and carries notice
 // URLs (nurl, burl, lurl, and {{CLICK_URL}} in the markup) signed with the notice key.
 //
+// Bid shading (shading/shader.hpp): on a first-price request (`at` 1) from an exchange whose
+// shading is on, the winning candidate's price (its value) is lowered to the shaded price,
+// never under the floor nor above the value; its notice URLs carry what the learner needs.
+//
 // One `auction` per worker thread: it owns scratch buffers so the steady state allocates
 // nothing. Not thread-safe; the snapshot and the store it reads are.
 //
@@ -141,6 +145,12 @@ class auction {
     const compiled_experiment* experiment = nullptr;  // the experiment arm that priced it
     const compiled_arm* arm = nullptr;
     int arm_index = -1;
+    double floor = 0;  // the floor it had to reach, in the response currency
+    // Bid shading (first-price requests on an exchange that shades): the price before it.
+    bool shaded = false;
+    std::size_t shading_segment = 0;
+    std::uint8_t shading_arm = 0;
+    double value_usd = 0;
   };
 
   void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
@@ -166,6 +176,8 @@ class auction {
                 const openrtb::imp& imp, std::string_view currency, unix_seconds now,
                 std::size_t index, openrtb::bid& out);
   std::uint32_t next_draw() noexcept;
+  void shade(const compiled_exchange& exchange, const openrtb::bid_request& request,
+             double response_rate, candidate& best) noexcept;
 
   audience::store* store_;
   std::uint32_t worker_id_;
@@ -214,6 +226,7 @@ class auction {
   std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
   std::string signature_;
   std::string click_url_;
+  std::string shading_text_;  // the notice URLs' "s" of the bid being filled
   std::vector<audience::membership_view> memberships_;
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;

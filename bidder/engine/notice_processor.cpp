@@ -53,6 +53,26 @@ notice_error classify(std::uint64_t f, notice_kind kind) {
   }
 }
 
+// A shaded first-price bid's outcome (its signed "s" field says which segment and arm, and
+// its value) teaches its exchange's shading. Everything else comes from the exchange, so any
+// of it may be garbage: observe() drops what is out of range.
+void learn_shading(const snapshot& snap, const compiled_exchange& x, const notice::parsed_notice& n,
+                   bool won, const std::optional<money>& clearing_price) {
+  const std::optional<shading::notice_field> field = shading::read_notice_field(n.id.shading);
+  const double rate = snap.rate(n.id.currency);  // > 0: checked before
+  if (!field || x.shading_state == nullptr || !(rate > 0)) return;
+  shading::outcome o{.segment = field->segment,
+                     .arm = field->arm,
+                     .value = field->value,
+                     .bid = money::from_micros(n.id.price_micros).units() / rate,
+                     .won = won,
+                     .clearing = 0,
+                     .min_to_win = std::nullopt};
+  if (won && clearing_price) o.clearing = clearing_price->units() / rate;
+  if (!won && n.min_to_win) o.min_to_win = n.min_to_win->units() / rate;
+  x.shading_state->observe(o);
+}
+
 }  // namespace
 
 std::string_view to_string(notice_error e) noexcept {
@@ -197,6 +217,9 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   if ((added & flags::loss) != 0) account.count_loss();
   if ((added & flags::click) != 0) account.count_click();
   if (update.remembered) ledger.changes().add(spend::journal::bid_record{key, update.after});
+  if ((added & (flags::win | flags::loss)) != 0 && !n.id.shading.empty()) {
+    learn_shading(snap, snap.exchanges[*exchange], n, (added & flags::win) != 0, clearing_price);
+  }
 
   if (events_ != nullptr) {
     std::string_view experiment_id, arm_id;

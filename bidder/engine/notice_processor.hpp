@@ -27,6 +27,9 @@
 //         (a bill with no win before it also counts the win and the impressions).
 //   A bill after a win charges only if that win did not (its flags say how it was counted), so
 //   a reload that changes the rule between a bid's win and bill still charges it once.
+//   A win (by either notice) or a loss of a shaded first-price bid (its URL's signed "s") is
+//   an outcome for the exchange's bid shading (shading/shader.hpp), with the loss's
+//   ${AUCTION_MIN_TO_WIN} when the exchange shares it.
 //   loss: release the reservation, count a loss. click: count a click; answer 302 to the
 //         creative's landing_url from the current snapshot (never from the URL), to which the
 //         HTTP layer adds the click id (the bid id) that conversion postbacks name.

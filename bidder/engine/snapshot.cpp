@@ -177,21 +177,37 @@ void split_markup(compiled_creative& creative) {
   creative.markup_parts.push_back(rest);
 }
 
+// The loader fills in the defaults; a config built by hand (tests) may leave zeros.
+shading::params shading_params_of(const config::v1::Shading& s) {
+  shading::params p;
+  p.mode = s.mode() == config::v1::Shading::LEARNED  ? shading::mode::learned
+           : s.mode() == config::v1::Shading::FACTOR ? shading::mode::factor
+                                                     : shading::mode::off;
+  if (s.min_factor() > 0) p.min_factor = std::min(s.min_factor(), 1.0);
+  if (s.has_exploration_share()) p.exploration_share = std::clamp(s.exploration_share(), 0.0, 1.0);
+  if (s.min_observations() > 0) p.min_observations = s.min_observations();
+  if (s.half_life_seconds() > 0) p.half_life_seconds = s.half_life_seconds();
+  return p;
+}
+
 }  // namespace
 
 result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
                                                        const pricing::registry& registry,
                                                        std::string_view files_dir) {
   return build_snapshot(config, registry,
-                        std::make_shared<spend::ledger>(ledger_options_of(config)), files_dir);
+                        std::make_shared<spend::ledger>(ledger_options_of(config)), nullptr,
+                        files_dir);
 }
 
 result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_config& config,
                                                        const pricing::registry& registry,
                                                        std::shared_ptr<spend::ledger> ledger,
+                                                       std::shared_ptr<shading::book> shading,
                                                        std::string_view files_dir) {
   auto snap = std::make_shared<snapshot>();
   snap->spend = std::move(ledger);
+  snap->shading = shading ? std::move(shading) : std::make_shared<shading::book>();
   snap->config.notice_max_age = config.notice_max_age_seconds();
   snap->config.seat = config.seat();
   snap->config.default_tmax_ms = config.default_tmax_ms();
@@ -220,10 +236,14 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   for (const auto& x : config.exchanges()) {
     snap->exchanges.push_back(
         {x.id(), x.name(),
-         x.count_on() == config::v1::Budget::BILL ? spend::count_on::bill : spend::count_on::win});
+         x.count_on() == config::v1::Budget::BILL ? spend::count_on::bill : spend::count_on::win,
+         shading_params_of(x.shading())});
   }
   if (snap->exchanges.empty()) {
     snap->exchanges.push_back({std::string(config::default_exchange_id), "", spend::count_on::win});
+  }
+  for (compiled_exchange& x : snap->exchanges) {
+    x.shading_state = &snap->shading->open(x.id, x.shading);
   }
   if (snap->exchanges.size() > static_cast<std::size_t>(config::max_exchanges)) {
     return make_error(errc::invalid_config,

@@ -26,6 +26,7 @@
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
 #include "bidder/pricing/registry.hpp"
+#include "bidder/shading/shader.hpp"
 #include "bidder/spend/account.hpp"
 #include "bidder/spend/frequency_table.hpp"
 #include "bidder/spend/ledger.hpp"
@@ -158,6 +159,10 @@ struct compiled_exchange {
   std::string id;
   std::string name;
   spend::count_on counted_on = spend::count_on::win;
+  /// Bid shading on its first-price requests (config Exchange.shading).
+  shading::params shading;
+  /// Its shading state, in snapshot::shading (never null in a built snapshot).
+  shading::exchange_state* shading_state = nullptr;
 };
 
 struct settings {
@@ -198,6 +203,8 @@ struct snapshot {
   const compiled_pixel* find_pixel(std::string_view id) const noexcept;
   /// The spend state the campaigns' accounts live in; shared with later snapshots.
   std::shared_ptr<spend::ledger> spend;
+  /// The bid shading state the exchanges' shading_state live in; shared with later snapshots.
+  std::shared_ptr<shading::book> shading;
 
   static std::uint64_t size_key(std::int32_t w, std::int32_t h) noexcept {
     return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(w)) << 32) |
@@ -230,13 +237,15 @@ spend::amount campaign_cost(const snapshot& snap, const compiled_campaign& c, mo
 spend::ledger_options ledger_options_of(const config::bidder_config& config);
 
 /// Compiles `config` with models from `registry`; campaign accounts live in `ledger` (opened
-/// by campaign id, so they survive reloads), whose budgets are set to the config's.
+/// by campaign id, so they survive reloads), whose budgets are set to the config's; the
+/// exchanges' shading states in `shading` (opened by exchange id; null: a book of its own).
 /// Errors: invalid_config naming the campaign and field (e.g. campaign "x": pricing.name: no
 /// model "foo"; known: fixed, rules). Relative file paths in models' configs are relative to
 /// `files_dir` (the config file's directory; empty: the working directory).
 [[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
     const config::bidder_config& config, const pricing::registry& registry,
-    std::shared_ptr<spend::ledger> ledger, std::string_view files_dir = {});
+    std::shared_ptr<spend::ledger> ledger, std::shared_ptr<shading::book> shading = nullptr,
+    std::string_view files_dir = {});
 /// The same with a ledger of its own (tests, check-config).
 [[nodiscard]] result<std::shared_ptr<const snapshot>> build_snapshot(
     const config::bidder_config& config, const pricing::registry& registry,

@@ -258,6 +258,29 @@ void write_spend_prometheus(const engine::snapshot& snap, std::string& out) {
   header(out, "bidder_spend_journal_dropped_total", "counter",
          "Spend changes not written to disk because the write queue was full.");
   write_metric_line(out, "bidder_spend_journal_dropped_total", "", snap.spend->changes().dropped());
+  // Bid shading (docs/bid-shading.md), per exchange that shades: outcomes of shaded bids, and
+  // what the wins were worth by their own (unshaded) values against what they cost.
+  header(out, "bidder_shading_outcomes_total", "counter",
+         "Wins and losses of first-price bids made with shading on, by exchange.");
+  for (const auto& x : snap.exchanges) {
+    if (x.shading.mode == shading::mode::off || x.shading_state == nullptr) continue;
+    const auto t = x.shading_state->outcome_totals();
+    const std::string who = "exchange=\"" + x.id + "\"";
+    gauge(out, "bidder_shading_outcomes_total", who + ",result=\"win\"",
+          static_cast<double>(t.wins));
+    gauge(out, "bidder_shading_outcomes_total", who + ",result=\"loss\"",
+          static_cast<double>(t.losses));
+  }
+  header(out, "bidder_shading_won_usd_total", "counter",
+         "Shaded bids won, by exchange: the sum of their values (unshaded prices) and of their "
+         "clearing prices, in USD; value - paid is the surplus shading kept by the bids' values.");
+  for (const auto& x : snap.exchanges) {
+    if (x.shading.mode == shading::mode::off || x.shading_state == nullptr) continue;
+    const auto t = x.shading_state->outcome_totals();
+    const std::string who = "exchange=\"" + x.id + "\"";
+    gauge(out, "bidder_shading_won_usd_total", who + ",of=\"value\"", t.value_won / 1000);
+    gauge(out, "bidder_shading_won_usd_total", who + ",of=\"paid\"", t.paid / 1000);
+  }
 }
 
 }  // namespace bidder::http

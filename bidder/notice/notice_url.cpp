@@ -85,6 +85,10 @@ void append_notice_url(std::string& out, std::string_view base, notice_kind kind
   append_percent_encoded(out, id.exchange);
   out += "&k=";
   append_percent_encoded(out, id.key_id);
+  if (!id.shading.empty()) {
+    out += "&s=";
+    append_percent_encoded(out, id.shading);
+  }
   switch (kind) {
     case notice_kind::win:
     case notice_kind::bill:
@@ -160,9 +164,10 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
       std::uint32_t bit;
     };
     static constexpr field fields[] = {
-        {"auction", 1},  {"imp", 2},       {"bid", 4},    {"campaign", 8}, {"creative", 16},
-        {"bp", 32},      {"cur", 64},      {"t", 128},    {"u", 256},      {"sig", 512},
-        {"price", 1024}, {"reason", 2048}, {"min", 4096}, {"x", 8192},     {"k", 16384}};
+        {"auction", 1},   {"imp", 2},   {"bid", 4},      {"campaign", 8},
+        {"creative", 16}, {"bp", 32},   {"cur", 64},     {"t", 128},
+        {"u", 256},       {"sig", 512}, {"price", 1024}, {"reason", 2048},
+        {"min", 4096},    {"x", 8192},  {"k", 16384},    {"s", 32768}};
     std::uint32_t bit = 0;
     for (const field& f : fields) {
       if (f.name == name) bit = f.bit;
@@ -219,6 +224,9 @@ result<parsed_notice> notice_parser::parse(notice_kind kind, std::string_view qu
         break;
       case 16384:
         out.id.key_id = value;
+        break;
+      case 32768:
+        out.id.shading = value;
         break;
       default:
         break;

@@ -6,7 +6,7 @@
 //
 //   <base>/notice/win?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=<bid id>&campaign=<id>
 //       &creative=<id>&bp=<bid price, micros>&cur=<currency>&t=<issued, unix s>[&u=<users>]
-//       &x=<exchange id>&k=<key id>&price=${AUCTION_PRICE}&sig=<signature>
+//       &x=<exchange id>&k=<key id>[&s=<shading>]&price=${AUCTION_PRICE}&sig=<signature>
 //   <base>/notice/bill?... the same
 //   <base>/notice/loss?... &price=${AUCTION_PRICE}&reason=${AUCTION_LOSS}&min=${AUCTION_MIN_TO_WIN}
 //   <base>/click?auction=${AUCTION_ID}&imp=${AUCTION_IMP_ID}&bid=...&t=...[&u=...]&x=...&k=...

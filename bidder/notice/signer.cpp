@@ -65,6 +65,9 @@ void serialise(const bid_identity& id, std::string& out) {
   put_field(out, id.users);
   put_field(out, id.exchange);
   put_field(out, id.key_id);
+  // Last and only when set: every field before it is length-prefixed, so a message with it can
+  // never read as one without it, and bids without shading keep the v3 message unchanged.
+  if (!id.shading.empty()) put_field(out, id.shading);
 }
 
 void base64url(const unsigned char* in, std::size_t n, char* out) {

@@ -51,6 +51,10 @@ struct bid_identity {
   std::string_view users{};        // hashed user ids of a capped campaign ("" for none)
   std::string_view exchange{};     // the exchange the bid went to (config Exchange.id)
   std::string_view key_id{};       // the id of the key that signs it (signer::signing_key_id)
+  /// What a first-price bid's shading learns from (engine/shading.hpp: "<segment>.<arm>.<value
+  /// micros>"); "" for a bid that was not shaded. Signed only when set, so URLs made before
+  /// the field existed still verify.
+  std::string_view shading{};
   /// Which URL the signature is for (notice_kind as a number: win, bill, loss, click). Each of
   /// a bid's URLs has its own signature, so one seen by a browser (the click URL in the markup,
   /// a burl fired by the page) cannot be turned into another kind of notice.

@@ -466,6 +466,40 @@ TEST_CASE("unknown or bad exchange and notice key names are refused naming the f
   CHECK_THAT(config.error().message, Catch::Contains(expected));
 }
 
+TEST_CASE("an exchange's bid shading: defaults filled in, bad values refused naming the field",
+          "[config][unit][exchange][shading]") {
+  {
+    auto config = parse(config_json({default_campaign("c1")},
+                                    R"("exchanges": [{"id": "fp", "shading": {"mode": "LEARNED"}},
+                                                     {"id": "sp"}])"),
+                        "<test>");
+    REQUIRE(config);
+    const auto& s = (*config)->exchanges(0).shading();
+    CHECK(s.mode() == bidder::config::v1::Shading::LEARNED);
+    CHECK(s.min_factor() == 0.3);
+    CHECK(s.exploration_share() == 0.05);
+    CHECK(s.min_observations() == 200);
+    CHECK(s.half_life_seconds() == 3600);
+    CHECK((*config)->exchanges(1).shading().mode() == bidder::config::v1::Shading::OFF);
+  }
+  const auto [shading, expected] = GENERATE_REF(table<std::string, std::string>({
+      {R"({"min_factor": 0.01})", "exchanges[0].shading.min_factor: must be in [0.05, 1]"},
+      {R"({"min_factor": 1.5})", "exchanges[0].shading.min_factor"},
+      {R"({"exploration_share": 0.9})", "exchanges[0].shading.exploration_share: must be in"},
+      {R"({"exploration_share": -0.1})", "exchanges[0].shading.exploration_share"},
+      {R"({"min_observations": 2000000})", "exchanges[0].shading.min_observations"},
+      {R"({"half_life_seconds": 10})", "exchanges[0].shading.half_life_seconds"},
+      {R"({"mode": "SOMETIMES"})", "SOMETIMES"},
+      {R"({"modes": "LEARNED"})", "modes"},
+  }));
+  CAPTURE(shading);
+  auto config = parse(config_json({default_campaign("c1")},
+                                  R"("exchanges": [{"id": "fp", "shading": )" + shading + "}]"),
+                      "<test>");
+  REQUIRE_FALSE(config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
 TEST_CASE("more exchanges than a campaign's exchange mask holds are refused",
           "[config][unit][exchange]") {
   std::string list;

@@ -141,3 +141,37 @@ TEST_CASE("a parameter given twice is refused and unknown ones are ignored", "[n
   REQUIRE_FALSE(long_query.has_value());
   CHECK(long_query.error().code == bidder::errc::too_large);
 }
+
+TEST_CASE("a shaded bid's field is carried, parsed and signed; without it the URL is unchanged",
+          "[notice][unit][shading]") {
+  auto signer = *bidder::notice::signer::from_key(std::string(40, 'k'));
+  auto mac = signer.new_context();
+  bid_identity id = identity();
+  id.key_id = signer.signing_key_id();
+  id.purpose = static_cast<std::uint8_t>(notice_kind::loss);
+  std::string plain_signature, plain;
+  mac.sign(id, plain_signature);
+  bidder::notice::append_notice_url(plain, "https://bid.example", notice_kind::loss, id,
+                                    plain_signature);
+  CHECK(plain.find("&s=") == std::string::npos);
+
+  id.shading = "3.6.2345678";
+  std::string signature, url;
+  mac.sign(id, signature);
+  CHECK(signature != plain_signature);  // the field is signed
+  bidder::notice::append_notice_url(url, "https://bid.example", notice_kind::loss, id, signature);
+  CHECK_THAT(url, Catch::Contains("&s=3.6.2345678&"));
+  notice_parser parser;
+  auto parsed = parser.parse(notice_kind::loss, query_of(substitute(url, "")));
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->id.shading == "3.6.2345678");
+  REQUIRE(parsed->min_to_win);
+  CHECK(parsed->min_to_win->micros() == 3'100'000);
+  CHECK(mac.verify(parsed->id, parsed->signature));
+  // Dropped or changed, it no longer verifies.
+  bid_identity stripped = parsed->id;
+  stripped.shading = {};
+  CHECK_FALSE(mac.verify(stripped, parsed->signature));
+  stripped.shading = "3.6.2345679";
+  CHECK_FALSE(mac.verify(stripped, parsed->signature));
+}

@@ -46,6 +46,7 @@ TEST_CASE("a bad scenario file is refused with the field named", "[sim][unit]") 
       {R"({"days": 0})", "days: must be > 0"},
       {R"({"exchanges": [{"id": "x", "auction": "dutch"}]})", "exchanges[0].auction"},
       {R"({"exchanges": [{"id": "x", "count_on": "VIEW"}]})", "exchanges[0].count_on"},
+      {R"({"exchanges": [{"id": "x", "shading": "ON"}]})", "exchanges[0].shading"},
       {R"({"sites": [{"traffic_share": 1}]})", "sites[0].domain: required"},
       {R"({"campaigns": [{"id": "c", "advertiser_domain": "a.example", "pricing": {},
                           "audience": [{"segment": "golfers"}]}]})",
@@ -62,4 +63,18 @@ TEST_CASE("a bad scenario file is refused with the field named", "[sim][unit]") 
     CHECK_FALSE(scenario_from_json(text, error));
     CHECK(error.find(expected) != std::string::npos);
   }
+}
+
+TEST_CASE("an exchange's shading mode goes into the bidder's config", "[sim][unit][shading]") {
+  scenario s = default_scenario();
+  CHECK(config_json(s, "http://127.0.0.1:1").find("shading") == std::string::npos);
+  s.exchanges[0].shading = "LEARNED";
+  std::string error;
+  const auto back = scenario_from_json(scenario_to_json(s), error);
+  REQUIRE(back);
+  CHECK(back->exchanges[0].shading == "LEARNED");
+  CHECK(back->exchanges[1].shading == "OFF");
+  const std::string config = config_json(s, "http://127.0.0.1:1");
+  CHECK(config.find(R"("id": "fp-exchange")") != std::string::npos);
+  CHECK(config.find(R"("shading": {"mode": "LEARNED"})") != std::string::npos);
 }
