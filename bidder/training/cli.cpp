@@ -27,6 +27,8 @@ constexpr std::string_view usage = R"(usage: bidder train --events DIR --out FIL
   --seed N              feature hashing and shuffles (default 1)
   --holdout-days N      score on the last N UTC days of the log, train on the rest
   --holdout-share X     else score on the last share X of the examples by time (default 0.2)
+  --mature-hours H      conversion model: leave out clicks younger than H hours at the log's
+                        last event, whose conversions may still come (default 24)
   --alpha X --beta X --l1 X --l2 X   FTRL's parameters (defaults 0.05, 1, 0.5, 1)
   --json FILE           also write the figures as JSON
 )";
@@ -65,6 +67,7 @@ int run_train_cli(const std::vector<std::string_view>& args) {
   train_options options;
   std::string out, json;
   bool have_events = false;
+  bool mature_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
     if (flag == "--help" || flag == "-h" || flag == "help") {
@@ -110,6 +113,11 @@ int run_train_cli(const std::vector<std::string_view>& args) {
       if (!parse_number(value, options.holdout_days) || options.holdout_days > 3650) {
         return bad("expected a number of days");
       }
+    } else if (flag == "--mature-hours") {
+      std::uint32_t hours = 0;
+      if (!parse_number(value, hours) || hours > 24 * 365) return bad("expected hours");
+      read.mature_ms = std::int64_t{hours} * 3'600'000;
+      mature_given = true;
     } else if (flag == "--holdout-share") {
       if (!parse_double(value, options.holdout_share)) return bad("expected a number");
     } else if (flag == "--alpha" || flag == "--beta" || flag == "--l1" || flag == "--l2") {
@@ -128,6 +136,9 @@ int run_train_cli(const std::vector<std::string_view>& args) {
   if (!have_events) return fail_usage("--events DIR is required");
   if (out.empty()) return fail_usage("--out FILE is required");
   read.target = options.target;
+  if (!mature_given && options.target == learning::model_target::conversion) {
+    read.mature_ms = std::int64_t{24} * 3'600'000;
+  }
   options.now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();

@@ -35,7 +35,9 @@ result<training_data> read_examples(const read_options& options) {
   auto wanted = [&](const reporting::log_record& r) {
     return options.campaigns.empty() || options.campaigns.contains(r.campaign_id);
   };
+  std::int64_t last_ms = 0;
   auto first = reporting::read_log(options.dir, [&](const reporting::log_record& r) {
+    last_ms = std::max(last_ms, r.time_ms);
     if (r.kind == events::event_kind::bid || r.bid_id.empty() || !wanted(r)) return;
     const bool win = r.kind == events::event_kind::win || r.kind == events::event_kind::bill;
     const bool click = r.kind == events::event_kind::click;
@@ -69,6 +71,10 @@ result<training_data> read_examples(const read_options& options) {
     data.clicks += o.clicked;
     data.conversions += o.converted;
     if (!click_model && !o.clicked) return;
+    if (!click_model && r.time_ms > last_ms - options.mature_ms) {
+      ++data.immature_clicks;
+      return;
+    }
     auto [c, added] = campaign_index.emplace(r.campaign_id, data.campaigns.size());
     if (added) data.campaigns.push_back(r.campaign_id);
     add_segments(r.features, data.segments);

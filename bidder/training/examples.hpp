@@ -38,6 +38,9 @@ struct read_options {
   learning::model_target target = learning::model_target::click;
   /// Only these campaigns; empty: all.
   std::set<std::string> campaigns = {};
+  /// Conversion model: clicks younger than this at the log's last event are left out (their
+  /// conversions may not have arrived yet, and would be learned as "no conversion").
+  std::int64_t mature_ms = 0;
 };
 
 struct training_data {
@@ -51,6 +54,7 @@ struct training_data {
   std::uint64_t conversions = 0;  ///< credited to a bid of the log
   /// Bids shown (a win, bill, click or conversion names them) whose BID line is not in the log.
   std::uint64_t outcomes_without_bid = 0;
+  std::uint64_t immature_clicks = 0;  ///< conversion model: left out, see mature_ms
   std::uint64_t lines = 0;
   std::uint64_t malformed_lines = 0;
 };

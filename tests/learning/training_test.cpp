@@ -126,7 +126,7 @@ void write_log(const std::filesystem::path& dir, const std::vector<events::event
   std::filesystem::create_directories(dir);
   std::ofstream out(dir / "events-20261205-000000-1.jsonl");
   for (const auto& e : events) out << events::to_json_line(e);  // ends with its newline
-  out << "{not json\n";  // a line a crash cut short
+  out << "{not json\n";                                         // a line a crash cut short
 }
 
 events::event bid(std::string_view id, std::string_view campaign, std::string_view features,
@@ -185,6 +185,14 @@ TEST_CASE("examples: bids joined with their wins, clicks and conversions", "[tra
   REQUIRE(conversions.has_value());
   REQUIRE(conversions->examples.size() == 1);  // one clicked impression, converted
   CHECK(conversions->examples[0].label);
+
+  // b1's click (at 1.2 s) is 7.8 s before the log's last event (9 s): a 10 s maturity leaves it
+  // out of the conversion model, as its conversions might still have been on their way.
+  auto mature = training::read_examples(
+      {.dir = dir.path, .target = learning::model_target::conversion, .mature_ms = 10'000});
+  REQUIRE(mature.has_value());
+  CHECK(mature->examples.empty());
+  CHECK(mature->immature_clicks == 1);
 
   auto socks = training::read_examples({.dir = dir.path, .campaigns = {"socks"}});
   REQUIRE(socks.has_value());
