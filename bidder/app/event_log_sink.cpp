@@ -6,6 +6,9 @@
 
 namespace bidder::app {
 
+// The log keeps every token the learned models price (learning::extract stops at this size).
+static_assert(learning::max_text_bytes <= events::max_features_bytes);
+
 namespace {
 
 // The fields a bid and its notices share: which bid, when (the events carry seconds, the log

@@ -211,28 +211,22 @@ bool pack(const event& e, event_record& r) noexcept {
   std::size_t len[string_field_count];
   std::size_t total = 0;
   bool cut = false;
+  // A bid's features are all or nothing: a part of them would train a model on other
+  // features than it priced with, so they are dropped whole when they do not fit.
   constexpr std::size_t features = 13;
   static_assert(max_features_bytes <= 255, "lengths are stored in one byte");
-  // The features are tokens separated by spaces: cut, they keep whole tokens.
-  auto whole_tokens = [&](std::size_t n) {
-    const std::string_view text = e.features.substr(0, n);
-    if (n >= e.features.size() || e.features[n] == ' ') return n;
-    const std::size_t space = text.rfind(' ');
-    return space == std::string_view::npos ? 0 : space;
-  };
   for (std::size_t i = 0; i < string_field_count; ++i) {
     len[i] = (e.*string_fields[i]).size();
     const std::size_t most = i == features ? max_features_bytes : max_field_bytes;
     if (len[i] > most) {
-      len[i] = i == features ? whole_tokens(most) : most;
+      len[i] = i == features ? 0 : most;
       cut = true;
     }
     total += len[i];
   }
   for (std::size_t k = 0; total > max_text_bytes && k < string_field_count; ++k) {
     const std::size_t i = cut_order[k];
-    std::size_t take = std::min(len[i], total - max_text_bytes);
-    if (i == features) take = len[i] - whole_tokens(len[i] - take);
+    const std::size_t take = i == features ? len[i] : std::min(len[i], total - max_text_bytes);
     len[i] -= take;
     total -= take;
     cut = true;

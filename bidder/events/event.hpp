@@ -49,7 +49,8 @@ std::string_view to_string(attribution rule) noexcept;
 /// The inverse of to_string; nullopt for anything else.
 std::optional<attribution> attribution_from_string(std::string_view text) noexcept;
 
-/// The longest `event::features` kept (longer ones are cut at a token boundary).
+/// The longest `event::features` kept (longer ones, or ones that do not fit the queue slot
+/// with the rest of the event, are dropped whole).
 inline constexpr std::size_t max_features_bytes = 255;
 
 /// The fields of `bidder.events.v1.Event` (see the proto for each one's meaning). Prices are

@@ -1,5 +1,6 @@
 #include "bidder/learning/features.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace bidder::learning {
@@ -68,6 +69,11 @@ std::string_view slot_text(feature_tokens& out, const openrtb::imp& imp) noexcep
 
 }  // namespace
 
+bool is_canonical(std::string_view value) noexcept {
+  if (value.size() > max_value_bytes) return false;
+  return std::all_of(value.begin(), value.end(), [](char c) { return canonical(c) == c; });
+}
+
 char recency_bucket(std::int64_t last_seen, unix_seconds now) noexcept {
   if (last_seen <= 0) return '5';
   const std::int64_t age = now - last_seen;
@@ -82,8 +88,14 @@ char recency_bucket(std::int64_t last_seen, unix_seconds now) noexcept {
 void extract(const extract_input& in, feature_tokens& out) noexcept {
   out.size = 0;
   out.digits_used = 0;
+  out.text_bytes = 0;
   auto add = [&](char key, std::string_view value, char bucket = 0) {
     if (value.empty() || out.size == out.items.size()) return;
+    // write_text's size for this token: separator, "k=", the value, ":b".
+    const std::size_t bytes = (out.size > 0 ? 1 : 0) + 2 + std::min(value.size(), max_value_bytes) +
+                              (bucket != 0 ? 2 : 0);
+    if (out.text_bytes + bytes > max_text_bytes) return;
+    out.text_bytes += bytes;
     out.items[out.size++] = {key, value, bucket};
   };
   const openrtb::bid_request& r = in.request;

@@ -35,6 +35,9 @@ namespace bidder::learning {
 
 inline constexpr std::uint32_t feature_version = 1;
 inline constexpr std::size_t max_value_bytes = 48;
+/// The most bytes of a bid's tokens as text: extract() stops adding tokens that would not fit,
+/// so the tokens the bid path prices are exactly those the event log writes and training reads.
+inline constexpr std::size_t max_text_bytes = 255;
 
 /// The keys, in the order extract() emits them.
 ///   x exchange        s site domain     a app bundle      p publisher id   d device type
@@ -48,13 +51,18 @@ struct token {
   char bucket = 0;         ///< 'g' tokens: '0'..'5'; 0 otherwise
 };
 
-/// A bid's tokens, in a fixed array (no allocation). Numbers are formatted into `digits`.
+/// A bid's tokens, in a fixed array (no allocation). Numbers are formatted into `digits`, which
+/// the tokens' views point into: not copyable.
 struct feature_tokens {
+  feature_tokens() = default;
+  feature_tokens(const feature_tokens&) = delete;
+  feature_tokens& operator=(const feature_tokens&) = delete;
   static constexpr std::size_t capacity = 32;  ///< segments beyond it are dropped
   std::array<token, capacity> items;
   std::size_t size = 0;
   std::array<char, 48> digits{};
   std::size_t digits_used = 0;
+  std::size_t text_bytes = 0;  ///< what write_text() will write (at most max_text_bytes)
 };
 
 struct extract_input {
@@ -67,14 +75,20 @@ struct extract_input {
   std::string_view exchange;
 };
 
-/// Fills `out` with the request's tokens. noexcept, no allocation.
+/// Fills `out` with the request's tokens, in key order, as many as fit max_text_bytes of text
+/// (a token that does not fit is left out; later, shorter ones may still be added). noexcept,
+/// no allocation.
 void extract(const extract_input& in, feature_tokens& out) noexcept;
+
+/// True when `value` is written as itself in a token (lower case, printable, no space, at most
+/// max_value_bytes).
+bool is_canonical(std::string_view value) noexcept;
 
 /// The recency bucket ('0'..'5') of a segment last seen at `last_seen`.
 char recency_bucket(std::int64_t last_seen, unix_seconds now) noexcept;
 
 /// Writes the tokens as "k=v k=v g=name:1" into `buffer`; returns the bytes written (tokens
-/// that do not fit whole are left out).
+/// that do not fit whole are left out: give it max_text_bytes to write them all).
 std::size_t write_text(const feature_tokens& tokens, std::span<char> buffer) noexcept;
 
 /// The hash of one token's text form (what write_text writes for it).

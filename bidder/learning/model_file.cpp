@@ -3,11 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace bidder::learning {
 namespace {
@@ -161,25 +162,49 @@ result<model> parse_model(std::string_view bytes, std::string_view name) {
 }
 
 result<model> read_model_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return make_error(errc::io_error, path + ": cannot open: " + ec.message());
+  // The largest file the format allows (a 2^26 table, every other part at its limit).
+  constexpr std::uintmax_t largest = 64 + max_summary_bytes +
+                                     std::uintmax_t{max_segments} * (4 + max_segment_bytes) +
+                                     (std::uintmax_t{4} << max_table_bits) + 8;
+  if (size > largest) {
+    return make_error(errc::invalid_config, path + ": larger than any model file can be");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) return make_error(errc::io_error, path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  if (file.bad()) return make_error(errc::io_error, path + ": read error");
-  return parse_model(bytes.view(), path);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (static_cast<std::size_t>(file.gcount()) != bytes.size()) {
+    return make_error(errc::io_error, path + ": read error (the file changed while read?)");
+  }
+  return parse_model(bytes, path);
 }
 
 result<void> write_model_file(const model& m, const std::string& path) {
+  // What the reader would refuse is not written.
+  if (m.summary.size() > max_summary_bytes || m.segments.size() > max_segments ||
+      std::any_of(m.segments.begin(), m.segments.end(),
+                  [](const std::string& s) { return s.size() > max_segment_bytes; }) ||
+      m.bits < min_table_bits || m.bits > max_table_bits ||
+      m.weights.size() != (std::size_t{1} << m.bits)) {
+    return make_error(errc::invalid_field,
+                      path +
+                          ": the model exceeds the file format's limits (summary, segments "
+                          "or table size)");
+  }
   const std::string bytes = serialize_model(m);
-  const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A name of our own (two trainings writing one path must not share a temporary file).
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return make_error(errc::io_error, temp + ": cannot create: " + std::strerror(errno));
   std::size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const std::string why = std::strerror(errno);
+      const std::string why = n < 0 ? std::strerror(errno) : "no progress";
       ::close(fd);
       ::unlink(temp.c_str());
       return make_error(errc::io_error, temp + ": write failed: " + why);
@@ -195,6 +220,13 @@ result<void> write_model_file(const model& m, const std::string& path) {
     const std::string why = std::strerror(errno);
     ::unlink(temp.c_str());
     return make_error(errc::io_error, path + ": cannot rename into place: " + why);
+  }
+  // The rename itself must survive a crash: sync the directory.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
   }
   return {};
 }

@@ -29,7 +29,8 @@ result<training_data> read_examples(const read_options& options) {
   // Two passes, so that memory grows with the outcomes, not with the bids (most bids lose):
   // first what happened to each bid (keyed by a hash of its id), then the bids that were shown.
   struct outcome {
-    bool won = false, clicked = false, converted = false, matched = false;
+    std::int64_t click_ms = 0;  // the latest click (or last-click conversion's) time
+    bool clicked = false, converted = false, matched = false;
   };
   std::unordered_map<std::uint64_t, outcome> outcomes;
   auto wanted = [&](const reporting::log_record& r) {
@@ -44,11 +45,11 @@ result<training_data> read_examples(const read_options& options) {
     const bool conversion = r.kind == events::event_kind::conversion &&
                             r.credited_by != events::attribution::unattributed;
     if (!win && !click && !conversion) return;
+    // Any of them means the ad was shown, whether or not its win notice came.
     outcome& o = outcomes[hash64(r.bid_id)];
-    // A click or a conversion means the ad was shown, whether or not its win notice came.
-    o.won = true;
     if (click || (conversion && r.credited_by == events::attribution::last_click)) {
       o.clicked = true;
+      o.click_ms = std::max(o.click_ms, click ? r.time_ms : o.click_ms);
     }
     if (conversion) o.converted = true;
   });
@@ -71,7 +72,7 @@ result<training_data> read_examples(const read_options& options) {
     data.clicks += o.clicked;
     data.conversions += o.converted;
     if (!click_model && !o.clicked) return;
-    if (!click_model && r.time_ms > last_ms - options.mature_ms) {
+    if (!click_model && std::max(o.click_ms, r.time_ms) > last_ms - options.mature_ms) {
       ++data.immature_clicks;
       return;
     }

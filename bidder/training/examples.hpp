@@ -38,8 +38,9 @@ struct read_options {
   learning::model_target target = learning::model_target::click;
   /// Only these campaigns; empty: all.
   std::set<std::string> campaigns = {};
-  /// Conversion model: clicks younger than this at the log's last event are left out (their
-  /// conversions may not have arrived yet, and would be learned as "no conversion").
+  /// Conversion model: clicks younger than this at the log's last event (by the CLICK line's
+  /// time) are left out: their conversions may not have arrived yet, and would be learned as
+  /// "no conversion".
   std::int64_t mature_ms = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -47,7 +48,7 @@ class learned_model final : public pricing::model {
     learning::token_hashes local;
     const learning::token_hashes* hashes = &local;
     if (in.scratch != nullptr && in.scratch->owner == tag_) {
-      hashes = reinterpret_cast<const learning::token_hashes*>(in.scratch->bytes);
+      hashes = std::launder(reinterpret_cast<const learning::token_hashes*>(in.scratch->bytes));
     } else {
       learning::feature_tokens tokens;
       extract(in, tokens);
@@ -115,7 +116,11 @@ result<learning::model> load(const std::string& path, learning::model_target exp
                                                 ", not " +
                                                 std::string(learning::to_string(expected)));
   }
-  for (const std::string& s : m->segments) ctx.segments.intern(s);
+  // The log writes segment names canonicalised (features.hpp); only a name that is its own
+  // canonical form is sure to be the store's. Others are seen while a campaign targets them.
+  for (const std::string& s : m->segments) {
+    if (learning::is_canonical(s)) ctx.segments.intern(s);
+  }
   return m;
 }
 
@@ -140,7 +145,8 @@ class learned_factory final : public pricing::typed_factory<v1::LearnedConfig> {
       return make_error(errc::invalid_config, "config.conversion_rate: must be 0 to 1");
     }
     if (!(config.bid_fraction() >= 0 && config.bid_fraction() <= 1)) {
-      return make_error(errc::invalid_config, "config.bid_fraction: must be in (0, 1]");
+      return make_error(errc::invalid_config,
+                        "config.bid_fraction: must be in (0, 1] (0 or absent: 1)");
     }
     if (config.click_model().empty()) {
       return make_error(errc::invalid_config, "config.click_model: missing (a model file path)");

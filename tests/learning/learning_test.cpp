@@ -111,6 +111,35 @@ TEST_CASE("features: the bid path's hashes equal those of the logged text", "[le
   CHECK(hostile.size == 2 + 2 + 2);  // the biases, then "g=:" and "s=ok" (with crosses)
 }
 
+TEST_CASE("features: a user in many segments is priced on exactly what the log keeps",
+          "[learning][unit]") {
+  sample_request r;
+  std::vector<std::string> names;
+  for (int i = 0; i < 30; ++i) names.push_back("a-rather-long-segment-name-" + std::to_string(i));
+  r.segments.clear();
+  for (const std::string& name : names) r.segments.push_back({r.names.intern(name), now - 10});
+  feature_tokens tokens;
+  r.extract(tokens);
+  CHECK(tokens.text_bytes <= learning::max_text_bytes);
+  CHECK(tokens.size < 13 + names.size());  // segments that do not fit are left out
+  char buffer[learning::max_text_bytes];
+  const std::string text(buffer, learning::write_text(tokens, buffer));
+  CHECK(text.size() == tokens.text_bytes);
+  hashed_features from_tokens, from_text;
+  learning::hash_features(tokens, 1, 3, from_tokens);
+  learning::hash_features(text, 1, 3, from_text);
+  CHECK(as_set(from_tokens) == as_set(from_text));
+  // A hostile request's long values are cut to 48 bytes each and still fit.
+  const std::string huge(5000, 'X');
+  r.request.domain = r.request.publisher_id = r.request.os = r.request.region = huge;
+  r.extract(tokens);
+  CHECK(tokens.text_bytes <= learning::max_text_bytes);
+  const std::string hostile(buffer, learning::write_text(tokens, buffer));
+  learning::hash_features(tokens, 1, 3, from_tokens);
+  learning::hash_features(hostile, 1, 3, from_text);
+  CHECK(as_set(from_tokens) == as_set(from_text));
+}
+
 TEST_CASE("features: text that does not fit keeps whole tokens", "[learning][unit]") {
   sample_request r;
   feature_tokens tokens;

@@ -26,7 +26,8 @@ inline constexpr std::size_t max_text_bytes = 688;
 
 /// Longest single string kept before the arena is shared out: config ids are at most 128 bytes
 /// (config/loader.cpp), so campaign and creative ids are never cut. A bid's features (the
-/// learning tokens) may take up to `max_features_bytes` (event.hpp), cut at a token boundary.
+/// learning tokens) may take up to `max_features_bytes` (event.hpp), and are dropped whole, never
+/// cut.
 inline constexpr std::size_t max_field_bytes = 128;
 
 struct event_record {
@@ -50,7 +51,7 @@ static_assert(sizeof(event_record) <= 760, "an event record must fit a 768-byte 
 
 /// Copies `e` into `r`. Strings longer than `max_field_bytes` are cut to it; if they still do
 /// not fit in the arena, the exchange-supplied ids are shortened first (seat, deal, imp, auction
-/// id), then the features (whole tokens), then ours. Returns true when anything was cut (also
+/// id), then the features (all of them), then ours. Returns true when anything was cut (also
 /// stored in `r.truncated`). noexcept, no allocation.
 bool pack(const event& e, event_record& r) noexcept;
 
