@@ -1,5 +1,7 @@
 #include "bidder/training/ftrl.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "bidder/learning/model_file.hpp"
@@ -28,13 +30,22 @@ double ftrl::predict(const learning::hashed_features& f) const noexcept {
 
 double ftrl::update(const learning::hashed_features& f, bool label) noexcept {
   const double p = predict(f);
-  const double g = p - (label ? 1.0 : 0.0);  // the log-loss gradient per feature (value 1)
-  for (std::size_t k = 0; k < f.size; ++k) {
-    const std::uint64_t i = f.items[k] & mask_;
+  const double g = p - (label ? 1.0 : 0.0);  // the log-loss gradient of the score
+  // Features that collide in the table share a weight, which the score counts once per
+  // feature: that coordinate's value x is the count, and its gradient g * x (one step, as in
+  // McMahan et al.'s Algorithm 1, not one step per colliding feature).
+  std::array<std::uint64_t, learning::hashed_features::capacity> index;
+  for (std::size_t k = 0; k < f.size; ++k) index[k] = f.items[k] & mask_;
+  std::sort(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(f.size));
+  for (std::size_t k = 0; k < f.size;) {
+    const std::uint64_t i = index[k];
+    std::size_t count = 0;
+    while (k < f.size && index[k] == i) ++k, ++count;
+    const double gi = g * static_cast<double>(count);
     const double w = weight(i);
-    const double sigma = (std::sqrt(n_[i] + g * g) - std::sqrt(n_[i])) / options_.alpha;
-    z_[i] += g - sigma * w;
-    n_[i] += g * g;
+    const double sigma = (std::sqrt(n_[i] + gi * gi) - std::sqrt(n_[i])) / options_.alpha;
+    z_[i] += gi - sigma * w;
+    n_[i] += gi * gi;
   }
   return p;
 }
