@@ -184,7 +184,7 @@ bid_answer oracle_bidder::bid(const opportunity& o, const std::string&) {
   double best_value = 0;
   for (std::size_t c = 0; c < s_.campaigns.size(); ++c) {
     if (!eligible(s_.campaigns[c], u)) continue;
-    const double v = expected_value_cpm(s_, u, o, c);
+    const double v = fraction_ * expected_value_cpm(s_, u, o, c);
     if (!best || v > best_value) best = c, best_value = v;
   }
   bid_answer a;

@@ -112,16 +112,20 @@ class http_bidder final : public sim_bidder {
 
 /// Knows the truth: bids the expected value of the best eligible campaign in second-price
 /// auctions, and the surplus-maximising bid against the known competitor distribution in
-/// first-price ones.
+/// first-price ones. With a `fraction` below 1 it bids as if every value were that share of the
+/// truth: the most conversions a budget can buy when impressions are ranked by their true worth
+/// (the ceiling for a learned model's bid_fraction, docs/learning.md).
 class oracle_bidder final : public sim_bidder {
  public:
-  oracle_bidder(const scenario& s, const population& users) : s_(s), users_(users) {}
+  oracle_bidder(const scenario& s, const population& users, double fraction = 1)
+      : s_(s), users_(users), fraction_(fraction) {}
   std::string name() const override { return "oracle"; }
   bid_answer bid(const opportunity& o, const std::string& request_json) override;
 
  private:
   const scenario& s_;
   const population& users_;
+  double fraction_;
 };
 
 /// The baseline: `cpm` for the first campaign (in scenario order) whose targeting matches,

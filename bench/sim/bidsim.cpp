@@ -39,6 +39,8 @@ Scenario:
   --requests-per-day N     bid requests per simulated day (50000; "k" and "M" suffixes work)
   --tmax MS                the requests' tmax (100)
   --fixed-cpm X            the fixed-price baseline's bid (1.5)
+  --oracle-fraction X      the oracle bids as if values were this share of the truth (1): the
+                           most a budget can buy when impressions are ranked by true worth
 
 Setting up the bidder:
   --write-config FILE      write the scenario's bidder config (bidder serve --config FILE)
@@ -75,6 +77,7 @@ struct options {
   scenario s = default_scenario();
   std::optional<std::string> write_scenario;
   double fixed_cpm = 1.5;
+  double oracle_fraction = 1;
   std::optional<std::string> write_config;
   std::string notice_base_url = "http://127.0.0.1:8080";
   std::optional<std::string> write_audiences;
@@ -160,6 +163,11 @@ std::optional<std::string> parse(const std::vector<std::string>& args, options& 
       const auto x = v ? bidder::bench::parse_scaled(*v) : std::nullopt;
       if (!x || !(*x > 0) || *x > 1000) return "--fixed-cpm: a CPM above 0";
       o.fixed_cpm = *x;
+    } else if (flag == "--oracle-fraction") {
+      const auto v = value();
+      const auto x = v ? bidder::bench::parse_scaled(*v) : std::nullopt;
+      if (!x || !(*x > 0) || *x > 1) return "--oracle-fraction: a share in (0, 1]";
+      o.oracle_fraction = *x;
     } else if (flag == "--write-config") {
       o.write_config = value();
       if (!o.write_config) return "--write-config: a file";
@@ -369,7 +377,7 @@ int run_bidsim(const std::vector<std::string>& args, std::ostream& out, std::ost
         return 2;
       }
     } else if (name == "oracle") {
-      b = std::make_unique<oracle_bidder>(o.s, users);
+      b = std::make_unique<oracle_bidder>(o.s, users, o.oracle_fraction);
     } else {
       b = std::make_unique<fixed_bidder>(o.s, users, o.fixed_cpm);
     }
