@@ -234,6 +234,46 @@ result<void> check_shading(const v1::Shading& s, const std::string& where) {
   return {};
 }
 
+result<void> check_data_providers(const v1::BidderConfig& config) {
+  if (config.data_providers_size() > 64) return config_error("data_providers: at most 64");
+  std::set<std::string> ids;
+  for (int i = 0; i < config.data_providers_size(); ++i) {
+    const v1::DataProvider& p = config.data_providers(i);
+    const std::string where = "data_providers[" + std::to_string(i) + "]";
+    if (!is_short_id(p.id())) {
+      return config_error(where +
+                          ".id: use 1 to 32 of A-Z a-z 0-9 - _ . ~ (campaigns name its "
+                          "segments \"3p:<id>:<segment id>\")");
+    }
+    if (!ids.insert(p.id()).second) return config_error(where + ".id: duplicate " + quoted(p.id()));
+    if (p.data_ids().empty() && p.data_names().empty() && p.segtax().empty()) {
+      return config_error(where +
+                          ": give data_ids, data_names or segtax (with none, every provider's "
+                          "segments would be read as this one's)");
+    }
+    for (int j = 0; j < p.data_ids_size(); ++j) {
+      if (p.data_ids(j).empty() || p.data_ids(j).size() > 128) {
+        return config_error(where + ".data_ids[" + std::to_string(j) + "]: 1 to 128 characters");
+      }
+    }
+    for (int j = 0; j < p.data_names_size(); ++j) {
+      if (p.data_names(j).empty() || p.data_names(j).size() > 128) {
+        return config_error(where + ".data_names[" + std::to_string(j) + "]: 1 to 128 characters");
+      }
+    }
+    for (int j = 0; j < p.segtax_size(); ++j) {
+      if (p.segtax(j) < 1) {
+        return config_error(where + ".segtax[" + std::to_string(j) +
+                            "]: a taxonomy id is >= 1 (IAB list \"Category Taxonomies\")");
+      }
+    }
+    if (!v1::DataProvider::Origin_IsValid(p.origin())) {
+      return config_error(where + ".origin: USER_AND_CONTENT, USER or CONTENT");
+    }
+  }
+  return {};
+}
+
 // Fills `ids` with the exchange ids.
 result<void> check_exchanges(const v1::BidderConfig& config, std::set<std::string>& ids) {
   if (config.exchanges_size() > max_exchanges) {
@@ -463,6 +503,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
   if (auto r = check_notice_keys(config); !r) return r;
   if (auto r = check_conversion_pixels(config); !r) return r;
   if (auto r = check_experiments(config); !r) return r;
+  if (auto r = check_data_providers(config); !r) return r;
   std::set<std::string> ids;
   for (const Campaign& c : config.campaigns()) {
     if (!ids.insert(c.id()).second) {

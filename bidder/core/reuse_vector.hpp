@@ -29,6 +29,10 @@ class reuse_vector {
   }
   void push_back(const T& value) { emplace() = value; }
   void clear() noexcept { size_ = 0; }
+  /// Drops the elements from `size` on (kept for reuse, like clear()); `size` <= size().
+  void truncate(std::size_t size) noexcept {
+    if (size < size_) size_ = size;
+  }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   T& operator[](std::size_t i) noexcept { return items_[i]; }

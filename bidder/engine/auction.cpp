@@ -251,6 +251,20 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
       stats_.skipped_for_privacy.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  // Third-party segments are audience data too: the same privacy rules gate them.
+  if (audience_allowed_ && !request.data_segments.empty() && !snap.third_party.empty()) {
+    snap.third_party.collect(request, ctx.wall_now, segments_);
+  }
+  if (segments_.size() > 1) {
+    // Sorted by segment, most recent first, one entry per segment.
+    std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) {
+      return a.segment != b.segment ? a.segment < b.segment : a.last_seen > b.last_seen;
+    });
+    segments_.erase(
+        std::unique(segments_.begin(), segments_.end(),
+                    [](const auto& a, const auto& b) { return a.segment == b.segment; }),
+        segments_.end());
+  }
 
   snap.targeting.filter(request, exchange, audience_allowed_, eligible_, scratch_set_);
   for (const openrtb::imp& imp : request.imps) {
@@ -330,13 +344,6 @@ void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request&
                           segments_.push_back({*id, m.last_seen});
                       }
                     });
-  // Sorted by segment, most recent first, one entry per segment.
-  std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) {
-    return a.segment != b.segment ? a.segment < b.segment : a.last_seen > b.last_seen;
-  });
-  segments_.erase(std::unique(segments_.begin(), segments_.end(),
-                              [](const auto& a, const auto& b) { return a.segment == b.segment; }),
-                  segments_.end());
 }
 
 bool auction::audience_matches(const compiled_campaign& c, unix_seconds now) const {

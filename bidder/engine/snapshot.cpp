@@ -392,6 +392,10 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
     }
     snap->experiments.push_back(std::move(experiment));
   }
+  // Every campaign's and model's segment names are interned by now.
+  auto third_party = third_party_data::compile(config.data_providers(), snap->segments);
+  if (!third_party) return third_party.error();
+  snap->third_party = std::move(*third_party);
   std::vector<std::pair<spend::account*, spend::budget>> budgets;
   for (compiled_campaign& c : snap->campaigns) {
     c.account = &snap->spend->open(c.id);

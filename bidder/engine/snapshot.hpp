@@ -23,6 +23,7 @@
 #include "bidder/core/segment_dictionary.hpp"
 #include "bidder/core/string_map.hpp"
 #include "bidder/engine/targeting_index.hpp"
+#include "bidder/engine/third_party_data.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
 #include "bidder/pricing/registry.hpp"
@@ -197,6 +198,8 @@ struct snapshot {
   std::uint32_t default_exchange = 0;
   /// Experiments (config order).
   std::vector<compiled_experiment> experiments;
+  /// Third-party segments in requests (config data_providers) that campaigns or models name.
+  third_party_data third_party;
   /// Conversion pixels, sorted by id.
   std::vector<compiled_pixel> pixels;
   /// The pixel `id`, or null.

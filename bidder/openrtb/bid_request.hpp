@@ -33,7 +33,11 @@ struct request_limits {
   std::size_t max_top_list = 4096;   // bcat, badv, bapp, wseat, bseat, cur
   std::size_t max_categories = 256;  // site/app categories
   std::size_t max_user_ids = 64;     // user.eids uids
-  std::size_t max_depth = 64;        // JSON nesting; real requests nest < 10 deep
+  /// Third-party data segments kept (user.data and site/app/dooh.content.data together). More
+  /// do not make a request invalid: the rest are skipped, since a bidder that reads fewer
+  /// segments than an exchange sends only loses targeting, never correctness.
+  std::size_t max_data_segments = 256;
+  std::size_t max_depth = 64;  // JSON nesting; real requests nest < 10 deep
 };
 
 struct format {
@@ -136,6 +140,20 @@ struct user_id {
   std::string_view id;
 };
 
+/// Where a third-party data object came from: user.data describes the user, content.data the
+/// page or stream the impression is in.
+enum class data_origin : std::uint8_t { user, content };
+
+/// One segment of a third-party data object (OpenRTB 3.2.21 Data / 3.2.22 Segment), with its
+/// provider's fields copied in so the list is flat.
+struct data_segment {
+  std::string_view provider_id;    // Data.id
+  std::string_view provider_name;  // Data.name, often the provider's domain
+  std::int32_t segtax = 0;         // Data.ext.segtax (the taxonomy of the ids); 0: not given
+  data_origin origin = data_origin::user;
+  std::string_view id;  // Segment.id, else Segment.name when the provider gives only names
+};
+
 enum class inventory_kind : std::uint8_t { unknown, site, app, dooh };
 
 /// A UTC offset in minutes that a real time zone can have (UTC-12:00 to UTC+14:00).
@@ -187,6 +205,8 @@ struct bid_request {
   std::string_view buyeruid;
   std::string_view consent;
   reuse_vector<openrtb::user_id> eids;  // only kind == eid entries
+  /// user.data and the inventory's content.data segments, at most max_data_segments.
+  reuse_vector<data_segment> data_segments;
 
   // regs
   bool coppa = false;
@@ -217,6 +237,7 @@ struct bid_request {
     utcoffset_minutes.reset();
     user_id = buyeruid = consent = {};
     eids.clear();
+    data_segments.clear();
     coppa = false;
     gdpr.reset();
     us_privacy = gpp = {};

@@ -464,6 +464,12 @@ class request_reader {
           return skip(x, limits_.max_depth);
         });
       }
+      if (key == "content" && take) {
+        return for_each_field(f, [&](std::string_view k, od::value& x) -> status {
+          if (k == "data") return read_data(x, data_origin::content);
+          return skip(x, limits_.max_depth);
+        });
+      }
       return skip(f, limits_.max_depth);
     });
     if (r && take) {
@@ -551,12 +557,78 @@ class request_reader {
     });
   }
 
+  // A Data array (user.data or content.data). Segments past max_data_segments are skipped, not
+  // refused. A provider's id, name and ext may come after its segments, so they are copied into
+  // the segments once the object is read.
+  status read_data(od::value& v, data_origin origin) {
+    constexpr std::size_t any_count = std::numeric_limits<std::size_t>::max();
+    return for_each_element(v, any_count, [&](od::value& e, std::size_t) {
+      std::string_view provider_id, provider_name;
+      std::int32_t segtax = 0;
+      bool segtax_invalid = false;
+      const std::size_t first = out_.data_segments.size();
+      auto dr = for_each_field(e, [&](std::string_view key, od::value& f) -> status {
+        if (key == "id") return read_string(f, provider_id);
+        if (key == "name") return read_string(f, provider_name);
+        if (key == "ext") {
+          return for_each_field(f, [&](std::string_view k, od::value& x) -> status {
+            // ext is not the spec's to police: real exchanges send "4", "someValue" or
+            // arrays here. Such an object's taxonomy is unknown, so its segments are dropped
+            // (they could be read as another taxonomy's ids) but the request stands.
+            if (k == "segtax") {
+              od::json_type type;
+              if (auto code = x.type().get(type)) return syntax(code);
+              if ((type == od::json_type::number || type == od::json_type::null) &&
+                  read_int(x, segtax) && segtax >= 0) {
+                return {};
+              }
+              segtax_invalid = true;
+              return skip(x, limits_.max_depth);
+            }
+            return skip(x, limits_.max_depth);
+          });
+        }
+        if (key == "segment") {
+          return for_each_element(f, any_count, [&](od::value& s, std::size_t) -> status {
+            if (out_.data_segments.size() == limits_.max_data_segments) {
+              return skip(s, limits_.max_depth);
+            }
+            std::string_view id, name;
+            auto sr = for_each_field(s, [&](std::string_view k, od::value& x) -> status {
+              if (k == "id") return read_string(x, id);
+              if (k == "name") return read_string(x, name);
+              return skip(x, limits_.max_depth);
+            });
+            if (sr && !(id.empty() && name.empty())) {
+              out_.data_segments.push_back({.provider_id = {},
+                                            .provider_name = {},
+                                            .segtax = 0,
+                                            .origin = origin,
+                                            .id = id.empty() ? name : id});
+            }
+            return sr;
+          });
+        }
+        return skip(f, limits_.max_depth);
+      });
+      if (segtax_invalid) out_.data_segments.truncate(first);
+      for (std::size_t i = first; i < out_.data_segments.size(); ++i) {
+        data_segment& segment = out_.data_segments[i];
+        segment.provider_id = provider_id;
+        segment.provider_name = provider_name;
+        segment.segtax = segtax;
+      }
+      return dr;
+    });
+  }
+
   status read_user(od::value& v) {
     return for_each_field(v, [&](std::string_view key, od::value& f) -> status {
       if (key == "id") return read_string(f, out_.user_id);
       if (key == "buyeruid") return read_string(f, out_.buyeruid);
       if (key == "consent") return read_string(f, out_.consent);
       if (key == "eids") return read_eids(f);
+      if (key == "data") return read_data(f, data_origin::user);
       if (key == "geo") return read_geo(f, user_geo_);
       if (key == "ext") {
         return for_each_field(f, [&](std::string_view k, od::value& x) -> status {

@@ -189,6 +189,24 @@ result<void> decode_inventory(const Inventory& in, inventory_kind kind, bid_requ
   return {};
 }
 
+// Data objects (user.data, content.data): segments past max_data_segments are skipped, as in
+// the JSON decoder.
+template <class DataList>
+void copy_data_segments(const DataList& list, data_origin origin, bid_request& out) {
+  for (const auto& data : list) {
+    for (const auto& segment : data.segment()) {
+      if (out.data_segments.size() == limits.max_data_segments) return;
+      const std::string& id = segment.id().empty() ? segment.name() : segment.id();
+      if (id.empty()) continue;
+      out.data_segments.push_back({.provider_id = view(data.id()),
+                                   .provider_name = view(data.name()),
+                                   .segtax = data.ext().segtax(),
+                                   .origin = origin,
+                                   .id = view(id)});
+    }
+  }
+}
+
 bool has_location(const pb_geo& geo) noexcept {
   return !geo.country().empty() || !geo.region().empty() || !geo.zip().empty();
 }
@@ -269,6 +287,20 @@ result<void> decode_request(const pb_request& in, bid_request& out) {
   out.user_id = view(user.id());
   out.buyeruid = view(user.buyeruid());
   out.consent = view(user.consent());
+  copy_data_segments(user.data(), data_origin::user, out);
+  switch (in.distributionchannel_oneof_case()) {
+    case pb_request::kSite:
+      copy_data_segments(in.site().content().data(), data_origin::content, out);
+      break;
+    case pb_request::kApp:
+      copy_data_segments(in.app().content().data(), data_origin::content, out);
+      break;
+    case pb_request::kDooh:
+      copy_data_segments(in.dooh().content().data(), data_origin::content, out);
+      break;
+    case pb_request::DISTRIBUTIONCHANNEL_ONEOF_NOT_SET:
+      break;
+  }
   for (const auto& eid : user.eids()) {
     for (const auto& uid : eid.uids()) {
       if (uid.id().empty()) continue;

@@ -511,3 +511,39 @@ TEST_CASE("more exchanges than a campaign's exchange mask holds are refused",
   REQUIRE_FALSE(config);
   CHECK_THAT(config.error().message, Catch::Contains("exchanges: at most 64"));
 }
+
+TEST_CASE("bad data providers are refused naming the field", "[config][unit]") {
+  const auto [top_level, expected] = GENERATE(table<std::string, std::string>({
+      {R"("data_providers": [{"id": "a b", "segtax": [4]}])", "data_providers[0].id: use 1 to 32"},
+      {R"("data_providers": [{"segtax": [4]}])", "data_providers[0].id: use 1 to 32"},
+      {R"("data_providers": [{"id": "a", "segtax": [4]}, {"id": "a", "data_ids": ["1"]}])",
+       R"(data_providers[1].id: duplicate "a")"},
+      {R"("data_providers": [{"id": "a"}])",
+       "data_providers[0]: give data_ids, data_names or segtax"},
+      {R"("data_providers": [{"id": "a", "data_ids": [""]}])",
+       "data_providers[0].data_ids[0]: 1 to 128 characters"},
+      {R"("data_providers": [{"id": "a", "data_names": ["x", ""]}])",
+       "data_providers[0].data_names[1]: 1 to 128 characters"},
+      {R"("data_providers": [{"id": "a", "segtax": [0]}])",
+       "data_providers[0].segtax[0]: a taxonomy id is >= 1"},
+      {R"("data_providers": [{"id": "a", "segtax": [4], "origin": "PAGE"}])", "origin"},
+      {R"("data_providers": [{"id": "a", "segtax": [4], "colour": 1}])", "colour"},
+  }));
+  CAPTURE(top_level);
+  auto config = parse(config_json({default_campaign("c1")}, top_level), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+}
+
+TEST_CASE("a data provider with its defaults parses", "[config][unit]") {
+  auto config = parse(config_json({default_campaign("c1")},
+                                  R"("data_providers": [{"id": "acme", "data_names": ["acme.com"]},
+                                        {"id": "iab", "segtax": [4, 6], "origin": "CONTENT"}])"),
+                      "<test>");
+  INFO(error_of(config));
+  REQUIRE(config);
+  CHECK((*config)->data_providers(0).origin() ==
+        bidder::config::v1::DataProvider::USER_AND_CONTENT);
+  CHECK((*config)->data_providers(1).origin() == bidder::config::v1::DataProvider::CONTENT);
+}
