@@ -729,3 +729,14 @@ TEST_CASE("geo.utcoffset: the device's, else the user's; implausible or null is 
   CHECK_FALSE(r.utcoffset_minutes);
   CHECK_FALSE(with_geo(R"({"utcoffset":"+01:00"})", "{}"));
 }
+
+TEST_CASE("a key written with escapes reads as its unescaped name", "[openrtb][unit]") {
+  bid_request r;
+  REQUIRE(error_of(decode(
+              R"({"\u0069d": "esc", "imp": [{"id": "1", "banner": {"w": 300, "h": 250}}],
+                  "user": {"bu\u0079eruid": "b-1", "i\"d": "not the id"}})",
+              r)) == "");
+  CHECK(r.id == "esc");
+  CHECK(r.buyeruid == "b-1");
+  CHECK(r.user_id.empty());
+}
