@@ -18,8 +18,10 @@ constexpr std::string_view usage = R"(usage:
       --dir defaults to data/events (serve's --data-dir, plus /events). --from and --to are
       inclusive UTC days. --exchange keeps only the events of that exchange (the config's
       Exchange.id, as logged). --group-by is a comma list of day, campaign, creative,
-      exchange and arm (an experiment's "experiment/arm"; default campaign,day). Attribution: last_click, else last_view, the rule the
-      bidder applied and logged. Malformed lines are skipped and counted on stderr, and so are
+      exchange, arm (an experiment's "experiment/arm") and segment (each audience segment the
+      bid saw: a bid with several counts in each, so those rows overlap); default
+      campaign,day. Attribution: last_click, else last_view, the rule the bidder applied and
+      logged. Malformed lines are skipped and counted on stderr, and so are
       conversions logged twice (counted once).
 )";
 

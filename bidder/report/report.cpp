@@ -105,6 +105,22 @@ const json::value* field(const json::object& o, std::string_view name, std::stri
   return camel.empty() ? nullptr : o.if_contains(camel);
 }
 
+// The audience segments in a BID line's features ("g=<segment>:<recency digit>" tokens,
+// learning/features.hpp), each followed by '\n', into `out`.
+void segments_of(std::string_view features, std::string& out) {
+  out.clear();
+  while (!features.empty()) {
+    const std::size_t space = features.find(' ');
+    const std::string_view token = features.substr(0, space);
+    if (token.size() > 4 && token.starts_with("g=") && token[token.size() - 2] == ':') {
+      out.append(token.substr(2, token.size() - 4));
+      out += '\n';
+    }
+    if (space == std::string_view::npos) break;
+    features.remove_prefix(space + 1);
+  }
+}
+
 std::string format_micros(std::int64_t micros) {
   const bool negative = micros < 0;
   const std::uint64_t m =
@@ -179,9 +195,15 @@ result<report_format> parse_report_format(std::string_view text) {
 result<group_by> parse_group_by(std::string_view text) {
   if (text.empty()) {
     return make_error(errc::invalid_field,
-                      "group_by: expected a comma list of day, campaign, creative, exchange, arm");
+                      "group_by: expected a comma list of day, campaign, creative, exchange, arm, "
+                      "segment");
   }
-  group_by out{.campaign = false, .creative = false, .exchange = false, .arm = false, .day = false};
+  group_by out{.campaign = false,
+               .creative = false,
+               .exchange = false,
+               .arm = false,
+               .segment = false,
+               .day = false};
   while (true) {
     const std::size_t comma = text.find(',');
     const std::string_view name = text.substr(0, comma);
@@ -190,14 +212,12 @@ result<group_by> parse_group_by(std::string_view text) {
                  : name == "creative" ? &out.creative
                  : name == "exchange" ? &out.exchange
                  : name == "arm"      ? &out.arm
+                 : name == "segment"  ? &out.segment
                                       : nullptr;
     if (flag == nullptr) {
-      std::string why =
-          "group_by: \"" + std::string(name) + "\" is not day, campaign, creative, exchange or arm";
-      if (name == "segment") {
-        why += " (the event log does not carry it yet)";
-      }
-      return make_error(errc::invalid_field, std::move(why));
+      return make_error(errc::invalid_field,
+                        "group_by: \"" + std::string(name) +
+                            "\" is not day, campaign, creative, exchange, arm or segment");
     }
     if (*flag) {
       return make_error(errc::invalid_field, "group_by: \"" + std::string(name) + "\" twice");
@@ -213,7 +233,8 @@ std::string to_string(const group_by& g) {
   std::string out;
   for (const auto& [on, name] :
        {std::pair{g.campaign, "campaign"}, std::pair{g.creative, "creative"},
-        std::pair{g.exchange, "exchange"}, std::pair{g.arm, "arm"}, std::pair{g.day, "day"}}) {
+        std::pair{g.exchange, "exchange"}, std::pair{g.arm, "arm"}, std::pair{g.segment, "segment"},
+        std::pair{g.day, "day"}}) {
     if (!on) continue;
     if (!out.empty()) out += ',';
     out += name;
@@ -494,6 +515,16 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     ++stats.duplicates;
     return;
   }
+  const group_by& g = query_.grouping;
+  // A bid's segments are kept whatever the filters: its notices may fall in the range when it
+  // does not.
+  const bool bid = record.kind == event_kind::bid;
+  if (g.segment && bid) {
+    segments_of(record.features, scratch_segments_);
+    if (!scratch_segments_.empty() && !record.bid_id.empty()) {
+      bid_segments_.insert_or_assign(record.bid_id, scratch_segments_);
+    }
+  }
   if ((from_ms_ && record.time_ms < *from_ms_) || (to_end_ms_ && record.time_ms >= *to_end_ms_) ||
       (query_.campaign_id && record.campaign_id != *query_.campaign_id) ||
       (query_.exchange && record.exchange != *query_.exchange)) {
@@ -508,15 +539,36 @@ void report_builder::add(const log_record& record, read_stats& stats) {
     value += record.value_micros;
     return;
   }
-  const group_by& g = query_.grouping;
   // The row's key, built in reused strings: no allocation per event once the rows exist.
-  auto& [campaign, creative, exchange, key_day, currency, arm] = scratch_key_;
+  auto& [campaign, creative, exchange, key_day, currency, arm, segment] = scratch_key_;
   campaign.assign(g.campaign ? std::string_view(record.campaign_id) : std::string_view());
   creative.assign(g.creative ? std::string_view(record.creative_id) : std::string_view());
   exchange.assign(g.exchange ? std::string_view(record.exchange) : std::string_view());
   key_day = g.day ? day : sys_days{};
   currency.assign(record.currency);
   arm.assign(g.arm ? std::string_view(record.arm) : std::string_view());
+  segment.clear();
+  std::string_view segments;  // '\n'-terminated names
+  if (g.segment) {
+    if (bid) {
+      segments = scratch_segments_;
+    } else if (auto it = bid_segments_.find(record.bid_id); it != bid_segments_.end()) {
+      segments = it->second;
+    }
+  }
+  if (segments.empty()) {
+    add_to_row(record);
+    return;
+  }
+  for (std::size_t at = 0; at < segments.size();) {
+    const std::size_t end = segments.find('\n', at);
+    segment.assign(segments.substr(at, end - at));
+    add_to_row(record);
+    at = end + 1;
+  }
+}
+
+void report_builder::add_to_row(const log_record& record) {
   auto row = rows_.find(scratch_key_);
   if (row == rows_.end()) row = rows_.emplace(scratch_key_, sums{}).first;
   sums& s = row->second;
@@ -573,7 +625,7 @@ report report_builder::finish(read_stats stats) const {
   // Currency-less events join their group's single currency (File: block).
   auto without_currency = [](const key& k) {
     return std::tuple(std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
-                      std::get<5>(k));
+                      std::get<5>(k), std::get<6>(k));
   };
   std::map<key, sums> rows;
   std::map<decltype(without_currency(key{})), std::set<std::string>> currencies;
@@ -607,16 +659,18 @@ report report_builder::finish(read_stats stats) const {
     if (b == spend_basis::none || a == b) return a;
     return spend_basis::mixed;
   };
-  // (campaign, creative, exchange, arm, currency) -> the group's total over the range.
-  using total_key = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  // (campaign, creative, exchange, arm, segment, currency) -> the group's total over the range.
+  using total_key =
+      std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
   std::map<total_key, campaign_summary> totals;
   for (const auto& [k, s] : rows) {
-    const auto& [campaign, creative, exchange, day, currency, arm] = k;
+    const auto& [campaign, creative, exchange, day, currency, arm, segment] = k;
     campaign_summary row;
     row.campaign_id = campaign;
     row.creative_id = creative;
     row.exchange = exchange;
     row.arm = arm;
+    row.segment = segment;
     if (query_.grouping.day) row.day = day;
     row.currency = currency;
     row.bids = s.bids;
@@ -647,11 +701,12 @@ report report_builder::finish(read_stats stats) const {
       }
     }
     if (query_.grouping.day) {
-      campaign_summary& t = totals[{campaign, creative, exchange, arm, currency}];
+      campaign_summary& t = totals[{campaign, creative, exchange, arm, segment, currency}];
       t.campaign_id = campaign;
       t.creative_id = creative;
       t.exchange = exchange;
       t.arm = arm;
+      t.segment = segment;
       t.currency = currency;
       t.bids += row.bids;
       t.models.insert(row.models.begin(), row.models.end());
@@ -674,8 +729,8 @@ report report_builder::finish(read_stats stats) const {
   // rows is ordered by (campaign, creative, exchange, day, currency); present the days of each
   // group and currency together, as the totals are.
   std::stable_sort(out.days.begin(), out.days.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.currency) <
-           std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.currency);
+    return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.segment, a.currency) <
+           std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.segment, b.currency);
   });
   for (auto& [k, t] : totals) out.totals.push_back(std::move(t));
   if (query_.grouping.arm) {
@@ -688,8 +743,8 @@ report report_builder::finish(read_stats stats) const {
       const std::string_view experiment = std::string_view(a.arm).substr(0, slash);
       for (std::size_t j = i + 1; j < range.size(); ++j) {
         const campaign_summary& b = range[j];
-        if (std::tie(a.campaign_id, a.creative_id, a.exchange, a.currency) !=
-                std::tie(b.campaign_id, b.creative_id, b.exchange, b.currency) ||
+        if (std::tie(a.campaign_id, a.creative_id, a.exchange, a.segment, a.currency) !=
+                std::tie(b.campaign_id, b.creative_id, b.exchange, b.segment, b.currency) ||
             b.arm.size() <= slash || b.arm[slash] != '/' || !b.arm.starts_with(experiment)) {
           continue;
         }
@@ -872,8 +927,11 @@ result<read_stats> read_log(const std::filesystem::path& dir,
 
 namespace {
 
-// What a report cannot be grouped by, for the footers (File: block).
-constexpr std::string_view not_in_log = "audience segment (not in the event log)";
+// What a report cannot tell, for the footers (File: block).
+constexpr std::string_view not_in_log = "requests matched (the log starts at a bid)";
+// Grouped by segment, the footers say that the rows overlap.
+constexpr std::string_view segment_rows_overlap =
+    "a bid with several segments counts in each of their rows: the rows overlap";
 
 struct column {
   std::string_view title;
@@ -883,7 +941,8 @@ struct column {
 // The grouped dimensions' columns, then currency, then the sums and rates (the ROI ones after
 // the older ones, so that a CSV reader of the older columns keeps its positions).
 constexpr column day_column{"day", true}, campaign_column{"campaign", true},
-    creative_column{"creative", true}, exchange_column{"exchange", true}, arm_column{"arm", true};
+    creative_column{"creative", true}, exchange_column{"exchange", true}, arm_column{"arm", true},
+    segment_column{"segment", true};
 constexpr column metric_columns[] = {
     {"currency", true},      {"bids", false},           {"wins", false},
     {"win_rate", false},     {"impressions", false},    {"spend", false},
@@ -901,6 +960,7 @@ std::vector<column> columns_of(const group_by& g) {
   if (g.creative) out.push_back(creative_column);
   if (g.exchange) out.push_back(exchange_column);
   if (g.arm) out.push_back(arm_column);
+  if (g.segment) out.push_back(segment_column);
   out.insert(out.end(), std::begin(metric_columns), std::end(metric_columns));
   return out;
 }
@@ -934,6 +994,7 @@ std::vector<std::string> cells(const campaign_summary& s, const group_by& g,
   if (g.creative) out.push_back(s.creative_id);
   if (g.exchange) out.push_back(s.exchange);
   if (g.arm) out.push_back(s.arm);
+  if (g.segment) out.push_back(s.segment.empty() ? std::string(undefined) : s.segment);
   for (std::string& cell : std::vector<std::string>{s.currency,
                                                     std::to_string(s.bids),
                                                     std::to_string(s.wins),
@@ -985,8 +1046,8 @@ std::string align(const std::vector<std::vector<std::string>>& table,
 }
 
 bool same_group(const campaign_summary& a, const campaign_summary& b) {
-  return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.currency) ==
-         std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.currency);
+  return std::tie(a.campaign_id, a.creative_id, a.exchange, a.arm, a.segment, a.currency) ==
+         std::tie(b.campaign_id, b.creative_id, b.exchange, b.arm, b.segment, b.currency);
 }
 
 std::string render_table(const report& r) {
@@ -1060,7 +1121,8 @@ std::string render_table(const report& r) {
          " (the rule each conversion line carries); rows by " +
          (to_string(r.grouping).empty() ? std::string("currency")
                                         : to_string(r.grouping) + ",currency") +
-         "; not available: " + std::string(not_in_log) + "\n";
+         "; not available: " + std::string(not_in_log) +
+         (r.grouping.segment ? "; " + std::string(segment_rows_overlap) : std::string()) + "\n";
   return out;
 }
 
@@ -1121,6 +1183,7 @@ void json_summary(std::string& out, const campaign_summary& s, const group_by& g
   if (g.creative) key("creative_id"), append_json_string(out, s.creative_id);
   if (g.exchange) key("exchange"), append_json_string(out, s.exchange);
   if (g.arm) key("arm"), append_json_string(out, s.arm);
+  if (g.segment) key("segment"), append_json_string(out, s.segment);
   key("models");
   out += '[';
   for (const std::string& m : s.models) {
@@ -1226,6 +1289,9 @@ std::string render_json(const report& r) {
   append_json_string(out, attribution_model);
   out += ",\"not_available\":";
   append_json_string(out, not_in_log);
+  if (r.grouping.segment) {
+    out += ",\"segment_rows_overlap\":true";
+  }
   const read_stats& in = r.input;
   out += ",\n\"input\":{\"files\":" + std::to_string(in.files) +
          ",\"files_skipped\":" + std::to_string(in.files_skipped) +

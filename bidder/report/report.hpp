@@ -51,8 +51,14 @@
 // - arm: the experiment and arm the events name ("experiment/arm"; events.proto); a conversion
 //   carries the arm of the touch it was credited to. Grouped by arm, each pair of arms of an
 //   experiment is compared (`arm_differences`: ROAS and CPA differences with 95 % intervals).
-// - Not derivable from this log: requests matched (the log starts at a bid); audience segment
-//   (no event carries it yet, so there is no such group_by).
+// - segment: the audience segments a bid saw (first- and third-party, those some campaign or
+//   model names: the `g=<segment>:<recency>` tokens of the BID line's `features`); its win,
+//   bill, loss, click and conversion lines are joined to it by bid id. A bid with several
+//   segments counts in each of their rows, so rows grouped by segment overlap and do not add up
+//   to the campaign's totals; a bid with none is in segment "" ("-" in the table). The join
+//   keeps one entry per bid with segments (read before the range filter, so a win of a bid made
+//   before --from still finds its segments).
+// - Not derivable from this log: requests matched (the log starts at a bid).
 #pragma once
 
 #include <chrono>
@@ -66,6 +72,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "bidder/core/error.hpp"
@@ -83,18 +90,18 @@ using std::chrono::sys_days;
 /// "YYYY-MM-DD".
 std::string format_day(sys_days day);
 
-/// Which dimensions a report's rows have. The audience segment is not in the event log, so it
-/// cannot be grouped by (see the File: block). `arm` is "experiment/arm" (events.proto), empty
-/// for events of no arm.
+/// Which dimensions a report's rows have. `arm` is "experiment/arm" (events.proto), empty for
+/// events of no arm; `segment` is an audience segment its bid saw (see the File: block).
 struct group_by {
   bool campaign = true;
   bool creative = false;
   bool exchange = false;
   bool arm = false;
+  bool segment = false;
   bool day = true;
   friend bool operator==(const group_by&, const group_by&) = default;
 };
-/// Parses a comma list of day, campaign, creative, exchange and arm, in any order (e.g.
+/// Parses a comma list of day, campaign, creative, exchange, arm and segment, in any order (e.g.
 /// "campaign,day", the default). Errors: invalid_field (empty, an unknown or repeated name),
 /// naming the item.
 [[nodiscard]] result<group_by> parse_group_by(std::string_view text);
@@ -175,7 +182,8 @@ struct campaign_summary {
   std::string campaign_id;
   std::string creative_id;
   std::string exchange;
-  std::string arm;  ///< "experiment/arm"; empty: no arm (or not grouped by arm)
+  std::string arm;      ///< "experiment/arm"; empty: no arm (or not grouped by arm)
+  std::string segment;  ///< an audience segment its bids saw; empty: none (or not grouped by it)
   std::optional<sys_days> day;
   /// The pricing models the row's bids were priced by (BID lines' `model`), e.g. {"learned"}.
   std::set<std::string> models;
@@ -348,8 +356,14 @@ class report_builder {
   };
   // (campaign, creative, exchange, day, currency); the dimensions not grouped by are empty, and
   // the day the epoch. Its order is the rows' order but for the day.
-  // (campaign, creative, exchange, day, currency, arm)
-  using key = std::tuple<std::string, std::string, std::string, sys_days, std::string, std::string>;
+  // (campaign, creative, exchange, day, currency, arm, segment)
+  using key = std::tuple<std::string, std::string, std::string, sys_days, std::string, std::string,
+                         std::string>;
+  // Adds one event to the row `scratch_key_` names.
+  void add_to_row(const log_record& record);
+  // Grouped by segment: bid id -> the bid's segments, each followed by '\n'.
+  std::unordered_map<std::string, std::string> bid_segments_;
+  std::string scratch_segments_;
   report_query query_;
   std::optional<std::int64_t> from_ms_, to_end_ms_;
   std::map<key, sums> rows_;

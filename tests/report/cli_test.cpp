@@ -69,9 +69,9 @@ TEST_CASE("bidder report prints the summary and what it skipped", "[events][cli]
     CHECK_THAT(r.out, Catch::StartsWith("campaign,exchange,currency,bids,"));
     CHECK_THAT(r.out, Catch::Contains("\nauto-intenders,x1,USD,1,"));
     CHECK_THAT(r.out, Catch::Contains("\nother,x2,USD,1,"));
-    const auto bad = run({"--dir", d, "--group-by", "segment"});
+    const auto bad = run({"--dir", d, "--group-by", "audience"});
     CHECK(bad.code == 2);
-    CHECK_THAT(bad.err, Catch::Contains("group_by: \"segment\""));
+    CHECK_THAT(bad.err, Catch::Contains("group_by: \"audience\""));
   }
   SECTION("a table by default, stating the attribution model") {
     const auto r = run({"--dir", d});

@@ -46,7 +46,7 @@ TEST_CASE("the admin report's query string is parsed strictly", "[report][unit]"
              {"from=2026-11-23&to=2026-11-22", "from: 2026-11-23 is after to 2026-11-22"},
              {"campaign=", "campaign: expected an id"},
              {"exchange", "exchange: expected an id"},
-             {"group_by=segment", "group_by: \"segment\""},
+             {"group_by=segments", "group_by: \"segments\""},
              {"format=xml", "format \"xml\""},
              {"from=2026-11-22&from=2026-11-23", "from: given twice"},
              {"campaign=%zz", "campaign: bad %-escape"},

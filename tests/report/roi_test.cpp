@@ -198,7 +198,7 @@ TEST_CASE("the ROI columns: conversions, value, CVR, CPA and ROAS", "[report][un
     CHECK_THAT(table, Catch::Contains("unattributed conversions"));
     CHECK_THAT(table, Catch::Contains("2026-11-22  USD                 2    8.000000"));
     CHECK_THAT(table, Catch::Contains("attribution: last_click, else last_view"));
-    CHECK_THAT(table, Catch::Contains("not available: audience segment"));
+    CHECK_THAT(table, Catch::Contains("not available: requests matched"));
     const std::string csv = render(report, report_format::csv);
     CHECK_THAT(csv, Catch::Contains(",basis,conversions,last_click,last_view,conv_value,cvr,"
                                     "conv_per_mille,cpa,roas,models\n"));
@@ -272,6 +272,67 @@ TEST_CASE("grouped by arm, each experiment arm is a row, its conversions with it
   CHECK_THAT(render(report, report_format::csv), Catch::StartsWith("campaign,arm,currency,"));
 }
 
+TEST_CASE("grouped by segment, a bid's notices and conversions join its segments by bid id",
+          "[report][unit]") {
+  report_builder builder({.from = day("2026-11-22"),
+                          .to = day("2026-11-22"),
+                          .grouping = *parse_group_by("campaign,segment")});
+  read_stats stats;
+  auto of_bid = [](log_record r, std::string bid_id) {
+    r.bid_id = std::move(bid_id);
+    return r;
+  };
+  auto bid = [&](std::string bid_id, std::string features, std::int64_t time_ms = noon) {
+    log_record r = notice(event_kind::bid, 0, false);
+    r.charged.reset();
+    r.time_ms = time_ms;
+    r.features = std::move(features);
+    r.model = "rules";
+    return of_bid(r, std::move(bid_id));
+  };
+  // b1 saw a first- and a third-party segment, b2 one of them, b3 none; b0 was made the day
+  // before the range, its win falls in it.
+  builder.add(bid("b0", "x=x s=a.example g=auto-site-visitor:1 h=23",
+                  ms_at(day("2026-11-21"), 23h + 59min)),
+              stats);
+  builder.add(bid("b1", "x=x s=a.example g=auto-site-visitor:0 g=3p:acme:243:0 f=300x250"), stats);
+  builder.add(bid("b2", "x=x g=3p:acme:243:0"), stats);
+  builder.add(bid("b3", "x=x s=a.example d=2"), stats);
+  for (const char* id : {"b0", "b1", "b2", "b3"}) {
+    builder.add(of_bid(notice(event_kind::win, 2'000'000, true), id), stats);
+  }
+  builder.add(of_bid(notice(event_kind::click, 0, false), "b1"), stats);
+  builder.add(of_bid(conversion("o1", attribution::last_click, 5'000'000), "b1"), stats);
+  builder.add(of_bid(conversion("o2", attribution::last_view, 1'000'000), "b2"), stats);
+  const auto report = builder.finish(stats);
+
+  std::map<std::string, const campaign_summary*> by_segment;
+  for (const campaign_summary& row : report.days) by_segment[row.segment] = &row;
+  REQUIRE(by_segment.size() == 3);
+  const campaign_summary& none = *by_segment.at("");
+  const campaign_summary& first_party = *by_segment.at("auto-site-visitor");
+  const campaign_summary& third_party = *by_segment.at("3p:acme:243");
+  CHECK(none.bids == 1);
+  CHECK(none.impressions == 1);
+  CHECK(none.conversions() == 0);
+  CHECK(first_party.bids == 1);         // b0's bid is before the range
+  CHECK(first_party.impressions == 2);  // b0's and b1's wins
+  CHECK(first_party.clicks == 1);
+  CHECK(first_party.conversions() == 1);
+  CHECK(third_party.bids == 2);
+  CHECK(third_party.impressions == 2);
+  CHECK(third_party.conversions() == 2);
+  CHECK(third_party.conversion_value_micros == 6'000'000);
+  CHECK(third_party.models == std::set<std::string>{"rules"});
+
+  const std::string table = render(report, report_format::table);
+  CHECK_THAT(table, Catch::Contains("the rows overlap"));
+  CHECK_THAT(render(report, report_format::csv), Catch::StartsWith("campaign,segment,currency,"));
+  CHECK_THAT(render(report, report_format::json),
+             Catch::Contains(R"("segment":"3p:acme:243")") &&
+                 Catch::Contains(R"("segment_rows_overlap":true)"));
+}
+
 TEST_CASE("a grouping names any of day, campaign, creative and exchange", "[report][unit]") {
   CHECK(*parse_group_by("campaign,day") == group_by{});
   CHECK(*parse_group_by("day,campaign") == group_by{});
@@ -285,7 +346,7 @@ TEST_CASE("a grouping names any of day, campaign, creative and exchange", "[repo
            {"campaign,", "group_by: \"\" is not"},
            {"day,day", "group_by: \"day\" twice"},
            {"country", "group_by: \"country\" is not"},
-           {"segment", "not carry it yet"},
+           {"segments", "group_by: \"segments\" is not"},
            {"Campaign", "group_by: \"Campaign\" is not"}}) {
     INFO(text);
     const auto parsed = parse_group_by(text);
