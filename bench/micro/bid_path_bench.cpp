@@ -79,7 +79,7 @@ struct bench_store {
     store = std::move(*opened);
     const unix_seconds now = wall_now();
     std::vector<audience::membership> car{{"auto-site-visitor", now - 2 * 86400},
-                                          {"old-car-owner", now - 30 * 86400}};
+                                          {"old-luxury-car-owner", now - 30 * 86400}};
     if (!store->write_user("user:demo-car-buyer", car)) std::abort();
     std::mt19937_64 rng(7);
     for (std::size_t i = 0; i < extra; ++i) {

@@ -320,9 +320,12 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
           [state](std::string_view body) { return state->conversions->post(body, wall_now()); },
       .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
       .token = options.admin_token};
-  // GET /admin/report: the same report as `bidder report`, over the log being written.
-  actions.report = [events_dir = std::filesystem::path(options.data_dir) /
-                                 "events"](std::string_view query) {
+  // GET /admin/report: the same report as `bidder report`, over the log being written. The
+  // events queued before the request are written first, so a report asked for right after a
+  // run counts all of it.
+  actions.report = [events_dir = std::filesystem::path(options.data_dir) / "events",
+                    log = state->event_log.get()](std::string_view query) {
+    log->flush();
     auto answer = reporting::answer_report_request(query, events_dir);
     return http::admin_reply{.status = answer.status,
                              .content_type = std::move(answer.content_type),

@@ -871,7 +871,7 @@ TEST_CASE("an audience push with a bad line is refused with 422 and the line num
   CHECK(user_segments(server.admin(), "good-1").empty());
   // The demo user keeps the segment the refused replace would have taken away.
   CHECK(user_segments(server.admin(), "demo-car-buyer") ==
-        std::vector<std::string>{"auto-site-visitor", "old-car-owner"});
+        std::vector<std::string>{"auto-site-visitor", "old-luxury-car-owner"});
 
   SECTION("max_errors lets the good lines through and still lists the bad one") {
     const http_reply applied =
