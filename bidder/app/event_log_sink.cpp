@@ -1,6 +1,8 @@
 #include "bidder/app/event_log_sink.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstdint>
 
 #include "bidder/learning/features.hpp"
 
@@ -35,6 +37,7 @@ void event_log_sink::on_bid(const engine::bid_event& e) noexcept {
   copy_bid_identity(e, out);
   out.bid_price = e.price;
   out.model = e.model;
+  out.user_key_hash = e.user_hash;
   out.seat = e.seat;
   out.deal_id = e.deal_id;
   if (e.request != nullptr) {
@@ -78,6 +81,10 @@ void event_log_sink::on_notice(const engine::notice_event& e) noexcept {
       return;
   }
   copy_bid_identity(e, out);  // the time is the notice's arrival
+  // The user as the bid saw them (its first signed id hash), so a warehouse can chain a user's
+  // touches (multi-touch attribution, per-user statistics). Loss URLs carry no ids.
+  std::array<std::uint64_t, 1> first;
+  if (notice::read_user_hashes(e.users, first) == 1) out.user_key_hash = first[0];
   out.bid_price = e.bid_price;
   out.clearing_price = e.clearing_price.value_or(money());
   out.charged = e.charged;

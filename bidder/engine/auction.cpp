@@ -197,7 +197,9 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
          .segments = audience_allowed_ ? std::span<const segment_membership>(segments_)
                                        : std::span<const segment_membership>(),
          .segment_names = segment_names_,
-         .model = origin.model});
+         .model = origin.model,
+         .user_hash =
+             users_hashed_ && user_count_ > 0 ? std::optional(user_hashes_[0]) : std::nullopt});
   }
 }
 

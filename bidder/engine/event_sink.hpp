@@ -48,6 +48,9 @@ struct bid_event {
   const segment_dictionary* segment_names = nullptr;
   /// The pricing model that priced the bid (config pricing.name: the arm's when it overrides).
   std::string_view model;
+  /// The keyed hash of the user's first id, as the bid's notice URLs carry it; absent when the
+  /// request had no usable id or privacy signals forbade using it.
+  std::optional<std::uint64_t> user_hash;
 };
 
 /// One accepted notice (replays and refused notices are not events; they are counted).

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "bidder/learning/model_file.hpp"
@@ -86,6 +87,16 @@ TEST_CASE("learned pricing: log features, train, serve, and swap models on reloa
   const std::string lines = bidder::test::event_lines(data / "events");
   CHECK_THAT(lines, Catch::Contains(R"("features":"x=default s=good.example d=2 o=linux h=)"));
   CHECK_THAT(lines, Catch::Contains(R"(f=300x250","model":"learned"})"));
+  // Every bid, win and click line names the one user (buyeruid u1) by the same pseudonymous key.
+  std::set<std::string> user_keys;
+  std::size_t keyed = 0;
+  for (std::size_t at = 0; (at = lines.find(R"("user_key_hash":")", at)) != std::string::npos;) {
+    at += 17;
+    user_keys.insert(lines.substr(at, 16));
+    ++keyed;
+  }
+  CHECK(keyed == 136);  // 61 bids, 60 wins and 15 clicks
+  CHECK(user_keys.size() == 1);
   const std::string trained = (dir.path / "trained.model").string();
   REQUIRE(bidder::training::run_train_cli({"--events", (data / "events").string(), "--out", trained,
                                            "--holdout-share", "0", "--bits", "12", "--alpha",

@@ -103,5 +103,16 @@ TEST_CASE("third-party segments in a request target campaigns through the real s
     svc->stop(std::chrono::milliseconds(500));
   }
   // The bid's logged features name the segment it was bought on (recency bucket 0: now).
-  CHECK_THAT(bidder::test::event_lines(data / "events"), Catch::Contains("g=3p:acme:243:0"));
+  const std::string lines = bidder::test::event_lines(data / "events");
+  CHECK_THAT(lines, Catch::Contains("g=3p:acme:243:0"));
+  // The user's pseudonymous key on the bids that could use the id, never on the GDPR one.
+  std::size_t with_user = 0, bids = 0;
+  for (std::size_t at = 0, end; (end = lines.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string line = lines.substr(at, end - at);
+    if (line.find(R"("kind":"BID")") == std::string::npos) continue;
+    ++bids;
+    if (line.find(R"("user_key_hash":")") != std::string::npos) ++with_user;
+  }
+  CHECK(bids == 4);
+  CHECK(with_user == 2);  // the JSON ones with user.id and consent; protobuf sent no id
 }
