@@ -56,4 +56,10 @@ result<void> rocksdb_store::add_event_memberships(std::span<const event_membersh
   return {};
 }
 
+result<void> rocksdb_store::flush_for_test() {
+  const rocksdb::Status s = impl_->db->Flush(rocksdb::FlushOptions(), impl_->users);
+  if (!s.ok()) return io_error("cannot flush", s);
+  return {};
+}
+
 }  // namespace bidder::audience

@@ -41,12 +41,15 @@ bool membership_merge::FullMergeV2(const MergeOperationInput& in, MergeOperation
                           entries)) {
     entries.clear();  // a corrupt old value is replaced rather than kept forever
   }
+  entries.reserve(entries.size() + in.operand_list.size());
+  std::vector<membership_view> parsed;  // one operand's membership; reused (merges run on reads)
+  parsed.reserve(1);
   for (const rocksdb::Slice& operand : in.operand_list) {
     std::string_view op(operand.data(), operand.size());
     if (op.empty()) continue;
     const char kind = op.front();
     op.remove_prefix(1);
-    std::vector<membership_view> parsed;
+    parsed.clear();
     std::string_view segment;
     if (kind == 'A' || kind == 'E') {
       if (!decode_memberships(op, 0, parsed) || parsed.size() != 1) continue;

@@ -131,6 +131,9 @@ class rocksdb_store final : public segment_store {
 
   cache_usage caches() const noexcept override;
 
+  /// Tests: writes the users' memtable (browsing events) to a table file now.
+  [[nodiscard]] result<void> flush_for_test();
+
  private:
   struct impl;
   explicit rocksdb_store(std::unique_ptr<impl> impl);

@@ -63,6 +63,17 @@ TEST_CASE("event memberships are visible to the bid path's memory-only look-up a
   CHECK(lookup(*store, "buyeruid:other").empty());
 }
 
+TEST_CASE("event memberships stay in memory for the bid path when their memtable is flushed",
+          "[audience][events][unit]") {
+  temp_dir dir;
+  auto store = open_store(dir.db());
+  add(*store, {{"buyeruid:b1", "auto-site-visitor", now - 1, 0}});
+  REQUIRE(store->flush_for_test().has_value());
+  // The flushed file's blocks went into the cache as it was written: the cache-only look-up
+  // finds the user (not "not_in_memory").
+  CHECK(lookup(*store, "buyeruid:b1") == std::vector<seen>{{"auto-site-visitor", now - 1, 0}});
+}
+
 TEST_CASE("an event never moves a membership back in time nor gives it an expiry",
           "[audience][events][unit]") {
   temp_dir dir;
