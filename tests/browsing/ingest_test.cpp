@@ -116,7 +116,7 @@ TEST_CASE("every bad event is refused with its line number and reason", "[browsi
             .first == refusal::bad_field);
 }
 
-TEST_CASE("a body mixes good, unmatched and refused lines; blank lines and CRLF are fine",
+TEST_CASE("a body mixes good, unmatched and refused lines, with blank lines and CRLF",
           "[browsing][unit]") {
   const outcome o = ingest(
       "\r\n"

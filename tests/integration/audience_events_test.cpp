@@ -201,3 +201,55 @@ TEST_CASE("the segment pixel queues events off the bid path, within its limits",
         std::string::npos);
   svc->stop(std::chrono::seconds(1));
 }
+
+TEST_CASE("POST /admin/events needs the admin token when one is set, and rules follow a reload",
+          "[integration][events]") {
+  temp_dir dir;
+  std::ostringstream log;
+  const std::string config = write_config(dir.path);
+  bidder::app::serve_options options;
+  options.config_path = config;
+  options.listen = "127.0.0.1:0";
+  options.admin_listen = "127.0.0.1:0";
+  options.data_dir = (dir.path / "data").string();
+  options.threads = 1;
+  options.shed_busy_share = 0;
+  options.shed_queued = std::chrono::microseconds(0);
+  options.admin_token = "secret-token-0123456789";
+  auto started = bidder::app::service::start(options, log);
+  REQUIRE(started.has_value());
+  auto& svc = *started;
+  const std::uint16_t admin = svc->admin_port();
+  const std::string line = event_line("ifa:t1", "https://example-auto.com/deals/spring");
+
+  CHECK(call(admin, "POST", "/admin/events", line).status == 401);
+  bidder::test::http_client client(admin);
+  bidder::test::http_call post;
+  post.method = "POST";
+  post.target = "/admin/events";
+  post.body = line;
+  post.headers["Authorization"] = "Bearer secret-token-0123456789";
+  http_reply r = client.send(post);
+  REQUIRE(r.status == 200);
+  CHECK(json::parse(r.body).at("unmatched").as_int64() == 1);  // no rule for /deals/ yet
+
+  // A reloaded config with a rule for /deals/: the same event now matches.
+  std::string text;
+  {
+    std::ifstream in(config);
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = all.str();
+  }
+  const std::string rules_at = "\"rules\": [";
+  text.insert(
+      text.find(rules_at) + rules_at.size(),
+      R"({"id": "deals", "segment": "deal-seeker", "url_prefixes": ["example-auto.com/deals/"]},)");
+  std::ofstream(config) << text;
+  REQUIRE(svc->reload().has_value());
+  bidder::test::http_client again(admin);
+  r = again.send(post);
+  REQUIRE(r.status == 200);
+  CHECK(json::parse(r.body).at("accepted").as_int64() == 1);
+  svc->stop(std::chrono::seconds(1));
+}
