@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "bidder/app/audience_event_service.hpp"
 #include "bidder/app/conversion_service.hpp"
 #include "bidder/app/event_log_sink.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
@@ -147,7 +148,8 @@ struct service::impl {
   std::unique_ptr<shading::book_keeper> shading_keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
   std::unique_ptr<event_log_sink> event_sink;
-  std::unique_ptr<conversion_service> conversions;  // its sink feeds event_sink
+  std::unique_ptr<conversion_service> conversions;          // its sink feeds event_sink
+  std::unique_ptr<audience_event_service> audience_events;  // its sink feeds conversions'
   std::unique_ptr<http::server> bids;
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
@@ -269,10 +271,13 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                                *state->snapshots, *state->event_log);
   if (!conversions) return conversions.error();
   state->conversions = std::move(*conversions);
+  // Browsing events (docs/audience-events.md): POST /admin/events and the segment pixel.
+  state->audience_events =
+      std::make_unique<audience_event_service>(*state->store, (*config)->audience_events());
   const engine::auction_services services{
       .signer = &*state->signer,
       .user_hash_secret = *user_hash_secret,
-      .events = state->conversions->sink(state->event_sink.get())};
+      .events = state->audience_events->sink(state->conversions->sink(state->event_sink.get()))};
   const auto shed_window = options.shed_busy_share > 0 ? std::chrono::microseconds(10'000)
                                                        : std::chrono::microseconds(0);
   self->bids = std::make_unique<http::server>(
@@ -313,11 +318,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                 "bidder_spend_write_errors_total " +
                 std::to_string(state->keeper->write_errors()) + "\n";
             state->conversions->write_metrics(out);
+            state->audience_events->write_metrics(out);
           },
       .reload = [raw] { return raw->reload(); },
       .store = state->store.get(),
       .post_conversions =
           [state](std::string_view body) { return state->conversions->post(body, wall_now()); },
+      .post_events =
+          [state](std::string_view body) { return state->audience_events->post(body, wall_now()); },
       .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
       .token = options.admin_token};
   // GET /admin/report: the same report as `bidder report`, over the log being written. The
@@ -347,7 +355,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
-      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions, GET /admin/report)\n";
+      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions, POST /admin/events, "
+         "GET /admin/report)\n";
   return svc;
 }
 
@@ -366,6 +375,7 @@ result<std::string> service::reload() {
     line += "; the notice keys did not change: they are read at start only, restart to apply";
   }
   impl_->snapshots->publish(std::move(*snap));
+  impl_->audience_events->reload((*config)->audience_events());
   return line;
 }
 
@@ -373,6 +383,8 @@ void service::flush_conversions() {
   impl_->conversions->flush_touches();
   impl_->conversions->flush_pixels();
 }
+
+void service::flush_audience_events() { impl_->audience_events->flush(); }
 
 void service::stop(std::chrono::milliseconds grace) {
   // Both ports stop accepting at once and share one grace period.
@@ -385,6 +397,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->keeper) impl_->keeper->stop();
   if (impl_->shading_keeper) impl_->shading_keeper->stop();  // its last save
   if (impl_->conversions) impl_->conversions->stop();
+  if (impl_->audience_events) impl_->audience_events->stop();  // the queued pixel events written
   if (impl_->event_log) impl_->event_log->stop();  // after the servers: nothing appends any more
 }
 

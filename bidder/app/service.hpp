@@ -63,6 +63,9 @@ class service {
   [[nodiscard]] result<std::string> reload();
   /// Waits until the touches and pixel conversions queued so far are applied (tests, tools).
   void flush_conversions();
+  /// Waits until the segment pixel events queued so far are in the audience store (tests,
+  /// tools; POST /admin/events writes before it answers).
+  void flush_audience_events();
   /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops.
   void stop(std::chrono::milliseconds grace);
 

@@ -20,6 +20,13 @@ std::string add_operand(std::string_view segment, unix_seconds last_seen, unix_s
   return out + body;
 }
 
+void event_operand(std::string_view segment, unix_seconds last_seen, unix_seconds expires_at,
+                   std::string& out) {
+  const membership_view m{segment, last_seen, expires_at};
+  encode_memberships(std::span<const membership_view>(&m, 1), out);  // clears `out`
+  out.insert(out.begin(), 'E');
+}
+
 std::string remove_operand(std::string_view segment) {
   std::string out = "R";
   put_varint(out, segment.size());
@@ -34,14 +41,17 @@ bool membership_merge::FullMergeV2(const MergeOperationInput& in, MergeOperation
                           entries)) {
     entries.clear();  // a corrupt old value is replaced rather than kept forever
   }
+  entries.reserve(entries.size() + in.operand_list.size());
+  std::vector<membership_view> parsed;  // one operand's membership; reused (merges run on reads)
+  parsed.reserve(1);
   for (const rocksdb::Slice& operand : in.operand_list) {
     std::string_view op(operand.data(), operand.size());
     if (op.empty()) continue;
     const char kind = op.front();
     op.remove_prefix(1);
-    std::vector<membership_view> parsed;
+    parsed.clear();
     std::string_view segment;
-    if (kind == 'A') {
+    if (kind == 'A' || kind == 'E') {
       if (!decode_memberships(op, 0, parsed) || parsed.size() != 1) continue;
       segment = parsed.front().segment;
     } else if (kind == 'R') {
@@ -49,6 +59,21 @@ bool membership_merge::FullMergeV2(const MergeOperationInput& in, MergeOperation
       if (!get_varint(op, length) || length != op.size()) continue;
       segment = op;
     } else {
+      continue;
+    }
+    if (kind == 'E') {
+      // An event never takes a membership back in time: events arrive out of order, and a
+      // pushed membership that never expires must not gain an expiry from a rule's TTL.
+      const membership_view& e = parsed.front();
+      auto it = std::find_if(entries.begin(), entries.end(),
+                             [&](const membership_view& m) { return m.segment == segment; });
+      if (it == entries.end()) {
+        entries.push_back(e);
+      } else {
+        it->last_seen = std::max(it->last_seen, e.last_seen);
+        it->expires_at =
+            it->expires_at == 0 || e.expires_at == 0 ? 0 : std::max(it->expires_at, e.expires_at);
+      }
       continue;
     }
     entries.erase(std::remove_if(entries.begin(), entries.end(),
@@ -68,7 +93,7 @@ rocksdb::CompactionFilter::Decision expiry_filter::FilterV2(int, const rocksdb::
   const unix_seconds now = clock_();
   if (type == ValueType::kMergeOperand) {
     std::string_view op(value.data(), value.size());
-    if (op.empty() || op.front() != 'A') return Decision::kKeep;
+    if (op.empty() || (op.front() != 'A' && op.front() != 'E')) return Decision::kKeep;
     std::vector<membership_view> parsed;
     if (decode_memberships(op.substr(1), 0, parsed) && parsed.size() == 1 &&
         parsed.front().expires_at != 0 && parsed.front().expires_at <= now) {

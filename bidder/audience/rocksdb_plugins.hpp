@@ -23,8 +23,12 @@ inline constexpr const char* segments_family = "segments";
 
 error io_error(std::string_view what, const rocksdb::Status& status);
 
-/// Merge operands: 'A' + membership (add or refresh), 'R' + varint length + segment (remove).
+/// Merge operands: 'A' + membership (add or refresh), 'R' + varint length + segment (remove),
+/// 'E' + membership (an event's: add, or keep the later last-seen and expiry of the two).
 std::string add_operand(std::string_view segment, unix_seconds last_seen, unix_seconds expires_at);
+/// Appends an 'E' operand to `out` (cleared first; reuses its capacity).
+void event_operand(std::string_view segment, unix_seconds last_seen, unix_seconds expires_at,
+                   std::string& out);
 std::string remove_operand(std::string_view segment);
 
 /// Applies operands to a user's memberships, in order; the last word on a segment wins.

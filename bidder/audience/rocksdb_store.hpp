@@ -105,6 +105,9 @@ class rocksdb_store final : public segment_store {
       std::string_view segment, update_mode mode, std::uint32_t ttl_days, const std::string& path,
       std::uint64_t members, unix_seconds now) override;
 
+  /// Browsing events' memberships: merge operands in one WriteBatch (rocksdb_events.cpp).
+  [[nodiscard]] result<void> add_event_memberships(std::span<const event_membership> memberships,
+                                                   bool sync) override;
   /// Every segment with its figures, sorted by name.
   [[nodiscard]] result<std::vector<segment_info>> segments() override;
   /// A user's memberships (reads the disk if needed; control plane), expired ones excluded.
@@ -127,6 +130,9 @@ class rocksdb_store final : public segment_store {
   [[nodiscard]] result<std::uint64_t> warm_row_cache();
 
   cache_usage caches() const noexcept override;
+
+  /// Tests: writes the users' memtable (browsing events) to a table file now.
+  [[nodiscard]] result<void> flush_for_test();
 
  private:
   struct impl;

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -43,6 +44,7 @@ namespace fs = std::filesystem;
 using detail::add_operand;
 using detail::decode_segment;
 using detail::encode_segment;
+using detail::event_operand;
 using detail::expiry_filter;
 using detail::has_segment;
 using detail::io_error;
@@ -129,14 +131,14 @@ inline std::size_t remove_empty_old_wals(rocksdb::DB& db, const std::string& pat
   return removed;
 }
 
-// Compactions and flushes write new files whose blocks are not cached; this tells the warmer.
+// Compactions write new files whose blocks are not cached; this tells the warmer. Flushes
+// (browsing events' memtables) need not: their blocks are put in the cache as they are written
+// (prepopulate_block_cache), and a rewarm after each would read the whole store every ~64 MB
+// of events.
 class rewarm_listener final : public rocksdb::EventListener {
  public:
   explicit rewarm_listener(std::atomic<bool>& flag) : flag_(flag) {}
   void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
-    flag_.store(true, std::memory_order_release);
-  }
-  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override {
     flag_.store(true, std::memory_order_release);
   }
 
@@ -155,6 +157,9 @@ struct rocksdb_store::impl {
   rocksdb::ColumnFamilyHandle* users = nullptr;
   rocksdb::ColumnFamilyHandle* segments = nullptr;
   std::mutex update_mutex;  // one segment update at a time
+  // Segments known to have a record in the segments family (rocksdb_events.cpp); under
+  // update_mutex.
+  std::set<std::string, std::less<>> recorded_event_segments;
   warm_queue to_warm;
   std::atomic<bool> stopping{false};
   std::atomic<bool> rewarm{false};       // set when new files appeared (compaction, flush)

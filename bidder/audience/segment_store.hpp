@@ -43,6 +43,14 @@ struct update_result {
   std::uint64_t members = 0;  // the segment's member count afterwards (see segment_info::exact)
 };
 
+/// One membership a browsing event adds (docs/audience-events.md).
+struct event_membership {
+  std::string user_key;  // a store key ("buyeruid:...", user_key.hpp)
+  std::string segment;
+  unix_seconds last_seen = 0;
+  unix_seconds expires_at = 0;  // 0: never
+};
+
 class segment_store : public store {
  public:
   /// Applies one audience push atomically. `members` must be sorted by key with unique keys.
@@ -66,6 +74,15 @@ class segment_store : public store {
   [[nodiscard]] virtual result<update_result> update_segment_from_file(
       std::string_view segment, update_mode mode, std::uint32_t ttl_days, const std::string& path,
       std::uint64_t members, unix_seconds now) = 0;
+  /// Adds event memberships blindly (merge operands: no read of the users), in one atomic
+  /// write; a membership the user already has keeps the later last-seen time and the later
+  /// expiry (never expiring wins). `sync`: the write-ahead log is synced before the return.
+  /// Segment member counts do not change (they count pushed members; docs/audience-events.md);
+  /// a segment without a record gets one (0 members, not exact) so listings show it.
+  /// Errors: invalid_field (a bad segment name or an empty key; nothing written), io_error
+  /// (nothing written). Thread-safe; never waits for a push.
+  [[nodiscard]] virtual result<void> add_event_memberships(
+      std::span<const event_membership> memberships, bool sync) = 0;
   /// Every segment with its figures, sorted by name.
   [[nodiscard]] virtual result<std::vector<segment_info>> segments() = 0;
   /// A user's memberships (reads the disk if needed), expired ones excluded.

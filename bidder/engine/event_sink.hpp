@@ -90,6 +90,19 @@ struct pixel_conversion {
   unix_seconds at = 0;
 };
 
+/// A browsing event reported by a segment pixel (GET /segment on the bid port), checked by the
+/// bid handler against its pixel's limits. Views are valid during the call only.
+struct segment_pixel_event {
+  std::string_view source;  // the pixel's event source (config SegmentPixel.source)
+  /// The user ids as given (`id=` parameters, audience-file prefixes); at most
+  /// max_segment_pixel_ids, each checked by the consumer.
+  std::span<const std::string_view> user_ids;
+  std::string_view action;  // one the pixel allows
+  std::string_view url;     // the page; may be empty
+  unix_seconds at = 0;
+};
+inline constexpr std::size_t max_segment_pixel_ids = 4;
+
 class event_sink {
  public:
   virtual ~event_sink() = default;
@@ -100,6 +113,11 @@ class event_sink {
   /// Bid thread: queue a pixel's conversion for attribution. Must not block; false when it
   /// cannot be taken (no conversion store, or its queue is full).
   virtual bool on_pixel_conversion(const pixel_conversion&) noexcept { return false; }
+  /// Bid thread: queue a segment pixel's event. Must not block; false when it cannot be taken
+  /// (no event intake, or its queue is full).
+  virtual bool on_segment_pixel(const segment_pixel_event&) noexcept { return false; }
+  /// Bid thread: the status a segment pixel request was answered (for metrics). Must not block.
+  virtual void on_segment_pixel_answer(unsigned /*status*/) noexcept {}
 };
 
 }  // namespace bidder::engine

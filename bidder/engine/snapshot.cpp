@@ -110,6 +110,13 @@ bool compiled_pixel::try_take(unix_seconds now) const noexcept {
   return rate->taken.fetch_add(1, std::memory_order_relaxed) < max_per_second;
 }
 
+const compiled_segment_pixel* snapshot::find_segment_pixel(std::string_view id) const noexcept {
+  auto it = std::lower_bound(
+      segment_pixels.begin(), segment_pixels.end(), id,
+      [](const compiled_segment_pixel& p, std::string_view k) { return p.id < k; });
+  return it != segment_pixels.end() && it->id == id ? &*it : nullptr;
+}
+
 const compiled_pixel* snapshot::find_pixel(std::string_view id) const noexcept {
   auto it = std::lower_bound(pixels.begin(), pixels.end(), id,
                              [](const compiled_pixel& p, std::string_view k) { return p.id < k; });
@@ -232,6 +239,18 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
   }
   std::sort(snap->pixels.begin(), snap->pixels.end(),
             [](const compiled_pixel& a, const compiled_pixel& b) { return a.id < b.id; });
+  for (const auto& px : config.audience_events().pixels()) {
+    compiled_segment_pixel pixel;
+    pixel.id = px.id();
+    pixel.source = px.source();
+    pixel.actions.assign(px.actions().begin(), px.actions().end());
+    if (pixel.actions.empty()) pixel.actions.emplace_back("page_view");
+    pixel.rate = std::make_shared<rate_limiter>(px.max_per_second() > 0 ? px.max_per_second() : 50);
+    snap->segment_pixels.push_back(std::move(pixel));
+  }
+  std::sort(
+      snap->segment_pixels.begin(), snap->segment_pixels.end(),
+      [](const compiled_segment_pixel& a, const compiled_segment_pixel& b) { return a.id < b.id; });
   // The loader fills in the default exchange; a config built by hand (tests) may lack it.
   for (const auto& x : config.exchanges()) {
     snap->exchanges.push_back(

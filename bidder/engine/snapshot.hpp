@@ -8,6 +8,7 @@
 //   if (!snap) report(snap.error().message);  // names the campaign and field
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "bidder/core/deadline.hpp"
 #include "bidder/core/error.hpp"
 #include "bidder/core/money.hpp"
+#include "bidder/core/rate_limiter.hpp"
 #include "bidder/core/segment_dictionary.hpp"
 #include "bidder/core/string_map.hpp"
 #include "bidder/engine/targeting_index.hpp"
@@ -155,6 +157,19 @@ struct compiled_pixel {
   bool try_take(unix_seconds now) const noexcept;
 };
 
+/// A segment pixel (config AudienceEvents.pixels): GET /segment?px={id}.
+struct compiled_segment_pixel {
+  std::string id;
+  std::string source;
+  std::vector<std::string> actions;  // those it may report; never empty (page_view by default)
+  /// Its token bucket, shared by the bid threads (a reload starts a full one, as conversion
+  /// pixels' windows).
+  std::shared_ptr<rate_limiter> rate;
+  bool allows(std::string_view action) const noexcept {
+    return std::find(actions.begin(), actions.end(), action) != actions.end();
+  }
+};
+
 /// An exchange that sends bid requests (config Exchange): POST /bid/{id}.
 struct compiled_exchange {
   std::string id;
@@ -204,6 +219,10 @@ struct snapshot {
   std::vector<compiled_pixel> pixels;
   /// The pixel `id`, or null.
   const compiled_pixel* find_pixel(std::string_view id) const noexcept;
+  /// Segment pixels, sorted by id.
+  std::vector<compiled_segment_pixel> segment_pixels;
+  /// The segment pixel `id`, or null.
+  const compiled_segment_pixel* find_segment_pixel(std::string_view id) const noexcept;
   /// The spend state the campaigns' accounts live in; shared with later snapshots.
   std::shared_ptr<spend::ledger> spend;
   /// The bid shading state the exchanges' shading_state live in; shared with later snapshots.

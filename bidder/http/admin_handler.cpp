@@ -161,6 +161,16 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
         res.set(bhttp::field::content_type, "application/json");
         res.body() = std::move(body);
       }
+    } else if (target == "/admin/events" && actions_.post_events) {
+      if (req.method() != bhttp::verb::post) {
+        res.set(bhttp::field::allow, "POST");
+        text(res, bhttp::status::method_not_allowed, "use POST\n");
+      } else {
+        auto [status, body] = actions_.post_events(req.body());
+        res.result(static_cast<bhttp::status>(status));
+        res.set(bhttp::field::content_type, "application/json");
+        res.body() = std::move(body);
+      }
     } else if (target == "/admin/reload") {
       if (req.method() != bhttp::verb::post) {
         res.set(bhttp::field::allow, "POST");
@@ -174,7 +184,7 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     } else {
       text(res, bhttp::status::not_found,
            "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences, "
-           "POST /admin/conversions\n");
+           "POST /admin/conversions, POST /admin/events\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

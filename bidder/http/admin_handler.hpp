@@ -38,6 +38,9 @@ struct admin_actions {
   /// POST /admin/conversions: takes the body, returns the status and the JSON answer (null:
   /// the path is 404).
   std::function<std::pair<unsigned, std::string>(std::string_view body)> post_conversions;
+  /// POST /admin/events: browsing events (JSON lines; docs/audience-events.md), the same shape
+  /// (null: the path is 404).
+  std::function<std::pair<unsigned, std::string>(std::string_view body)> post_events{};
   /// DELETE /admin/users/{id} also forgets what this holds of the user (the touches that
   /// attribution keeps); true when there was anything. Null: nothing more to forget.
   forget_hook forget_more;

@@ -1,11 +1,13 @@
 #include "bidder/http/bid_handler.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <charconv>
 #include <cmath>
+#include <span>
 
 #include "bidder/core/codec.hpp"
 #include "bidder/core/gzip.hpp"
@@ -106,6 +108,18 @@ steady_clock::time_point bid_handler::handle(request& req, steady_clock::time_po
         return steady_clock::time_point::max();
       }
       serve_pixel(query, res);
+      return steady_clock::time_point::max();
+    }
+    if (target == "/segment") {
+      if (req.method() != bhttp::verb::get) {
+        metrics_.add(metrics_.unsupported);
+        res.set(bhttp::field::allow, "GET");
+        refuse(res, 405, "method not allowed: the segment pixel is GET");
+        if (events_ != nullptr) events_->on_segment_pixel_answer(405);
+        return steady_clock::time_point::max();
+      }
+      serve_segment_pixel(query, res);
+      if (events_ != nullptr) events_->on_segment_pixel_answer(res.result_int());
       return steady_clock::time_point::max();
     }
     if (target != "/bid" && !target.starts_with(exchange_prefix)) {
@@ -331,6 +345,104 @@ void bid_handler::serve_pixel(std::string_view query, response& res) {
                                                     .click_id = got[bclid],
                                                     .at = now});
   if (!queued) return refuse(res, 503, "conversion pixel: not taken now, try again");
+  res.result(bhttp::status::no_content);
+}
+
+namespace {
+
+// A pixel's user id names its kind as audience files do (docs/audience.md); the writer thread
+// checks the rest. Spaces, control characters and oversize ids are refused here.
+bool plausible_user_id(std::string_view id) {
+  static constexpr std::string_view kinds[] = {
+      "user:", "buyeruid:", "ifa:", "eid:", "uid2:", "id5:"};
+  if (id.size() > 600) return false;
+  if (std::none_of(std::begin(kinds), std::end(kinds),
+                   [&](std::string_view k) { return id.starts_with(k) && id.size() > k.size(); })) {
+    return false;
+  }
+  return std::none_of(id.begin(), id.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+void bid_handler::serve_segment_pixel(std::string_view query, response& res) {
+  res.set(bhttp::field::cache_control, "no-store");
+  enum { px, url, action, count };
+  constexpr std::string_view names[count] = {"px", "url", "action"};
+  std::array<std::string_view, count> got{};
+  std::array<bool, count> seen{};
+  std::array<std::string_view, engine::max_segment_pixel_ids> ids{};
+  std::size_t id_count = 0;
+  pixel_text_.clear();
+  pixel_text_.reserve(query.size());  // the views below point into it: no reallocation
+  if (query.size() > 2048) return refuse(res, 414, "segment pixel: query over 2048 bytes");
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const bool is_id = name == "id";
+    std::size_t which = count;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (name == names[i]) which = i;
+    }
+    if (!is_id && which == count) continue;  // cache busters and the like
+    if (!is_id && seen[which]) return refuse(res, 400, "segment pixel: a parameter is repeated");
+    if (is_id && id_count == ids.size()) {
+      return refuse(res, 400, "segment pixel: more than 4 id parameters");
+    }
+    const std::size_t start = pixel_text_.size();
+    if (eq != std::string_view::npos &&
+        !append_percent_decoded(pixel_text_, pair.substr(eq + 1), true, bad_escape::fail)) {
+      return refuse(res, 400, "segment pixel: malformed %-escape");
+    }
+    const std::string_view value = std::string_view(pixel_text_).substr(start);
+    if (is_id) {
+      ids[id_count++] = value;
+    } else {
+      seen[which] = true;
+      got[which] = value;
+    }
+  }
+  const engine::snapshot& snap = snapshots_.get();
+  const engine::compiled_segment_pixel* pixel = snap.find_segment_pixel(got[px]);
+  if (pixel == nullptr) return refuse(res, 404, "segment pixel: px is not a configured pixel");
+  if (id_count == 0) {
+    return refuse(res, 400, "segment pixel: id missing (a user id, e.g. id=buyeruid:abc)");
+  }
+  for (std::size_t i = 0; i < id_count; ++i) {
+    if (!plausible_user_id(ids[i])) {
+      return refuse(res, 400,
+                    "segment pixel: id must be user:, buyeruid:, ifa:, eid:<source>:, uid2: or "
+                    "id5: and an id without spaces");
+    }
+  }
+  const std::string_view action_name = seen[action] ? got[action] : "page_view";
+  if (!pixel->allows(action_name)) {
+    return refuse(res, 400, "segment pixel: action is not one this pixel may report");
+  }
+  for (char c : got[url]) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return refuse(res, 400, "segment pixel: control character in url");
+    }
+  }
+  const auto now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now().time_since_epoch())
+          .count();
+  if (!pixel->rate->try_take(now_ns)) {
+    res.set(bhttp::field::retry_after, "1");
+    return refuse(res, 429, "segment pixel: over its max_per_second");
+  }
+  const bool queued = events_ != nullptr &&
+                      events_->on_segment_pixel(
+                          {.source = pixel->source,
+                           .user_ids = std::span<const std::string_view>(ids.data(), id_count),
+                           .action = action_name,
+                           .url = got[url],
+                           .at = wall_now()});
+  if (!queued) return refuse(res, 503, "segment pixel: not taken now, try again");
   res.result(bhttp::status::no_content);
 }
 

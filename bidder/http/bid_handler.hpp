@@ -17,6 +17,9 @@
 // And GET /conversion?px=&cid=&value=&cur=&bclid=, the conversion pixel (docs/conversions.md):
 // checked against its pixel's limits here, then queued for attribution (204); 400 bad
 // parameters, 404 unknown pixel, 429 over the pixel's rate, 503 queue full.
+//
+// And GET /segment?px=&id=&url=&action=, the segment pixel (docs/audience-events.md): the same
+// answers; the event is queued for the audience event writer, never written here.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +74,7 @@ class bid_handler final : public handler {
                                      steady_clock::time_point arrival, response& res);
   void serve_notice(notice::notice_kind kind, std::string_view query, response& res);
   void serve_pixel(std::string_view query, response& res);
+  void serve_segment_pixel(std::string_view query, response& res);
   void refuse(response& res, unsigned status, std::string_view message);
 
   engine::snapshot_holder::reader snapshots_;
