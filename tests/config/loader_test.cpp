@@ -546,61 +546,62 @@ TEST_CASE("a data provider with its defaults parses", "[config][unit]") {
   CHECK((*config)->data_providers(0).origin() ==
         bidder::config::v1::DataProvider::USER_AND_CONTENT);
   CHECK((*config)->data_providers(1).origin() == bidder::config::v1::DataProvider::CONTENT);
+}
 
-  TEST_CASE("audience events are checked: sources, pixels and every rule, naming the field",
-            "[config][unit]") {
-    link_builtin_models();
-    const std::string sources = R"("sources": [{"id": "auto"}])";
-    const std::string rule_head = R"({"id": "r1", "segment": "seg")";
-    const auto [events, expected] = GENERATE_REF(table<std::string, std::string>({
-        {R"("sources": [{"id": "a b"}])", "audience_events.sources[0].id"},
-        {R"("sources": [{"id": "a"}, {"id": "a"}])", "audience_events.sources[1].id: duplicate"},
-        {R"("sources": [{"id": "a"}], "pixels": [{"id": "short", "source": "a"}])",
-         "audience_events.pixels[0].id: 16 to 128"},
-        {R"("sources": [{"id": "a"}], "pixels": [{"id": "px-0123456789abcdef", "source": "b"}])",
-         "audience_events.pixels[0].source: not one of audience_events.sources"},
-        {R"("sources": [{"id": "a"}], "pixels": [{"id": "px-0123456789abcdef", "source": "a",
+TEST_CASE("audience events are checked: sources, pixels and every rule, naming the field",
+          "[config][unit]") {
+  link_builtin_models();
+  const std::string sources = R"("sources": [{"id": "auto"}])";
+  const std::string rule_head = R"({"id": "r1", "segment": "seg")";
+  const auto [events, expected] = GENERATE_REF(table<std::string, std::string>({
+      {R"("sources": [{"id": "a b"}])", "audience_events.sources[0].id"},
+      {R"("sources": [{"id": "a"}, {"id": "a"}])", "audience_events.sources[1].id: duplicate"},
+      {R"("sources": [{"id": "a"}], "pixels": [{"id": "short", "source": "a"}])",
+       "audience_events.pixels[0].id: 16 to 128"},
+      {R"("sources": [{"id": "a"}], "pixels": [{"id": "px-0123456789abcdef", "source": "b"}])",
+       "audience_events.pixels[0].source: not one of audience_events.sources"},
+      {R"("sources": [{"id": "a"}], "pixels": [{"id": "px-0123456789abcdef", "source": "a",
           "actions": ["page view"]}])",
-         "audience_events.pixels[0].actions[0]"},
-        {sources + R"(, "rules": [{"id": "r1", "segment": "seg"}])",
-         "audience_events.rules[0]: matches every event"},
-        {sources + R"(, "rules": [{"id": "r1", "actions": ["x"]}])",
-         "audience_events.rules[0].segment: missing"},
-        {sources + R"(, "rules": [{"id": "r1", "segment": "bad name", "actions": ["x"]}])",
-         "audience_events.rules[0].segment: use 1 to 128"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "actions": ["x"]}, )" + rule_head +
-             R"(, "actions": ["y"]}])",
-         "audience_events.rules[1].id: duplicate"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "sources": ["nope"]}])",
-         "audience_events.rules[0].sources[0]: not one of audience_events.sources"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "url_prefixes": ["example-auto.com"]}])",
-         "audience_events.rules[0].url_prefixes[0]: include a path"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "url_prefixes": ["https://a b/x"]}])",
-         "audience_events.rules[0].url_prefixes[0]: a space"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "hosts": ["https://a.com/"]}])",
-         "audience_events.rules[0].hosts[0]: a host name"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "actions": ["x"], "ttl_days": 4000}])",
-         "audience_events.rules[0].ttl_days: at most 3650"},
-        {sources + R"(, "rules": [)" + rule_head + R"(, "action": ["x"]}])", "action"},
-    }));
-    CAPTURE(events);
-    auto config = parse(
-        config_json({default_campaign("c1")}, "\"audience_events\": {" + events + "}"), "<test>");
-    REQUIRE_FALSE(config);
-    CHECK(config.error().code == errc::invalid_config);
-    CHECK_THAT(config.error().message, Catch::Contains(expected));
-    CHECK_THAT(config.error().message, Catch::StartsWith("<test>: "));
+       "audience_events.pixels[0].actions[0]"},
+      {sources + R"(, "rules": [{"id": "r1", "segment": "seg"}])",
+       "audience_events.rules[0]: matches every event"},
+      {sources + R"(, "rules": [{"id": "r1", "actions": ["x"]}])",
+       "audience_events.rules[0].segment: missing"},
+      {sources + R"(, "rules": [{"id": "r1", "segment": "bad name", "actions": ["x"]}])",
+       "audience_events.rules[0].segment: use 1 to 128"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "actions": ["x"]}, )" + rule_head +
+           R"(, "actions": ["y"]}])",
+       "audience_events.rules[1].id: duplicate"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "sources": ["nope"]}])",
+       "audience_events.rules[0].sources[0]: not one of audience_events.sources"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "url_prefixes": ["example-auto.com"]}])",
+       "audience_events.rules[0].url_prefixes[0]: include a path"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "url_prefixes": ["https://a b/x"]}])",
+       "audience_events.rules[0].url_prefixes[0]: a space"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "hosts": ["https://a.com/"]}])",
+       "audience_events.rules[0].hosts[0]: a host name"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "actions": ["x"], "ttl_days": 4000}])",
+       "audience_events.rules[0].ttl_days: at most 3650"},
+      {sources + R"(, "rules": [)" + rule_head + R"(, "action": ["x"]}])", "action"},
+  }));
+  CAPTURE(events);
+  auto config = parse(
+      config_json({default_campaign("c1")}, "\"audience_events\": {" + events + "}"), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::Contains(expected));
+  CHECK_THAT(config.error().message, Catch::StartsWith("<test>: "));
 
-    SECTION("a good set is accepted") {
-      auto ok = parse(config_json({default_campaign("c1")}, R"("audience_events": {
+  SECTION("a good set is accepted") {
+    auto ok = parse(config_json({default_campaign("c1")}, R"("audience_events": {
         "sources": [{"id": "auto", "max_per_second": 2000}],
         "pixels": [{"id": "px-0123456789abcdef", "source": "auto", "actions": ["page_view"]}],
         "rules": [{"id": "v", "segment": "auto-site-visitor",
                    "url_prefixes": ["https://Example-Auto.com/models/"]},
                   {"id": "b", "segment": "recent-buyer", "ttl_days": 30, "actions": ["purchase"],
                    "sources": ["auto"], "hosts": ["example-auto.com"]}]})"),
-                      "<test>");
-      INFO(error_of(ok));
-      CHECK(ok);
-    }
+                    "<test>");
+    INFO(error_of(ok));
+    CHECK(ok);
   }
+}
