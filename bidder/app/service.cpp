@@ -319,6 +319,16 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       .post_conversions =
           [state](std::string_view body) { return state->conversions->post(body, wall_now()); },
       .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
+      .audience_traffic =
+          [state] {
+            http::audience_traffic t;
+            for (const http::bid_handler* h : state->handlers) {
+              t.requests += h->metrics().requests.load(std::memory_order_relaxed);
+              t.lookups += h->audience().lookups.load(std::memory_order_relaxed);
+              t.found += h->audience().found.load(std::memory_order_relaxed);
+            }
+            return t;
+          },
       .token = options.admin_token};
   // GET /admin/report: the same report as `bidder report`, over the log being written.
   actions.report = [events_dir = std::filesystem::path(options.data_dir) /
