@@ -55,25 +55,17 @@ class compiler {
   const std::function<segment_id(std::string_view)>& resolve_;
 };
 
-// The same search as pricing::find_segment: users hold a handful of segments, so a linear scan
-// of the sorted list beats a binary search.
-inline bool seen(const node& n, std::span<const segment_membership> segments,
-                 unix_seconds now) noexcept {
-  for (const segment_membership& m : segments) {
-    if (m.segment == n.segment)
-      return n.within_seconds == 0 || now - m.last_seen <= n.within_seconds;
-    if (m.segment > n.segment) break;
-  }
-  return false;
-}
-
-// Depth is bounded by compile(): at most 2 * max_depth + 1 frames.
+// Depth is bounded by compile(): at most 2 * max_depth + 1 frames. Leaves are checked in the
+// loop, without a call.
 bool evaluate(const node* nodes, std::size_t at, std::span<const segment_membership> segments,
               unix_seconds now) noexcept {
   const node& n = nodes[at];
-  if (n.kind == node::op::segment) return seen(n, segments, now);
+  if (n.kind == node::op::segment) return detail::seen(n.segment, n.within_seconds, segments, now);
   for (std::size_t child = at + 1; child < n.end; child = nodes[child].end) {
-    const bool value = evaluate(nodes, child, segments, now);
+    const node& c = nodes[child];
+    const bool value = c.kind == node::op::segment
+                           ? detail::seen(c.segment, c.within_seconds, segments, now)
+                           : evaluate(nodes, child, segments, now);
     switch (n.kind) {
       case node::op::all:
         if (!value) return false;
@@ -91,6 +83,41 @@ bool evaluate(const node* nodes, std::size_t at, std::span<const segment_members
   return n.kind != node::op::any;
 }
 
+// Fills the flat lists when the nodes are one group of segments: all(segments..., any(segments),
+// none(segments)...), or one of its parts alone. Two any() groups are not one list: not flat.
+bool flatten(std::span<const node> nodes, std::vector<flat_condition>& all_of,
+             std::vector<flat_condition>& any_of, std::vector<flat_condition>& none_of) {
+  auto leaf = [](const node& n) { return flat_condition{n.segment, n.within_seconds}; };
+  // The children of a group node, when they are all segments.
+  auto segments_under = [&](std::size_t at, std::vector<flat_condition>& out) {
+    for (std::size_t c = at + 1; c < nodes[at].end; ++c) {
+      if (nodes[c].kind != node::op::segment) return false;
+      out.push_back(leaf(nodes[c]));
+    }
+    return true;
+  };
+  auto part = [&](std::size_t at) {
+    switch (nodes[at].kind) {
+      case node::op::segment:
+        all_of.push_back(leaf(nodes[at]));
+        return true;
+      case node::op::all:
+        return segments_under(at, all_of);
+      case node::op::any:
+        return any_of.empty() && segments_under(at, any_of);
+      case node::op::none:
+        return segments_under(at, none_of);
+    }
+    return false;
+  };
+  if (nodes.empty()) return false;
+  if (nodes[0].kind != node::op::all) return part(0);
+  for (std::size_t child = 1; child < nodes[0].end; child = nodes[child].end) {
+    if (!part(child)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 result<program> compile(const group& g,
@@ -99,14 +126,21 @@ result<program> compile(const group& g,
   program p;
   if (g.empty()) return p;
   compiler(resolve).emit_group(g, p.nodes_);
+  p.flat_ = flatten(p.nodes_, p.all_of_, p.any_of_, p.none_of_);
+  if (!p.flat_) {
+    p.all_of_.clear();
+    p.any_of_.clear();
+    p.none_of_.clear();
+  }
   return p;
 }
 
-bool matches(const program& p, std::span<const segment_membership> segments,
-             unix_seconds now) noexcept {
-  if (p.empty()) return true;
-  return evaluate(p.nodes().data(), 0, segments, now);
+namespace detail {
+bool matches_nodes(const node* nodes, std::span<const segment_membership> segments,
+                   unix_seconds now) noexcept {
+  return evaluate(nodes, 0, segments, now);
 }
+}  // namespace detail
 
 bool program::matches_no_segments() const noexcept { return matches(*this, {}, 0); }
 

@@ -15,6 +15,7 @@
 //   if (expression::matches(*p, user_segments, now)) ...
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -44,6 +45,12 @@ struct node {
   op kind = op::segment;
 };
 
+/// A segment condition of a flat program's lists.
+struct flat_condition {
+  segment_id segment = 0;
+  std::int64_t within_seconds = 0;  // 0: ever
+};
+
 class program {
  public:
   /// True for the empty expression: no audience targeting, which matches everyone.
@@ -51,10 +58,17 @@ class program {
   std::span<const node> nodes() const noexcept { return nodes_; }
   /// True when the expression holds for a user with no segment at all (e.g. only none_of).
   bool matches_no_segments() const noexcept;
+  /// True when the expression is one group of segments (every campaign before nesting
+  /// existed): matches() then runs three loops over all_of / any_of / none_of, the bid path's
+  /// fast path, instead of walking the nodes.
+  bool flat() const noexcept { return flat_; }
 
  private:
   friend result<program> compile(const group&, const std::function<segment_id(std::string_view)>&);
+  friend bool matches(const program&, std::span<const segment_membership>, unix_seconds) noexcept;
   std::vector<node> nodes_;
+  bool flat_ = false;
+  std::vector<flat_condition> all_of_, any_of_, none_of_;  // when flat_
 };
 
 /// Compiles a group that passed check(); `resolve` maps each segment name to its id (interning
@@ -63,10 +77,40 @@ class program {
 [[nodiscard]] result<program> compile(const group& g,
                                       const std::function<segment_id(std::string_view)>& resolve);
 
+namespace detail {
+bool matches_nodes(const node* nodes, std::span<const segment_membership> segments,
+                   unix_seconds now) noexcept;
+
+// The user has the segment, seen within the window. Users hold a handful of segments, so a
+// linear scan of the sorted list beats a binary search (as pricing::find_segment).
+inline bool seen(segment_id segment, std::int64_t within_seconds,
+                 std::span<const segment_membership> segments, unix_seconds now) noexcept {
+  for (const segment_membership& m : segments) {
+    if (m.segment == segment) return within_seconds == 0 || now - m.last_seen <= within_seconds;
+    if (m.segment > segment) break;
+  }
+  return false;
+}
+}  // namespace detail
+
 /// True when the user whose memberships are `segments` (sorted by segment id, one entry per
 /// segment, the most recent) matches `p` at `now`. The empty program matches. Bid path: no
-/// allocation, no lock, thread-safe.
-bool matches(const program& p, std::span<const segment_membership> segments,
-             unix_seconds now) noexcept;
+/// allocation, no lock, thread-safe. Inline: the flat case is the auction's inner loop.
+inline bool matches(const program& p, std::span<const segment_membership> segments,
+                    unix_seconds now) noexcept {
+  if (p.flat_) {
+    auto seen = [&](const flat_condition& c) {
+      return detail::seen(c.segment, c.within_seconds, segments, now);
+    };
+    for (const flat_condition& c : p.all_of_) {
+      if (!seen(c)) return false;
+    }
+    if (!p.any_of_.empty() && std::none_of(p.any_of_.begin(), p.any_of_.end(), seen)) {
+      return false;
+    }
+    return std::none_of(p.none_of_.begin(), p.none_of_.end(), seen);
+  }
+  return p.empty() || detail::matches_nodes(p.nodes_.data(), segments, now);
+}
 
 }  // namespace bidder::expression

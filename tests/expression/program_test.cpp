@@ -81,6 +81,11 @@ TEST_CASE("a flat expression compiles to the three loops' shape", "[expression][
   CHECK(nodes[3].end == 6);
   CHECK(nodes[6].kind == node::op::none);
   CHECK(nodes[7].segment == id_of("e"));
+  CHECK(p.flat());
+  CHECK(compiled("not(a, b)").flat());
+  CHECK(compiled("all(a, not(b), not(c))").flat());
+  CHECK_FALSE(compiled("all(a, any(b, c), any(d, e))").flat());  // two any() are not one list
+  CHECK_FALSE(compiled("all(a, any(b, all(c, d)))").flat());
   SECTION("a lone segment is one node") { CHECK(compiled("a@3").nodes().size() == 1); }
   SECTION("any of one is that one") { CHECK(compiled("any(a)").nodes().size() == 1); }
 }
