@@ -109,17 +109,16 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
     if (seed == 0) seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     state->sample =
         std::make_unique<reach_sample>(static_cast<unsigned>(options.reach_sample_rate_log2), seed);
-    if (!state->build_sample()) {
-      return make_error(errc::io_error, "cannot read the audience store at " + options.path);
-    }
   }
   state->warmer = std::thread([raw_state = state.get()] {
     yield_to_bid_threads(background_priority::idle);  // reads only: no lock bids wait on
     raw_state->run_warmer();
   });
   std::unique_ptr<rocksdb_store> store(new rocksdb_store(std::move(state)));
-  if (options.warm_cache_on_open) {
-    if (auto r = store->warm_cache(); !r) return r.error();
+  // One pass over the users warms the cache (when asked and the store fits) and fills the
+  // reach sample: two passes would cost a 10M-key store seconds more at every start.
+  if (!store->impl_->open_scan(options.warm_cache_on_open)) {
+    return make_error(errc::io_error, "cannot read the audience store at " + options.path);
   }
   return store;
 }

@@ -165,14 +165,18 @@ struct rocksdb_store::impl {
   std::thread warmer;
   std::unique_ptr<reach_sample> sample;  // null: none (rocksdb_options::reach_sample_rate_log2)
 
-  // Fills the sample with one scan of the users (at open, before any update can run).
-  bool build_sample() {
-    if (!sample) return true;
+  // At open, one pass over the users: fills the block cache when `warm` and the store fits in
+  // half of it (as warm_all_if_it_fits), and the reach sample (updates cannot run yet).
+  bool open_scan(bool warm) {
+    if (warm && row_cache) rewarm_rows.store(true, std::memory_order_release);
+    const bool fill = warm && fits_in_cache();
+    if (!fill && !sample) return true;
     rocksdb::ReadOptions read;
-    read.fill_cache = false;  // the warm pass decides what stays in the cache
+    read.fill_cache = fill;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
     std::vector<membership_view> views;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!sample) continue;
       const std::string_view key(it->key().data(), it->key().size());
       if (!sample->holds(key)) continue;
       views.clear();
