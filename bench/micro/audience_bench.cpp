@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/micro/generated_members.hpp"
 #include "bidder/audience/member_sorter.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 
@@ -29,29 +30,7 @@ namespace fs = std::filesystem;
 using namespace bidder::audience;
 using clock_type = std::chrono::steady_clock;
 
-std::string key_of(std::uint64_t i) {
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "ifa:%016" PRIx64 "-%08" PRIx64, i * 0x9E3779B97F4A7C15ull,
-                i);
-  return buffer;
-}
-
-// Streams members in key order without holding 10M strings: keys are generated sorted.
-class generated_source final : public member_source {
- public:
-  explicit generated_source(std::vector<std::uint64_t> order) : order_(std::move(order)) {}
-  std::uint64_t size() const noexcept override { return order_.size(); }
-  bool next(member& out) override {
-    if (next_ == order_.size()) return false;
-    out.key = key_of(order_[next_++]);
-    out.last_seen = 1'795'000'000;
-    return true;
-  }
-
- private:
-  std::vector<std::uint64_t> order_;
-  std::size_t next_ = 0;
-};
+using members::key_of;
 
 struct histogram {
   std::vector<std::uint64_t> buckets = std::vector<std::uint64_t>(4096, 0);  // 10 ns buckets
@@ -113,15 +92,8 @@ int main(int argc, char** argv) {
   auto& store = **opened;
 
   // Keys sorted as strings: sort the indices by their key once.
-  std::vector<std::uint64_t> order(users);
-  for (std::uint64_t i = 0; i < users; ++i) order[i] = i;
-  // key_of prints i * C as 16 fixed-width hex digits first, so string order is the numeric
-  // order of i * C (then i): no need to print keys to compare them.
-  std::sort(order.begin(), order.end(), [](std::uint64_t a, std::uint64_t b) {
-    const std::uint64_t ka = a * 0x9E3779B97F4A7C15ull, kb = b * 0x9E3779B97F4A7C15ull;
-    return ka != kb ? ka < kb : a < b;
-  });
-  generated_source source(std::move(order));
+  const std::vector<std::uint64_t> order = members::sorted_order(users);
+  members::generated_source source(order);
   const auto push_start = clock_type::now();
   auto pushed = store.update_segment("bench", update_mode::replace, 0, source, 1'795'000'000);
   const double push_seconds = std::chrono::duration<double>(clock_type::now() - push_start).count();

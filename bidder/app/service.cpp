@@ -327,6 +327,16 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       .post_events =
           [state](std::string_view body) { return state->audience_events->post(body, wall_now()); },
       .forget_more = [state](std::string_view key) { return state->conversions->forget_user(key); },
+      .audience_traffic =
+          [state] {
+            http::audience_traffic t;
+            for (const http::bid_handler* h : state->handlers) {
+              t.requests += h->metrics().requests.load(std::memory_order_relaxed);
+              t.lookups += h->audience().lookups.load(std::memory_order_relaxed);
+              t.found += h->audience().found.load(std::memory_order_relaxed);
+            }
+            return t;
+          },
       .token = options.admin_token};
   // GET /admin/report: the same report as `bidder report`, over the log being written. The
   // events queued before the request are written first, so a report asked for right after a

@@ -53,6 +53,15 @@ result<void> rocksdb_store::add_event_memberships(std::span<const event_membersh
   const rocksdb::Status s = impl_->db->Write(write, &batch);
   if (!s.ok()) return io_error("cannot add event memberships", s);
   for (std::string_view segment : recorded) impl_->recorded_event_segments.emplace(segment);
+  // Reach estimates read the hash sample: the sampled users an event changed are re-read
+  // (1 in 64 of them; off the bid path, on the events' writer thread).
+  if (impl_->sample) {
+    std::vector<std::string> sampled;
+    for (const event_membership& m : memberships) {
+      if (impl_->sample->holds(m.user_key)) sampled.push_back(m.user_key);
+    }
+    impl_->refresh_sample(sampled);
+  }
   return {};
 }
 

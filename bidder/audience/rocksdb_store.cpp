@@ -1,6 +1,7 @@
 #include "bidder/audience/rocksdb_store.hpp"
 
 #include "bidder/audience/rocksdb_store_impl.hpp"
+#include "bidder/expression/program.hpp"
 
 namespace bidder::audience {
 namespace {
@@ -113,13 +114,21 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   state->users = handles[0];
   state->segments = handles[1];
   remove_empty_old_wals(*state->db, options.path);
+  if (options.reach_sample_rate_log2 >= 0) {
+    std::uint64_t seed = options.reach_sample_seed;
+    if (seed == 0) seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    state->sample =
+        std::make_unique<reach_sample>(static_cast<unsigned>(options.reach_sample_rate_log2), seed);
+  }
   state->warmer = std::thread([raw_state = state.get()] {
     yield_to_bid_threads(background_priority::idle);  // reads only: no lock bids wait on
     raw_state->run_warmer();
   });
   std::unique_ptr<rocksdb_store> store(new rocksdb_store(std::move(state)));
-  if (options.warm_cache_on_open) {
-    if (auto r = store->warm_cache(); !r) return r.error();
+  // One pass over the users warms the cache (when asked and the store fits) and fills the
+  // reach sample: two passes would cost a 10M-key store seconds more at every start.
+  if (!store->impl_->open_scan(options.warm_cache_on_open)) {
+    return make_error(errc::io_error, "cannot read the audience store at " + options.path);
   }
   return store;
 }
@@ -152,6 +161,10 @@ result<void> rocksdb_store::write_user(std::string_view user_key,
       impl_->db->Put(rocksdb::WriteOptions(), impl_->users,
                      rocksdb::Slice(user_key.data(), user_key.size()), value);
   if (!status.ok()) return io_error("cannot write user", status);
+  if (impl_->sample && impl_->sample->holds(user_key)) {
+    std::vector<membership_view> views;
+    if (decode_memberships(value, 0, views)) impl_->sample->put(user_key, views);
+  }
   return {};
 }
 
@@ -226,6 +239,7 @@ result<bool> rocksdb_store::forget_user(std::string_view user_key) {
   write.sync = true;  // a deletion request must survive a crash once acknowledged
   s = impl_->db->Write(write, &batch);
   if (!s.ok()) return io_error("cannot forget user", s);
+  if (impl_->sample) impl_->sample->erase(user_key);
   return existed;
 }
 
@@ -238,6 +252,65 @@ result<void> rocksdb_store::compact() {
 }
 
 const std::string& rocksdb_store::path() const noexcept { return impl_->path; }
+
+result<reach_estimate> rocksdb_store::estimate_reach(const expression::group& g,
+                                                     estimate_method method, unix_seconds now) {
+  if (auto r = expression::check(g); !r) return make_error(errc::invalid_field, r.error().message);
+  reach_sample* sample = impl_->sample.get();
+  if (method == estimate_method::sample && sample == nullptr) {
+    return make_error(errc::unsupported,
+                      "this store keeps no reach sample; ask for an exact count");
+  }
+  reach_estimate out;
+  if (sample != nullptr && method != estimate_method::exact) {
+    out.scale = sample->scale();
+    out.sampled_keys = sample->keys();
+    if (method == estimate_method::sample || out.sampled_keys * out.scale > exact_scan_max_keys) {
+      out.sampled_matched = sample->count(g, now);
+      out.matched = out.sampled_matched * out.scale;
+      const reach_bounds bounds = reach_interval(out.sampled_matched, out.scale);
+      out.low = bounds.low;
+      out.high = bounds.high;
+      out.stored_keys = out.sampled_keys * out.scale;
+      out.exact = out.scale == 1;
+      return out;
+    }
+  }
+  // Exact: every stored key, its memberships mapped to the expression's own segment ids.
+  segment_dictionary names;
+  auto program = expression::compile(g, [&](std::string_view name) { return names.intern(name); });
+  if (!program) return make_error(errc::invalid_field, program.error().message);
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;  // a full pass must not evict what bids need
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read, impl_->users));
+  std::vector<membership_view> views;
+  std::vector<segment_membership> live;
+  out = {};
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    views.clear();
+    if (!decode_memberships(std::string_view(it->value().data(), it->value().size()), now, views)) {
+      continue;  // a corrupt value: the bid path treats the user as unknown too
+    }
+    // A key whose memberships all expired or were removed is no one's reach.
+    if (views.empty()) continue;
+    live.clear();
+    for (const membership_view& v : views) {
+      if (auto id = names.find(v.segment)) live.push_back({*id, v.last_seen});
+    }
+    std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+      return a.segment != b.segment ? a.segment < b.segment : a.last_seen > b.last_seen;
+    });
+    live.erase(std::unique(live.begin(), live.end(),
+                           [](const auto& a, const auto& b) { return a.segment == b.segment; }),
+               live.end());
+    ++out.stored_keys;
+    if (expression::matches(*program, live, now)) ++out.matched;
+  }
+  if (!it->status().ok()) return io_error("cannot read the audience store", it->status());
+  out.low = out.high = out.matched;
+  out.exact = true;
+  return out;
+}
 
 result<void> rocksdb_store::warm_cache() {
   if (!impl_->warm_all_if_it_fits()) {

@@ -31,6 +31,7 @@
 #include <string>
 #include <thread>
 
+#include "bidder/audience/reach_sample.hpp"
 #include "bidder/audience/rocksdb_plugins.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/core/background_thread.hpp"
@@ -167,6 +168,46 @@ struct rocksdb_store::impl {
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::shared_ptr<rocksdb::Cache> row_cache;  // null: none
   std::thread warmer;
+  std::unique_ptr<reach_sample> sample;  // null: none (rocksdb_options::reach_sample_rate_log2)
+
+  // At open, one pass over the users: fills the block cache when `warm` and the store fits in
+  // half of it (as warm_all_if_it_fits), and the reach sample (updates cannot run yet).
+  bool open_scan(bool warm) {
+    if (warm && row_cache) rewarm_rows.store(true, std::memory_order_release);
+    const bool fill = warm && fits_in_cache();
+    if (!fill && !sample) return true;
+    rocksdb::ReadOptions read;
+    read.fill_cache = fill;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
+    std::vector<membership_view> views;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!sample) continue;
+      const std::string_view key(it->key().data(), it->key().size());
+      if (!sample->holds(key)) continue;
+      views.clear();
+      if (decode_memberships(std::string_view(it->value().data(), it->value().size()), 0, views)) {
+        sample->put(key, views);
+      }
+    }
+    return it->status().ok();
+  }
+
+  // Re-reads sampled keys an update changed. A read error leaves that key's old data in the
+  // sample: estimates drift by one key, the store is unaffected.
+  void refresh_sample(const std::vector<std::string>& keys) {
+    if (!sample) return;
+    std::string value;
+    std::vector<membership_view> views;
+    for (const std::string& key : keys) {
+      const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), users, key, &value);
+      views.clear();
+      if (got.IsNotFound()) {
+        sample->erase(key);
+      } else if (got.ok() && decode_memberships(value, 0, views)) {
+        sample->put(key, views);
+      }
+    }
+  }
 
   // Reads, off the bid path, what bids found missing from memory, so the next bid finds it.
   void run_warmer() {

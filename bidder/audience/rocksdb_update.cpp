@@ -84,16 +84,23 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
     }
     touched.emplace_back(key);
   };
+  // The sampled keys this update changes, re-read into the reach sample once it is applied.
+  std::vector<std::string> sampled;
+  auto note_sampled = [&](std::string_view key) {
+    if (impl_->sample && impl_->sample->holds(key)) sampled.emplace_back(key);
+  };
   auto add = [&](const member& m) -> rocksdb::Status {
     ++entries;
     ++result.written;  // added, or refreshed
     touch(m.key);
+    note_sampled(m.key);
     const unix_seconds expires = ttl_seconds > 0 ? m.last_seen + ttl_seconds : 0;
     return users_writer.Merge(m.key, add_operand(segment, m.last_seen, expires));
   };
   auto remove = [&](std::string_view key) -> rocksdb::Status {
     ++entries;
     touch(key);
+    note_sampled(key);
     return users_writer.Merge(rocksdb::Slice(key.data(), key.size()), remove_operand(segment));
   };
   // Which of the file's members are already in the segment decides what to write and keeps the
@@ -211,6 +218,7 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
 
   s = db.IngestExternalFiles(ingest);
   if (!s.ok()) return io_error("cannot apply update", s);
+  impl_->refresh_sample(sampled);
   // Ingested files are not in the block cache, and bids never read the disk. When the store is
   // kept in memory (it fits in the cache), a few users written: a Get of each caches their
   // blocks, the new file's and the older files' under it. Many: the whole store is warmed

@@ -16,6 +16,7 @@
 
 #include "bidder/audience/member_sorter.hpp"
 #include "bidder/audience/store.hpp"
+#include "bidder/expression/expression.hpp"
 
 namespace bidder::audience {
 
@@ -49,6 +50,30 @@ struct event_membership {
   std::string segment;
   unix_seconds last_seen = 0;
   unix_seconds expires_at = 0;  // 0: never
+};
+
+/// How estimate_reach() counts.
+enum class estimate_method : std::uint8_t {
+  automatic,  // exact when the store holds at most exact_scan_max_keys keys, else the sample
+  exact,      // a scan of every stored key (about 1 s per 3 million keys: control plane)
+  sample,     // the hash sample (reach_sample.hpp), whatever the store's size
+};
+
+/// Stores up to this many keys are counted exactly by estimate_method::automatic: their scan
+/// takes under ~100 ms.
+inline constexpr std::uint64_t exact_scan_max_keys = 250'000;
+
+/// How many stored keys match an audience expression. A user stored under several keys
+/// (user:, ifa:, ...) counts once per key; a key whose memberships all expired or were removed
+/// does not count (nor is it in stored_keys).
+struct reach_estimate {
+  std::uint64_t matched = 0;        // keys that match: counted, or the sample's estimate
+  std::uint64_t low = 0, high = 0;  // 95% interval of `matched` (both equal to it when exact)
+  bool exact = false;
+  std::uint64_t stored_keys = 0;      // keys in the store (estimated the same way when not exact)
+  std::uint64_t sampled_keys = 0;     // keys in the sample (sample only)
+  std::uint64_t sampled_matched = 0;  // of them, those that match (sample only)
+  std::uint64_t scale = 1;            // each key is in the sample with probability 1/scale
 };
 
 class segment_store : public store {
@@ -94,6 +119,16 @@ class segment_store : public store {
   [[nodiscard]] virtual result<void> compact() = 0;
   /// The store's directory (pushes sort inside it, so their runs share its disk).
   virtual const std::string& path() const noexcept = 0;
+
+  /// How many stored keys match `g` at `now` (expired memberships do not count). Errors:
+  /// invalid_field (`g` fails expression::check), unsupported (no sample, method sample),
+  /// io_error. Blocks for the scan when exact.
+  [[nodiscard]] virtual result<reach_estimate> estimate_reach(const expression::group& g,
+                                                              estimate_method method,
+                                                              unix_seconds now) {
+    (void)g, (void)method, (void)now;
+    return make_error(errc::unsupported, "this audience store cannot estimate reach");
+  }
 
   struct cache_usage {
     std::size_t block_cache_bytes = 0, block_cache_capacity = 0;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "bidder/config/audience_events.hpp"
+#include "bidder/config/audience_expression.hpp"
 #include "bidder/core/names.hpp"
 
 namespace bidder::config {
@@ -191,21 +192,16 @@ class campaign_checker {
     return {};
   }
 
+  // Nested groups, names, recency, depth and size: config/audience_expression.hpp.
   result<void> check_audience() const {
-    const auto& audience = c_.targeting().audience();
-    auto check_list = [&](const auto& list, std::string_view name) -> result<void> {
-      for (int i = 0; i < list.size(); ++i) {
-        if (list[i].segment().empty()) {
-          return fail(
-              "targeting.audience." + std::string(name) + "[" + std::to_string(i) + "].segment",
-              "missing");
-        }
-      }
-      return {};
-    };
-    if (auto r = check_list(audience.all_of(), "all_of"); !r) return r;
-    if (auto r = check_list(audience.any_of(), "any_of"); !r) return r;
-    return check_list(audience.none_of(), "none_of");
+    auto tree = audience_expression(c_.targeting().audience());
+    if (!tree) return fail_whole(tree.error().message);
+    return {};
+  }
+
+  result<void> fail_whole(std::string_view what) const {
+    return make_error(errc::invalid_config,
+                      "campaign " + quoted(c_.id()) + ": " + std::string(what));
   }
 
   const Campaign& c_;

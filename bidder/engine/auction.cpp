@@ -6,6 +6,7 @@
 
 #include "bidder/core/sorted_lists.hpp"
 #include "bidder/engine/request_user_keys.hpp"
+#include "bidder/expression/program.hpp"
 #include "bidder/notice/notice_url.hpp"
 #include "bidder/privacy/tcf_consent.hpp"
 
@@ -349,15 +350,7 @@ void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request&
 }
 
 bool auction::audience_matches(const compiled_campaign& c, unix_seconds now) const {
-  auto seen = [&](const segment_condition& cond) {
-    return pricing::seen_within(pricing::find_segment(segments_, cond.segment), cond.within_days,
-                                now);
-  };
-  for (const segment_condition& cond : c.all_of) {
-    if (!seen(cond)) return false;
-  }
-  if (!c.any_of.empty() && std::none_of(c.any_of.begin(), c.any_of.end(), seen)) return false;
-  return std::none_of(c.none_of.begin(), c.none_of.end(), seen);
+  return expression::matches(c.audience, segments_, now);
 }
 
 bool auction::campaign_eligible(const snapshot& snap, std::uint32_t index,

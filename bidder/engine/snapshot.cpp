@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "bidder/config/audience_expression.hpp"
 #include "bidder/core/sorted_lists.hpp"
 #include "bidder/openrtb/normalize.hpp"
 
@@ -13,13 +14,6 @@ std::string lower_case(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-template <class Repeated>
-std::vector<segment_condition> conditions(const Repeated& list, segment_dictionary& segments) {
-  std::vector<segment_condition> out;
-  for (const auto& c : list) out.push_back({segments.intern(c.segment()), c.within_days()});
   return out;
 }
 
@@ -315,10 +309,15 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
         out.exchange_mask |= std::uint64_t{1} << *i;
       }
     }
-    out.all_of = conditions(t.audience().all_of(), snap->segments);
-    out.any_of = conditions(t.audience().any_of(), snap->segments);
-    out.none_of = conditions(t.audience().none_of(), snap->segments);
-    out.needs_audience = !out.all_of.empty() || !out.any_of.empty() || !out.none_of.empty();
+    auto audience = config::audience_expression(t.audience());
+    if (!audience) return make_error(errc::invalid_config, who + audience.error().message);
+    auto program = expression::compile(
+        *audience, [&](std::string_view name) { return snap->segments.intern(name); });
+    if (!program) return make_error(errc::invalid_config, who + program.error().message);
+    out.audience = std::move(*program);
+    // Any condition at all, even one only none_of can satisfy, needs the user's data: without
+    // it "not in recent-buyers" cannot be told apart from "unknown".
+    out.needs_audience = !out.audience.empty();
     out.budget = compile_budget(c);
     for (const auto& cap : c.frequency_caps()) {
       out.frequency_caps.push_back({cap.max_impressions(), compile_period(cap.period())});

@@ -26,6 +26,7 @@
 #include "bidder/core/string_map.hpp"
 #include "bidder/engine/targeting_index.hpp"
 #include "bidder/engine/third_party_data.hpp"
+#include "bidder/expression/program.hpp"
 #include "bidder/openrtb/bid_response.hpp"
 #include "bidder/pricing/model.hpp"
 #include "bidder/pricing/registry.hpp"
@@ -37,11 +38,6 @@
 namespace bidder::engine {
 
 enum class media_kind : std::uint8_t { banner, video, audio, native };
-
-struct segment_condition {
-  segment_id segment = 0;
-  std::uint32_t within_days = 0;
-};
 
 struct compiled_creative {
   std::uint32_t campaign = 0;  // index into snapshot::campaigns
@@ -74,7 +70,8 @@ struct compiled_campaign {
   std::vector<std::string> countries, regions, zips, os_lower;
   std::vector<std::int32_t> device_types;
   std::vector<std::string> site_allow, site_block, app_allow, app_block, deal_ids;
-  std::vector<segment_condition> all_of, any_of, none_of;
+  /// targeting.audience compiled against `snapshot::segments` (empty: no audience targeting).
+  expression::program audience;
   bool needs_audience = false;  // any audience condition at all
   std::unique_ptr<pricing::model> model;
   std::string pricing_name;  // the model's name (config pricing.name), for the event log

@@ -112,7 +112,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
     if (!authorised(req.base(), res)) return steady_clock::time_point::max();
     if (actions_.store != nullptr &&
-        serve_audience_api(*actions_.store, req, res, actions_.forget_more)) {
+        (serve_reach_api(*actions_.store, req, res, actions_.audience_traffic) ||
+         serve_audience_api(*actions_.store, req, res, actions_.forget_more))) {
       return steady_clock::time_point::max();
     }
     if (target == "/healthz") {
@@ -184,7 +185,9 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     } else {
       text(res, bhttp::status::not_found,
            "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences, "
-           "POST /admin/conversions, POST /admin/events\n");
+           "/admin/audience/estimate, "
+           "POST /admin/conversions, POST /admin/events
+");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

@@ -17,6 +17,7 @@
 #include "bidder/audience/segment_store.hpp"
 #include "bidder/core/error.hpp"
 #include "bidder/http/audience_api.hpp"
+#include "bidder/http/reach_api.hpp"
 #include "bidder/http/server.hpp"
 
 namespace bidder::http {
@@ -44,6 +45,9 @@ struct admin_actions {
   /// DELETE /admin/users/{id} also forgets what this holds of the user (the touches that
   /// attribution keeps); true when there was anything. Null: nothing more to forget.
   forget_hook forget_more;
+  /// GET/POST /admin/audience/estimate (reach_api.hpp) reads the bid path's audience counters
+  /// with it. Null: the estimate has no "bid_traffic".
+  traffic_reader audience_traffic{};
   /// When non-empty, the bearer token every request but /healthz must carry.
   std::string token;
   /// GET /admin/report: the answer to its query string (without '?'). Reads the event log, so

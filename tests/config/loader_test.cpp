@@ -289,6 +289,61 @@ TEST_CASE("invalid campaign values are named", "[config][unit]") {
   CHECK_THAT(config.error().message, Catch::Contains(expected));
 }
 
+TEST_CASE("combined audience expressions nest and are checked field by field", "[config][unit]") {
+  link_builtin_models();
+  SECTION("a two-level expression with recency and third-party names loads") {
+    auto config = parse(config_json({with(default_campaign("c1"), "targeting", R"({"audience": {
+          "all_of": [{"segment": "car-intender", "within_days": 10},
+                     {"expression": {"any_of": [{"segment": "affluent-zip"},
+                                                {"segment": "3p:acme:123"}]}}],
+          "none_of": [{"expression": {"all_of": [{"segment": "recent-buyer", "within_days": 30},
+                                                 {"segment": "ev:converted"}]}}]}})")}),
+                        "<test>");
+    INFO(error_of(config));
+    REQUIRE(config);
+    const auto& audience = (*config)->campaigns(0).targeting().audience();
+    CHECK(audience.all_of(1).expression().any_of(1).segment() == "3p:acme:123");
+  }
+  const std::string deep = R"({"expression": {"all_of": [{"expression": {"all_of": [
+      {"expression": {"all_of": [{"expression": {"all_of": [{"segment": "x"}]}}]}}]}}]}})";
+  std::string many = R"({"audience": {"any_of": [)";
+  for (int i = 0; i < 65; ++i)
+    many += (i ? "," : "") + std::string(R"({"segment": "s)") + std::to_string(i) + "\"}";
+  many += "]}}";
+  const auto [audience, expected] = GENERATE_COPY(table<std::string, std::string>({
+      {R"({"audience": {"all_of": [{"expression": {}}]}})",
+       "<test>: campaign \"c1\": targeting.audience.all_of[0].expression: an empty group matches "
+       "no one"},
+      {R"({"audience": {"any_of": [{"segment": "a", "expression": {"all_of": [{"segment": "b"}]}}]}})",
+       "<test>: campaign \"c1\": targeting.audience.any_of[0]: give either segment or expression, "
+       "not both"},
+      {R"({"audience": {"none_of": [{"within_days": 3, "expression": {"all_of": [{"segment": "b"}]}}]}})",
+       "<test>: campaign \"c1\": targeting.audience.none_of[0].within_days: applies to a segment"},
+      {R"({"audience": {"all_of": [{"expression": {"any_of": [{"segment": "ok"}, {"segment": "no way"}]}}]}})",
+       "<test>: campaign \"c1\": targeting.audience.all_of[0].expression.any_of[1].segment: \"no "
+       "way\" is not a segment name"},
+      {R"({"audience": {"all_of": [{"expression": {"any_of": [{}]}}]}})",
+       "<test>: campaign \"c1\": targeting.audience.all_of[0].expression.any_of[0].segment: "
+       "missing"},
+      {R"({"audience": {"all_of": [{"segment": "a", "within_days": 40000}]}})",
+       "<test>: campaign \"c1\": targeting.audience.all_of[0].within_days: at most 36500"},
+      {R"({"audience": {"all_of": [)" + deep + "]}}",
+       "<test>: campaign \"c1\": targeting.audience.all_of[0].expression.all_of[0].expression."
+       "all_of[0].expression.all_of[0].expression: nested deeper than 4 levels"},
+      {many, "<test>: campaign \"c1\": targeting.audience: 65 conditions; at most 64"},
+      {R"({"audience": {"all_of": [{"expression": {"any_off": []}}]}})",
+       "<test>: campaign \"c1\": "},
+  }));
+  CAPTURE(audience);
+  auto config = parse(config_json({with(default_campaign("c1"), "targeting", audience)}), "<test>");
+  REQUIRE_FALSE(config);
+  CHECK(config.error().code == errc::invalid_config);
+  CHECK_THAT(config.error().message, Catch::StartsWith(expected));
+  if (audience.find("any_off") != std::string::npos) {
+    CHECK_THAT(config.error().message, Catch::Contains("any_off"));
+  }
+}
+
 TEST_CASE("a campaign currency without a rate is refused", "[config][unit]") {
   link_builtin_models();
   auto config = parse(config_json({with(default_campaign("c1"), "currency", "\"EUR\"")}), "<test>");

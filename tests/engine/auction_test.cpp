@@ -654,6 +654,69 @@ TEST_CASE("an audience campaign bids only for users in its segment within the wi
   }
 }
 
+TEST_CASE("a two-level audience expression is honoured through the snapshot", "[engine][unit]") {
+  // all(car@10, any(affluent, 3p:acme:123), not(all(buyer@30, ev:converted)))
+  auto snap = build({with(campaign("combined", 6), "targeting", R"({"audience": {
+      "all_of": [{"segment": "car", "within_days": 10},
+                 {"expression": {"any_of": [{"segment": "affluent"},
+                                            {"segment": "3p:acme:123"}]}}],
+      "none_of": [{"expression": {"all_of": [{"segment": "buyer", "within_days": 30},
+                                             {"segment": "ev:converted"}]}}]}})")});
+  REQUIRE(snap->campaigns[0].needs_audience);
+  fixture f;
+  f.request.user_id = "u-1";
+  SECTION("car recently and a third-party segment: bids") {
+    f.store.add("user:u-1", {{"car", now_s - 2 * day}, {"3p:acme:123", now_s - 400 * day}});
+    CHECK(f.bid_on(*snap).cid == "combined");
+  }
+  SECTION("car too long ago: no bid") {
+    f.store.add("user:u-1", {{"car", now_s - 11 * day}, {"affluent", now_s}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("neither any_of segment: no bid") {
+    f.store.add("user:u-1", {{"car", now_s}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("a recent buyer who converted is excluded") {
+    f.store.add(
+        "user:u-1",
+        {{"car", now_s}, {"affluent", now_s}, {"buyer", now_s - 5 * day}, {"ev:converted", now_s}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("a buyer long ago who converted is not excluded (recency inside the nested group)") {
+    f.store.add("user:u-1", {{"car", now_s},
+                             {"affluent", now_s},
+                             {"buyer", now_s - 50 * day},
+                             {"ev:converted", now_s}});
+    CHECK(f.bid_on(*snap).cid == "combined");
+  }
+  SECTION("segments split over two of the user's ids still combine") {
+    f.request.buyeruid = "b-1";
+    f.store.add("buyeruid:b-1", {{"car", now_s - day}});
+    f.store.add("user:u-1", {{"affluent", now_s}});
+    CHECK(f.bid_on(*snap).cid == "combined");
+  }
+}
+
+TEST_CASE("a campaign of exclusions only still needs audience data", "[engine][unit]") {
+  auto snap = build({with(campaign("exclusions", 6), "targeting", R"({"audience": {
+      "none_of": [{"expression": {"any_of": [{"segment": "buyer"}, {"segment": "churned"}]}}]}})")});
+  REQUIRE(snap->campaigns[0].needs_audience);
+  REQUIRE(snap->needs_audience_lookup);
+  CHECK(snap->campaigns[0].audience.matches_no_segments());
+  fixture f;
+  f.request.user_id = "u-1";
+  SECTION("an unknown user matches") { CHECK(f.bid_on(*snap).cid == "exclusions"); }
+  SECTION("a churned user does not") {
+    f.store.add("user:u-1", {{"churned", now_s}});
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("without consent to use audience data it does not bid") {
+    f.request.coppa = true;
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+}
+
 TEST_CASE("privacy signals stop audience bids without reading the store", "[engine][unit]") {
   auto snap = build({
       with(campaign("audience", 8), "targeting",

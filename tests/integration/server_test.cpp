@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -665,6 +666,32 @@ TEST_CASE("bad serve flags exit 2 with what the flag takes, before anything star
   CHECK_THAT(output, Catch::Contains("usage:"));
 }
 
+TEST_CASE("bidder audience estimate shows a bad expression's mistake without asking the bidder",
+          "[integration][process]") {
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  // --admin names a port nothing listens on: each case must be refused before any connection.
+  const auto c = GENERATE(values<bad_case>({
+      {{"all(car-intender@10 any(affluent))"},
+       "EXPR: at 21: expected ',' or ')'\n  all(car-intender@10 any(affluent))\n"
+       "                      ^"},
+      {{"some(a)"}, "EXPR: at 1: unknown group \"some\""},
+      {{"a@0"}, "EXPR: at 3: days after '@': 1 to 36500"},
+      {{"all(a, any(b, all(c, not(d, any(e)))))"}, "at 29: nested deeper than 4 levels"},
+      {{"a", "b"}, "estimate takes one EXPR"},
+      {{}, "estimate takes one EXPR"},
+      {{"a", "--method", "fast"}, "--method: use auto, exact or sample"},
+  }));
+  std::vector<std::string> args{"audience", "estimate", "--admin", "http://127.0.0.1:1"};
+  args.insert(args.end(), c.args.begin(), c.args.end());
+  const auto [code, output] = run_bidder(args);
+  INFO(output);
+  CHECK(code == 2);
+  CHECK_THAT(output, Catch::Contains(c.message));
+}
+
 TEST_CASE("bidder version names the commit it was built from", "[integration][process]") {
   const auto [code, output] = run_bidder({"version"});
   CHECK(code == 0);
@@ -924,6 +951,68 @@ TEST_CASE("the audience API answers bad requests with their 4xx", "[integration]
   }
 }
 
+TEST_CASE("reach estimates answer over the admin API, exact on the demo store",
+          "[integration][audience]") {
+  running_service server;
+  // The demo users: user:demo-car-buyer (auto-site-visitor 2 days ago, old-car-owner 30 days
+  // ago) and an ifa (auto-site-visitor 20 days ago).
+  auto estimate = [&](const std::string& method, const std::string& target,
+                      const std::string& body = "") {
+    const http_reply reply = admin_call(server.admin(), method, target, body);
+    INFO(method << " " << target << ": " << reply.body);
+    REQUIRE(reply.status == 200);
+    CHECK(reply.headers.at("content-type") == "application/json");
+    return json::parse(reply.body).as_object();
+  };
+  const json::object all = estimate("GET", "/admin/audience/estimate?expr=auto-site-visitor");
+  CHECK(all.at("exact").as_bool());
+  CHECK(number(all.at("matched")) == 2);
+  CHECK(number(all.at("low")) == 2);
+  CHECK(number(all.at("high")) == 2);
+  CHECK(number(all.at("stored_keys")) == 2);
+  CHECK(all.at("expression").as_string() == "all(auto-site-visitor)");
+  CHECK_THAT(std::string(all.at("counts").as_string()), Catch::Contains("once per id"));
+  REQUIRE(all.contains("bid_traffic"));
+
+  CHECK(number(estimate("GET", "/admin/audience/estimate?expr=auto-site-visitor%4010")
+                   .at("matched")) == 1);
+  const json::object nested =
+      estimate("POST", "/admin/audience/estimate",
+               "all(any(auto-site-visitor, 3p:acme:1), not(all(old-car-owner@60, "
+               "auto-site-visitor@5)))");
+  CHECK(number(nested.at("matched")) == 1);  // the ifa: the car buyer is excluded
+  const auto& unknown = nested.at("unknown_segments").as_array();
+  CHECK(std::find(unknown.begin(), unknown.end(), json::value("3p:acme:1")) != unknown.end());
+
+  const json::object sampled =
+      estimate("GET", "/admin/audience/estimate?expr=auto-site-visitor&method=sample");
+  CHECK_FALSE(sampled.at("exact").as_bool());
+  CHECK(number(sampled.at("sample_rate")) == 64);
+  CHECK(number(sampled.at("low")) <= 2);
+  CHECK(number(sampled.at("high")) >= 2);
+
+  struct bad_case {
+    std::string method, target, body, error;
+    unsigned status;
+  };
+  const std::vector<bad_case> cases = {
+      {"GET", "/admin/audience/estimate", "", "expr: missing", 400},
+      {"GET", "/admin/audience/estimate?expr=all(a,", "", "expr: at 7: expected a segment", 400},
+      {"POST", "/admin/audience/estimate", "any(a, b", "expr: at 9: expected ',' or ')'", 400},
+      {"POST", "/admin/audience/estimate", "", "expr: at 1: empty expression", 400},
+      {"GET", "/admin/audience/estimate?expr=a&method=fast", "", "method: use auto", 400},
+      {"GET", "/admin/audience/estimate?expr=%zz", "", "expr: malformed", 400},
+      {"PUT", "/admin/audience/estimate", "a", "use GET", 405},
+      {"POST", "/admin/audience/estimate", std::string(9000, 'a'), "longer than 8192", 413},
+  };
+  for (const bad_case& c : cases) {
+    INFO(c.method << " " << c.target);
+    const http_reply reply = admin_call(server.admin(), c.method, c.target, c.body);
+    CHECK(reply.status == c.status);
+    CHECK_THAT(reply.body, Catch::Contains(c.error));
+  }
+}
+
 TEST_CASE("with an admin token every admin path but /healthz needs the bearer token",
           "[integration][audience]") {
   custom_service server([](bidder::app::serve_options& o) { o.admin_token = "s3cret"; });
@@ -945,6 +1034,8 @@ TEST_CASE("with an admin token every admin path but /healthz needs the bearer to
   CHECK(admin_call(admin, "GET", "/healthz").status == 200);
   CHECK(admin_call(admin, "GET", "/metrics").status == 401);
   CHECK(admin_call(admin, "POST", "/admin/reload").status == 401);
+  CHECK(admin_call(admin, "GET", "/admin/audience/estimate?expr=cars").status == 401);
+  CHECK(admin_call(admin, "GET", "/admin/audience/estimate?expr=cars", "", good).status == 200);
 
   CHECK(admin_call(admin, "PUT", "/admin/audiences/cars?mode=add", "newbie\n").status == 401);
   CHECK(admin_call(admin, "DELETE", "/admin/users/demo-car-buyer").status == 401);
