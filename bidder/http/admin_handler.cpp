@@ -186,8 +186,7 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       text(res, bhttp::status::not_found,
            "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences, "
            "/admin/audience/estimate, "
-           "POST /admin/conversions, POST /admin/events
-");
+           "POST /admin/conversions, POST /admin/events\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

@@ -954,7 +954,7 @@ TEST_CASE("the audience API answers bad requests with their 4xx", "[integration]
 TEST_CASE("reach estimates answer over the admin API, exact on the demo store",
           "[integration][audience]") {
   running_service server;
-  // The demo users: user:demo-car-buyer (auto-site-visitor 2 days ago, old-car-owner 30 days
+  // The demo users: user:demo-car-buyer (auto-site-visitor 2 days ago, old-luxury-car-owner 30 days
   // ago) and an ifa (auto-site-visitor 20 days ago).
   auto estimate = [&](const std::string& method, const std::string& target,
                       const std::string& body = "") {
@@ -978,7 +978,7 @@ TEST_CASE("reach estimates answer over the admin API, exact on the demo store",
                    .at("matched")) == 1);
   const json::object nested =
       estimate("POST", "/admin/audience/estimate",
-               "all(any(auto-site-visitor, 3p:acme:1), not(all(old-car-owner@60, "
+               "all(any(auto-site-visitor, 3p:acme:1), not(all(old-luxury-car-owner@60, "
                "auto-site-visitor@5)))");
   CHECK(number(nested.at("matched")) == 1);  // the ifa: the car buyer is excluded
   const auto& unknown = nested.at("unknown_segments").as_array();
