@@ -656,17 +656,21 @@ TEST_CASE("an audience campaign bids only for users in its segment within the wi
 
 TEST_CASE("a two-level audience expression is honoured through the snapshot", "[engine][unit]") {
   // all(car@10, any(affluent, 3p:acme:123), not(all(buyer@30, ev:converted)))
-  auto snap = build({with(campaign("combined", 6), "targeting", R"({"audience": {
+  auto snap =
+      build({with(campaign("combined", 6), "targeting", R"({"audience": {
       "all_of": [{"segment": "car", "within_days": 10},
                  {"expression": {"any_of": [{"segment": "affluent"},
                                             {"segment": "3p:acme:123"}]}}],
       "none_of": [{"expression": {"all_of": [{"segment": "buyer", "within_days": 30},
-                                             {"segment": "ev:converted"}]}}]}})")});
+                                             {"segment": "ev:converted"}]}}]}})")},
+            default_settings + R"(, "data_providers": [{"id": "acme", "data_ids": ["7"]}])");
   REQUIRE(snap->campaigns[0].needs_audience);
   fixture f;
   f.request.user_id = "u-1";
-  SECTION("car recently and a third-party segment: bids") {
-    f.store.add("user:u-1", {{"car", now_s - 2 * day}, {"3p:acme:123", now_s - 400 * day}});
+  SECTION("car recently (first-party) and acme's segment 123 in the request: bids") {
+    f.store.add("user:u-1", {{"car", now_s - 2 * day}});
+    f.request.data_segments.push_back(
+        {"7", "", 0, bidder::openrtb::data_origin::user, std::string_view("123")});
     CHECK(f.bid_on(*snap).cid == "combined");
   }
   SECTION("car too long ago: no bid") {
