@@ -63,7 +63,11 @@ class service {
   [[nodiscard]] result<std::string> reload();
   /// Waits until the touches and pixel conversions queued so far are applied (tests, tools).
   void flush_conversions();
-  /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops.
+  /// From now on GET /readyz answers 503 "draining" while both ports keep serving, so load
+  /// balancers and Kubernetes move traffic away before stop() closes the ports. Idempotent.
+  void begin_drain() noexcept;
+  /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops. Calls
+  /// begin_drain() first.
   void stop(std::chrono::milliseconds grace);
 
  private:
