@@ -1948,7 +1948,7 @@ TEST_CASE("GET /admin/report answers the event log's report with the admin token
   for (const auto& [query_string, reason] : std::vector<std::pair<std::string, std::string>>{
            {"from=2026-02-30", "from: "},
            {"to=tomorrow", "to: "},
-           {"group_by=segment", "group_by: "},
+           {"group_by=weather", "group_by: "},
            {"format=xml", "format "},
            {"campaign=", "campaign: "},
            {"exchange=x1&exchange=x2", "exchange: given twice"},
