@@ -4,7 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -28,14 +30,17 @@ constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
                [--data-dir DIR] [--threads N] [--shed-queued-ms MS] [--shed-busy PERCENT]
                [--audience-cache-mb MB] [--audience-row-cache-mb MB]
-               [--request-timeout-ms MS] [--max-connections N]
+               [--request-timeout-ms MS] [--max-connections N] [--drain-delay-ms MS]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
       --threads <cores> --shed-queued-ms 1 (a bid request that waited longer for its thread is
       answered 204; 0: never) --shed-busy 98 (a bid thread busy that % of 10 ms answers bid
       requests 204 until it catches up; 0: never). SIGHUP or POST /admin/reload re-reads the config;
-      SIGTERM/SIGINT finish in-flight requests and exit 0.
+      SIGTERM/SIGINT finish in-flight requests and exit 0. GET /readyz on the admin port is 503
+      from the signal on; --drain-delay-ms 0 (up to 600000) keeps both ports serving that long
+      after it, so load balancers see /readyz fail before the ports close (a second signal
+      ends the wait). See docs/deploy.md.
       Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
       on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
       look-ups; about 150 bytes per user, see docs/audience.md).
@@ -77,6 +82,7 @@ int fail_usage(std::string_view message) {
 
 int serve(const std::vector<std::string_view>& args) {
   serve_options options;
+  std::chrono::milliseconds drain_delay{0};
   if (const char* token = std::getenv("BIDDER_ADMIN_TOKEN")) options.admin_token = token;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
@@ -126,6 +132,13 @@ int serve(const std::vector<std::string_view>& args) {
         return fail_usage("--request-timeout-ms takes milliseconds from 10 to 60000");
       }
       options.request_timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--drain-delay-ms") {
+      unsigned ms = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms > 600'000) {
+        return fail_usage("--drain-delay-ms takes milliseconds from 0 to 600000");
+      }
+      drain_delay = std::chrono::milliseconds(ms);
     } else if (flag == "--max-connections") {
       std::size_t n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -178,12 +191,26 @@ int serve(const std::vector<std::string_view>& args) {
         return;
       }
       stopping = true;
+      (*svc)->begin_drain();  // /readyz says 503 before this line is printed
       std::cerr << "bidder: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
-                << ": draining in-flight requests" << std::endl;
+                << ": not ready, draining in-flight requests" << std::endl;
     });
   };
   wait_signal();
   while (!stopping && signals_io.run_one() > 0) {
+  }
+  if (drain_delay.count() > 0) {
+    // Both ports keep serving while load balancers notice /readyz failing; the timer or a
+    // second signal (an impatient operator, a supervisor's second SIGTERM) ends the wait.
+    std::cerr << "bidder: serving " << drain_delay.count()
+              << " ms more (--drain-delay-ms) before closing the ports" << std::endl;
+    boost::asio::steady_timer timer(signals_io, drain_delay);
+    timer.async_wait([&](const boost::system::error_code&) { signals.cancel(); });
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (!ec) timer.cancel();
+    });
+    signals_io.restart();
+    signals_io.run();  // both handlers run: the first to complete cancels the other
   }
   (*svc)->stop(std::chrono::seconds(5));
   std::cerr << "bidder: stopped" << std::endl;

@@ -1,5 +1,6 @@
 #include "bidder/app/service.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -8,6 +9,7 @@
 
 #include "bidder/app/audience_event_service.hpp"
 #include "bidder/app/conversion_service.hpp"
+#include "bidder/app/event_log_metrics.hpp"
 #include "bidder/app/event_log_sink.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/config/loader.hpp"
@@ -52,6 +54,11 @@ result<std::shared_ptr<const engine::snapshot>> compile(
   }
   return snap;
 }
+
+// What GET /readyz reports. The admin port opens last in service::start, so `loading` is not
+// seen over HTTP today; it keeps /readyz right if the admin port is ever opened earlier (to
+// answer /healthz during a long RocksDB open).
+enum class phase : int { loading, ready, draining };
 
 std::string summary(const engine::snapshot& snap) {
   std::size_t active = 0;
@@ -154,6 +161,22 @@ struct service::impl {
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
   std::mutex reload_mutex;  // one reload at a time (SIGHUP and the admin API may race)
+  std::atomic<phase> phase_now{phase::loading};
+
+  // GET /readyz: empty when ready, else the reason. In fleet mode (issue 17, not built yet)
+  // ready will also need a fresh budget lease from the fleet's budget service: a bidder whose
+  // lease has expired must not take traffic it cannot spend on.
+  std::string not_ready_reason() const {
+    switch (phase_now.load(std::memory_order_acquire)) {
+      case phase::loading:
+        return "loading the config and the audience store";
+      case phase::draining:
+        return "draining: stopping (SIGTERM), finishing in-flight requests";
+      case phase::ready:
+        break;
+    }
+    return {};
+  }
 };
 
 service::service(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -319,6 +342,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                 std::to_string(state->keeper->write_errors()) + "\n";
             state->conversions->write_metrics(out);
             state->audience_events->write_metrics(out);
+            write_event_log_prometheus(state->event_log->stats(), out);
           },
       .reload = [raw] { return raw->reload(); },
       .store = state->store.get(),
@@ -337,6 +361,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
             }
             return t;
           },
+      .readiness = [state] { return state->not_ready_reason(); },
       .token = options.admin_token};
   // GET /admin/report: the same report as `bidder report`, over the log being written. The
   // events queued before the request are written first, so a report asked for right after a
@@ -365,8 +390,9 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
-      << " (/healthz, /metrics, POST /admin/reload, POST /admin/conversions, POST /admin/events, "
-         "GET /admin/report)\n";
+      << " (/healthz, /readyz, /metrics, POST /admin/reload, POST /admin/conversions, "
+         "POST /admin/events, GET /admin/report)\n";
+  state->phase_now.store(phase::ready, std::memory_order_release);
   return svc;
 }
 
@@ -396,7 +422,12 @@ void service::flush_conversions() {
 
 void service::flush_audience_events() { impl_->audience_events->flush(); }
 
+void service::begin_drain() noexcept {
+  impl_->phase_now.store(phase::draining, std::memory_order_release);
+}
+
 void service::stop(std::chrono::milliseconds grace) {
+  begin_drain();
   // Both ports stop accepting at once and share one grace period.
   if (impl_->admin) impl_->admin->begin_drain();
   if (impl_->bids) impl_->bids->begin_drain();

@@ -66,7 +66,11 @@ class service {
   /// Waits until the segment pixel events queued so far are in the audience store (tests,
   /// tools; POST /admin/events writes before it answers).
   void flush_audience_events();
-  /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops.
+  /// From now on GET /readyz answers 503 "draining" while both ports keep serving, so load
+  /// balancers and Kubernetes move traffic away before stop() closes the ports. Idempotent.
+  void begin_drain() noexcept;
+  /// Stops accepting, lets in-flight requests finish (at most `grace`), then stops. Calls
+  /// begin_drain() first.
   void stop(std::chrono::milliseconds grace);
 
  private:

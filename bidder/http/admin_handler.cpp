@@ -76,7 +76,8 @@ stream_decision open_report(const admin_actions& actions, const request_header& 
 bool admin_handler::authorised(const request_header& req, response& res) const {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
-  if (actions_.token.empty() || target == "/healthz") return true;
+  // The probes carry no token (a kubelet or a load balancer) and tell nothing secret.
+  if (actions_.token.empty() || target == "/healthz" || target == "/readyz") return true;
   std::string_view auth = req[bhttp::field::authorization];
   constexpr std::string_view bearer = "Bearer ";
   if (auth.starts_with(bearer) && same_secret(auth.substr(bearer.size()), actions_.token)) {
@@ -121,6 +122,16 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
                steady_clock::time_point::max();
       text(res, bhttp::status::ok, "ok\n");
+    } else if (target == "/readyz") {
+      if (!get)
+        return text(res, bhttp::status::method_not_allowed, "use GET\n"),
+               steady_clock::time_point::max();
+      const std::string reason = actions_.readiness ? actions_.readiness() : std::string();
+      if (reason.empty()) {
+        text(res, bhttp::status::ok, "ready\n");
+      } else {
+        text(res, bhttp::status::service_unavailable, "not ready: " + reason + "\n");
+      }
     } else if (target == "/metrics") {
       if (!get)
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
@@ -184,9 +195,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       }
     } else {
       text(res, bhttp::status::not_found,
-           "not found: try /healthz, /metrics, POST /admin/reload, /admin/audiences, "
-           "/admin/audience/estimate, "
-           "POST /admin/conversions, POST /admin/events\n");
+           "not found: try /healthz, /readyz, /metrics, POST /admin/reload, /admin/audiences, "
+           "/admin/audience/estimate, POST /admin/conversions, POST /admin/events\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

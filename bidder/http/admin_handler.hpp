@@ -1,12 +1,13 @@
 // File: bidder/http/admin_handler.hpp
 //
-// The admin port: GET /healthz, GET /metrics (Prometheus text), POST /admin/reload (re-reads
-// the config; 200 with a summary, or 422 with the reason while the old campaigns keep
-// serving), the audience API (audience_api.hpp), and GET /admin/report (the event log's report,
-// bidder/report/report_request.hpp, run on the offload thread since it reads files). The admin port
-// listens on localhost by default; with a token set, every path but /healthz needs "Authorization:
-// Bearer <token>" (401 otherwise). POST /admin/conversions takes conversion postbacks (JSON lines,
-// up to max_admin_body_bytes; docs/conversions.md).
+// The admin port: GET /healthz (the process is alive), GET /readyz (200 when it should get
+// traffic, 503 with the reason while loading or draining; docs/deploy.md), GET /metrics (Prometheus
+// text), POST /admin/reload (re-reads the config; 200 with a summary, or 422 with the reason while
+// the old campaigns keep serving), the audience API (audience_api.hpp), and GET /admin/report (the
+// event log's report, bidder/report/report_request.hpp, run on the offload thread since it reads
+// files). The admin port listens on localhost by default; with a token set, every path but /healthz
+// and /readyz needs "Authorization: Bearer <token>" (401 otherwise). POST /admin/conversions takes
+// conversion postbacks (JSON lines, up to max_admin_body_bytes; docs/conversions.md).
 #pragma once
 
 #include <functional>
@@ -48,7 +49,10 @@ struct admin_actions {
   /// GET/POST /admin/audience/estimate (reach_api.hpp) reads the bid path's audience counters
   /// with it. Null: the estimate has no "bid_traffic".
   traffic_reader audience_traffic{};
-  /// When non-empty, the bearer token every request but /healthz must carry.
+  /// GET /readyz: empty when the service should get traffic, else why not ("draining"). Null:
+  /// always ready.
+  std::function<std::string()> readiness{};
+  /// When non-empty, the bearer token every request but /healthz and /readyz must carry.
   std::string token;
   /// GET /admin/report: the answer to its query string (without '?'). Reads the event log, so
   /// it runs on the admin worker's offload thread, never a bid thread; it must be thread-safe.

@@ -599,6 +599,12 @@ TEST_CASE("stop drains: idle keep-alive connections do not hold the server up",
   http_call call;
   call.body = R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}]})";
   REQUIRE(idle.send(call).status == 200);
+  // And on the admin port (a scraper's connection, whose port streams bodies).
+  http_client idle_admin(server.admin());
+  http_call scrape;
+  scrape.method = "GET";
+  scrape.target = "/metrics";
+  REQUIRE(idle_admin.send(scrape).status == 200);
   const auto start = std::chrono::steady_clock::now();
   server.svc->stop(std::chrono::seconds(5));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));

@@ -35,6 +35,9 @@ class stream_session final : public session {
 
   // ---- stream_bodies: the header first, then the body whole or as a stream ----------------
   void read_header() {
+    // The last request's parser has got_some() and would make an idle keep-alive connection
+    // (a scraper's) look mid-request to drain(), holding a stop for its whole grace.
+    parser_.reset();
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     // Beast checks a Content-Length against the body limit as it reads the header (its default
