@@ -126,7 +126,7 @@ bool audience_event_service::queue_pixel(const engine::segment_pixel_event& e) n
     slot.at = e.at;
     char* at = slot.text;
     auto put = [&](std::string_view text) {
-      std::memcpy(at, text.data(), text.size());
+      if (!text.empty()) std::memcpy(at, text.data(), text.size());  // data() may be null
       at += text.size();
       return static_cast<std::uint16_t>(text.size());
     };

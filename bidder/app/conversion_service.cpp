@@ -267,7 +267,7 @@ bool conversion_service::queue_pixel(const engine::pixel_conversion& p) noexcept
         fits = false;
         return;
       }
-      std::memcpy(slot.text + at, text.data(), text.size());
+      if (!text.empty()) std::memcpy(slot.text + at, text.data(), text.size());
       at += text.size();
     };
     auto put_string = [&](std::string_view text) {

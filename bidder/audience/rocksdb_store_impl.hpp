@@ -67,7 +67,7 @@ class warm_queue {
     slot& s = slots_[cursor_.fetch_add(1, std::memory_order_relaxed) % slots];
     std::uint32_t expected = empty;
     if (!s.state.compare_exchange_strong(expected, writing, std::memory_order_acquire)) return;
-    std::memcpy(s.key, key.data(), key.size());
+    if (!key.empty()) std::memcpy(s.key, key.data(), key.size());
     s.size = key.size();
     s.state.store(ready, std::memory_order_release);
     pending_.fetch_add(1, std::memory_order_release);

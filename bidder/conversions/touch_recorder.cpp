@@ -33,7 +33,7 @@ bool touch_recorder::offer(touch_kind kind, unix_seconds at, std::int64_t price_
     for (std::string_view id :
          {ids.bid_id, ids.campaign_id, ids.creative_id, ids.exchange, ids.currency}) {
       const std::size_t n = std::min(id.size(), max_touch_id_bytes);
-      std::memcpy(text, id.data(), n);
+      if (n != 0) std::memcpy(text, id.data(), n);  // an empty id may have a null data()
       s.length[i++] = static_cast<std::uint8_t>(n);
       text += n;
     }

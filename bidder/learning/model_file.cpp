@@ -55,7 +55,7 @@ class reader {
   bool get_floats(std::vector<float>& out, std::size_t count, const char* what) {
     if ((bytes_.size() - at_) / sizeof(float) < count) return fail(what);
     out.resize(count);
-    std::memcpy(out.data(), bytes_.data() + at_, count * sizeof(float));
+    if (count != 0) std::memcpy(out.data(), bytes_.data() + at_, count * sizeof(float));
     at_ += count * sizeof(float);
     return true;
   }
