@@ -70,6 +70,9 @@ void event_stream_service::write_metrics(std::string& out) const {
          "Cut fragments at the end of event log files, never sent.", s.skipped);
   metric("bidder_event_stream_cursor_errors_total", "counter",
          "Failed saves of <data-dir>/stream.cursor (the next save retries).", s.cursor_errors);
+  metric("bidder_event_stream_read_errors_total", "counter",
+         "Failed reads of the event log's files by the forwarder (retried with backoff).",
+         s.read_errors);
   metric("bidder_event_stream_lag_bytes", "gauge",
          "Bytes of the event log not yet confirmed by Kafka (the spool).", s.lag_bytes);
   metric("bidder_event_stream_connected", "gauge",

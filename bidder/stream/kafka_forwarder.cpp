@@ -71,6 +71,7 @@ struct kafka_forwarder::impl {
   std::atomic<std::uint64_t> skipped{0};
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> cursor_errors{0};
+  std::atomic<std::uint64_t> read_errors{0};
   std::atomic<std::uint64_t> lag_bytes{0};
   std::atomic<bool> connected{false};
 
@@ -256,14 +257,21 @@ void kafka_forwarder::impl::run() noexcept {
     batch.clear();
     const auto read = reader.read(batch, options.batch_lines, options.batch_bytes);
     skipped.store(reader.skipped_fragments(), std::memory_order_relaxed);
-    if (read && batch.lines.empty()) {
+    if (!read) {  // the disk, not the broker: read_errors, and the same backoff
+      read_errors.fetch_add(1, std::memory_order_relaxed);
+      reader.seek(confirmed);
+      if (!wait(backoff)) break;
+      backoff = std::min(backoff * 2, options.max_backoff);
+      continue;
+    }
+    if (batch.lines.empty()) {
       confirmed = reader.position();  // past cut fragments only
       lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
       rd_kafka_poll(producer, 0);
       if (!wait(options.idle_wait)) break;
       continue;
     }
-    const bool whole = read && send_batch();
+    const bool whole = send_batch();
     lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
     if (whole) {
       connected.store(true, std::memory_order_relaxed);
@@ -349,6 +357,7 @@ forwarder_stats kafka_forwarder::stats() const noexcept {
           .skipped = s.skipped.load(std::memory_order_relaxed),
           .retries = s.retries.load(std::memory_order_relaxed),
           .cursor_errors = s.cursor_errors.load(std::memory_order_relaxed),
+          .read_errors = s.read_errors.load(std::memory_order_relaxed),
           .lag_bytes = s.lag_bytes.load(std::memory_order_relaxed),
           .connected = s.connected.load(std::memory_order_relaxed)};
 }

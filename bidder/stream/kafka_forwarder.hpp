@@ -74,6 +74,7 @@ struct forwarder_stats {
   std::uint64_t skipped = 0;        ///< cut fragments of the spool never sent (spool.hpp)
   std::uint64_t retries = 0;        ///< batches retried after a failure
   std::uint64_t cursor_errors = 0;  ///< failed cursor saves (the next save retries)
+  std::uint64_t read_errors = 0;    ///< failed reads of the spool (retried with backoff)
   std::uint64_t lag_bytes = 0;      ///< spool bytes after the cursor, as of the last batch
   bool connected = false;           ///< the last batch was confirmed whole
 };

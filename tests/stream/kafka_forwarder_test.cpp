@@ -32,7 +32,9 @@ bool eventually(const std::function<bool()>& done,
   return done();
 }
 
-forwarder_options options_for(const bidder::test::temp_dir& dir, const mock_kafka& kafka) {
+// `message_timeout`: long enough by default that a loaded machine sees no spurious timeout.
+forwarder_options options_for(const bidder::test::temp_dir& dir, const mock_kafka& kafka,
+                              std::chrono::milliseconds message_timeout = std::chrono::seconds(5)) {
   return {.events_dir = dir.path / "events",
           .cursor_path = dir.path / "stream.cursor",
           .brokers = kafka.bootstraps(),
@@ -41,7 +43,7 @@ forwarder_options options_for(const bidder::test::temp_dir& dir, const mock_kafk
           .properties = {{"linger.ms", "2"}, {"request.timeout.ms", "300"}},
           .batch_lines = 300,
           .idle_wait = std::chrono::milliseconds(2),
-          .message_timeout = std::chrono::milliseconds(400),
+          .message_timeout = message_timeout,
           .min_backoff = std::chrono::milliseconds(20),
           .max_backoff = std::chrono::milliseconds(200)};
 }
@@ -193,7 +195,7 @@ TEST_CASE("lines that time out while the broker is down are retried from the cur
                                       .queue_capacity = 1024,
                                       .idle_wait = std::chrono::milliseconds(1)});
   REQUIRE(log);
-  auto forwarder = kafka_forwarder::start(options_for(dir, kafka));
+  auto forwarder = kafka_forwarder::start(options_for(dir, kafka, std::chrono::milliseconds(400)));
   REQUIRE(forwarder);
   kafka_forwarder& f = **forwarder;
   append_auctions(**log, 0, 200);
@@ -243,7 +245,7 @@ TEST_CASE("a forwarder restarted after a crash resumes from its cursor", "[strea
     first_delivered = (*first)->stats().delivered;
     (*first)->stop();
   }
-  CHECK(first_delivered == 1600);
+  CHECK(first_delivered >= 1600);
   // The crash: the cursor saves after the copy never reached the disk.
   std::filesystem::copy_file(saved_cursor, cursor_path,
                              std::filesystem::copy_options::overwrite_existing);
@@ -255,11 +257,15 @@ TEST_CASE("a forwarder restarted after a crash resumes from its cursor", "[strea
   REQUIRE(eventually([&] { return caught_up(dir.path); }));
   const auto resumed = (*second)->stats();
   (*second)->stop();
-  // It resent the 600 lines after the old cursor and sent the 800 new ones: not the whole log.
-  CHECK(resumed.delivered == 1400);
+  // It resent the 600 lines after the old cursor and sent the 800 new ones, not the whole log
+  // (more only if a batch had to be retried on a loaded machine).
+  INFO("sent " << resumed.sent << ", failed " << resumed.failed);
+  CHECK(resumed.sent >= 1400);
+  CHECK(resumed.sent < 2400);
+  if (resumed.failed == 0) CHECK(resumed.sent == 1400);
 
   const std::vector<consumed> messages = kafka.read_all();
-  CHECK(messages.size() == 1600 + 1400);
+  CHECK(messages.size() >= 1600 + 1400);
   std::size_t distinct = 0;
   const auto wins = wins_after_dedup(messages, distinct);
   CHECK(distinct == 2400);
