@@ -122,8 +122,8 @@ TEST_CASE("validation errors name the field, as check-config does, and change no
     auto file = bidder::config::parse(R"({"campaigns":[)" + text + "]}", "f.json");
     REQUIRE_FALSE(file);
     const auto from_file = bidder::config::field_of(file.error().message);
-    CHECK(e.at("field") == from_file.field);
-    CHECK(e.at("message") == from_file.message);
+    CHECK(e.at("field").as_string() == from_file.field);
+    CHECK(e.at("message").as_string() == from_file.message);
   }
   CHECK(f.revision() == 1);
 }
