@@ -5,6 +5,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "bidder/http/audience_api.hpp"
+#include "bidder/http/console_files.hpp"
 
 namespace bidder::http {
 namespace {
@@ -78,6 +79,8 @@ bool admin_handler::authorised(const request_header& req, response& res) const {
   target = target.substr(0, target.find('?'));
   // The probes carry no token (a kubelet or a load balancer) and tell nothing secret.
   if (actions_.token.empty() || target == "/healthz" || target == "/readyz") return true;
+  // The console's files hold no secret; its API calls are authorised like any other.
+  if (is_console_path(target)) return true;
   std::string_view auth = req[bhttp::field::authorization];
   constexpr std::string_view bearer = "Bearer ";
   if (auth.starts_with(bearer) && same_secret(auth.substr(bearer.size()), actions_.token)) {
@@ -112,6 +115,10 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     target = target.substr(0, target.find('?'));
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
     if (!authorised(req.base(), res)) return steady_clock::time_point::max();
+    if (is_console_path(target)) {
+      serve_console_file(req, target, res);
+      return steady_clock::time_point::max();
+    }
     if (actions_.store != nullptr &&
         (serve_reach_api(*actions_.store, req, res, actions_.audience_traffic) ||
          serve_audience_api(*actions_.store, req, res, actions_.forget_more))) {
