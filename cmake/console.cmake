@@ -11,6 +11,7 @@ option(BIDDER_BUILD_CONSOLE "Build the browser console with npm and embed it (ne
 set(console_web ${PROJECT_SOURCE_DIR}/bidder/console/web)
 set(console_out ${CMAKE_BINARY_DIR}/console)
 set(console_cpp ${console_out}/console_assets.cpp)
+file(MAKE_DIRECTORY ${console_out})
 find_program(BIDDER_NODE node)
 find_program(BIDDER_NPM npm)
 

@@ -14,7 +14,7 @@ bool is_console_path(std::string_view path) noexcept {
 }
 
 void serve_console_file(const request& req, std::string_view path, response& res) {
-  res.set(bhttp::field::content_security_policy, console_content_security_policy);
+  res.set("Content-Security-Policy", console_content_security_policy);
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
   res.set("X-Frame-Options", "DENY");

@@ -171,11 +171,17 @@ function renderDiff(body: unknown): string {
     const o = body as Record<string, unknown>;
     if (typeof o.diff === "string") return o.diff;
     if (Array.isArray(o.changes)) {
-      return o.changes.map((c) => {
-        const x = c as Record<string, unknown>;
-        const path = x.path ?? x.field ?? "";
-        return `${x.op ?? "~"} ${path}: ${JSON.stringify(x.before ?? x.from ?? null)} -> ${JSON.stringify(x.after ?? x.to ?? null)}`;
-      }).join("\n");
+      // [{id, change: added|removed|changed, fields: [{field, before, after}] | campaign}]
+      const lines = [`Revision ${o.revision} against ${o.base}:`];
+      for (const c of o.changes as Record<string, unknown>[]) {
+        const mark = c.change === "added" ? "+" : c.change === "removed" ? "-" : "~";
+        lines.push(`${mark} campaign ${c.id} ${c.change}`);
+        for (const f of (c.fields as Record<string, unknown>[] | undefined) ?? []) {
+          lines.push(`    ${f.field}: ${JSON.stringify(f.before ?? null)} -> ${JSON.stringify(f.after ?? null)}`);
+        }
+      }
+      if (lines.length === 1) lines.push("(no change to the campaigns)");
+      return lines.join("\n");
     }
   }
   return JSON.stringify(body, null, 2);

@@ -97,10 +97,13 @@ async function start(): Promise<void> {
   });
   try {
     const a = await call<{ csrf?: string }>("GET", "/admin/session");
-    signedIn(a.body.csrf ?? "");
+    return signedIn(a.body.csrf ?? "");
   } catch {
-    showLogin();
+    // No session: a bidder without an admin token (loopback) needs none.
   }
+  const open = await fetch("/metrics", { credentials: "same-origin" }).then((r) => r.ok, () => false);
+  if (open) signedIn("");
+  else showLogin();
 }
 
 start();
