@@ -249,7 +249,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       } else {
         text(res, bhttp::status::service_unavailable, "not ready: " + reason + "\n");
       }
-    } else if (target == "/metrics") {
+    } else if (target == "/metrics" || target == "/admin/metrics") {
+      // /admin/metrics: the same, under the session cookie's Path=/admin, for the console.
       if (!get)
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
                steady_clock::time_point::max();

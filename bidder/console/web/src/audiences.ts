@@ -22,26 +22,27 @@ interface PushReport {
 }
 
 export async function audiences(main: HTMLElement): Promise<void> {
-  const { segments } = await get<{ segments: Segment[] }>("/admin/audiences");
-  const body = h("tbody");
-  for (const s of segments) {
-    body.append(h("tr", { "data-segment": s.name },
-      h("td", null, s.name),
-      h("td", { class: "num" }, `${formatNumber(s.members, 0)}${s.exact ? "" : " (approx.)"}`),
-      h("td", null, s.updated_at ? new Date(s.updated_at * 1000).toISOString().replace(".000", "") : "–"),
-      h("td", { class: "num" }, s.ttl_days || "–")));
-  }
+  const table = h("div", { class: "segments" }, await segmentTable());
   clear(main,
     h("h1", null, "Audiences"),
-    h("table", { class: "data" },
-      h("caption", { class: "sr-only" }, "Segments"),
-      h("thead", null, h("tr", null, ["Segment", "Members", "Last update", "TTL, days"].map((t) => h("th", { scope: "col" }, t)))),
-      body),
-    uploadForm(main),
+    table,
+    uploadForm(async () => table.replaceChildren(await segmentTable())),
     forgetForm());
 }
 
-function uploadForm(main: HTMLElement): HTMLElement {
+async function segmentTable(): Promise<HTMLElement> {
+  const { segments } = await get<{ segments: Segment[] }>("/admin/audiences");
+  return h("table", { class: "data" },
+    h("caption", { class: "sr-only" }, "Segments"),
+    h("thead", null, h("tr", null, ["Segment", "Members", "Last update", "TTL, days"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", null, segments.map((s) => h("tr", { "data-segment": s.name },
+      h("td", null, s.name),
+      h("td", { class: "num" }, `${formatNumber(s.members, 0)}${s.exact ? "" : " (approx.)"}`),
+      h("td", null, s.updated_at ? new Date(s.updated_at * 1000).toISOString().replace(".000", "") : "–"),
+      h("td", { class: "num" }, s.ttl_days || "–")))));
+}
+
+function uploadForm(refresh: () => Promise<unknown>): HTMLElement {
   const segment = h("input", { type: "text", name: "segment", required: true });
   const mode = h("select", { name: "mode" },
     h("option", { value: "replace" }, "Replace the members"),
@@ -108,11 +109,7 @@ function uploadForm(main: HTMLElement): HTMLElement {
               h("thead", null, h("tr", null, h("th", { scope: "col" }, "Line"), h("th", { scope: "col" }, "Reason"))),
               h("tbody", null, r.errors.map((x) => h("tr", null, h("td", { class: "num" }, x.line), h("td", null, x.reason)))))
           : null);
-      if (r.applied) {
-        const keep = result.cloneNode(true);
-        await audiences(main);
-        main.querySelector(".push-result")?.replaceWith(keep);
-      }
+      if (r.applied) await refresh();
     };
     xhr.onerror = () => (result.textContent = "The upload failed (network).");
     xhr.send(f);

@@ -1,4 +1,4 @@
-// Health, from the bidder's own metrics (GET /metrics): bid rate, no-bid reasons, latency
+// Health, from the bidder's own metrics (GET /admin/metrics: /metrics under the session
 // percentiles and shedding, refreshed every 5 seconds while the page is shown. Rates are over
 // the last refresh; the first view shows totals since the start.
 import { get } from "./api";
@@ -16,7 +16,7 @@ export function stopHealth(): void {
 
 export async function health(main: HTMLElement): Promise<void> {
   stopHealth();
-  const text = await get<string>("/metrics");
+  const text = await get<string>("/admin/metrics");
   const samples = parseMetrics(typeof text === "string" ? text : "");
   const now = Date.now();
   const requests = sum(samples, "bidder_requests_total");

@@ -101,7 +101,7 @@ async function start(): Promise<void> {
   } catch {
     // No session: a bidder without an admin token (loopback) needs none.
   }
-  const open = await fetch("/metrics", { credentials: "same-origin" }).then((r) => r.ok, () => false);
+  const open = await fetch("/admin/metrics", { credentials: "same-origin" }).then((r) => r.ok, () => false);
   if (open) signedIn("");
   else showLogin();
 }
