@@ -1,6 +1,7 @@
 // Health, from the bidder's own metrics (GET /admin/metrics: /metrics under the session
-// percentiles and shedding, refreshed every 5 seconds while the page is shown. Rates are over
-// the last refresh; the first view shows totals since the start.
+// cookie's Path=/admin): bid rate, no-bid reasons, latency percentiles and shedding, refreshed
+// every 5 seconds while the page is shown. Rates are over the last refresh; the first view shows
+// totals since the start.
 import { get } from "./api";
 import { barChart } from "./chart";
 import { clear, formatNumber, h } from "./dom";
