@@ -31,10 +31,11 @@ result<void> campaign_console::import_if_changed(const config::bidder_config& fi
   const std::uint64_t digest = campaigns_digest(file);
   const bool first = store_->latest().info.revision == 0;
   if (!first && digest == store_->latest().info.file_digest) return {};
-  config::revision_info info{.who = "config file",
-                             .what = (first ? "seed from " : "import changed ") + hooks_.file_name,
-                             .source = "file",
-                             .file_digest = digest};
+  config::revision_info info;
+  info.who = "config file";
+  info.what = (first ? "seed from " : "import changed ") + hooks_.file_name;
+  info.source = "file";
+  info.file_digest = digest;
   auto n = store_->append(info, {file.campaigns().begin(), file.campaigns().end()});
   if (!n) return n.error();
   return {};
@@ -96,6 +97,9 @@ campaign_console::commit_reply campaign_console::commit(std::uint64_t expected,
   auto snap = hooks_.compile(**merged);
   if (!snap) return {outcome::invalid, latest, snap.error().message};
   info.file_digest = store_->latest().info.file_digest;
+  // Stored as validated (defaults such as currency written out), as the file seeds them, so a
+  // diff shows only what was changed.
+  campaigns.assign((*merged)->campaigns().begin(), (*merged)->campaigns().end());
   auto n = store_->append(std::move(info), std::move(campaigns));
   if (!n) return {outcome::failed, latest, n.error().message};
   static_cast<void>(hooks_.publish(std::move(*snap), *merged));

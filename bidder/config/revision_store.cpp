@@ -223,8 +223,9 @@ result<void> revision_store::append_audit(const revision_info& info) {
   const off_t size = ::lseek(fd, 0, SEEK_END);
   char last = '\n';
   const bool torn = size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n';
-  const std::string line = (torn ? "\n" : "") + boost::json::serialize(o) + "\n";
-  const bool ok = write_all(fd, line) && ::fsync(fd) == 0;
+  std::string line = boost::json::serialize(o);
+  line += '\n';
+  const bool ok = (!torn || write_all(fd, "\n")) && write_all(fd, line) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return io_failure(path, "append");
   return {};

@@ -31,7 +31,10 @@ void error(response& res, bhttp::status status, std::string message) {
 }
 
 void etag(response& res, std::uint64_t revision) {
-  res.set(bhttp::field::etag, "\"" + std::to_string(revision) + "\"");
+  std::string tag = "\"";  // built in steps: "\"" + std::string trips GCC 12's -Wrestrict
+  tag += std::to_string(revision);
+  tag += '"';
+  res.set(bhttp::field::etag, tag);
 }
 
 void not_allowed(response& res, std::string_view allow) {
@@ -90,11 +93,15 @@ struct call {
     info.who = who;
     info.what = std::move(what);
     info.source = std::move(source);
-    auto r = backend.commit(expected, set, std::move(info));
+    auto r = backend.commit(expected, std::move(set), std::move(info));
     switch (r.result) {
       case campaign_backend::outcome::applied: {
         json::object body{{"revision", r.revision}};
-        if (const Campaign* c = find(set, campaign_id)) body["campaign"] = campaign_value(*c);
+        // As stored (with the defaults the loader fills in).
+        const config::revision now = backend.current();
+        if (const Campaign* c = find(now.campaigns, campaign_id)) {
+          body["campaign"] = campaign_value(*c);
+        }
         etag(res, r.revision);
         return reply(res, ok, body);
       }

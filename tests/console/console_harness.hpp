@@ -112,6 +112,11 @@ struct console_fixture {
   }
 };
 
-inline std::string quoted_revision(std::uint64_t n) { return "\"" + std::to_string(n) + "\""; }
+inline std::string quoted_revision(std::uint64_t n) {
+  std::string out = "\"";
+  out += std::to_string(n);
+  out += '"';
+  return out;
+}
 
 }  // namespace bidder::test
