@@ -56,4 +56,4 @@ add_custom_command(
   DEPENDS ${console_dist_files} ${PROJECT_SOURCE_DIR}/scripts/embed-files.cmake
   COMMENT "Embedding the console's files" VERBATIM)
 set(BIDDER_CONSOLE_ASSETS_CPP ${console_cpp})
-set(BIDDER_CONSOLE_BUILT ${console_built})
+set(BIDDER_CONSOLE_BUILT ${console_built} CACHE INTERNAL "the console bundle is embedded (tests/CMakeLists.txt)")

@@ -25,7 +25,7 @@ export function barChart(title: string, labels: string[], series: Series[]): SVG
   const groupW = (width - left) / Math.max(1, labels.length);
   const barW = Math.max(2, (groupW * 0.8) / Math.max(1, series.length));
   svg.append(el("text", { x: 0, y: 14, class: "chart-title" }, title));
-  for (const frac of [0, 0.5, 1]) {
+  for (const frac of max > 0 ? [0, 0.5, 1] : [0]) {
     const y = top + plotH * (1 - frac);
     svg.append(el("line", { x1: left, x2: width, y1: y, y2: y, class: "grid-line" }));
     svg.append(el("text", { x: left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, fmt(max * frac)));
