@@ -20,10 +20,12 @@ if(BIDDER_BUILD_CONSOLE AND BIDDER_NODE AND BIDDER_NPM)
   set(console_dist ${console_out}/dist)
   file(GLOB console_sources CONFIGURE_DEPENDS ${console_web}/src/*.ts ${console_web}/src/*.css
        ${console_web}/src/*.html)
+  # npm ci writes node_modules/.package-lock.json last: its absence or age reruns the install.
+  set(console_installed ${console_web}/node_modules/.package-lock.json)
   add_custom_command(
-    OUTPUT ${console_out}/npm-ci.stamp
+    OUTPUT ${console_installed}
     COMMAND ${BIDDER_NPM} ci --no-audit --no-fund --loglevel=error
-    COMMAND ${CMAKE_COMMAND} -E touch ${console_out}/npm-ci.stamp
+    COMMAND ${CMAKE_COMMAND} -E touch ${console_installed}
     DEPENDS ${console_web}/package.json ${console_web}/package-lock.json
     WORKING_DIRECTORY ${console_web}
     COMMENT "Installing the console's npm packages (npm ci)" VERBATIM)
@@ -36,7 +38,7 @@ if(BIDDER_BUILD_CONSOLE AND BIDDER_NODE AND BIDDER_NPM)
             -I ${PROJECT_SOURCE_DIR}/proto -I ${PROJECT_SOURCE_DIR}
             bidder/config/v1/config.proto models/fixed/fixed.proto models/rules/rules.proto
     COMMAND ${BIDDER_NODE} ${console_web}/build.mjs ${console_dist}
-    DEPENDS ${console_out}/npm-ci.stamp ${console_sources} ${console_web}/build.mjs
+    DEPENDS ${console_installed} ${console_sources} ${console_web}/build.mjs
             ${PROJECT_SOURCE_DIR}/proto/bidder/config/v1/config.proto
             ${PROJECT_SOURCE_DIR}/models/fixed/fixed.proto ${PROJECT_SOURCE_DIR}/models/rules/rules.proto
     WORKING_DIRECTORY ${console_web}
