@@ -174,7 +174,14 @@ try {
     check(won.status < 300, `the win notice is taken (HTTP ${won.status} ${won.status < 300 ? "" : await won.text()})`);
   }
 
-  // Edit it: pause through the list, and the change is in the history.
+  // Edit it: a daily budget through the editor (PUT with If-Match), then pause through the list.
+  await page.getByRole("link", { name: "console-test", exact: true }).click();
+  await page.getByLabel("Daily budget").fill("100");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator('tr[data-campaign="console-test"]').waitFor();
+  const edited = await (await fetch(`${admin}/admin/campaigns/console-test`, { headers: bearer })).json();
+  check(edited.campaign.budget?.daily === 100 && edited.campaign.creatives[0].id === "console-banner",
+    "the edit saved the budget and kept the rest");
   await page.getByRole("button", { name: "Pause console-test" }).click();
   await page.getByRole("button", { name: "Resume console-test" }).waitFor();
   check(true, "pause shows in the list");
@@ -188,6 +195,10 @@ try {
   await page.getByRole("button", { name: `Diff ${created.revision}`, exact: true }).click();
   await page.locator("pre.diff").getByText("+ campaign console-test added").waitFor();
   check(true, "the diff shows the added campaign");
+  const update = revisions.find((r) => /update campaign console-test/.test(r.what));
+  await page.getByRole("button", { name: `Diff ${update.revision}`, exact: true }).click();
+  await page.locator("pre.diff").getByText("budget.daily: null -> 100").waitFor();
+  check(true, "the edit's diff shows the budget's change");
   await axe("history");
   await shot("history");
   await page.getByRole("button", { name: `Roll back to ${created.revision - 1}`, exact: true }).click();
