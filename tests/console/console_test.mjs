@@ -246,10 +246,15 @@ try {
   check(/console-test/.test(csv), "the CSV download holds the campaign's row");
   await axe("reports");
   await shot("reports");
+  // A no-bid (a floor above every campaign's max), for the no-bid reasons.
+  const noBid = await fetch(bidUrl, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ id: "console-2", imp: [{ id: "1", banner: { w: 300, h: 250 }, bidfloor: 500 }] }) });
+  check(noBid.status === 204, "a request above every campaign's price gets no bid");
   await page.getByRole("link", { name: "Health" }).click();
   await page.locator('[data-metric="bid-rate"]').waitFor();
   const requests = await page.locator('[data-metric="requests"] .tile-value').textContent();
-  check(Number(requests.replace(/,/g, "")) >= 2, `health shows the bid requests (${requests})`);
+  check(Number(requests.replace(/,/g, "")) >= 3, `health shows the bid requests (${requests})`);
+  check((await page.locator("table.data tbody tr").count()) >= 1, "health lists the no-bid reasons");
   await axe("health");
   await shot("health");
 
