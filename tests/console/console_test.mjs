@@ -275,6 +275,12 @@ try {
 } finally {
   if (browser) await browser.close().catch(() => {});
   server.kill("SIGTERM");
-  await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
+  const code = await new Promise((r) => (server.exitCode !== null ? r(server.exitCode) : server.once("exit", (c) => r(c))));
+  // A graceful stop exits 0 (under the sanitizers, also no error or leak found).
+  if (code !== 0 && process.exitCode !== 1) {
+    console.error(`the bidder exited with ${code}:\n${log}`);
+    console.log(`${passed} passed, 1 failed`);
+    process.exitCode = 1;
+  }
   rmSync(data, { recursive: true, force: true });
 }
