@@ -184,7 +184,7 @@ export class CampaignForm {
     const strings = (label: string, key: keyof typeof t, hint?: string) =>
       this.text(label, `targeting.${key}`, () => list(t[key] as string[] | undefined),
         (s) => ((t as Record<string, unknown>)[key] = parseList(s)), hint);
-    return h("fieldset", null, h("legend", null, "Targeting"),
+    return h("fieldset", { "data-field": "targeting" }, h("legend", null, "Targeting"),
       this.audience(),
       h("div", { class: "grid" },
         strings("Countries", "countries", "ISO-3166 alpha-3, e.g. USA, DEU"),
@@ -200,7 +200,8 @@ export class CampaignForm {
       ),
       h("div", { class: "field", "data-field": "targeting.device_types" },
         h("span", { class: "label" }, "Device types"), devices,
-        h("p", { class: "field-error", id: uid("e"), hidden: true, role: "alert" })));
+        h("p", { class: "field-error", id: uid("e"), hidden: true, role: "alert" })),
+      h("p", { class: "field-error", id: uid("e"), hidden: true, role: "alert" }));
   }
 
   /** Segment conditions with recency: one row each (all of / any of / none of). A nested group
@@ -383,7 +384,8 @@ export class CampaignForm {
       pm.name = name.value;
       pm.config = { "@type": modelTypes[name.value], ...p };
     });
-    return h("fieldset", null, h("legend", null, "Pricing"),
-      h("div", { class: "grid" }, field("Model", name, "pricing.name"), cpmField), paramsField);
+    return h("fieldset", { "data-field": "pricing" }, h("legend", null, "Pricing"),
+      h("div", { class: "grid" }, field("Model", name, "pricing.name"), cpmField), paramsField,
+      h("p", { class: "field-error", id: uid("e"), hidden: true, role: "alert" }));
   }
 }
