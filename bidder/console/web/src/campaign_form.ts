@@ -42,6 +42,12 @@ function select(value: string | undefined, options: [string, string][], props: R
   return h("select", props, options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
 }
 
+/** True when every field is undefined, an empty list or an empty object. */
+function isEmpty(o: object | undefined): boolean {
+  return Object.values(o ?? {}).every((v) =>
+    v === undefined || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && v !== null && isEmpty(v)));
+}
+
 interface Editor {
   el: HTMLElement;
   read(): void;
@@ -61,6 +67,9 @@ export class CampaignForm {
   ) {
     this.campaign = structuredClone(campaign);
     const c = this.campaign;
+    // Absent groups are edited as empty ones, and dropped again if still empty on save, so an
+    // unchanged campaign saves unchanged (a set but empty message would show in the diff).
+    const absent = { targeting: !c.targeting, budget: !c.budget, pacing: !c.pacing, currency: !c.currency };
     c.targeting ??= {};
     c.budget ??= {};
     c.pricing ??= { name: "fixed", config: { "@type": modelTypes.fixed, cpm: 1 } };
@@ -82,6 +91,10 @@ export class CampaignForm {
       this.clearErrors();
       try {
         for (const r of this.readers) r();
+        if (absent.targeting && isEmpty(c.targeting)) delete c.targeting;
+        if (absent.budget && isEmpty(c.budget)) delete c.budget;
+        if (absent.pacing && c.pacing === "ASAP") delete c.pacing;
+        if (absent.currency && c.currency === "USD") delete c.currency;
       } catch (err) {
         return this.showErrors([{ field: (err as { field?: string }).field ?? "", message: String((err as Error).message) }]);
       }
