@@ -57,9 +57,9 @@ class campaign_console final : public http::campaign_backend {
   commit_reply commit(std::uint64_t expected, std::vector<config::v1::Campaign> campaigns,
                       config::revision_info info) override;
   std::vector<config::revision_info> history() override;
-  result<config::revision> revision(std::uint64_t n) override;
-  result<std::vector<std::string>> audit() override;
-  result<std::string> export_config() override;
+  [[nodiscard]] result<config::revision> revision(std::uint64_t n) override;
+  [[nodiscard]] result<std::vector<std::string>> audit() override;
+  [[nodiscard]] result<std::string> export_config() override;
   http::campaign_live live(std::string_view campaign_id) override;
 
  private:
