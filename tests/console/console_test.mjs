@@ -264,6 +264,10 @@ try {
   check(/console-test/.test(csv), "the CSV download holds the campaign's row");
   await axe("reports");
   await shot("reports");
+  await page.getByLabel("Group by").selectOption("campaign,arm,day");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.getByRole("columnheader", { name: "Arm" }).waitFor();
+  check(page.url().includes("group_by=campaign%2Carm%2Cday"), "the report splits by experiment arm");
   // A no-bid (a floor above every campaign's max), for the no-bid reasons.
   const noBid = await fetch(bidUrl, { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ id: "console-2", imp: [{ id: "1", banner: { w: 300, h: 250 }, bidfloor: 500 }] }) });
