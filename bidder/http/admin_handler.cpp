@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include "bidder/http/audience_api.hpp"
+#include "bidder/http/console_files.hpp"
 
 namespace bidder::http {
 namespace {
@@ -94,6 +95,8 @@ bool admin_handler::authorised(const request_header& req, response& res, std::st
   // The probes carry no token (a kubelet or a load balancer) and tell nothing secret; the login
   // checks the token in its body.
   if (target == "/healthz" || target == "/readyz") return true;
+  // The console's files hold no secret; its API calls are authorised like any other.
+  if (is_console_path(target)) return true;
   if (target == "/admin/session" && req.method() == bhttp::verb::post) return true;
   const bool change = req.method() != bhttp::verb::get && req.method() != bhttp::verb::head;
   std::string_view auth = req[bhttp::field::authorization];
@@ -215,6 +218,10 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
     std::string who;
     if (!authorised(req.base(), res, who)) return steady_clock::time_point::max();
+    if (is_console_path(target)) {
+      serve_console_file(req, target, res);
+      return steady_clock::time_point::max();
+    }
     if (target == "/admin/session" && actions_.sessions) {
       serve_session(req, res);
       return steady_clock::time_point::max();
@@ -242,7 +249,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       } else {
         text(res, bhttp::status::service_unavailable, "not ready: " + reason + "\n");
       }
-    } else if (target == "/metrics") {
+    } else if (target == "/metrics" || target == "/admin/metrics") {
+      // /admin/metrics: the same, under the session cookie's Path=/admin, for the console.
       if (!get)
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
                steady_clock::time_point::max();
