@@ -1,7 +1,7 @@
 // File: bidder/console/assets.hpp
 //
 // The browser console's files (bidder/console/web, docs/console.md), embedded in the binary at
-// build time by cmake/console.cmake: each file of the bundle's output as bytes, with its
+// build time by bidder/console/console.cmake: each file of the bundle's output as bytes, with its
 // content type. The admin port serves them under /console/ (bidder/http/console_files.hpp).
 //
 //   if (const auto* a = bidder::console::find_asset("app.js")) send(a->content_type, a->body);

@@ -1,5 +1,5 @@
 // Bundles the console: src/main.ts -> OUT/app.js (esbuild, minified, ES2020, no source map),
-// src/app.css -> OUT/app.css, src/index.html copied. Run by cmake/console.cmake:
+// src/app.css -> OUT/app.css, src/index.html copied. Run by ../console.cmake:
 //   node build.mjs OUT_DIR
 // Fails (exit 1) on any esbuild error. Prints the sizes, to keep the bundle small in view.
 import { build } from "esbuild";
