@@ -1,9 +1,23 @@
 #include "bidder/app/campaign_console.hpp"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "bidder/config/campaign_json.hpp"
 #include "bidder/core/hash.hpp"
 
 namespace bidder::app {
+namespace {
+
+bool same_campaigns(const std::vector<config::v1::Campaign>& a,
+                    const std::vector<config::v1::Campaign>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!google::protobuf::util::MessageDifferencer::Equals(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::uint64_t campaigns_digest(const config::bidder_config& config) {
   std::string all;
@@ -100,6 +114,9 @@ campaign_console::commit_reply campaign_console::commit(std::uint64_t expected,
   // Stored as validated (defaults such as currency written out), as the file seeds them, so a
   // diff shows only what was changed.
   campaigns.assign((*merged)->campaigns().begin(), (*merged)->campaigns().end());
+  // A change that changes nothing (a form saved as it was, a pause of a paused campaign, a roll
+  // back to the latest) answers with the latest revision instead of recording an empty one.
+  if (same_campaigns(campaigns, store_->latest().campaigns)) return {outcome::applied, latest, {}};
   auto n = store_->append(std::move(info), std::move(campaigns));
   if (!n) return {outcome::failed, latest, n.error().message};
   static_cast<void>(hooks_.publish(std::move(*snap), *merged));

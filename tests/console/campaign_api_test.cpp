@@ -277,3 +277,19 @@ TEST_CASE("`bidder config export --out` writes a file check-config accepts", "[c
   REQUIRE(f.svc->reload());
   CHECK(f.bid_campaign(728, 90) == "c2");
 }
+
+TEST_CASE("a change that changes nothing records no revision", "[console][api]") {
+  console_fixture f;
+  // The form saved as it was read, a resume of an active campaign: revision 1 still serves.
+  const auto same =
+      f.admin("PUT", "/admin/campaigns/c1", campaign_text("c1", 300, 250), {{"If-Match", "\"1\""}});
+  REQUIRE(same.status == 200);
+  CHECK(f.json_of(same).at("revision") == 1);
+  CHECK(f.admin("POST", "/admin/campaigns/c1/resume").status == 200);
+  CHECK(f.json_of(f.admin("GET", "/admin/revisions")).at("revisions").as_array().size() == 1);
+  // A real change still makes revision 2.
+  const auto changed = f.admin("PUT", "/admin/campaigns/c1", campaign_text("c1", 300, 250, 4),
+                               {{"If-Match", "\"1\""}});
+  REQUIRE(changed.status == 200);
+  CHECK(f.json_of(changed).at("revision") == 2);
+}
