@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bidder/app/audience_cli.hpp"
+#include "bidder/app/config_cli.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
 #include "bidder/report/cli.hpp"
@@ -50,6 +51,8 @@ constexpr std::string_view usage = R"(usage:
       request is closed to make room for the new one). See docs/operations.md.
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
+  bidder config export [--admin URL] [--token TOKEN] [--out FILE]
+      Writes the running bidder's current campaign revision as a config file (docs/console.md).
   bidder audience push|list|show|forget|compact ...
       Manages audience segments on a running bidder (bidder audience help).
   bidder report [--dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--campaign ID]
@@ -240,6 +243,7 @@ int run_cli(int argc, char** argv) {
   if (command == "serve") return serve(args);
   if (command == "check-config") return check(args);
   if (command == "audience") return run_audience_cli(args);
+  if (command == "config") return run_config_cli(args);
   if (command == "report") return reporting::run_report_cli(args);
   if (command == "train") return training::run_train_cli(args);
   if (command == "help" || command == "--help" || command == "-h") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bidder/app/audience_event_service.hpp"
+#include "bidder/app/campaign_console.hpp"
 #include "bidder/app/conversion_service.hpp"
 #include "bidder/app/event_log_metrics.hpp"
 #include "bidder/app/event_log_sink.hpp"
@@ -163,11 +164,50 @@ struct service::impl {
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
   std::mutex reload_mutex;  // one reload at a time (SIGHUP and the admin API may race)
+  // The campaign set's revisions (docs/console.md): the API's backend; reloads go through it.
+  std::unique_ptr<campaign_console> console;
   std::atomic<phase> phase_now{phase::loading};
 
   // GET /readyz: empty when ready, else the reason. In fleet mode (issue 17, not built yet)
   // ready will also need a fresh budget lease from the fleet's budget service: a bidder whose
   // lease has expired must not take traffic it cannot spend on.
+  // Swaps in a compiled campaign set (a reload, a campaign API change); the summary line.
+  std::string publish(std::shared_ptr<const engine::snapshot> snap,
+                      const config::bidder_config& config) {
+    std::string line = "reloaded: " + summary(*snap);
+    if (key_settings_of(config) != key_settings) {
+      line += "; the notice keys did not change: they are read at start only, restart to apply";
+    }
+    snapshots->publish(std::move(snap));
+    audience_events->reload(config.audience_events());
+    return line;
+  }
+
+  // A campaign's spend in the snapshot serving now (GET /admin/campaigns).
+  http::campaign_live live(std::string_view id) const {
+    http::campaign_live out;
+    if (!snapshots) return out;
+    const auto snap = snapshots->current();
+    const unix_seconds now = wall_now();
+    for (const auto& c : snap->campaigns) {
+      if (c.id != id || c.account == nullptr) continue;
+      out.known = true;
+      out.spend_day = spend::units_of(c.account->spent_day(now));
+      out.spend_lifetime = spend::units_of(c.account->spent_lifetime());
+      const spend::amount reserved = c.account->reserved();
+      if (c.budget.daily > 0) {
+        out.budget_left_day =
+            spend::units_of(c.budget.daily - c.account->spent_day(now) - reserved);
+      }
+      if (c.budget.lifetime > 0) {
+        out.budget_left_lifetime =
+            spend::units_of(c.budget.lifetime - c.account->spent_lifetime() - reserved);
+      }
+      out.pacing = c.account->pacing_rate();
+    }
+    return out;
+  }
+
   std::string not_ready_reason() const {
     switch (phase_now.load(std::memory_order_acquire)) {
       case phase::loading:
@@ -189,7 +229,23 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   self->options = options;
   if (auto r = models::register_builtin_models(self->models); !r) return r.error();
 
-  auto config = load(options.config_path);
+  impl* const state_early = self.get();
+  auto console = campaign_console::open(
+      std::filesystem::path(options.data_dir) / "console",
+      campaign_console::hooks{
+          .load_file = [path = options.config_path] { return load(path); },
+          .compile =
+              [state_early](const config::bidder_config& c) {
+                return compile(c, state_early->models, state_early->options.config_path,
+                               state_early->ledger, state_early->shading);
+              },
+          .publish = [state_early](std::shared_ptr<const engine::snapshot> snap,
+                                   const config_ptr& c) { return state_early->publish(snap, *c); },
+          .live = [state_early](std::string_view id) { return state_early->live(id); },
+          .file_name = options.config_path ? *options.config_path : "the embedded demo config"});
+  if (!console) return console.error();
+  self->console = std::move(*console);
+  auto config = self->console->start();  // the file's settings with the latest revision's campaigns
   if (!config) return config.error();
   auto signer = make_signer(**config, &log);
   if (!signer) return signer.error();
@@ -350,6 +406,10 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
             state->audience_events->write_metrics(out);
             write_event_log_prometheus(state->event_log->stats(), out);
             state->event_stream->write_metrics(out);
+            out +=
+                "# HELP bidder_config_revision The campaign set's revision serving now "
+                "(docs/console.md).\n# TYPE bidder_config_revision gauge\nbidder_config_revision " +
+                std::to_string(state->console->serving_revision()) + "\n";
           },
       .reload = [raw] { return raw->reload(); },
       .store = state->store.get(),
@@ -381,6 +441,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                              .content_type = std::move(answer.content_type),
                              .body = std::move(answer.body)};
   };
+  actions.campaigns = state->console.get();
+  actions.sessions = std::make_shared<http::session_table>();
   state->admin = std::make_unique<http::server>(
       http::server_options{.host = admin_address->first,
                            .port = admin_address->second,
@@ -398,7 +460,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       << "/bid (" << threads << " threads)\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
       << " (/healthz, /readyz, /metrics, POST /admin/reload, POST /admin/conversions, "
-         "POST /admin/events, GET /admin/report)\n";
+         "POST /admin/events, GET /admin/report, /admin/campaigns)\n";
   state->phase_now.store(phase::ready, std::memory_order_release);
   return svc;
 }
@@ -408,18 +470,7 @@ std::uint16_t service::admin_port() const noexcept { return impl_->admin->port()
 
 result<std::string> service::reload() {
   std::lock_guard lock(impl_->reload_mutex);
-  auto config = load(impl_->options.config_path);
-  if (!config) return config.error();
-  auto snap =
-      compile(**config, impl_->models, impl_->options.config_path, impl_->ledger, impl_->shading);
-  if (!snap) return snap.error();
-  std::string line = "reloaded: " + summary(**snap);
-  if (key_settings_of(**config) != impl_->key_settings) {
-    line += "; the notice keys did not change: they are read at start only, restart to apply";
-  }
-  impl_->snapshots->publish(std::move(*snap));
-  impl_->audience_events->reload((*config)->audience_events());
-  return line;
+  return impl_->console->reload();
 }
 
 void service::flush_conversions() {

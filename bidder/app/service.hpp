@@ -59,7 +59,8 @@ class service {
   std::uint16_t bid_port() const noexcept;
   std::uint16_t admin_port() const noexcept;
   /// Re-reads the config and swaps in the new campaigns atomically; on error the old ones keep
-  /// serving. Returns a one-line summary. Thread-safe.
+  /// serving. The campaigns are the latest revision's (docs/console.md), or the file's when they
+  /// changed since last imported (a new revision). Returns a one-line summary. Thread-safe.
   [[nodiscard]] result<std::string> reload();
   /// Waits until the touches and pixel conversions queued so far are applied (tests, tools).
   void flush_conversions();

@@ -587,11 +587,42 @@ result<std::shared_ptr<const bidder_config>> parse(std::string_view json, std::s
       }
     }
   }
-  apply_defaults(*config);
-  if (auto r = check_settings(*config); !r) {
-    return make_error(errc::invalid_config, where + ": " + r.error().message);
+  return validate(std::move(*config), source);
+}
+
+result<std::shared_ptr<const bidder_config>> validate(bidder_config config,
+                                                      std::string_view source) {
+  apply_defaults(config);
+  if (auto r = check_settings(config); !r) {
+    return make_error(errc::invalid_config, std::string(source) + ": " + r.error().message);
   }
-  return std::shared_ptr<const bidder_config>(std::move(config));
+  return std::shared_ptr<const bidder_config>(std::make_shared<bidder_config>(std::move(config)));
+}
+
+field_error field_of(std::string_view message) {
+  // "<source>: campaign \"<id>\": <path>: <what>" (campaign_checker::fail) or
+  // "<source>: <path>: <what>" (the settings' checks).
+  constexpr std::string_view campaign_mark = "campaign \"";
+  std::string prefix;
+  if (const std::size_t at = message.find(campaign_mark); at != std::string_view::npos) {
+    const std::size_t close = message.find("\": ", at + campaign_mark.size());
+    if (close != std::string_view::npos) {
+      message.remove_prefix(close + 3);
+      prefix = "campaign";
+    }
+  } else if (const std::size_t colon = message.find(": "); colon != std::string_view::npos) {
+    message.remove_prefix(colon + 2);  // the source
+  }
+  const std::size_t colon = message.find(": ");
+  const std::string_view path = message.substr(0, colon);
+  const bool is_path = colon != std::string_view::npos && !path.empty() &&
+                       std::all_of(path.begin(), path.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                                c == '.' || c == '[' || c == ']';
+                       });
+  if (!is_path) return {prefix, std::string(message)};
+  return {prefix.empty() ? std::string(path) : prefix + "." + std::string(path),
+          std::string(message.substr(colon + 2))};
 }
 
 result<std::shared_ptr<const bidder_config>> load_file(const std::string& path) {

@@ -39,6 +39,22 @@ inline constexpr std::string_view default_notice_key_id = "0";
 [[nodiscard]] result<std::shared_ptr<const bidder_config>> parse(std::string_view json,
                                                                  std::string_view source);
 
+/// Fills in the defaults and runs every check parse() runs, on a config built in code (the
+/// campaign API's candidate: the file's settings with a revision's campaigns). Errors:
+/// invalid_config, prefixed with `source`.
+[[nodiscard]] result<std::shared_ptr<const bidder_config>> validate(bidder_config config,
+                                                                    std::string_view source);
+
+/// Where a validation error points: "campaign.max_cpm", "campaign.creatives[0].markup",
+/// "experiments[0].campaigns", or "campaign" / "" when the message names no field.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+/// Splits an invalid_config message of parse() or validate() into its field path and reason.
+field_error field_of(std::string_view message);
+
 /// Reads `path` and calls parse(). Errors: io_error (unreadable file), invalid_config.
 [[nodiscard]] result<std::shared_ptr<const bidder_config>> load_file(const std::string& path);
 

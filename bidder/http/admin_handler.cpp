@@ -3,20 +3,23 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include "bidder/http/audience_api.hpp"
+#include "bidder/http/console_files.hpp"
 
 namespace bidder::http {
 namespace {
 namespace bhttp = boost::beast::http;
 
-// Compares without an early exit, so response timing does not reveal the token's prefix.
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+void json_error(response& res, bhttp::status status, std::string_view message) {
+  res.result(status);
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = "{\"error\":\"" + std::string(message) + "\"}\n";  // messages here need no escaping
 }
+
+constexpr std::string_view session_cookie = "bidder_session";
 
 void text(response& res, bhttp::status status, std::string body) {
   res.result(status);
@@ -50,6 +53,20 @@ class report_call final : public body_stream {
   bool sent_a_body_ = false;
 };
 
+// The login body: {"token": "...", "user": "..."} (user optional, at most 64 bytes).
+bool parse_login(std::string_view body, std::string& token, std::string& user) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return false;
+  const auto* t = v.as_object().if_contains("token");
+  if (t == nullptr || !t->is_string()) return false;
+  token = t->as_string();
+  if (const auto* u = v.as_object().if_contains("user"); u != nullptr && u->is_string()) {
+    user = std::string(u->as_string()).substr(0, 64);
+  }
+  return true;
+}
+
 bool is_report(const request_header& header) {
   const std::string_view target = header.target();
   return target.substr(0, target.find('?')) == "/admin/report";
@@ -72,20 +89,108 @@ stream_decision open_report(const admin_actions& actions, const request_header& 
 }
 }  // namespace
 
-// False with a 401 in `res` when a token is required and missing or wrong.
-bool admin_handler::authorised(const request_header& req, response& res) const {
+bool admin_handler::authorised(const request_header& req, response& res, std::string& who) const {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
-  // The probes carry no token (a kubelet or a load balancer) and tell nothing secret.
-  if (actions_.token.empty() || target == "/healthz" || target == "/readyz") return true;
+  // The probes carry no token (a kubelet or a load balancer) and tell nothing secret; the login
+  // checks the token in its body.
+  if (target == "/healthz" || target == "/readyz") return true;
+  // The console's files hold no secret; its API calls are authorised like any other.
+  if (is_console_path(target)) return true;
+  if (target == "/admin/session" && req.method() == bhttp::verb::post) return true;
+  const bool change = req.method() != bhttp::verb::get && req.method() != bhttp::verb::head;
   std::string_view auth = req[bhttp::field::authorization];
   constexpr std::string_view bearer = "Bearer ";
-  if (auth.starts_with(bearer) && same_secret(auth.substr(bearer.size()), actions_.token)) {
+  if (!actions_.token.empty() && auth.starts_with(bearer) &&
+      same_secret(auth.substr(bearer.size()), actions_.token)) {
+    const std::string_view user = req["X-Bidder-User"];
+    who = user.empty() || user.size() > 64 ? "admin token"
+                                           : "admin token (" + std::string(user) + ")";
+    return true;
+  }
+  if (actions_.sessions) {
+    const std::string_view id = cookie_value(req[bhttp::field::cookie], session_cookie);
+    if (auto session = actions_.sessions->find(id, steady_clock::now())) {
+      // SameSite=Strict keeps the cookie off other sites' requests; the header, which another
+      // site cannot set without a CORS preflight this server never approves, is the second lock.
+      if (change && !same_secret(req["X-CSRF-Token"], session->csrf)) {
+        json_error(res, bhttp::status::forbidden, "csrf token missing or wrong");
+        return false;
+      }
+      who = session->who;
+      return true;
+    }
+  }
+  if (actions_.token.empty()) {  // loopback without a token: open, as before
+    // But a page on another site could still post a form to 127.0.0.1: a campaign change must
+    // carry what a form cannot (a JSON content type or the CSRF header) without a CORS
+    // preflight, which this server never approves.
+    const bool console_path =
+        target.starts_with("/admin/campaigns") || target.starts_with("/admin/revisions");
+    if (change && console_path && req["X-CSRF-Token"].empty() &&
+        !req[bhttp::field::content_type].starts_with("application/json")) {
+      json_error(res, bhttp::status::forbidden,
+                 "csrf token missing or wrong (send Content-Type: application/json)");
+      return false;
+    }
+    who = "admin (no token)";
     return true;
   }
   res.set(bhttp::field::www_authenticate, "Bearer");
-  text(res, bhttp::status::unauthorized, "missing or wrong bearer token\n");
+  json_error(res, bhttp::status::unauthorized,
+             "missing or wrong bearer token (or no valid session cookie)");
   return false;
+}
+
+// POST /admin/session {"token":"...","user":"..."} -> {"csrf":"..."} + the cookie; GET: the
+// session's CSRF token or 401; DELETE: logs out.
+void admin_handler::serve_session(request& req, response& res) {
+  const std::string_view id = cookie_value(req[bhttp::field::cookie], session_cookie);
+  // Secure only when a TLS proxy in front says the browser used https: the admin port itself is
+  // plain HTTP, and a Secure cookie would never come back over it.
+  const bool https = req["X-Forwarded-Proto"] == "https";
+  auto set_cookie = [&](std::string_view value, bool expire) {
+    std::string cookie = std::string(session_cookie) + "=" + std::string(value) +
+                         "; HttpOnly; SameSite=Strict; Path=/admin";
+    if (https) cookie += "; Secure";
+    if (expire) cookie += "; Max-Age=0";
+    res.set(bhttp::field::set_cookie, cookie);
+  };
+  auto answer_csrf = [&](const std::string& csrf) {
+    res.result(bhttp::status::ok);
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.body() = "{\"csrf\":\"" + csrf + "\"}\n";
+  };
+  if (req.method() == bhttp::verb::post) {
+    std::string token, user;
+    if (!parse_login(req.body(), token, user)) {
+      return json_error(res, bhttp::status::bad_request,
+                        "send {\\\"token\\\":\\\"<admin token>\\\"} as JSON");
+    }
+    if (!actions_.token.empty() && !same_secret(token, actions_.token)) {
+      return json_error(res, bhttp::status::unauthorized, "wrong admin token");
+    }
+    const std::string new_id =
+        actions_.sessions->create(user.empty() ? "session" : user, steady_clock::now());
+    set_cookie(new_id, false);
+    return answer_csrf(actions_.sessions->find(new_id, steady_clock::now())->csrf);
+  }
+  if (req.method() == bhttp::verb::get) {
+    auto session = actions_.sessions->find(id, steady_clock::now());
+    if (!session) return json_error(res, bhttp::status::unauthorized, "no valid session");
+    return answer_csrf(session->csrf);
+  }
+  if (req.method() == bhttp::verb::delete_) {
+    actions_.sessions->remove(id);
+    set_cookie("", true);
+    res.result(bhttp::status::ok);
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = "{}\n";
+    return;
+  }
+  res.set(bhttp::field::allow, "GET, POST, DELETE");
+  json_error(res, bhttp::status::method_not_allowed, "use GET, POST or DELETE");
 }
 
 stream_decision admin_handler::open_stream(const request_header& header, response& res,
@@ -111,7 +216,19 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     std::string_view target = req.target();
     target = target.substr(0, target.find('?'));
     const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
-    if (!authorised(req.base(), res)) return steady_clock::time_point::max();
+    std::string who;
+    if (!authorised(req.base(), res, who)) return steady_clock::time_point::max();
+    if (is_console_path(target)) {
+      serve_console_file(req, target, res);
+      return steady_clock::time_point::max();
+    }
+    if (target == "/admin/session" && actions_.sessions) {
+      serve_session(req, res);
+      return steady_clock::time_point::max();
+    }
+    if (actions_.campaigns != nullptr && serve_campaign_api(*actions_.campaigns, req, res, who)) {
+      return steady_clock::time_point::max();
+    }
     if (actions_.store != nullptr &&
         (serve_reach_api(*actions_.store, req, res, actions_.audience_traffic) ||
          serve_audience_api(*actions_.store, req, res, actions_.forget_more))) {
@@ -132,7 +249,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
       } else {
         text(res, bhttp::status::service_unavailable, "not ready: " + reason + "\n");
       }
-    } else if (target == "/metrics") {
+    } else if (target == "/metrics" || target == "/admin/metrics") {
+      // /admin/metrics: the same, under the session cookie's Path=/admin, for the console.
       if (!get)
         return text(res, bhttp::status::method_not_allowed, "use GET\n"),
                steady_clock::time_point::max();
@@ -196,7 +314,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
     } else {
       text(res, bhttp::status::not_found,
            "not found: try /healthz, /readyz, /metrics, POST /admin/reload, /admin/audiences, "
-           "/admin/audience/estimate, POST /admin/conversions, POST /admin/events\n");
+           "/admin/audience/estimate, POST /admin/conversions, POST /admin/events, "
+           "/admin/campaigns, /admin/revisions, /admin/audit, /admin/session\n");
     }
   } catch (const std::exception& e) {
     text(res, bhttp::status::bad_request, std::string("error: ") + e.what() + "\n");

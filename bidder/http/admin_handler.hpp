@@ -6,18 +6,23 @@
 // the old campaigns keep serving), the audience API (audience_api.hpp), and GET /admin/report (the
 // event log's report, bidder/report/report_request.hpp, run on the offload thread since it reads
 // files). The admin port listens on localhost by default; with a token set, every path but /healthz
-// and /readyz needs "Authorization: Bearer <token>" (401 otherwise). POST /admin/conversions takes
+// and /readyz needs "Authorization: Bearer <token>" or a session cookie (401 otherwise; with the
+// cookie a change also needs X-CSRF-Token, 403 otherwise). The campaign API and the sessions:
+// campaign_api.hpp, admin_session.hpp, docs/console.md. POST /admin/conversions takes
 // conversion postbacks (JSON lines, up to max_admin_body_bytes; docs/conversions.md).
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "bidder/audience/segment_store.hpp"
 #include "bidder/core/error.hpp"
+#include "bidder/http/admin_session.hpp"
 #include "bidder/http/audience_api.hpp"
+#include "bidder/http/campaign_api.hpp"
 #include "bidder/http/reach_api.hpp"
 #include "bidder/http/server.hpp"
 
@@ -58,6 +63,11 @@ struct admin_actions {
   /// it runs on the admin worker's offload thread, never a bid thread; it must be thread-safe.
   /// Null: the path is 404.
   std::function<admin_reply(std::string_view query)> report{};
+  /// The campaign API (campaign_api.hpp; null: its paths are 404). Must outlive the server.
+  campaign_backend* campaigns = nullptr;
+  /// Browser sessions (POST/GET/DELETE /admin/session; docs/console.md), shared by the admin
+  /// handlers. Null: no sessions, only the bearer token.
+  std::shared_ptr<session_table> sessions{};
 };
 
 class admin_handler final : public handler {
@@ -70,7 +80,14 @@ class admin_handler final : public handler {
                               std::unique_ptr<body_stream>& out) noexcept override;
 
  private:
-  bool authorised(const request_header& header, response& res) const;
+  /// False with a 401 or 403 in `res` when the request may not proceed; else `who` names the
+  /// caller for the audit log.
+  bool authorised(const request_header& header, response& res, std::string& who) const;
+  bool authorised(const request_header& header, response& res) const {
+    std::string who;
+    return authorised(header, res, who);
+  }
+  void serve_session(request& req, response& res);
   admin_actions actions_;
   push_counters pushes_;
 };
