@@ -76,7 +76,8 @@ void event_stream_service::write_metrics(std::string& out) const {
   metric("bidder_event_stream_lag_bytes", "gauge",
          "Bytes of the event log not yet confirmed by Kafka (the spool).", s.lag_bytes);
   metric("bidder_event_stream_connected", "gauge",
-         "1 when the last batch reached Kafka whole, 0 while the broker is unreachable.",
+         "1 when the last batch reached Kafka whole (idle: the broker answered the last "
+         "5-second probe), 0 while it is unreachable.",
          s.connected ? 1 : 0);
 }
 

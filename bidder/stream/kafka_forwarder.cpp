@@ -22,6 +22,11 @@ using steady = std::chrono::steady_clock;
 // it purges it (the purged lines are resent at the next start).
 constexpr std::chrono::milliseconds stop_grace{1000};
 
+// While idle, how often the forwarder asks the broker whether it is there, and how long it waits
+// for the answer (the forwarder's own thread; stop() may wait this long).
+constexpr std::chrono::seconds probe_period{5};
+constexpr std::chrono::milliseconds probe_timeout{1000};
+
 enum class line_status : std::uint8_t { pending, delivered, failed };
 
 // Properties the forwarder owns: at-least-once needs idempotence and acks from every in-sync
@@ -88,6 +93,8 @@ struct kafka_forwarder::impl {
   void run() noexcept;
   bool send_batch();  // true: every line confirmed
   void wait_for_confirmations();
+  void probe_broker();  // idle: sets `connected` from a metadata request
+  steady::time_point next_probe{};
   bool wait(std::chrono::milliseconds how_long);  // false: stop requested
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
@@ -172,6 +179,17 @@ void kafka_forwarder::impl::destroy_producer() noexcept {
     }
   }
   outstanding = 0;
+}
+
+void kafka_forwarder::impl::probe_broker() {
+  // Idle, `connected` would otherwise keep the last batch's answer for ever: ask the broker for
+  // the topic's metadata (one round trip, off the bid path).
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(producer, 0, topic, &metadata, static_cast<int>(probe_timeout.count()));
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  connected.store(err == RD_KAFKA_RESP_ERR_NO_ERROR, std::memory_order_relaxed);
+  next_probe = steady::now() + probe_period;
 }
 
 bool kafka_forwarder::impl::wait(std::chrono::milliseconds how_long) {
@@ -268,13 +286,15 @@ void kafka_forwarder::impl::run() noexcept {
       confirmed = reader.position();  // past cut fragments only
       lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
       rd_kafka_poll(producer, 0);
+      if (steady::now() >= next_probe) probe_broker();
       if (!wait(options.idle_wait)) break;
       continue;
     }
     const bool whole = send_batch();
-    lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
     if (whole) {
+      lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
       connected.store(true, std::memory_order_relaxed);
+      next_probe = steady::now() + probe_period;
       backoff = options.min_backoff;
       continue;
     }
@@ -282,6 +302,7 @@ void kafka_forwarder::impl::run() noexcept {
     connected.store(false, std::memory_order_relaxed);
     retries.fetch_add(1, std::memory_order_relaxed);
     reader.seek(confirmed);
+    lag_bytes.store(reader.lag_bytes(), std::memory_order_relaxed);
     char reason[512];
     if (producer != nullptr &&
         rd_kafka_fatal_error(producer, reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -76,7 +76,7 @@ struct forwarder_stats {
   std::uint64_t cursor_errors = 0;  ///< failed cursor saves (the next save retries)
   std::uint64_t read_errors = 0;    ///< failed reads of the spool (retried with backoff)
   std::uint64_t lag_bytes = 0;      ///< spool bytes after the cursor, as of the last batch
-  bool connected = false;           ///< the last batch was confirmed whole
+  bool connected = false;  ///< the last batch was confirmed whole (idle: the last probe answered)
 };
 
 class kafka_forwarder {
