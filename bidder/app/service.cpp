@@ -12,6 +12,7 @@
 #include "bidder/app/conversion_service.hpp"
 #include "bidder/app/event_log_metrics.hpp"
 #include "bidder/app/event_log_sink.hpp"
+#include "bidder/app/event_stream_service.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/config/loader.hpp"
 #include "bidder/engine/snapshot.hpp"
@@ -156,6 +157,7 @@ struct service::impl {
   std::unique_ptr<shading::book_keeper> shading_keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
   std::unique_ptr<event_log_sink> event_sink;
+  std::unique_ptr<event_stream_service> event_stream;       // tails the event log's files
   std::unique_ptr<conversion_service> conversions;          // its sink feeds event_sink
   std::unique_ptr<audience_event_service> audience_events;  // its sink feeds conversions'
   std::unique_ptr<http::server> bids;
@@ -340,6 +342,10 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   if (!event_log) return event_log.error();
   state->event_log = std::move(*event_log);
   state->event_sink = std::make_unique<event_log_sink>(*state->event_log);
+  // The event log's files also go to Kafka when configured (docs/event-stream.md).
+  auto event_stream = event_stream_service::start((*config)->event_stream(), options.data_dir);
+  if (!event_stream) return event_stream.error();
+  state->event_stream = std::move(*event_stream);
   auto user_hash_secret = user_hash_secret_of(**config, *state->signer);
   if (!user_hash_secret) return user_hash_secret.error();
   // Touches and conversions (docs/conversions.md): after the event log, which it re-sends the
@@ -399,6 +405,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
             state->conversions->write_metrics(out);
             state->audience_events->write_metrics(out);
             write_event_log_prometheus(state->event_log->stats(), out);
+            state->event_stream->write_metrics(out);
             out +=
                 "# HELP bidder_config_revision The campaign set's revision serving now "
                 "(docs/console.md).\n# TYPE bidder_config_revision gauge\nbidder_config_revision " +
@@ -491,6 +498,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->conversions) impl_->conversions->stop();
   if (impl_->audience_events) impl_->audience_events->stop();  // the queued pixel events written
   if (impl_->event_log) impl_->event_log->stop();  // after the servers: nothing appends any more
+  if (impl_->event_stream) impl_->event_stream->stop();  // the rest goes at the next start
 }
 
 result<std::string> check_config(const std::optional<std::string>& path) {

@@ -14,6 +14,7 @@
 
 #include "bidder/config/audience_events.hpp"
 #include "bidder/config/audience_expression.hpp"
+#include "bidder/config/event_stream.hpp"
 #include "bidder/core/names.hpp"
 
 namespace bidder::config {
@@ -500,6 +501,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
   if (auto r = check_notice_keys(config); !r) return r;
   if (auto r = check_conversion_pixels(config); !r) return r;
   if (auto r = check_audience_events(config.audience_events()); !r) return r;
+  if (auto r = check_event_stream(config.event_stream()); !r) return r;
   if (auto r = check_experiments(config); !r) return r;
   if (auto r = check_data_providers(config); !r) return r;
   std::set<std::string> ids;
