@@ -1,0 +1,389 @@
+#include "bidder/fleet/agent.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+
+#include "bidder/core/deadline.hpp"
+
+namespace bidder::fleet {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Settles one charge, once per bid id fleet-wide. KEYS: the settled marker of the bid, the
+// campaign's lifetime and daily spend, the issuing bidder's lease, the late amount and count.
+// ARGV: the cost, the marker's TTL in seconds. Returns 0 (already settled), 1 (covered by the
+// issuer's lease), 2 (a late win: the lease no longer covered all of it).
+constexpr std::string_view settle_script = R"lua(
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+local c = tonumber(ARGV[1])
+redis.call('INCRBY', KEYS[2], ARGV[1])
+redis.call('INCRBY', KEYS[3], ARGV[1])
+redis.call('EXPIRE', KEYS[3], 259200)
+local v = redis.call('GET', KEYS[4])
+local covered = 0
+if v then
+  covered = math.min(tonumber(v), c)
+  redis.call('SET', KEYS[4], string.format('%d', tonumber(v) - covered), 'KEEPTTL')
+end
+if covered < c then
+  redis.call('INCRBY', KEYS[5], string.format('%d', c - covered))
+  redis.call('INCR', KEYS[6])
+  return 2
+end
+return 1
+)lua";
+
+// Renews this bidder's lease of one campaign. KEYS: lifetime spend, daily spend, the set of
+// bidders holding leases, this bidder's lease. ARGV: instance, TTL ms, slice, smallest useful
+// remainder, what this bidder's reservations hold, lifetime and daily limits (0: none), the
+// prefix of the leases' keys. The lease covers the reservations plus up to `slice` of free
+// room, taken from what the budget has left after the spend and the other live leases.
+// Returns the lease.
+constexpr std::string_view lease_script = R"lua(
+local held = tonumber(redis.call('GET', KEYS[4]) or '0')
+local others = 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if m ~= ARGV[1] then
+    local v = redis.call('GET', ARGV[8] .. m)
+    if v then others = others + tonumber(v) else redis.call('SREM', KEYS[3], m) end
+  end
+end
+local free = nil
+local life = tonumber(ARGV[6])
+if life > 0 then free = life - tonumber(redis.call('GET', KEYS[1]) or '0') end
+local day = tonumber(ARGV[7])
+if day > 0 then
+  local f = day - tonumber(redis.call('GET', KEYS[2]) or '0')
+  if free == nil or f < free then free = f end
+end
+free = free - others - held
+local reserved = tonumber(ARGV[5])
+local slice = tonumber(ARGV[3])
+local unreserved = held - reserved
+if unreserved < slice and free > 0 then
+  local give = math.min(slice - unreserved, free)
+  held = held + give
+  unreserved = unreserved + give
+end
+if unreserved > slice then held = reserved + slice end
+if unreserved > 0 and unreserved < tonumber(ARGV[4]) then held = reserved end
+if held > 0 then
+  redis.call('SET', KEYS[4], string.format('%d', held), 'PX', ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[1])
+else
+  redis.call('DEL', KEYS[4])
+end
+return held
+)lua";
+
+constexpr std::int64_t week_ms = 7LL * 86400 * 1000;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string units_text(spend::amount a) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, spend::units_of(a));
+  return ec == std::errc() ? std::string(buf, end) : "0";
+}
+
+// The issuer's instance id: the bid id up to its first '-'.
+std::string_view issuer_of(std::string_view bid_id) {
+  const auto dash = bid_id.find('-');
+  return dash == std::string_view::npos ? bid_id : bid_id.substr(0, dash);
+}
+
+}  // namespace
+
+agent::agent(spend::ledger& ledger, agent_options options)
+    : ledger_(ledger),
+      options_(std::move(options)),
+      redis_(options_.redis, options_.timeout),
+      bid_prefix_(options_.instance + "-") {
+  stream_from_ = std::to_string(wall_ms() - week_ms) + "-0";  // the caps' longest window
+}
+
+agent::~agent() { stop(); }
+
+void agent::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void agent::stop() {
+  {
+    std::lock_guard lock(run_mutex_);
+    if (stopping_ || !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void agent::run() {
+  // hiredis writes with write(2): a Redis gone away must not SIGPIPE the process. A blocked
+  // SIGPIPE raised by this thread's write stays pending on this thread, and write returns EPIPE.
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  std::unique_lock lock(run_mutex_);
+  for (;;) {
+    const auto next = clock::now() + options_.sync_interval;
+    lock.unlock();
+    round();
+    lock.lock();
+    if (stopping_) break;
+    wake_.wait_until(lock, next, [this] { return stopping_; });
+    if (stopping_) {
+      lock.unlock();
+      round();  // settle what the last notices left
+      return;
+    }
+  }
+}
+
+void agent::sync_once_for_test() { round(); }
+
+bool agent::issued_here(std::string_view bid_id) const noexcept {
+  return bid_id.starts_with(bid_prefix_);
+}
+
+void agent::on_charge(spend::account& payer, std::string_view bid_id, spend::amount cost,
+                      spend::amount bid_cost, unix_seconds now) {
+  const bool here = issued_here(bid_id);
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (charges_.size() >= options_.max_pending) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    charges_.push_back({&payer, std::string(bid_id), cost, bid_cost, now, here});
+  }
+  // Its reservation was released by the notice; the spend stays out of the lease's room until
+  // the round that settles it returns the lease it came out of.
+  if (here) payer.add_fleet_room(-cost);
+}
+
+void agent::on_impression(std::uint64_t key, unix_seconds now) {
+  std::lock_guard lock(pending_mutex_);
+  if (impressions_.size() >= options_.max_pending) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  impressions_.push_back({key, now});
+}
+
+std::string agent::campaign_key(const spend::account& a) const {
+  return options_.key_prefix + "c:" + a.id() + ":";
+}
+
+void agent::round() {
+  const auto started = clock::now();
+  const unix_seconds now = wall_now();
+  std::vector<charge> charges;
+  std::vector<impression> impressions;
+  {
+    std::lock_guard lock(pending_mutex_);
+    charges.swap(charges_);
+    impressions.swap(impressions_);
+  }
+  std::vector<std::pair<spend::account*, spend::budget>> limited;
+  for (auto& [a, b] : ledger_.budgets()) {
+    if (b.limited()) limited.emplace_back(a, b);
+  }
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(charges.size() + impressions.size() + limited.size() + 1);
+  for (const charge& c : charges) {
+    const std::string ck = campaign_key(*c.payer);
+    commands.push_back({"EVAL", std::string(settle_script), "6",
+                        options_.key_prefix + "settled:" + c.bid_id, ck + "spent:life",
+                        ck + "spent:d" + std::to_string(spend::day_of(c.at)),
+                        ck + "lease:" + std::string(issuer_of(c.bid_id)), ck + "late:amount",
+                        ck + "late:count", std::to_string(c.cost),
+                        std::to_string(options_.settle_ttl)});
+  }
+  const std::string stream = options_.key_prefix + "freq";
+  for (const impression& i : impressions) {
+    commands.push_back({"XADD", stream, "MAXLEN", "~", "1000000", "*", "i", options_.instance, "k",
+                        std::to_string(i.key), "t", std::to_string(i.at)});
+  }
+  std::string from;
+  {
+    std::lock_guard lock(state_mutex_);
+    from = stream_from_;
+  }
+  commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
+  std::vector<spend::amount> largest(limited.size(), 0);
+  {
+    std::lock_guard lock(state_mutex_);
+    for (const charge& c : charges) {
+      lease_state& s = leases_[c.payer];
+      s.largest_bid = std::max(s.largest_bid, c.bid_cost);
+    }
+    for (std::size_t i = 0; i < limited.size(); ++i) largest[i] = leases_[limited[i].first].largest_bid;
+  }
+  const std::int64_t day = spend::day_of(now);
+  for (std::size_t i = 0; i < limited.size(); ++i) {
+    const auto& [a, b] = limited[i];
+    const std::string ck = campaign_key(*a);
+    commands.push_back({"EVAL", std::string(lease_script), "4", ck + "spent:life",
+                        ck + "spent:d" + std::to_string(day), ck + "bidders",
+                        ck + "lease:" + options_.instance, options_.instance,
+                        std::to_string(options_.lease_ttl.count()), std::to_string(options_.slice),
+                        std::to_string(largest[i]), std::to_string(std::max<spend::amount>(a->reserved(), 0)),
+                        std::to_string(b.lifetime), std::to_string(b.daily), ck + "lease:"});
+  }
+
+  auto replies = redis_.pipeline(commands);
+  const bool ok = replies && std::none_of(replies->end() - static_cast<std::ptrdiff_t>(limited.size()),
+                                          replies->end(), [](const redis_value& v) {
+                                            return v.kind != redis_value::type::integer;
+                                          });
+  if (!ok) {
+    // Nothing was applied, or only part: settling again is harmless (SET NX), so every charge
+    // goes back to the queue; impressions may repeat (caps count early, the safe side).
+    sync_errors_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(pending_mutex_);
+      charges.insert(charges.end(), std::make_move_iterator(charges_.begin()),
+                     std::make_move_iterator(charges_.end()));
+      charges_.swap(charges);
+      if (impressions_.size() + impressions.size() <= options_.max_pending) {
+        impressions_.insert(impressions_.begin(), impressions.begin(), impressions.end());
+      } else {
+        dropped_.fetch_add(impressions.size(), std::memory_order_relaxed);
+      }
+    }
+    std::lock_guard lock(state_mutex_);
+    last_error_ = replies ? std::string("a lease script failed: ") +
+                                (replies->back().is_error() ? replies->back().text : "bad reply")
+                          : replies.error().message;
+    drop_stale_leases(clock::now());
+    return;
+  }
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  // What each account's own settled charges took out of its room: the lease below has them.
+  std::unordered_map<spend::account*, spend::amount> settled_here;
+  for (std::size_t i = 0; i < charges.size(); ++i) {
+    const redis_value& r = (*replies)[i];
+    if (r.kind == redis_value::type::integer) {
+      if (r.integer == 0) replays_.fetch_add(1, std::memory_order_relaxed);
+      else settles_.fetch_add(1, std::memory_order_relaxed);
+      if (r.integer == 2) late_wins_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (charges[i].here) settled_here[charges[i].payer] += charges[i].cost;
+  }
+  impressions_sent_.fetch_add(impressions.size(), std::memory_order_relaxed);
+  // The others' impressions.
+  const redis_value& read = (*replies)[charges.size() + impressions.size()];
+  std::string last_id = from;
+  if (read.kind == redis_value::type::array) {
+    for (const redis_value& s : read.elements) {
+      if (s.elements.size() < 2) continue;
+      for (const redis_value& entry : s.elements[1].elements) {
+        if (entry.elements.size() < 2) continue;
+        last_id = entry.elements[0].text;
+        const auto& fields = entry.elements[1].elements;
+        std::string_view who;
+        std::uint64_t key = 0;
+        unix_seconds at = 0;
+        for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
+          const std::string& v = fields[f + 1].text;
+          if (fields[f].text == "i") who = v;
+          if (fields[f].text == "k") std::from_chars(v.data(), v.data() + v.size(), key);
+          if (fields[f].text == "t") std::from_chars(v.data(), v.data() + v.size(), at);
+        }
+        if (who == options_.instance || key == 0) continue;
+        ledger_.changes().add(ledger_.frequency().increment(key, at));
+        impressions_received_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  std::lock_guard lock(state_mutex_);
+  stream_from_ = last_id;
+  last_error_.clear();
+  redis_ok_until_ = started + options_.lease_ttl;
+  const std::size_t first_lease = replies->size() - limited.size();
+  for (std::size_t i = 0; i < limited.size(); ++i) {
+    spend::account* a = limited[i].first;
+    lease_state& s = leases_[a];
+    const spend::amount lease = (*replies)[first_lease + i].integer;
+    // Redis set the TTL after `started`: the local expiry comes first.
+    a->add_fleet_room(lease - s.applied + settled_here[a]);
+    settled_here.erase(a);
+    s.applied = lease;
+    s.fresh_until = started + options_.lease_ttl;
+  }
+  // Settled charges of campaigns no longer limited: give their room back all the same.
+  for (auto& [a, amount] : settled_here) a->add_fleet_room(amount);
+  drop_stale_leases(clock::now());
+}
+
+void agent::drop_stale_leases(clock::time_point now) {
+  for (auto& [a, s] : leases_) {
+    if (s.applied != 0 && now >= s.fresh_until) {
+      a->add_fleet_room(-s.applied);  // expired in Redis soon: commit nothing more
+      s.applied = 0;
+    }
+  }
+}
+
+std::string agent::not_ready_reason() const {
+  std::lock_guard lock(state_mutex_);
+  const auto now = clock::now();
+  const std::string why = last_error_.empty() ? std::string() : " (" + last_error_ + ")";
+  if (now >= redis_ok_until_) return "fleet: no answer from Redis within the lease TTL" + why;
+  for (const auto& [a, b] : ledger_.budgets()) {
+    if (!b.limited()) continue;
+    const auto it = leases_.find(a);
+    if (it == leases_.end() || now >= it->second.fresh_until) {
+      return "fleet: no fresh budget lease for campaign " + a->id() + why;
+    }
+  }
+  return {};
+}
+
+void agent::write_metrics(std::string& out) const {
+  auto counter = [&](const char* name, const char* help, const std::atomic<std::uint64_t>& v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v.load(std::memory_order_relaxed)) + "\n";
+  };
+  counter("bidder_fleet_syncs_total", "Rounds that synced with Redis.", syncs_);
+  counter("bidder_fleet_sync_errors_total", "Rounds that failed to reach Redis.", sync_errors_);
+  counter("bidder_fleet_settles_total", "Charges settled fleet-wide by this bidder.", settles_);
+  counter("bidder_fleet_settle_replays_total",
+          "Charges already settled by another notice of the same bid.", replays_);
+  counter("bidder_fleet_late_wins_total",
+          "Charges their issuer's lease no longer covered (spend beyond the leases).", late_wins_);
+  counter("bidder_fleet_dropped_total", "Charges or impressions dropped: the queue was full.",
+          dropped_);
+  counter("bidder_fleet_impressions_sent_total", "Frequency-cap impressions shared.",
+          impressions_sent_);
+  counter("bidder_fleet_impressions_received_total", "Other bidders' impressions applied here.",
+          impressions_received_);
+  std::lock_guard lock(state_mutex_);
+  const auto now = clock::now();
+  out += "# HELP bidder_fleet_redis_up Whether Redis answered within the lease TTL.\n"
+         "# TYPE bidder_fleet_redis_up gauge\nbidder_fleet_redis_up " +
+         std::string(now < redis_ok_until_ ? "1" : "0") + "\n";
+  out += "# HELP bidder_fleet_lease_held Budget lease this bidder holds (currency units).\n"
+         "# TYPE bidder_fleet_lease_held gauge\n";
+  for (const auto& [a, s] : leases_) {
+    out += "bidder_fleet_lease_held{campaign=\"" + a->id() + "\"} " + units_text(s.applied) + "\n";
+  }
+  out += "# HELP bidder_fleet_lease_fresh Whether the campaign's lease was renewed within its TTL.\n"
+         "# TYPE bidder_fleet_lease_fresh gauge\n";
+  for (const auto& [a, s] : leases_) {
+    out += "bidder_fleet_lease_fresh{campaign=\"" + a->id() + "\"} " +
+           std::string(now < s.fresh_until ? "1" : "0") + "\n";
+  }
+}
+
+}  // namespace bidder::fleet
