@@ -153,7 +153,7 @@ struct service::impl {
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
-  std::unique_ptr<fleet::agent> fleet;  // fleet mode only (docs/fleet.md)
+  std::unique_ptr<fleet::agent> fleet;     // fleet mode only (docs/fleet.md)
   std::shared_ptr<shading::book> shading;  // bid shading's state, shared by the snapshots
   std::unique_ptr<shading::book_keeper> shading_keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)

@@ -39,12 +39,17 @@ return 1
 
 // Renews this bidder's lease of one campaign. KEYS: lifetime spend, daily spend, the set of
 // bidders holding leases, this bidder's lease. ARGV: instance, TTL ms, slice, smallest useful
-// remainder, what this bidder's reservations hold, lifetime and daily limits (0: none), the
-// prefix of the leases' keys. The lease covers the reservations plus up to `slice` of free
-// room, taken from what the budget has left after the spend and the other live leases.
+// free room (the largest bid), what this bidder's reservations hold, lifetime and daily limits
+// (0: none), the prefix of the leases' keys, what the bidder gives back. The lease only shrinks
+// by what the bidder gives back (it stopped using that before asking) and by settled charges:
+// until the answer arrives the bidder may still commit all of its previous lease. It grows to
+// cover the reservations plus up to `slice` of free room, taken from what the budget has left
+// after the spend and the other live leases, and only when that reaches one useful bid (a
+// remainder too small for a bid stays free for a bidder that can add it to its own).
 // Returns the lease.
 constexpr std::string_view lease_script = R"lua(
 local held = tonumber(redis.call('GET', KEYS[4]) or '0')
+held = math.max(held - tonumber(ARGV[9]), 0)
 local others = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if m ~= ARGV[1] then
@@ -61,16 +66,12 @@ if day > 0 then
   if free == nil or f < free then free = f end
 end
 free = free - others - held
-local reserved = tonumber(ARGV[5])
+local unreserved = held - tonumber(ARGV[5])
 local slice = tonumber(ARGV[3])
-local unreserved = held - reserved
 if unreserved < slice and free > 0 then
   local give = math.min(slice - unreserved, free)
-  held = held + give
-  unreserved = unreserved + give
+  if unreserved + give >= tonumber(ARGV[4]) then held = held + give end
 end
-if unreserved > slice then held = reserved + slice end
-if unreserved > 0 and unreserved < tonumber(ARGV[4]) then held = reserved end
 if held > 0 then
   redis.call('SET', KEYS[4], string.format('%d', held), 'PX', ARGV[2])
   redis.call('SADD', KEYS[3], ARGV[1])
@@ -133,23 +134,25 @@ void agent::run() {
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  auto next_sync = clock::now();
   std::unique_lock lock(run_mutex_);
-  for (;;) {
-    const auto next = clock::now() + options_.sync_interval;
+  while (!stopping_) {
+    const bool full = clock::now() >= next_sync;
+    if (full) next_sync = clock::now() + options_.sync_interval;
     lock.unlock();
-    round();
+    round(full);
     lock.lock();
-    if (stopping_) break;
-    wake_.wait_until(lock, next, [this] { return stopping_; });
-    if (stopping_) {
-      lock.unlock();
-      round();  // settle what the last notices left
-      return;
-    }
+    // Charges are settled as soon as they arrive (a bidder killed loses only those accepted
+    // since the last pipeline left); leases and impressions every sync interval.
+    wake_.wait_until(lock, next_sync, [this] {
+      return stopping_ || (!failing_ && charges_waiting_.load(std::memory_order_acquire));
+    });
   }
+  lock.unlock();
+  round(true);  // settle what the last notices left
 }
 
-void agent::sync_once_for_test() { round(); }
+void agent::sync_once_for_test() { round(true); }
 
 bool agent::issued_here(std::string_view bid_id) const noexcept {
   return bid_id.starts_with(bid_prefix_);
@@ -166,25 +169,35 @@ void agent::on_charge(spend::account& payer, std::string_view bid_id, spend::amo
     }
     charges_.push_back({&payer, std::string(bid_id), cost, bid_cost, now, here});
   }
+  if (!charges_waiting_.exchange(true, std::memory_order_acq_rel)) {
+    std::lock_guard lock(run_mutex_);  // the fleet thread cannot miss the wake-up
+    wake_.notify_one();
+  }
   // Its reservation was released by the notice; the spend stays out of the lease's room until
   // the round that settles it returns the lease it came out of.
   if (here) payer.add_fleet_room(-cost);
 }
 
-void agent::on_impression(std::uint64_t key, unix_seconds now) {
+void agent::on_impressions(std::string_view bid_id, unix_seconds issued,
+                           std::span<const std::uint64_t> keys, unix_seconds now) {
+  std::string text;
+  for (std::uint64_t k : keys) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(k);
+  }
   std::lock_guard lock(pending_mutex_);
   if (impressions_.size() >= options_.max_pending) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  impressions_.push_back({key, now});
+  impressions_.push_back({std::string(bid_id), issued, std::move(text), now});
 }
 
 std::string agent::campaign_key(const spend::account& a) const {
   return options_.key_prefix + "c:" + a.id() + ":";
 }
 
-void agent::round() {
+void agent::round(bool full) {
   const auto started = clock::now();
   const unix_seconds now = wall_now();
   std::vector<charge> charges;
@@ -193,33 +206,36 @@ void agent::round() {
     std::lock_guard lock(pending_mutex_);
     charges.swap(charges_);
     impressions.swap(impressions_);
+    charges_waiting_.store(false, std::memory_order_release);
   }
   std::vector<std::pair<spend::account*, spend::budget>> limited;
-  for (auto& [a, b] : ledger_.budgets()) {
-    if (b.limited()) limited.emplace_back(a, b);
+  if (full) {
+    for (auto& [a, b] : ledger_.budgets()) {
+      if (b.limited()) limited.emplace_back(a, b);
+    }
   }
   std::vector<std::vector<std::string>> commands;
   commands.reserve(charges.size() + impressions.size() + limited.size() + 1);
   for (const charge& c : charges) {
     const std::string ck = campaign_key(*c.payer);
-    commands.push_back({"EVAL", std::string(settle_script), "6",
-                        options_.key_prefix + "settled:" + c.bid_id, ck + "spent:life",
-                        ck + "spent:d" + std::to_string(spend::day_of(c.at)),
-                        ck + "lease:" + std::string(issuer_of(c.bid_id)), ck + "late:amount",
-                        ck + "late:count", std::to_string(c.cost),
-                        std::to_string(options_.settle_ttl)});
+    commands.push_back(
+        {"EVAL", std::string(settle_script), "6", options_.key_prefix + "settled:" + c.bid_id,
+         ck + "spent:life", ck + "spent:d" + std::to_string(spend::day_of(c.at)),
+         ck + "lease:" + std::string(issuer_of(c.bid_id)), ck + "late:amount", ck + "late:count",
+         std::to_string(c.cost), std::to_string(options_.settle_ttl)});
   }
   const std::string stream = options_.key_prefix + "freq";
   for (const impression& i : impressions) {
-    commands.push_back({"XADD", stream, "MAXLEN", "~", "1000000", "*", "i", options_.instance, "k",
-                        std::to_string(i.key), "t", std::to_string(i.at)});
+    commands.push_back({"XADD", stream, "MAXLEN", "~", "1000000", "*", "i", options_.instance, "b",
+                        i.bid_id, "s", std::to_string(i.issued), "k", i.keys, "t",
+                        std::to_string(i.at)});
   }
   std::string from;
   {
     std::lock_guard lock(state_mutex_);
     from = stream_from_;
   }
-  commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
+  if (full) commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
   std::vector<spend::amount> largest(limited.size(), 0);
   {
     std::lock_guard lock(state_mutex_);
@@ -227,25 +243,49 @@ void agent::round() {
       lease_state& s = leases_[c.payer];
       s.largest_bid = std::max(s.largest_bid, c.bid_cost);
     }
-    for (std::size_t i = 0; i < limited.size(); ++i) largest[i] = leases_[limited[i].first].largest_bid;
+    for (std::size_t i = 0; i < limited.size(); ++i)
+      largest[i] = leases_[limited[i].first].largest_bid;
   }
   const std::int64_t day = spend::day_of(now);
+  // Give-backs happen here first: the room goes before Redis is asked to take it back, so no
+  // bid commits what another bidder may be granted. What is given back: free room beyond the
+  // slice, or a remainder too small for one bid.
+  std::vector<spend::amount> give_back(limited.size(), 0);
+  {
+    std::lock_guard lock(state_mutex_);
+    for (std::size_t i = 0; i < limited.size(); ++i) {
+      spend::account* a = limited[i].first;
+      lease_state& s = leases_[a];
+      const spend::amount unreserved = a->fleet_room() - std::max<spend::amount>(a->reserved(), 0);
+      if (s.applied <= 0 || unreserved <= 0) continue;
+      spend::amount r = 0;
+      if (unreserved > options_.slice) r = unreserved - options_.slice;
+      if (unreserved < largest[i]) r = unreserved;
+      r = std::min(r, s.applied);
+      if (r <= 0) continue;
+      a->add_fleet_room(-r);
+      s.applied -= r;
+      give_back[i] = r;
+    }
+  }
   for (std::size_t i = 0; i < limited.size(); ++i) {
     const auto& [a, b] = limited[i];
     const std::string ck = campaign_key(*a);
-    commands.push_back({"EVAL", std::string(lease_script), "4", ck + "spent:life",
-                        ck + "spent:d" + std::to_string(day), ck + "bidders",
-                        ck + "lease:" + options_.instance, options_.instance,
-                        std::to_string(options_.lease_ttl.count()), std::to_string(options_.slice),
-                        std::to_string(largest[i]), std::to_string(std::max<spend::amount>(a->reserved(), 0)),
-                        std::to_string(b.lifetime), std::to_string(b.daily), ck + "lease:"});
+    commands.push_back(
+        {"EVAL", std::string(lease_script), "4", ck + "spent:life",
+         ck + "spent:d" + std::to_string(day), ck + "bidders", ck + "lease:" + options_.instance,
+         options_.instance, std::to_string(options_.lease_ttl.count()),
+         std::to_string(options_.slice), std::to_string(largest[i]),
+         std::to_string(std::max<spend::amount>(a->reserved(), 0)), std::to_string(b.lifetime),
+         std::to_string(b.daily), ck + "lease:", std::to_string(give_back[i])});
   }
 
   auto replies = redis_.pipeline(commands);
-  const bool ok = replies && std::none_of(replies->end() - static_cast<std::ptrdiff_t>(limited.size()),
-                                          replies->end(), [](const redis_value& v) {
-                                            return v.kind != redis_value::type::integer;
-                                          });
+  const bool ok =
+      replies &&
+      std::none_of(replies->end() - static_cast<std::ptrdiff_t>(limited.size()), replies->end(),
+                   [](const redis_value& v) { return v.kind != redis_value::type::integer; });
+  failing_ = !ok;  // while Redis fails, retry once per sync interval, not per notice
   if (!ok) {
     // Nothing was applied, or only part: settling again is harmless (SET NX), so every charge
     // goes back to the queue; impressions may repeat (caps count early, the safe side).
@@ -268,19 +308,23 @@ void agent::round() {
     drop_stale_leases(clock::now());
     return;
   }
-  syncs_.fetch_add(1, std::memory_order_relaxed);
-  // What each account's own settled charges took out of its room: the lease below has them.
-  std::unordered_map<spend::account*, spend::amount> settled_here;
+  if (full) syncs_.fetch_add(1, std::memory_order_relaxed);
+  // What each account's own settled charges took out of its room: the next lease read has them
+  // (until then the room stays without them).
+  std::unordered_map<spend::account*, spend::amount>& settled_here = settled_unapplied_;
   for (std::size_t i = 0; i < charges.size(); ++i) {
     const redis_value& r = (*replies)[i];
     if (r.kind == redis_value::type::integer) {
-      if (r.integer == 0) replays_.fetch_add(1, std::memory_order_relaxed);
-      else settles_.fetch_add(1, std::memory_order_relaxed);
+      if (r.integer == 0)
+        replays_.fetch_add(1, std::memory_order_relaxed);
+      else
+        settles_.fetch_add(1, std::memory_order_relaxed);
       if (r.integer == 2) late_wins_.fetch_add(1, std::memory_order_relaxed);
     }
     if (charges[i].here) settled_here[charges[i].payer] += charges[i].cost;
   }
   impressions_sent_.fetch_add(impressions.size(), std::memory_order_relaxed);
+  if (!full) return;
   // The others' impressions.
   const redis_value& read = (*replies)[charges.size() + impressions.size()];
   std::string last_id = from;
@@ -291,17 +335,38 @@ void agent::round() {
         if (entry.elements.size() < 2) continue;
         last_id = entry.elements[0].text;
         const auto& fields = entry.elements[1].elements;
-        std::string_view who;
-        std::uint64_t key = 0;
-        unix_seconds at = 0;
+        std::string_view who, bid_id, keys;
+        unix_seconds at = 0, issued = 0;
         for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
           const std::string& v = fields[f + 1].text;
           if (fields[f].text == "i") who = v;
-          if (fields[f].text == "k") std::from_chars(v.data(), v.data() + v.size(), key);
+          if (fields[f].text == "b") bid_id = v;
+          if (fields[f].text == "k") keys = v;
           if (fields[f].text == "t") std::from_chars(v.data(), v.data() + v.size(), at);
+          if (fields[f].text == "s") std::from_chars(v.data(), v.data() + v.size(), issued);
         }
-        if (who == options_.instance || key == 0) continue;
-        ledger_.changes().add(ledger_.frequency().increment(key, at));
+        if (who == options_.instance || bid_id.empty()) continue;
+        // Counted once per bidder: not when a win notice of the same bid came here too.
+        const auto update =
+            ledger_.bids().update(spend::bid_key(bid_id), issued, now, [](std::uint64_t state) {
+              namespace flags = spend::bid_flags;
+              if ((spend::flags_of(state) & (flags::win | flags::impressions_shared)) != 0) {
+                return std::optional<std::uint64_t>();
+              }
+              return std::optional<std::uint64_t>(state | flags::impressions_shared);
+            });
+        if (update.before == update.after) continue;
+        if (update.remembered) {
+          ledger_.changes().add(spend::journal::bid_record{spend::bid_key(bid_id), update.after});
+        }
+        while (!keys.empty()) {
+          const auto comma = keys.find(',');
+          const std::string_view one = keys.substr(0, comma);
+          std::uint64_t key = 0;
+          std::from_chars(one.data(), one.data() + one.size(), key);
+          if (key != 0) ledger_.changes().add(ledger_.frequency().increment(key, at));
+          keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
+        }
         impressions_received_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -323,6 +388,7 @@ void agent::round() {
   }
   // Settled charges of campaigns no longer limited: give their room back all the same.
   for (auto& [a, amount] : settled_here) a->add_fleet_room(amount);
+  settled_here.clear();
   drop_stale_leases(clock::now());
 }
 
@@ -370,16 +436,19 @@ void agent::write_metrics(std::string& out) const {
           impressions_received_);
   std::lock_guard lock(state_mutex_);
   const auto now = clock::now();
-  out += "# HELP bidder_fleet_redis_up Whether Redis answered within the lease TTL.\n"
-         "# TYPE bidder_fleet_redis_up gauge\nbidder_fleet_redis_up " +
-         std::string(now < redis_ok_until_ ? "1" : "0") + "\n";
-  out += "# HELP bidder_fleet_lease_held Budget lease this bidder holds (currency units).\n"
-         "# TYPE bidder_fleet_lease_held gauge\n";
+  out +=
+      "# HELP bidder_fleet_redis_up Whether Redis answered within the lease TTL.\n"
+      "# TYPE bidder_fleet_redis_up gauge\nbidder_fleet_redis_up " +
+      std::string(now < redis_ok_until_ ? "1" : "0") + "\n";
+  out +=
+      "# HELP bidder_fleet_lease_held Budget lease this bidder holds (currency units).\n"
+      "# TYPE bidder_fleet_lease_held gauge\n";
   for (const auto& [a, s] : leases_) {
     out += "bidder_fleet_lease_held{campaign=\"" + a->id() + "\"} " + units_text(s.applied) + "\n";
   }
-  out += "# HELP bidder_fleet_lease_fresh Whether the campaign's lease was renewed within its TTL.\n"
-         "# TYPE bidder_fleet_lease_fresh gauge\n";
+  out +=
+      "# HELP bidder_fleet_lease_fresh Whether the campaign's lease was renewed within its TTL.\n"
+      "# TYPE bidder_fleet_lease_fresh gauge\n";
   for (const auto& [a, s] : leases_) {
     out += "bidder_fleet_lease_fresh{campaign=\"" + a->id() + "\"} " +
            std::string(now < s.fresh_until ? "1" : "0") + "\n";

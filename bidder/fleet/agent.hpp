@@ -79,7 +79,8 @@ class agent final : public spend::fleet_link {
   bool issued_here(std::string_view bid_id) const noexcept override;
   void on_charge(spend::account& payer, std::string_view bid_id, spend::amount cost,
                  spend::amount bid_cost, unix_seconds now) override;
-  void on_impression(std::uint64_t key, unix_seconds now) override;
+  void on_impressions(std::string_view bid_id, unix_seconds issued,
+                      std::span<const std::uint64_t> keys, unix_seconds now) override;
 
   /// Empty when ready (Redis answered within the lease TTL and every limited campaign holds a
   /// fresh lease), else the reason, for GET /readyz.
@@ -96,7 +97,9 @@ class agent final : public spend::fleet_link {
     bool here;
   };
   struct impression {
-    std::uint64_t key;
+    std::string bid_id;
+    unix_seconds issued;
+    std::string keys;  // the frequency-cap keys, comma-separated
     unix_seconds at;
   };
   struct lease_state {
@@ -105,7 +108,7 @@ class agent final : public spend::fleet_link {
     spend::amount largest_bid = 0;  // the largest bid cost seen: a useful remainder's size
   };
   void run();
-  void round();
+  void round(bool full);
   void drop_stale_leases(std::chrono::steady_clock::time_point now);
   std::string campaign_key(const spend::account& a) const;
 
@@ -117,6 +120,11 @@ class agent final : public spend::fleet_link {
   std::mutex pending_mutex_;  // notice threads append, the round swaps
   std::vector<charge> charges_;
   std::vector<impression> impressions_;
+  std::atomic<bool> charges_waiting_{false};
+  bool failing_ = false;  // the last round failed (fleet thread only)
+  // Charges issued here settled by a round without a lease read: returned to the room with the
+  // next lease (fleet thread only).
+  std::unordered_map<spend::account*, spend::amount> settled_unapplied_;
 
   mutable std::mutex state_mutex_;  // the round writes, metrics and readiness read
   std::unordered_map<spend::account*, lease_state> leases_;
@@ -124,8 +132,8 @@ class agent final : public spend::fleet_link {
   std::chrono::steady_clock::time_point redis_ok_until_{};
   std::string last_error_;
 
-  std::atomic<std::uint64_t> syncs_{0}, sync_errors_{0}, settles_{0}, replays_{0},
-      late_wins_{0}, dropped_{0}, impressions_sent_{0}, impressions_received_{0};
+  std::atomic<std::uint64_t> syncs_{0}, sync_errors_{0}, settles_{0}, replays_{0}, late_wins_{0},
+      dropped_{0}, impressions_sent_{0}, impressions_received_{0};
 
   std::mutex run_mutex_;
   std::condition_variable wake_;

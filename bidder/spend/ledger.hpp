@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,8 +62,10 @@ class fleet_link {
   /// at `now`: to be settled once fleet-wide.
   virtual void on_charge(account& payer, std::string_view bid_id, amount cost, amount bid_cost,
                          unix_seconds now) = 0;
-  /// An impression counted for frequency-cap key `key` at `now`: to be shared with the fleet.
-  virtual void on_impression(std::uint64_t key, unix_seconds now) = 0;
+  /// The win of bid `bid_id` (issued at `issued`) counted an impression at `now` for each of
+  /// the frequency-cap `keys`: to be shared with the fleet.
+  virtual void on_impressions(std::string_view bid_id, unix_seconds issued,
+                              std::span<const std::uint64_t> keys, unix_seconds now) = 0;
 };
 
 /// Changes the keeper writes to disk (notice path -> keeper thread). The accounts are saved
