@@ -215,7 +215,7 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   spend::fleet_link* fleet = ledger.fleet();
   const bool reserved_here = fleet == nullptr || fleet->issued_here(n.id.bid_id);
   if (charges && fleet != nullptr)
-    fleet->on_charge(payer, n.id.bid_id, clearing_cost, bid_cost, now);
+    fleet->on_charge(payer, n.id.bid_id, issued, clearing_cost, bid_cost, now);
   if (!reserved_here) {
     // nothing to release here
   } else if ((added & flags::won_reserved) != 0) {

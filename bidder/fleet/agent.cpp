@@ -14,11 +14,16 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 // Settles one charge, once per bid id fleet-wide. KEYS: the settled marker of the bid, the
-// campaign's lifetime and daily spend, the issuing bidder's lease, the late amount and count.
-// ARGV: the cost, the marker's TTL in seconds. Returns 0 (already settled), 1 (covered by the
-// issuer's lease), 2 (a late win: the lease no longer covered all of it).
+// campaign's lifetime and daily spend, the issuing bidder's lease, the late amount and count,
+// the issuer's inbox. ARGV: the cost, the marker's TTL in seconds, the inbox entry (empty when
+// the issuer settles it itself), the inbox's TTL in ms. Returns 0 (already settled), 1 (covered
+// by the issuer's lease), 2 (a late win: the lease no longer covered all of it).
 constexpr std::string_view settle_script = R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[7], ARGV[3])
+  redis.call('PEXPIRE', KEYS[7], ARGV[4])
+end
 local c = tonumber(ARGV[1])
 redis.call('INCRBY', KEYS[2], ARGV[1])
 redis.call('INCRBY', KEYS[3], ARGV[1])
@@ -158,8 +163,8 @@ bool agent::issued_here(std::string_view bid_id) const noexcept {
   return bid_id.starts_with(bid_prefix_);
 }
 
-void agent::on_charge(spend::account& payer, std::string_view bid_id, spend::amount cost,
-                      spend::amount bid_cost, unix_seconds now) {
+void agent::on_charge(spend::account& payer, std::string_view bid_id, unix_seconds issued,
+                      spend::amount cost, spend::amount bid_cost, unix_seconds now) {
   const bool here = issued_here(bid_id);
   {
     std::lock_guard lock(pending_mutex_);
@@ -167,7 +172,7 @@ void agent::on_charge(spend::account& payer, std::string_view bid_id, spend::amo
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    charges_.push_back({&payer, std::string(bid_id), cost, bid_cost, now, here});
+    charges_.push_back({&payer, std::string(bid_id), cost, bid_cost, issued, now, here});
   }
   if (!charges_waiting_.exchange(true, std::memory_order_acq_rel)) {
     std::lock_guard lock(run_mutex_);  // the fleet thread cannot miss the wake-up
@@ -218,11 +223,18 @@ void agent::round(bool full) {
   commands.reserve(charges.size() + impressions.size() + limited.size() + 1);
   for (const charge& c : charges) {
     const std::string ck = campaign_key(*c.payer);
+    // The issuer learns that its bid was charged elsewhere, to release its reservation now
+    // rather than at its TTL: "payer issued bid_cost bid_id".
+    const std::string inbox_entry = c.here ? std::string()
+                                           : c.payer->id() + " " + std::to_string(c.issued) + " " +
+                                                 std::to_string(c.bid_cost) + " " + c.bid_id;
     commands.push_back(
-        {"EVAL", std::string(settle_script), "6", options_.key_prefix + "settled:" + c.bid_id,
+        {"EVAL", std::string(settle_script), "7", options_.key_prefix + "settled:" + c.bid_id,
          ck + "spent:life", ck + "spent:d" + std::to_string(spend::day_of(c.at)),
          ck + "lease:" + std::string(issuer_of(c.bid_id)), ck + "late:amount", ck + "late:count",
-         std::to_string(c.cost), std::to_string(options_.settle_ttl)});
+         options_.key_prefix + "inbox:" + std::string(issuer_of(c.bid_id)), std::to_string(c.cost),
+         std::to_string(options_.settle_ttl), inbox_entry,
+         std::to_string(options_.lease_ttl.count())});
   }
   const std::string stream = options_.key_prefix + "freq";
   for (const impression& i : impressions) {
@@ -235,7 +247,10 @@ void agent::round(bool full) {
     std::lock_guard lock(state_mutex_);
     from = stream_from_;
   }
-  if (full) commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
+  if (full) {
+    commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
+    commands.push_back({"LPOP", options_.key_prefix + "inbox:" + options_.instance, "10000"});
+  }
   std::vector<spend::amount> largest(limited.size(), 0);
   {
     std::lock_guard lock(state_mutex_);
@@ -371,6 +386,10 @@ void agent::round(bool full) {
       }
     }
   }
+  // This bidder's bids charged elsewhere: their reservations are released here now (once: the
+  // bid's flags say whether a notice here released it already).
+  const redis_value& inbox = (*replies)[charges.size() + impressions.size() + 1];
+  for (const redis_value& e : inbox.elements) release_settled_elsewhere(e.text, now);
   std::lock_guard lock(state_mutex_);
   stream_from_ = last_id;
   last_error_.clear();
@@ -390,6 +409,37 @@ void agent::round(bool full) {
   for (auto& [a, amount] : settled_here) a->add_fleet_room(amount);
   settled_here.clear();
   drop_stale_leases(clock::now());
+}
+
+void agent::release_settled_elsewhere(std::string_view entry, unix_seconds now) {
+  // "payer issued bid_cost bid_id"
+  std::string_view parts[4];
+  for (auto& p : parts) {
+    const auto space = entry.find(' ');
+    p = entry.substr(0, space);
+    entry = space == std::string_view::npos ? std::string_view() : entry.substr(space + 1);
+  }
+  unix_seconds issued = 0;
+  spend::amount bid_cost = 0;
+  std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), issued);
+  std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), bid_cost);
+  spend::account* payer = ledger_.find(parts[0]);
+  if (payer == nullptr || bid_cost <= 0 || !issued_here(parts[3])) return;
+  const std::string_view bid_id = parts[3];
+  namespace flags = spend::bid_flags;
+  const auto update =
+      ledger_.bids().update(spend::bid_key(bid_id), issued, now, [](std::uint64_t state) {
+        if ((spend::flags_of(state) & (flags::released | flags::won_reserved)) != 0) {
+          return std::optional<std::uint64_t>();
+        }
+        return std::optional<std::uint64_t>(state | flags::released);
+      });
+  if (update.before == update.after) return;
+  if (update.remembered) {
+    ledger_.changes().add(spend::journal::bid_record{spend::bid_key(bid_id), update.after});
+  }
+  payer->release(bid_cost, issued);
+  released_elsewhere_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void agent::drop_stale_leases(clock::time_point now) {
@@ -428,6 +478,9 @@ void agent::write_metrics(std::string& out) const {
           "Charges already settled by another notice of the same bid.", replays_);
   counter("bidder_fleet_late_wins_total",
           "Charges their issuer's lease no longer covered (spend beyond the leases).", late_wins_);
+  counter("bidder_fleet_released_elsewhere_total",
+          "Reservations released here because another bidder settled their bid.",
+          released_elsewhere_);
   counter("bidder_fleet_dropped_total", "Charges or impressions dropped: the queue was full.",
           dropped_);
   counter("bidder_fleet_impressions_sent_total", "Frequency-cap impressions shared.",

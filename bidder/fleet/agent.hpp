@@ -77,8 +77,8 @@ class agent final : public spend::fleet_link {
 
   // ---- spend::fleet_link (notice threads) ----
   bool issued_here(std::string_view bid_id) const noexcept override;
-  void on_charge(spend::account& payer, std::string_view bid_id, spend::amount cost,
-                 spend::amount bid_cost, unix_seconds now) override;
+  void on_charge(spend::account& payer, std::string_view bid_id, unix_seconds issued,
+                 spend::amount cost, spend::amount bid_cost, unix_seconds now) override;
   void on_impressions(std::string_view bid_id, unix_seconds issued,
                       std::span<const std::uint64_t> keys, unix_seconds now) override;
 
@@ -93,7 +93,7 @@ class agent final : public spend::fleet_link {
     spend::account* payer;
     std::string bid_id;
     spend::amount cost, bid_cost;
-    unix_seconds at;
+    unix_seconds issued, at;
     bool here;
   };
   struct impression {
@@ -109,6 +109,7 @@ class agent final : public spend::fleet_link {
   };
   void run();
   void round(bool full);
+  void release_settled_elsewhere(std::string_view entry, unix_seconds now);
   void drop_stale_leases(std::chrono::steady_clock::time_point now);
   std::string campaign_key(const spend::account& a) const;
 
@@ -133,7 +134,7 @@ class agent final : public spend::fleet_link {
   std::string last_error_;
 
   std::atomic<std::uint64_t> syncs_{0}, sync_errors_{0}, settles_{0}, replays_{0}, late_wins_{0},
-      dropped_{0}, impressions_sent_{0}, impressions_received_{0};
+      dropped_{0}, released_elsewhere_{0}, impressions_sent_{0}, impressions_received_{0};
 
   std::mutex run_mutex_;
   std::condition_variable wake_;

@@ -58,10 +58,10 @@ class fleet_link {
   virtual ~fleet_link() = default;
   /// True when bid `bid_id` was issued by this process (its reservation is here).
   virtual bool issued_here(std::string_view bid_id) const noexcept = 0;
-  /// A notice charged `cost` to `payer` for bid `bid_id` (whose price reserved `bid_cost`),
-  /// at `now`: to be settled once fleet-wide.
-  virtual void on_charge(account& payer, std::string_view bid_id, amount cost, amount bid_cost,
-                         unix_seconds now) = 0;
+  /// A notice charged `cost` to `payer` for bid `bid_id` (issued at `issued`, whose price
+  /// reserved `bid_cost`), at `now`: to be settled once fleet-wide.
+  virtual void on_charge(account& payer, std::string_view bid_id, unix_seconds issued, amount cost,
+                         amount bid_cost, unix_seconds now) = 0;
   /// The win of bid `bid_id` (issued at `issued`) counted an impression at `now` for each of
   /// the frequency-cap `keys`: to be shared with the fleet.
   virtual void on_impressions(std::string_view bid_id, unix_seconds issued,
