@@ -40,18 +40,18 @@ TEST_CASE("a fleet account reserves only within its lease room; one process has 
 
 TEST_CASE("--redis takes host:port or unix:/path and names what is wrong", "[fleet][unit]") {
   auto tcp = bidder::fleet::parse_redis_endpoint("10.0.0.5:6379");
-  REQUIRE(tcp);
+  REQUIRE(tcp.has_value());
   CHECK(tcp->host == "10.0.0.5");
   CHECK(tcp->port == 6379);
   auto unix_socket = bidder::fleet::parse_redis_endpoint("unix:/run/redis.sock");
-  REQUIRE(unix_socket);
+  REQUIRE(unix_socket.has_value());
   CHECK(unix_socket->unix_path == "/run/redis.sock");
   CHECK(unix_socket->text() == "unix:/run/redis.sock");
   for (const char* bad :
        {"", "redis", ":6379", "host:", "host:0", "host:70000", "host:63x", "unix:"}) {
     INFO(bad);
     auto r = bidder::fleet::parse_redis_endpoint(bad);
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     CHECK_THAT(r.error().message, Catch::Contains("--redis"));
   }
 }
