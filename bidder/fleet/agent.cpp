@@ -21,7 +21,7 @@ using clock = std::chrono::steady_clock;
 constexpr std::string_view settle_script = R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
 if ARGV[3] ~= '' then
-  redis.call('RPUSH', KEYS[7], ARGV[3])
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'e', ARGV[3])
   redis.call('PEXPIRE', KEYS[7], ARGV[4])
 end
 local c = tonumber(ARGV[1])
@@ -234,7 +234,7 @@ void agent::round(bool full) {
          ck + "lease:" + std::string(issuer_of(c.bid_id)), ck + "late:amount", ck + "late:count",
          options_.key_prefix + "inbox:" + std::string(issuer_of(c.bid_id)), std::to_string(c.cost),
          std::to_string(options_.settle_ttl), inbox_entry,
-         std::to_string(options_.lease_ttl.count())});
+         std::to_string(std::max<std::int64_t>(options_.lease_ttl.count() * 10, 60'000))});
   }
   const std::string stream = options_.key_prefix + "freq";
   for (const impression& i : impressions) {
@@ -249,7 +249,9 @@ void agent::round(bool full) {
   }
   if (full) {
     commands.push_back({"XREAD", "COUNT", "10000", "STREAMS", stream, from});
-    commands.push_back({"LPOP", options_.key_prefix + "inbox:" + options_.instance, "10000"});
+    // Read, not popped: a reply lost with the connection is read again (releases are once).
+    commands.push_back({"XREAD", "COUNT", "10000", "STREAMS",
+                        options_.key_prefix + "inbox:" + options_.instance, inbox_from_});
   }
   std::vector<spend::amount> largest(limited.size(), 0);
   {
@@ -389,7 +391,14 @@ void agent::round(bool full) {
   // This bidder's bids charged elsewhere: their reservations are released here now (once: the
   // bid's flags say whether a notice here released it already).
   const redis_value& inbox = (*replies)[charges.size() + impressions.size() + 1];
-  for (const redis_value& e : inbox.elements) release_settled_elsewhere(e.text, now);
+  for (const redis_value& stream_reply : inbox.elements) {
+    if (stream_reply.elements.size() < 2) continue;
+    for (const redis_value& entry : stream_reply.elements[1].elements) {
+      if (entry.elements.size() < 2 || entry.elements[1].elements.size() < 2) continue;
+      inbox_from_ = entry.elements[0].text;
+      release_settled_elsewhere(entry.elements[1].elements[1].text, now);
+    }
+  }
   std::lock_guard lock(state_mutex_);
   stream_from_ = last_id;
   last_error_.clear();

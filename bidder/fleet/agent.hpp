@@ -126,6 +126,7 @@ class agent final : public spend::fleet_link {
   // Charges issued here settled by a round without a lease read: returned to the room with the
   // next lease (fleet thread only).
   std::unordered_map<spend::account*, spend::amount> settled_unapplied_;
+  std::string inbox_from_ = "0-0";  // the last inbox stream id read (fleet thread only)
 
   mutable std::mutex state_mutex_;  // the round writes, metrics and readiness read
   std::unordered_map<spend::account*, lease_state> leases_;
