@@ -38,7 +38,8 @@ TEST_CASE("a fleet account reserves only within its lease room; one process has 
   CHECK(fleet.try_reserve(spend::budget{}, bid, now));
 }
 
-TEST_CASE("--redis takes host:port or unix:/path and names what is wrong", "[fleet][unit]") {
+TEST_CASE("the redis endpoint is host:port or unix:/path, and a bad one is named",
+          "[fleet][unit]") {
   auto tcp = bidder::fleet::parse_redis_endpoint("10.0.0.5:6379");
   REQUIRE(tcp.has_value());
   CHECK(tcp->host == "10.0.0.5");
