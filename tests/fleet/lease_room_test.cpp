@@ -7,7 +7,7 @@
 
 namespace spend = bidder::spend;
 
-TEST_CASE("a fleet account reserves only within its lease room; one process has no such limit",
+TEST_CASE("a fleet account reserves only within its lease room, one process has no such limit",
           "[fleet][unit]") {
   spend::budget b;
   b.lifetime = spend::amount_from_units(100);
