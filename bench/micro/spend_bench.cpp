@@ -89,6 +89,27 @@ void BM_budget_checks(benchmark::State& state) {
 }
 BENCHMARK(BM_budget_checks);
 
+// The same in fleet mode (docs/fleet.md): the account also checks its lease's room, which the
+// fleet thread keeps topped up (here: far more than the bench reserves).
+void BM_budget_checks_fleet(benchmark::State& state) {
+  spend::account account("c", 60, /*fleet_room=*/0);
+  account.add_fleet_room(spend::amount_from_units(1e6));
+  spend::budget b;
+  b.daily = spend::amount_from_units(1e6);
+  b.pacing = spend::pacing_mode::even;
+  const unix_seconds now = wall_now();
+  account.tick(b, now);
+  std::uint32_t draw = 1;
+  for (auto _ : state) {
+    draw = draw * 1664525u + 1013904223u;
+    bool ok = account.room(b, now) > 0 && account.pacing_allows(draw) &&
+              account.try_reserve(b, 2'500'000, now);
+    if (ok) account.release(2'500'000, now);
+    benchmark::DoNotOptimize(ok);
+  }
+}
+BENCHMARK(BM_budget_checks_fleet);
+
 // A frequency-cap check of one user with `ids` ids in a 1M-slot table half full (random keys:
 // every look-up misses the CPU caches, as real traffic would).
 void BM_frequency_lookup(benchmark::State& state) {

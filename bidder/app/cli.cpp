@@ -32,6 +32,8 @@ constexpr std::string_view usage = R"(usage:
                [--data-dir DIR] [--threads N] [--shed-queued-ms MS] [--shed-busy PERCENT]
                [--audience-cache-mb MB] [--audience-row-cache-mb MB]
                [--request-timeout-ms MS] [--max-connections N] [--drain-delay-ms MS]
+               [--redis HOST:PORT|unix:PATH [--fleet-slice UNITS] [--fleet-sync-ms MS]
+                [--fleet-lease-ttl-ms MS]]
       Serves OpenRTB bid requests on POST /bid. Without --config it runs the embedded demo
       (demo campaigns, and demo users written into an empty audience store).
       Defaults: --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --data-dir data
@@ -49,6 +51,10 @@ constexpr std::string_view usage = R"(usage:
       its first byte, else 408) --max-connections 10000 (per bid thread, lowered to fit the
       descriptor limit; at the cap the connection that has gone longest without completing a
       request is closed to make room for the new one). See docs/operations.md.
+      Fleet mode (several bidders sharing budgets and frequency caps): --redis names the Redis;
+      budgets are leased in slices of --fleet-slice 1.0 currency units, synced every
+      --fleet-sync-ms 100, a lease lasts --fleet-lease-ttl-ms 3000 unless renewed; /readyz is
+      503 without a fresh lease. See docs/fleet.md.
   bidder check-config [FILE]
       Validates a config file (or the embedded demo) exactly as serve would, without serving.
   bidder config export [--admin URL] [--token TOKEN] [--out FILE]
@@ -151,6 +157,23 @@ int serve(const std::vector<std::string_view>& args) {
             "to 1000000");
       }
       options.max_connections_per_thread = n;
+    } else if (flag == "--redis") {
+      options.redis = std::string(value);
+    } else if (flag == "--fleet-slice") {
+      double units = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), units);
+      if (ec != std::errc() || end != value.data() + value.size() || !(units > 0) || units > 1e9) {
+        return fail_usage("--fleet-slice takes currency units above 0 (e.g. 1.5)");
+      }
+      options.fleet_slice_units = units;
+    } else if (flag == "--fleet-sync-ms" || flag == "--fleet-lease-ttl-ms") {
+      std::int64_t ms = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      const bool sync = flag == "--fleet-sync-ms";
+      if (ec != std::errc() || end != value.data() + value.size() || ms < 10 || ms > 600'000) {
+        return fail_usage(std::string(flag) + " takes milliseconds from 10 to 600000");
+      }
+      (sync ? options.fleet_sync : options.fleet_lease_ttl) = std::chrono::milliseconds(ms);
     } else if (flag == "--audience-cache-mb" || flag == "--audience-row-cache-mb") {
       std::size_t megabytes = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), megabytes);
@@ -167,6 +190,14 @@ int serve(const std::vector<std::string_view>& args) {
     }
   }
 
+  if (options.redis.empty() && (options.fleet_sync != std::chrono::milliseconds(100) ||
+                                options.fleet_lease_ttl != std::chrono::milliseconds(3'000) ||
+                                options.fleet_slice_units != 1.0)) {
+    return fail_usage("the --fleet-* options need --redis");
+  }
+  if (!options.redis.empty() && options.fleet_lease_ttl < 3 * options.fleet_sync) {
+    return fail_usage("--fleet-lease-ttl-ms must be at least 3 times --fleet-sync-ms");
+  }
   // Asio routes a signal to this signal_set whichever thread the kernel delivers it to.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);

@@ -1,6 +1,7 @@
 #include "bidder/app/service.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -18,6 +19,7 @@
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/events/event_log.hpp"
+#include "bidder/fleet/agent.hpp"
 #include "bidder/http/admin_handler.hpp"
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
@@ -153,6 +155,7 @@ struct service::impl {
   std::shared_ptr<spend::ledger> ledger;
   std::unique_ptr<spend::spend_store> spend_store;
   std::unique_ptr<spend::keeper> keeper;
+  std::unique_ptr<fleet::agent> fleet;     // fleet mode only (docs/fleet.md)
   std::shared_ptr<shading::book> shading;  // bid shading's state, shared by the snapshots
   std::unique_ptr<shading::book_keeper> shading_keeper;
   std::unique_ptr<events::event_log> event_log;  // stopped after the servers (service::stop)
@@ -168,9 +171,6 @@ struct service::impl {
   std::unique_ptr<campaign_console> console;
   std::atomic<phase> phase_now{phase::loading};
 
-  // GET /readyz: empty when ready, else the reason. In fleet mode (issue 17, not built yet)
-  // ready will also need a fresh budget lease from the fleet's budget service: a bidder whose
-  // lease has expired must not take traffic it cannot spend on.
   // Swaps in a compiled campaign set (a reload, a campaign API change); the summary line.
   std::string publish(std::shared_ptr<const engine::snapshot> snap,
                       const config::bidder_config& config) {
@@ -208,6 +208,9 @@ struct service::impl {
     return out;
   }
 
+  // GET /readyz: empty when ready, else the reason. In fleet mode ready also needs a fresh
+  // budget lease (docs/fleet.md): a bidder whose lease has expired must not take traffic it
+  // cannot spend on.
   std::string not_ready_reason() const {
     switch (phase_now.load(std::memory_order_acquire)) {
       case phase::loading:
@@ -217,6 +220,7 @@ struct service::impl {
       case phase::ready:
         break;
     }
+    if (fleet) return fleet->not_ready_reason();
     return {};
   }
 };
@@ -262,7 +266,11 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       {.path = spend_path, .notice_max_age = (*config)->notice_max_age_seconds()});
   if (!spend_store) return spend_store.error();
   self->spend_store = std::move(*spend_store);
-  self->ledger = std::make_shared<spend::ledger>(engine::ledger_options_of(**config));
+  {
+    spend::ledger_options ledger_options = engine::ledger_options_of(**config);
+    ledger_options.fleet = !options.redis.empty();
+    self->ledger = std::make_shared<spend::ledger>(ledger_options);
+  }
   {
     auto saved = self->spend_store->load();
     if (!saved) return saved.error();
@@ -332,6 +340,25 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
       options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t max_body = (*config)->max_body_bytes();
   const std::uint64_t seed = std::random_device{}() ^ static_cast<std::uint64_t>(wall_now());
+  if (!options.redis.empty()) {
+    // Fleet mode: the seed, which starts every bid id issued here, names this bidder in Redis.
+    auto endpoint = fleet::parse_redis_endpoint(options.redis);
+    if (!endpoint) return endpoint.error();
+    char hex[17];
+    const auto end = std::to_chars(hex, hex + sizeof hex, seed, 16).ptr;
+    self->fleet = std::make_unique<fleet::agent>(
+        *self->ledger,
+        fleet::agent_options{.redis = *endpoint,
+                             .instance = std::string(hex, end),
+                             .slice = spend::amount_from_units(options.fleet_slice_units),
+                             .sync_interval = options.fleet_sync,
+                             .lease_ttl = options.fleet_lease_ttl,
+                             .settle_ttl = (*config)->notice_max_age_seconds()});
+    self->ledger->set_fleet(self->fleet.get());
+    self->fleet->start();
+    log << "bidder: fleet mode, Redis " << endpoint->text() << ", this bidder "
+        << std::string(hex, end) << "\n";
+  }
 
   impl* state = self.get();
   state->handlers.resize(threads, nullptr);
@@ -402,6 +429,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                 "# TYPE bidder_spend_write_errors_total counter\n"
                 "bidder_spend_write_errors_total " +
                 std::to_string(state->keeper->write_errors()) + "\n";
+            if (state->fleet) state->fleet->write_metrics(out);
             state->conversions->write_metrics(out);
             state->audience_events->write_metrics(out);
             write_event_log_prometheus(state->event_log->stats(), out);
@@ -492,7 +520,8 @@ void service::stop(std::chrono::milliseconds grace) {
   const auto until = steady_clock::now() + grace;
   if (impl_->admin) impl_->admin->finish_drain(until);
   if (impl_->bids) impl_->bids->finish_drain(until);
-  // No notice can arrive any more: the last spend write, synced.
+  // No notice can arrive any more: the last charges settled fleet-wide, the last spend write.
+  if (impl_->fleet) impl_->fleet->stop();
   if (impl_->keeper) impl_->keeper->stop();
   if (impl_->shading_keeper) impl_->shading_keeper->stop();  // its last save
   if (impl_->conversions) impl_->conversions->stop();

@@ -47,6 +47,13 @@ struct serve_options {
   std::size_t audience_row_cache_bytes = 0;
   /// How often bid shading re-estimates its win curves from the notices (shading::book_keeper).
   std::chrono::milliseconds shading_period{2'000};
+  /// Fleet mode (docs/fleet.md): Redis as "host:port" or "unix:/path" (--redis); empty: one
+  /// process, no Redis. Then budgets are leased in slices of `fleet_slice_units` (currency
+  /// units), synced every `fleet_sync`, and a lease lasts `fleet_lease_ttl` unless renewed.
+  std::string redis;
+  double fleet_slice_units = 1.0;
+  std::chrono::milliseconds fleet_sync{100};
+  std::chrono::milliseconds fleet_lease_ttl{3'000};
 };
 
 class service {

@@ -189,12 +189,16 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
     account.count_win();
     // Frequency caps count under every id of the user (only capped campaigns' bids, whose
     // users were hashed for the cap, carry them in general; all do when attribution is on).
-    if (!campaign->frequency_caps.empty()) {
+    // In a fleet, another bidder's share may have counted them already (docs/fleet.md).
+    if (!campaign->frequency_caps.empty() && (before & flags::impressions_shared) == 0) {
       std::array<std::uint64_t, 16> users;
       const std::size_t count = notice::read_user_hashes(n.id.users, users);
       for (std::size_t i = 0; i < count; ++i) {
-        ledger.changes().add(
-            ledger.frequency().increment(spend::frequency_key(users[i], account.id_hash()), now));
+        users[i] = spend::frequency_key(users[i], account.id_hash());
+        ledger.changes().add(ledger.frequency().increment(users[i], now));
+      }
+      if (ledger.fleet() != nullptr && count > 0) {
+        ledger.fleet()->on_impressions(n.id.bid_id, issued, std::span(users.data(), count), now);
       }
     }
   }
@@ -205,7 +209,16 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
                            ? (before & flags::win) == 0 || (before & flags::won_reserved) != 0
                            : (added & flags::win) != 0 && on == spend::count_on::win;
   if (charges) payer.charge(clearing_cost, now);  // before the release: see account.hpp
-  if ((added & flags::won_reserved) != 0) {
+  // Fleet mode (docs/fleet.md): the charge is settled once fleet-wide by the fleet thread, and
+  // only the bidder that issued the bid holds its reservation; the issuer's reservation of a bid
+  // notified elsewhere stays until its TTL (too little room for a while, never too much).
+  spend::fleet_link* fleet = ledger.fleet();
+  const bool reserved_here = fleet == nullptr || fleet->issued_here(n.id.bid_id);
+  if (charges && fleet != nullptr)
+    fleet->on_charge(payer, n.id.bid_id, issued, clearing_cost, bid_cost, now);
+  if (!reserved_here) {
+    // nothing to release here
+  } else if ((added & flags::won_reserved) != 0) {
     payer.release(bid_cost, issued);
     payer.reserve_unchecked(bid_cost, now);
   } else if ((added & flags::released) != 0) {

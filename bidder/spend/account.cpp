@@ -15,12 +15,13 @@ constexpr unix_seconds release_margin = 2;
 
 }  // namespace
 
-account::account(std::string id, unix_seconds reservation_ttl)
+account::account(std::string id, unix_seconds reservation_ttl, amount fleet_room)
     : id_(std::move(id)),
       id_hash_(hash64(id_)),
       ttl_(std::clamp<unix_seconds>(reservation_ttl, 2, 3600)),
       ring_(ttl_ + reservation_ring_margin),
-      buckets_(std::make_unique<std::atomic<amount>[]>(static_cast<std::size_t>(ring_))) {
+      buckets_(std::make_unique<std::atomic<amount>[]>(static_cast<std::size_t>(ring_))),
+      fleet_room_(fleet_room) {
   for (std::int64_t i = 0; i < ring_; ++i) buckets_[static_cast<std::size_t>(i)].store(0);
 }
 
@@ -38,6 +39,8 @@ amount account::room(const budget& b, unix_seconds now) const noexcept {
   if (b.lifetime > 0) {
     room = std::min(room, b.lifetime - lifetime_.load(std::memory_order_relaxed) - reserved);
   }
+  const amount fleet = fleet_room_.load(std::memory_order_relaxed);
+  if (fleet != no_fleet_limit) room = std::min(room, fleet - reserved);
   return room;
 }
 
@@ -52,7 +55,8 @@ bool account::try_reserve(const budget& b, amount cost, unix_seconds now) noexce
   if (!b.limited()) return true;
   const bool fits =
       (b.daily <= 0 || spent_day(now) + reserved <= b.daily) &&
-      (b.lifetime <= 0 || lifetime_.load(std::memory_order_acquire) + reserved <= b.lifetime);
+      (b.lifetime <= 0 || lifetime_.load(std::memory_order_acquire) + reserved <= b.lifetime) &&
+      reserved <= fleet_room_.load(std::memory_order_acquire);  // always true outside a fleet
   if (!fits) {
     bucket(now).fetch_sub(cost, std::memory_order_relaxed);
     reserved_.fetch_sub(cost, std::memory_order_acq_rel);

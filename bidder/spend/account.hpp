@@ -64,10 +64,14 @@ inline constexpr double pacing_smoothing = 0.05;
 inline constexpr unix_seconds reservation_ring_margin = 16;
 inline constexpr unix_seconds ticker_stale_after = reservation_ring_margin - 2;
 
+/// fleet_room() of an account outside fleet mode: no fleet limit.
+inline constexpr amount no_fleet_limit = std::numeric_limits<amount>::max();
+
 class account {
  public:
-  /// `reservation_ttl` in seconds (2..3600).
-  account(std::string id, unix_seconds reservation_ttl);
+  /// `reservation_ttl` in seconds (2..3600). `fleet_room`: no_fleet_limit (one process), or 0
+  /// in fleet mode, where bids wait for the first lease (docs/fleet.md).
+  account(std::string id, unix_seconds reservation_ttl, amount fleet_room = no_fleet_limit);
   account(const account&) = delete;
   account& operator=(const account&) = delete;
 
@@ -101,6 +105,18 @@ class account {
   void count_bill() noexcept { bills_.fetch_add(1, std::memory_order_relaxed); }
   void count_loss() noexcept { losses_.fetch_add(1, std::memory_order_relaxed); }
   void count_click() noexcept { clicks_.fetch_add(1, std::memory_order_relaxed); }
+
+  // ---- fleet mode (docs/fleet.md) ----
+
+  /// The part of the fleet-wide budget this process may commit: its lease, less what it
+  /// charged since its last lease sync. A limited campaign reserves only while reserved() plus
+  /// the new cost stays within it. no_fleet_limit outside fleet mode.
+  amount fleet_room() const noexcept { return fleet_room_.load(std::memory_order_relaxed); }
+  /// Adds `delta` (may be negative) to fleet_room(): the fleet thread after a lease sync, the
+  /// notice path when a bid issued here is charged (its spend leaves the lease).
+  void add_fleet_room(amount delta) noexcept {
+    fleet_room_.fetch_add(delta, std::memory_order_acq_rel);
+  }
 
   // ---- ticker (one thread) ----
 
@@ -156,6 +172,7 @@ class account {
   std::int64_t ring_;
   std::unique_ptr<std::atomic<amount>[]> buckets_;
   std::atomic<amount> reserved_{0};
+  std::atomic<amount> fleet_room_;
   std::atomic<std::int64_t> retired_through_{never};  // seconds <= this are expired
   std::atomic<std::int64_t> last_tick_{never};
   struct day_counter {

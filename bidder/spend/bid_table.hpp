@@ -43,6 +43,9 @@ inline constexpr std::uint64_t click = 8;
 inline constexpr std::uint64_t released = 16;
 /// count_on BILL: the win reserved its clearing price until the bill (or the TTL).
 inline constexpr std::uint64_t won_reserved = 32;
+/// Fleet mode: the win's impressions were counted from another bidder's share (docs/fleet.md);
+/// a win notice here then counts none.
+inline constexpr std::uint64_t impressions_shared = 64;
 }  // namespace bid_flags
 
 /// The table key of a bid id; never 0.

@@ -38,7 +38,8 @@ ledger::ledger(const ledger_options& options)
 account& ledger::open(std::string_view campaign_id) {
   std::lock_guard lock(mutex_);
   if (auto it = by_id_.find(std::string(campaign_id)); it != by_id_.end()) return *it->second;
-  account& a = accounts_.emplace_back(std::string(campaign_id), options_.reservation_ttl);
+  account& a = accounts_.emplace_back(std::string(campaign_id), options_.reservation_ttl,
+                                      options_.fleet ? 0 : no_fleet_limit);
   by_id_.emplace(a.id(), &a);
   return a;
 }
@@ -54,6 +55,16 @@ std::vector<account*> ledger::accounts() {
   std::vector<account*> out;
   out.reserve(accounts_.size());
   for (account& a : accounts_) out.push_back(&a);
+  return out;
+}
+
+std::vector<std::pair<account*, budget>> ledger::budgets() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<account*, budget>> out;
+  for (account& a : accounts_) {
+    const auto it = budgets_.find(&a);
+    if (it != budgets_.end()) out.emplace_back(&a, it->second);
+  }
   return out;
 }
 

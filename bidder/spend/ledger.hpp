@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -45,6 +46,26 @@ struct ledger_options {
   /// Most journal records waiting for the disk; beyond it new ones are dropped and counted
   /// (the state in memory is right; a crash before the next write would lose them).
   std::size_t max_journal_records = std::size_t{1} << 20;
+  /// Fleet mode (docs/fleet.md): accounts start with no fleet room, so limited campaigns bid
+  /// only within the leases the fleet thread takes.
+  bool fleet = false;
+};
+
+/// What the notice path tells the fleet (docs/fleet.md; implemented by fleet::agent). Called on
+/// notice threads; must not block on I/O.
+class fleet_link {
+ public:
+  virtual ~fleet_link() = default;
+  /// True when bid `bid_id` was issued by this process (its reservation is here).
+  virtual bool issued_here(std::string_view bid_id) const noexcept = 0;
+  /// A notice charged `cost` to `payer` for bid `bid_id` (issued at `issued`, whose price
+  /// reserved `bid_cost`), at `now`: to be settled once fleet-wide.
+  virtual void on_charge(account& payer, std::string_view bid_id, unix_seconds issued, amount cost,
+                         amount bid_cost, unix_seconds now) = 0;
+  /// The win of bid `bid_id` (issued at `issued`) counted an impression at `now` for each of
+  /// the frequency-cap `keys`: to be shared with the fleet.
+  virtual void on_impressions(std::string_view bid_id, unix_seconds issued,
+                              std::span<const std::uint64_t> keys, unix_seconds now) = 0;
 };
 
 /// Changes the keeper writes to disk (notice path -> keeper thread). The accounts are saved
@@ -85,6 +106,8 @@ class ledger {
   account* find(std::string_view campaign_id);
   /// Every account, in creation order.
   std::vector<account*> accounts();
+  /// The budgets set by set_budgets(), in creation order of their accounts.
+  std::vector<std::pair<account*, budget>> budgets();
   /// The budgets tick() paces by (the current config's); accounts not listed get none.
   void set_budgets(const std::vector<std::pair<account*, budget>>& budgets);
 
@@ -95,6 +118,10 @@ class ledger {
   frequency_table& frequency() noexcept { return frequency_; }
   const frequency_table& frequency() const noexcept { return frequency_; }
   journal& changes() noexcept { return journal_; }
+  /// Fleet mode: where notices report charges and impressions (null: one process). Set once
+  /// before serving.
+  fleet_link* fleet() const noexcept { return fleet_; }
+  void set_fleet(fleet_link* link) noexcept { fleet_ = link; }
 
  private:
   ledger_options options_;
@@ -105,6 +132,7 @@ class ledger {
   bid_table bids_;
   frequency_table frequency_;
   journal journal_;
+  fleet_link* fleet_ = nullptr;
 };
 
 }  // namespace bidder::spend
