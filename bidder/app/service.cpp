@@ -374,7 +374,6 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
             .latest = [console_ptr] { return console_ptr->latest_json(); },
             .apply =
                 [console_ptr](const std::string& json) { return console_ptr->apply_fleet(json); }});
-    self->config_sync->start();
     log << "bidder: fleet mode, Redis " << endpoint->text() << ", this bidder "
         << std::string(hex, end) << "\n";
   }
@@ -509,6 +508,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
       << " (/healthz, /readyz, /metrics, POST /admin/reload, POST /admin/conversions, "
          "POST /admin/events, GET /admin/report, /admin/campaigns)\n";
+  // Applying a fleet revision publishes a snapshot: only once everything it touches exists.
+  if (state->config_sync) state->config_sync->start();
   state->phase_now.store(phase::ready, std::memory_order_release);
   return svc;
 }

@@ -32,7 +32,7 @@ using steady = std::chrono::steady_clock;
 
 constexpr const char* redis_binary = "/usr/bin/redis-server";
 
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -62,7 +62,7 @@ inline std::string read_file(const fs::path& p) {
 
 /// Polls `done` until it holds or `limit` passes.
 template <class Done>
-bool poll_until(Done&& done, std::chrono::milliseconds limit) {
+inline bool poll_until(Done&& done, std::chrono::milliseconds limit) {
   const auto until = steady::now() + limit;
   while (steady::now() < until) {
     if (done()) return true;
@@ -122,12 +122,14 @@ inline void start_bidder(bidder_process& b, const fs::path& dir, const std::stri
   args.insert(args.end(), fleet_flags.begin(), fleet_flags.end());
   b.pid = spawn(args, b.log);
   std::string out;
-  REQUIRE(poll_until(
+  const bool ready = poll_until(
       [&] {
         out = read_file(b.log);
         return out.find("ready (SIGHUP") != std::string::npos;
       },
-      std::chrono::seconds(10)));
+      std::chrono::seconds(10));
+  INFO(out);
+  REQUIRE(ready);
   auto port_after = [&](const std::string& prefix) {
     const auto at = out.find(prefix);
     REQUIRE(at != std::string::npos);
