@@ -1,5 +1,8 @@
 #include "bidder/fleet/config_sync.hpp"
 
+#include <pthread.h>
+
+#include <csignal>
 #include <iostream>
 
 namespace bidder::fleet {
@@ -25,46 +28,83 @@ std::uint64_t number_of(const redis_value& v) {
 config_sync::config_sync(config_sync_options options, config_sync_hooks hooks)
     : options_(std::move(options)),
       hooks_(std::move(hooks)),
-      poll_redis_(options_.redis, options_.timeout),
-      claim_redis_(options_.redis, options_.timeout),
+      redis_(options_.redis, options_.timeout),
       revision_key_(options_.key_prefix + "config:revision"),
       set_key_(options_.key_prefix + "config:set") {}
 
 config_sync::~config_sync() { stop(); }
 
 void config_sync::start() {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(run_mutex_);
-    stopping_ = false;
-  }
+  std::lock_guard lock(run_mutex_);
+  if (running_) return;
+  stopping_ = false;
+  running_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
 void config_sync::stop() {
   {
     std::lock_guard lock(run_mutex_);
+    if (!running_) return;
     stopping_ = true;
+    running_ = false;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.join();
 }
 
 void config_sync::run() {
+  // hiredis writes with write(2): a Redis gone away must not SIGPIPE the process (as the agent).
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  auto next_poll = std::chrono::steady_clock::now();
   std::unique_lock lock(run_mutex_);
   while (!stopping_) {
+    std::vector<std::shared_ptr<claim_request>> claims;
+    claims.swap(claims_);
     lock.unlock();
-    poll_once();
+    for (auto& c : claims) c->reply.set_value(claim_now(c->base, c->next, c->set_json));
+    if (std::chrono::steady_clock::now() >= next_poll) {
+      poll_once();
+      next_poll = std::chrono::steady_clock::now() + options_.interval;
+    }
     lock.lock();
-    wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+    wake_.wait_until(lock, next_poll, [this] { return stopping_ || !claims_.empty(); });
   }
+  for (auto& c : claims_) {
+    c->reply.set_value(make_error(errc::io_error, "fleet: the bidder is stopping"));
+  }
+  claims_.clear();
 }
 
 result<std::optional<std::uint64_t>> config_sync::claim(std::uint64_t base, std::uint64_t next,
                                                         const std::string& set_json) {
-  std::lock_guard lock(claim_mutex_);
-  auto r = claim_redis_.pipeline({{"EVAL", claim_script, "2", revision_key_, set_key_,
-                                   std::to_string(base), std::to_string(next), set_json}});
+  auto request = std::make_shared<claim_request>();
+  request->base = base;
+  request->next = next;
+  request->set_json = set_json;
+  auto reply = request->reply.get_future();
+  {
+    std::lock_guard lock(run_mutex_);
+    if (!running_) {
+      return make_error(errc::io_error, "fleet: the revision sync is not running");
+    }
+    claims_.push_back(std::move(request));
+  }
+  wake_.notify_all();
+  // A poll in progress (two calls) and the claim (connect + one call), each bounded.
+  if (reply.wait_for(options_.timeout * 4) != std::future_status::ready) {
+    return make_error(errc::io_error, "fleet: Redis did not answer in time");
+  }
+  return reply.get();
+}
+
+config_sync::claim_result config_sync::claim_now(std::uint64_t base, std::uint64_t next,
+                                                 const std::string& set_json) {
+  auto r = redis_.pipeline({{"EVAL", claim_script, "2", revision_key_, set_key_,
+                             std::to_string(base), std::to_string(next), set_json}});
   if (!r) return make_error(errc::io_error, "fleet: Redis did not answer: " + r.error().message);
   const redis_value& v = r->front();
   if (v.is_error()) return make_error(errc::io_error, "fleet: Redis: " + v.text);
@@ -76,7 +116,7 @@ result<std::optional<std::uint64_t>> config_sync::claim(std::uint64_t base, std:
 }
 
 void config_sync::poll_once() {
-  auto r = poll_redis_.pipeline({{"GET", revision_key_}});
+  auto r = redis_.pipeline({{"GET", revision_key_}});
   if (!r || r->front().is_error()) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -88,13 +128,13 @@ void config_sync::poll_once() {
     // 0, so of several first bidders one wins and the others take its revision).
     auto [n, text] = hooks_.latest();
     if (n > 0) {
-      auto claimed = claim(0, n, text);
+      auto claimed = claim_now(0, n, text);
       if (!claimed) errors_.fetch_add(1, std::memory_order_relaxed);
     }
     return;
   }
   if (fleet <= hooks_.serving()) return;
-  auto set = poll_redis_.pipeline({{"GET", set_key_}});
+  auto set = redis_.pipeline({{"GET", set_key_}});
   if (!set || set->front().kind != redis_value::type::string) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -19,11 +19,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "bidder/core/error.hpp"
 #include "bidder/fleet/redis_client.hpp"
@@ -58,7 +61,8 @@ class config_sync {
 
   /// Makes `next` (its JSON) the fleet's latest if Redis's latest is `base`. Returns nullopt when
   /// claimed, else Redis's latest revision (stale). Error io_error when Redis does not answer:
-  /// the change is refused, so no bidder serves a revision the others cannot learn of.
+  /// the change is refused, so no bidder serves a revision the others cannot learn of. Runs on
+  /// the sync thread (the caller waits, bounded), so Redis I/O never happens on an admin thread.
   [[nodiscard]] result<std::optional<std::uint64_t>> claim(std::uint64_t base, std::uint64_t next,
                                                            const std::string& set_json);
 
@@ -66,20 +70,27 @@ class config_sync {
   void write_metrics(std::string& out) const;
 
  private:
+  using claim_result = result<std::optional<std::uint64_t>>;
+  struct claim_request {
+    std::uint64_t base, next;
+    std::string set_json;
+    std::promise<claim_result> reply;
+  };
   void run();
   void poll_once();
+  claim_result claim_now(std::uint64_t base, std::uint64_t next, const std::string& set_json);
 
   config_sync_options options_;
   config_sync_hooks hooks_;
-  redis_client poll_redis_;  // the thread's
-  std::mutex claim_mutex_;   // claim() callers (admin threads)
-  redis_client claim_redis_;
+  redis_client redis_;  // the sync thread's only
   std::string revision_key_, set_key_;
   std::atomic<std::uint64_t> applied_{0}, refused_{0}, errors_{0}, fleet_revision_{0};
 
   std::mutex run_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool running_ = false;                                // between start() and stop()
+  std::vector<std::shared_ptr<claim_request>> claims_;  // under run_mutex_
   std::thread thread_;
 };
 
