@@ -178,6 +178,16 @@ TEST_CASE("a campaign revision made on one bidder reaches the fleet; stale edits
   CHECK(winner(late, request(300, 250, "u1")) == "base");
   CHECK(metric(late.admin_port, "bidder_fleet_config_applied_total") >= 1);
   CHECK(metric(late.admin_port, "bidder_fleet_config_refused_total") == 0);
+
+  // Redis gone: a change is refused (not made locally), and the set keeps serving.
+  kill_and_wait(f.redis.pid, SIGKILL);
+  const http_reply refused =
+      admin(a.admin_port, "POST", "/admin/campaigns", campaign("orphan", 728, 90), "4");
+  INFO(refused.body);
+  CHECK(refused.status == 500);
+  CHECK_THAT(refused.body, Catch::Contains("Redis"));
+  CHECK(metric(a.admin_port, "bidder_config_revision") == 4);
+  CHECK(winner(a, request(300, 250, "u1")) == "base");
 }
 
 TEST_CASE("an audience built once is ingested into every bidder of the fleet",
