@@ -93,6 +93,9 @@ class bid_session final : public session {
   // kernel's receive time of the first segment; 0 without SO_TIMESTAMPNS).
   void on_stamped_read(beast::error_code ec, std::size_t got, std::chrono::nanoseconds queued) {
     if (timed_out_) ec = beast::error::timeout;  // the sweep cancelled the read
+    // Asio completes a read it was given on a descriptor being shut down untouched (no bytes,
+    // no error): never a reason to read again.
+    if (!ec && got == 0) ec = asio::error::operation_aborted;
     if (ec) return on_read(read_error(ec));
     buffer_.commit(got);
     if (request_starts_) {
