@@ -150,7 +150,7 @@ result<void> server::start() {
     }
     if (!ec && !self.options.stream_bodies && self.options.shed_queued.count() > 0) {
       // The kernel stamps each segment with the time it arrived (CLOCK_REALTIME); the session's
-      // reads return it (read_some_stamped), telling how long a request waited for its worker.
+      // reads return it (stamped_read_op), telling how long a request waited for its worker.
       // Set on the listener, which each accepted socket inherits it from, so that the bytes that
       // arrive before the worker accepts the connection (a new connection's first request while
       // the worker is busy) are stamped too. Best effort: without stamps every request counts

@@ -32,12 +32,16 @@
 
 #include "bidder/core/deadline.hpp"
 #include "bidder/core/error.hpp"
+#include "bidder/http/field_allocator.hpp"
 #include "bidder/http/shed_signal.hpp"
 
 namespace bidder::http {
 
 using request = boost::beast::http::request<boost::beast::http::string_body>;
-using response = boost::beast::http::response<boost::beast::http::string_body>;
+/// An answer; its header fields come from field_allocator (no allocation per bid request).
+using response =
+    boost::beast::http::response<boost::beast::http::string_body,
+                                 boost::beast::http::basic_fields<field_allocator<char>>>;
 
 using request_header = boost::beast::http::request_header<>;
 

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -100,6 +101,7 @@ struct bidder_process {
   std::uint16_t bid_port = 0, admin_port = 0;
   fs::path log;
   std::unique_ptr<http_client> connection;  // keep-alive, to the bid port
+  std::set<std::string> noticed;            // the bids whose win notice it accepted
   http_reply send(const http_call& call) {
     if (!connection) connection = std::make_unique<http_client>(bid_port);
     return connection->send(call);

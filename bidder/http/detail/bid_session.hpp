@@ -12,13 +12,14 @@
 #include <cstring>
 
 #include "bidder/http/detail/connection.hpp"
+#include "bidder/http/detail/stamped_read_op.hpp"
 
 namespace bidder::http::detail {
 
 class bid_session final : public session {
  public:
   bid_session(tcp::socket socket, worker& w, const server_options& options)
-      : session(std::move(socket), w, options) {
+      : session(std::move(socket), w, options), read_op_(w.io) {
     beast::error_code ignored;
     stream_.socket().non_blocking(true, ignored);  // read_some() below must not block
   }
@@ -52,15 +53,13 @@ class bid_session final : public session {
   // ---- the bid path's reads: the socket itself, not Beast's async_read ---------------------
   // Beast's async_read costs, per request, a recvmsg that finds nothing (EAGAIN: Asio tries a
   // read before it waits, and the next request has not been sent yet), a timer armed and
-  // cancelled, and three layers of composed operations. Here the session waits until the socket
-  // is readable, reads what it holds without blocking and feeds the parser; io_deadline_ and
-  // the worker's sweep replace the timer. (Asio queues a wait without trying a read and re-arms
-  // the socket's edge-triggered epoll registration for it, so bytes that arrived before the wait
-  // are reported too.)
-  // `readable`: a wait has just completed, with `wait_error`.
-  void continue_request(bool readable = false, beast::error_code wait_error = {}) {
-    for (;;) {
-      if (buffer_.size() != 0) {
+  // cancelled, and three layers of composed operations. Here each read is one recvmsg run by
+  // Asio's reactor (stamped_read_op: tried at once only while the socket may hold bytes, so a
+  // drained socket costs no system call until epoll reports its next bytes), feeding the
+  // parser; io_deadline_ and the worker's sweep replace the timer.
+  void continue_request() {
+    if (buffer_.size() != 0) {
+      for (;;) {
         beast::error_code ec;
         const std::size_t used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);
@@ -76,82 +75,37 @@ class bid_session final : public session {
         if (parser_->is_header_done() && buffer_.size() > options_.max_header_bytes) {
           return on_read(bhttp::error::buffer_overflow);
         }
-      }
-      if (!readable) return wait_readable();
-      beast::error_code ec = timed_out_ ? beast::error::timeout : wait_error;
-      std::size_t want = 0, got = 0;
-      if (!ec) {
-        // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
-        // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one (and
-        // a connection that never sends holds none).
-        if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
-        want = beast::read_size(buffer_, beast_read_bytes);
-        const bool request_starts = buffer_.size() == 0 && !parser_->got_some();
-        got = read_some_stamped(buffer_.prepare(want), ec, request_starts);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-          return wait_readable();
-        }
-        if (!ec) {
-          buffer_.commit(got);
-          if (request_starts) start_request_clock();
-        }
-      }
-      if (ec) return on_read(read_error(ec));
-      readable = got == want;  // more may be there: read again rather than wait
-    }
-  }
-
-  // The socket's read_some() by hand (one recvmsg, as Asio's), to get the kernel's receive time
-  // with the bytes when the socket has SO_TIMESTAMPNS. `request_starts`: the bytes begin a
-  // request, and set queued_ (0 when the kernel gave no time).
-  std::size_t read_some_stamped(asio::mutable_buffer into, beast::error_code& ec,
-                                bool request_starts) {
-    iovec iov{into.data(), into.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = 0;
-    do {
-      n = ::recvmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      ec = (errno == EAGAIN || errno == EWOULDBLOCK)
-               ? beast::error_code(asio::error::would_block)
-               : beast::error_code(errno, boost::system::system_category());
-      return 0;
-    }
-    if (n == 0) {
-      ec = asio::error::eof;
-      return 0;
-    }
-    if (request_starts) {
-      queued_ = std::chrono::nanoseconds::zero();
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-        timespec received{};
-        std::memcpy(&received, CMSG_DATA(c), sizeof received);
-        timespec now{};
-        ::clock_gettime(CLOCK_REALTIME, &now);
-        const auto waited = std::chrono::seconds(now.tv_sec - received.tv_sec) +
-                            std::chrono::nanoseconds(now.tv_nsec - received.tv_nsec);
-        // A wall clock stepped back (or far forward) between the two readings: no figure.
-        if (waited > std::chrono::nanoseconds::zero() && waited < std::chrono::seconds(10)) {
-          queued_ = waited;
-        }
+        break;
       }
     }
-    return static_cast<std::size_t>(n);
+    if (timed_out_) return on_read(read_error(beast::error::timeout));
+    // Beast reads max(512, free capacity) bytes at a time: from an empty buffer a typical
+    // 1-3 KB bid request took 2-4 recvmsg calls. Room for one whole request takes one (and
+    // a connection that never sends holds none).
+    if (buffer_.capacity() < initial_read_bytes) buffer_.reserve(initial_read_bytes);
+    request_starts_ = buffer_.size() == 0 && !parser_->got_some();
+    read_op_.start(stream_.socket(), shared(),
+                   buffer_.prepare(beast::read_size(buffer_, beast_read_bytes)));
   }
 
-  void wait_readable() {
-    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared()](beast::error_code ec) {
-      self->continue_request(true, ec);
-    });
+ public:
+  // stamped_read_op's completion. `queued`: how long the bytes waited for the worker (the
+  // kernel's receive time of the first segment; 0 without SO_TIMESTAMPNS).
+  void on_stamped_read(beast::error_code ec, std::size_t got, std::chrono::nanoseconds queued) {
+    if (timed_out_) ec = beast::error::timeout;  // the sweep cancelled the read
+    // Asio completes a read it was given on a descriptor being shut down untouched (no bytes,
+    // no error): never a reason to read again.
+    if (!ec && got == 0) ec = asio::error::operation_aborted;
+    if (ec) return on_read(read_error(ec));
+    buffer_.commit(got);
+    if (request_starts_) {
+      queued_ = queued;
+      start_request_clock();
+    }
+    continue_request();
   }
 
+ private:
   // A socket error as Beast's read reports it.
   beast::error_code read_error(beast::error_code ec) const {
     if (ec == asio::error::eof) {
@@ -159,6 +113,9 @@ class bid_session final : public session {
     }
     return ec;
   }
+
+  stamped_read_op<bid_session> read_op_;
+  bool request_starts_ = false;  // the pending read's bytes begin a request
 };
 
 }  // namespace bidder::http::detail

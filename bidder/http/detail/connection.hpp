@@ -417,7 +417,7 @@ class session : public session_link, public std::enable_shared_from_this<session
   // The bid path's reads (continue_request) and timeouts (check_deadline).
   bool timed_out_ = false;
   // How long the request being read waited in the socket before the worker read its first bytes
-  // (read_some_stamped; 0 without the kernel's receive times).
+  // (stamped_read_op; 0 without the kernel's receive times).
   std::chrono::nanoseconds queued_{0};
   steady_clock::time_point io_deadline_ = steady_clock::time_point::max();
   // When the request being read reached this host (start_request_clock).
