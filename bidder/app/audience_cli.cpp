@@ -32,8 +32,9 @@ constexpr std::string_view usage = R"(usage:
   bidder audience compact [--admin URL] [--token TOKEN]
   bidder audience build FILE... --segment NAME --out DIR [--mode M] [--ttl DAYS] [--max-errors N]
       (offline, for a fleet: writes DIR/members.sst + DIR/manifest.txt; no bidder needed)
-  bidder audience ingest DIR [--mode M] [--admin URL] [--token TOKEN]
-      (applies a built DIR, which must be on the bidder's host, atomically like a push)
+  bidder audience ingest DIR [--mode M] [--admin URL]... [--token TOKEN]
+      (applies a built DIR, which must be on the bidder's host, atomically like a push;
+      --admin given several times: into each of a fleet's bidders in turn)
   bidder audience estimate EXPR [--method auto|exact|sample] [--json] [--admin URL] [--token T]
       (stored keys matching EXPR, e.g. 'all(car-intender@10, any(affluent-zip, 3p:acme:123),
       not(recent-buyer))': exact on small stores, else from a sample with a 95% interval)
@@ -138,6 +139,7 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
   bool json_output = false;
   bool mode_given = false;
   std::string admin_url = "http://127.0.0.1:8081";
+  std::vector<std::string> admin_urls;  // every --admin, for ingest into a fleet
   const char* env_token = std::getenv("BIDDER_ADMIN_TOKEN");
   std::string token = env_token != nullptr ? env_token : "";
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -165,6 +167,7 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
       json_output = true;
     } else if (arg == "--admin") {
       ok = value(admin_url);
+      if (ok) admin_urls.push_back(admin_url);
     } else if (arg == "--token") {
       ok = value(token);
     } else if (arg.starts_with("--")) {
@@ -276,11 +279,36 @@ int run_audience_cli(const std::vector<std::string_view>& args) {
     const std::string dir = std::filesystem::absolute(positional.front(), ec).string();
     std::string path = "/admin/audiences/ingest?dir=" + url_escape(dir);
     if (mode_given) path += "&mode=" + url_escape(mode);
-    auto reply = admin_call(*target, "POST", path, "");
-    if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
-    if (reply->status != 200) return report_failure(*reply);
-    std::cout << reply->body;
-    return 0;
+    if (admin_urls.size() <= 1) {
+      auto reply = admin_call(*target, "POST", path, "");
+      if (!reply) return std::cerr << "bidder audience: " << reply.error().message << "\n", 1;
+      if (reply->status != 200) return report_failure(*reply);
+      std::cout << reply->body;
+      return 0;
+    }
+    // A fleet (docs/fleet.md "Distribution"): each bidder in turn; one that fails does not stop
+    // the others, and the exit status says whether all took it.
+    int status = 0;
+    for (const std::string& url : admin_urls) {
+      auto each = parse_admin_url(url);
+      if (!each) return bad_usage(each.error().message);
+      each->token = token;
+      std::cout << url << ": " << std::flush;
+      auto reply = admin_call(*each, "POST", path, "");
+      if (!reply) {
+        std::cout << "FAILED\n";
+        std::cerr << "bidder audience: " << url << ": " << reply.error().message << "\n";
+        status = 1;
+      } else if (reply->status != 200) {
+        std::cout << "FAILED\n";
+        std::cerr << url << ": ";
+        status = report_failure(*reply);
+      } else {
+        std::cout << reply->body;
+        if (!reply->body.ends_with('\n')) std::cout << "\n";
+      }
+    }
+    return status;
   }
   if (command == "list") {
     auto reply = admin_call(*target, "GET", "/admin/audiences", "");

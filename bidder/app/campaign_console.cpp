@@ -2,6 +2,11 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <ctime>
+
 #include "bidder/config/campaign_json.hpp"
 #include "bidder/core/hash.hpp"
 
@@ -18,6 +23,45 @@ bool same_campaigns(const std::vector<config::v1::Campaign>& a,
 }
 
 }  // namespace
+
+std::string revision_json(const config::revision& r) {
+  boost::json::array list;
+  for (const auto& c : r.campaigns) list.push_back(boost::json::parse(config::campaign_json(c)));
+  boost::json::object o{{"revision", r.info.revision}, {"time", r.info.time},
+                        {"who", r.info.who},           {"what", r.info.what},
+                        {"source", r.info.source},     {"campaigns", std::move(list)}};
+  return boost::json::serialize(o);
+}
+
+result<config::revision> parse_revision_json(std::string_view text) {
+  boost::system::error_code ec;
+  const boost::json::value root = boost::json::parse(text, ec);
+  auto bad = [](std::string why) {
+    return make_error(errc::invalid_config, "fleet revision: " + std::move(why));
+  };
+  if (ec || !root.is_object()) return bad("not a JSON object");
+  const auto& o = root.as_object();
+  config::revision r;
+  const auto* n = o.if_contains("revision");
+  if (n == nullptr || !n->is_number()) return bad("no revision number");
+  r.info.revision = n->to_number<std::uint64_t>();
+  for (const char* key : {"time", "who", "what", "source"}) {
+    const auto* v = o.if_contains(key);
+    const std::string s = v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
+    if (std::string_view(key) == "time") r.info.time = s;
+    if (std::string_view(key) == "who") r.info.who = s;
+    if (std::string_view(key) == "what") r.info.what = s;
+    if (std::string_view(key) == "source") r.info.source = s;
+  }
+  const auto* list = o.if_contains("campaigns");
+  if (list == nullptr || !list->is_array()) return bad("no campaigns array");
+  for (const auto& c : list->as_array()) {
+    auto campaign = config::campaign_from_json(boost::json::serialize(c));
+    if (!campaign) return bad(campaign.error().message);
+    r.campaigns.push_back(std::move(*campaign));
+  }
+  return r;
+}
 
 std::uint64_t campaigns_digest(const config::bidder_config& config) {
   std::string all;
@@ -50,7 +94,14 @@ result<void> campaign_console::import_if_changed(const config::bidder_config& fi
   info.what = (first ? "seed from " : "import changed ") + hooks_.file_name;
   info.source = "file";
   info.file_digest = digest;
-  auto n = store_->append(info, {file.campaigns().begin(), file.campaigns().end()});
+  std::vector<config::v1::Campaign> campaigns(file.campaigns().begin(), file.campaigns().end());
+  if (auto claimed = claim(info, campaigns); !claimed) {
+    return claimed.error();
+  } else if (claimed->has_value()) {
+    return make_error(errc::io_error, "fleet: revision " + std::to_string(**claimed) +
+                                          " was made elsewhere; reload again once it is applied");
+  }
+  auto n = store_->append(info, std::move(campaigns));
   if (!n) return n.error();
   return {};
 }
@@ -95,6 +146,46 @@ result<std::string> campaign_console::reload() {
   return line + " (revision " + std::to_string(store_->latest().info.revision) + ")";
 }
 
+result<std::optional<std::uint64_t>> campaign_console::claim(
+    const config::revision_info& info, const std::vector<config::v1::Campaign>& campaigns) {
+  if (!hooks_.claim) return std::optional<std::uint64_t>();
+  const std::uint64_t latest = store_->latest().info.revision;
+  config::revision next{info, campaigns};
+  next.info.revision = latest + 1;
+  next.info.time = config::iso8601(static_cast<std::int64_t>(std::time(nullptr)));
+  auto r = hooks_.claim(latest, latest + 1, revision_json(next));
+  if (!r) {
+    return make_error(errc::io_error, r.error().message +
+                                          " (fleet mode: a change is refused while Redis is "
+                                          "unreachable, docs/fleet.md)");
+  }
+  return *r;
+}
+
+result<void> campaign_console::apply_fleet(const std::string& set_json) {
+  auto fleet = parse_revision_json(set_json);
+  if (!fleet) return fleet.error();
+  std::lock_guard lock(mutex_);
+  if (fleet->info.revision <= store_->latest().info.revision) return {};
+  auto merged = with_campaigns(*base_, fleet->campaigns);
+  if (!merged) return merged.error();
+  auto snap = hooks_.compile(**merged);
+  if (!snap) return snap.error();
+  config::revision_info info = fleet->info;  // who, what and the fleet's number
+  info.source = "fleet";
+  info.file_digest = store_->latest().info.file_digest;
+  auto n = store_->append(std::move(info), std::move(fleet->campaigns));
+  if (!n) return n.error();
+  static_cast<void>(hooks_.publish(std::move(*snap), *merged));
+  serving_.store(*n, std::memory_order_relaxed);
+  return {};
+}
+
+std::pair<std::uint64_t, std::string> campaign_console::latest_json() {
+  std::lock_guard lock(mutex_);
+  return {store_->latest().info.revision, revision_json(store_->latest())};
+}
+
 config::revision campaign_console::current() {
   std::lock_guard lock(mutex_);
   return store_->latest();
@@ -117,6 +208,12 @@ campaign_console::commit_reply campaign_console::commit(std::uint64_t expected,
   // A change that changes nothing (a form saved as it was, a pause of a paused campaign, a roll
   // back to the latest) answers with the latest revision instead of recording an empty one.
   if (same_campaigns(campaigns, store_->latest().campaigns)) return {outcome::applied, latest, {}};
+  if (auto claimed = claim(info, campaigns); !claimed) {
+    return {outcome::failed, latest, claimed.error().message};
+  } else if (claimed->has_value()) {
+    // Another bidder made revision latest+1 first; this one applies it within a sync interval.
+    return {outcome::stale, **claimed, "stale"};
+  }
   auto n = store_->append(std::move(info), std::move(campaigns));
   if (!n) return {outcome::failed, latest, n.error().message};
   static_cast<void>(hooks_.publish(std::move(*snap), *merged));

@@ -15,7 +15,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "bidder/config/revision_store.hpp"
 #include "bidder/engine/snapshot.hpp"
@@ -38,6 +40,12 @@ class campaign_console final : public http::campaign_backend {
     std::function<http::campaign_live(std::string_view)> live;
     /// Names the file in the audit log ("seed from campaigns.json").
     std::string file_name;
+    /// Fleet mode (docs/fleet.md "Distribution"): claims revision `next` (its JSON) in Redis if
+    /// the fleet's latest is `base`; nullopt when claimed, else the fleet's latest (stale); an
+    /// error refuses the change. Empty (or answering nullopt) in one process.
+    std::function<result<std::optional<std::uint64_t>>(std::uint64_t base, std::uint64_t next,
+                                                       const std::string& set_json)>
+        claim;
   };
 
   /// Opens <dir>'s revisions. Errors: io_error, invalid_config (a corrupt revision).
@@ -53,6 +61,13 @@ class campaign_console final : public http::campaign_backend {
     return serving_.load(std::memory_order_relaxed);
   }
 
+  /// Fleet mode: applies the fleet's revision (revision_json) when newer than the latest here:
+  /// validated and compiled as a change is, recorded with the fleet's number and source "fleet",
+  /// swapped in. Errors: the reason it was refused (the serving set stays).
+  [[nodiscard]] result<void> apply_fleet(const std::string& set_json);
+  /// The latest revision here and its revision_json.
+  std::pair<std::uint64_t, std::string> latest_json();
+
   config::revision current() override;
   commit_reply commit(std::uint64_t expected, std::vector<config::v1::Campaign> campaigns,
                       config::revision_info info) override;
@@ -67,6 +82,9 @@ class campaign_console final : public http::campaign_backend {
       : store_(std::move(store)), hooks_(std::move(h)) {}
   /// Imports the file's campaigns as a new revision when they changed (or there is none).
   [[nodiscard]] result<void> import_if_changed(const config::bidder_config& file);
+  /// Fleet mode: claims the next revision in Redis; the fleet's latest when stale.
+  [[nodiscard]] result<std::optional<std::uint64_t>> claim(
+      const config::revision_info& info, const std::vector<config::v1::Campaign>& campaigns);
 
   std::mutex mutex_;
   std::unique_ptr<config::revision_store> store_;
@@ -77,6 +95,10 @@ class campaign_console final : public http::campaign_backend {
 
 /// The file's campaigns' fingerprint (revision_info::file_digest).
 std::uint64_t campaigns_digest(const config::bidder_config& config);
+
+/// A revision whole as JSON (what Redis holds in fleet mode); parse_revision_json reads it.
+std::string revision_json(const config::revision& r);
+[[nodiscard]] result<config::revision> parse_revision_json(std::string_view text);
 
 /// `base` with `campaigns` instead of its own, validated as a config file is.
 [[nodiscard]] result<std::shared_ptr<const config::bidder_config>> with_campaigns(

@@ -20,6 +20,7 @@
 #include "bidder/engine/snapshot_holder.hpp"
 #include "bidder/events/event_log.hpp"
 #include "bidder/fleet/agent.hpp"
+#include "bidder/fleet/config_sync.hpp"
 #include "bidder/http/admin_handler.hpp"
 #include "bidder/http/bid_handler.hpp"
 #include "bidder/http/server.hpp"
@@ -169,6 +170,8 @@ struct service::impl {
   std::mutex reload_mutex;  // one reload at a time (SIGHUP and the admin API may race)
   // The campaign set's revisions (docs/console.md): the API's backend; reloads go through it.
   std::unique_ptr<campaign_console> console;
+  // Fleet mode: the campaign revisions shared through Redis (docs/fleet.md "Distribution").
+  std::unique_ptr<fleet::config_sync> config_sync;
   std::atomic<phase> phase_now{phase::loading};
 
   // Swaps in a compiled campaign set (a reload, a campaign API change); the summary line.
@@ -246,7 +249,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
           .publish = [state_early](std::shared_ptr<const engine::snapshot> snap,
                                    const config_ptr& c) { return state_early->publish(snap, *c); },
           .live = [state_early](std::string_view id) { return state_early->live(id); },
-          .file_name = options.config_path ? *options.config_path : "the embedded demo config"});
+          .file_name = options.config_path ? *options.config_path : "the embedded demo config",
+          // Unset until fleet mode starts below: the start's seed is local, then the sync
+          // reconciles it with the fleet.
+          .claim = [state_early](std::uint64_t base, std::uint64_t next,
+                                 const std::string& json) -> result<std::optional<std::uint64_t>> {
+            if (!state_early->config_sync) return std::optional<std::uint64_t>();
+            return state_early->config_sync->claim(base, next, json);
+          }});
   if (!console) return console.error();
   self->console = std::move(*console);
   auto config = self->console->start();  // the file's settings with the latest revision's campaigns
@@ -356,6 +366,14 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                              .settle_ttl = (*config)->notice_max_age_seconds()});
     self->ledger->set_fleet(self->fleet.get());
     self->fleet->start();
+    campaign_console* console_ptr = self->console.get();
+    self->config_sync = std::make_unique<fleet::config_sync>(
+        fleet::config_sync_options{.redis = *endpoint, .interval = options.fleet_sync},
+        fleet::config_sync_hooks{
+            .serving = [console_ptr] { return console_ptr->serving_revision(); },
+            .latest = [console_ptr] { return console_ptr->latest_json(); },
+            .apply =
+                [console_ptr](const std::string& json) { return console_ptr->apply_fleet(json); }});
     log << "bidder: fleet mode, Redis " << endpoint->text() << ", this bidder "
         << std::string(hex, end) << "\n";
   }
@@ -430,6 +448,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
                 "bidder_spend_write_errors_total " +
                 std::to_string(state->keeper->write_errors()) + "\n";
             if (state->fleet) state->fleet->write_metrics(out);
+            if (state->config_sync) state->config_sync->write_metrics(out);
             state->conversions->write_metrics(out);
             state->audience_events->write_metrics(out);
             write_event_log_prometheus(state->event_log->stats(), out);
@@ -489,6 +508,8 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
       << " (/healthz, /readyz, /metrics, POST /admin/reload, POST /admin/conversions, "
          "POST /admin/events, GET /admin/report, /admin/campaigns)\n";
+  // Applying a fleet revision publishes a snapshot: only once everything it touches exists.
+  if (state->config_sync) state->config_sync->start();
   state->phase_now.store(phase::ready, std::memory_order_release);
   return svc;
 }
@@ -522,6 +543,7 @@ void service::stop(std::chrono::milliseconds grace) {
   if (impl_->bids) impl_->bids->finish_drain(until);
   // No notice can arrive any more: the last charges settled fleet-wide, the last spend write.
   if (impl_->fleet) impl_->fleet->stop();
+  if (impl_->config_sync) impl_->config_sync->stop();
   if (impl_->keeper) impl_->keeper->stop();
   if (impl_->shading_keeper) impl_->shading_keeper->stop();  // its last save
   if (impl_->conversions) impl_->conversions->stop();

@@ -193,8 +193,9 @@ result<revision> revision_store::read(std::uint64_t n) const {
 
 result<std::uint64_t> revision_store::append(revision_info info,
                                              std::vector<v1::Campaign> campaigns) {
-  info.revision = latest_.info.revision + 1;
-  info.time = iso8601(static_cast<std::int64_t>(std::time(nullptr)));
+  // A fleet revision keeps the fleet's number (docs/fleet.md "Distribution"), never a lower one.
+  info.revision = std::max(latest_.info.revision + 1, info.revision);
+  if (info.time.empty()) info.time = iso8601(static_cast<std::int64_t>(std::time(nullptr)));
   boost::json::object o = info_json(info);
   boost::json::array list;
   for (const auto& c : campaigns) list.push_back(boost::json::parse(campaign_json(c)));

@@ -28,7 +28,7 @@ struct revision_info {
   std::string time;  // UTC, ISO 8601 ("2026-12-06T19:50:00Z")
   std::string who;
   std::string what;
-  std::string source;  // "api", "file" or "rollback"
+  std::string source;  // "api", "file", "rollback" or "fleet" (docs/fleet.md)
   /// hash64 of the config file's campaigns as last imported (carried to every later revision):
   /// a reload imports the file again only when it differs.
   std::uint64_t file_digest = 0;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bidder/fleet/redis_client.hpp"
+#include "tests/fleet/fleet_process.hpp"
 #include "tests/integration/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -31,6 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace bidder::test::fleet_process;
 using bidder::fleet::redis_client;
 using bidder::fleet::redis_value;
 using bidder::test::http_call;
@@ -38,7 +40,6 @@ using bidder::test::http_client;
 using bidder::test::http_reply;
 using steady = std::chrono::steady_clock;
 
-constexpr const char* redis_binary = "/usr/bin/redis-server";
 constexpr int sync_ms = 50;
 constexpr int lease_ttl_ms = 1000;
 constexpr double budget_units = 100;  // the campaign's lifetime budget, USD
@@ -48,140 +49,6 @@ constexpr int slice_units = 5;        // --fleet-slice, currency units
 // checks hold on conditions, not on how fast a loaded machine or a sanitizer build gets there;
 // a passing run takes a few seconds.
 constexpr auto patience = std::chrono::seconds(30);
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  dup2(fd, STDOUT_FILENO);
-  dup2(fd, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
-
-void kill_and_wait(pid_t& pid, int signal) {
-  if (pid <= 0) return;
-  kill(pid, signal);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  pid = -1;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// Polls `done` until it holds or `limit` passes.
-template <class Done>
-bool poll_until(Done&& done, std::chrono::milliseconds limit) {
-  const auto until = steady::now() + limit;
-  while (steady::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the poll interval
-  }
-  return done();
-}
-
-struct redis_server {
-  fs::path dir, socket;
-  pid_t pid = -1;
-  explicit redis_server(const fs::path& d) : dir(d), socket(d / "redis.sock") {}
-  ~redis_server() { kill_and_wait(pid, SIGKILL); }
-  // Appends every write to its file (the OS's cache) before answering, so a SIGKILL of the
-  // process loses nothing (a crash of the machine would lose up to a second).
-  void start() {
-    pid = spawn({redis_binary, "--port", "0", "--unixsocket", socket.string(), "--dir",
-                 dir.string(), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""},
-                dir / "redis.log");
-    REQUIRE(poll_until([&] { return value("ping-check") >= 0; }, std::chrono::seconds(5)));
-  }
-  /// The integer at `key` (0 when absent), or -1 when Redis does not answer.
-  long long value(const std::string& key) {
-    redis_client client({.host = {}, .port = 0, .unix_path = socket.string()},
-                        std::chrono::milliseconds(200));
-    auto r = client.pipeline({{"GET", key}});
-    if (!r) return -1;
-    const redis_value& v = r->front();
-    return v.kind == redis_value::type::string ? std::stoll(v.text) : 0;
-  }
-};
-
-struct bidder_process {
-  pid_t pid = -1;
-  std::uint16_t bid_port = 0, admin_port = 0;
-  fs::path log;
-  std::unique_ptr<http_client> connection;  // keep-alive, to the bid port
-  std::set<std::string> noticed;            // the bids whose win notice it accepted
-  http_reply send(const http_call& call) {
-    if (!connection) connection = std::make_unique<http_client>(bid_port);
-    return connection->send(call);
-  }
-  ~bidder_process() { kill_and_wait(pid, SIGKILL); }
-};
-
-void start_bidder(bidder_process& b, const fs::path& dir, const std::string& config,
-                  const fs::path& socket) {
-  b.log = dir / "bidder.log";
-  b.pid = spawn({BIDDER_BINARY,
-                 "serve",
-                 "--config",
-                 config,
-                 "--listen",
-                 "127.0.0.1:0",
-                 "--admin-listen",
-                 "127.0.0.1:0",
-                 "--data-dir",
-                 (dir / "data").string(),
-                 "--threads",
-                 "1",
-                 "--shed-queued-ms",
-                 "0",
-                 "--shed-busy",
-                 "0",
-                 "--redis",
-                 "unix:" + socket.string(),
-                 "--fleet-sync-ms",
-                 std::to_string(sync_ms),
-                 "--fleet-lease-ttl-ms",
-                 std::to_string(lease_ttl_ms),
-                 "--fleet-slice",
-                 std::to_string(slice_units)},
-                b.log);
-  std::string out;
-  REQUIRE(poll_until(
-      [&] {
-        out = read_file(b.log);
-        return out.find("ready (SIGHUP") != std::string::npos;
-      },
-      std::chrono::seconds(10)));
-  auto port_after = [&](const std::string& prefix) {
-    const auto at = out.find(prefix);
-    REQUIRE(at != std::string::npos);
-    return static_cast<std::uint16_t>(std::stoi(out.substr(at + prefix.size())));
-  };
-  b.bid_port = port_after("POST http://127.0.0.1:");
-  b.admin_port = port_after("admin endpoint http://127.0.0.1:");
-}
-
-http_reply get(std::uint16_t port, const std::string& target) {
-  http_client client(port);
-  http_call call;
-  call.method = "GET";
-  call.target = target;
-  return client.send(call);
-}
-
-double metric(std::uint16_t admin, const std::string& name) {
-  const std::string text = get(admin, "/metrics").body;
-  const auto at = text.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
-}
 
 std::string write_config(const fs::path& dir, const std::string& campaign) {
   std::ofstream(dir / "notice.key") << "0123456789abcdef0123456789abcdef-fleet\n";
@@ -229,7 +96,9 @@ struct fleet {
     const std::string config = write_config(dir.path, campaign);
     for (std::size_t i = 0; i < bidders.size(); ++i) {
       fs::create_directories(dir.path / ("b" + std::to_string(i)));
-      start_bidder(bidders[i], dir.path / ("b" + std::to_string(i)), config, redis.socket);
+      start_bidder(bidders[i], dir.path / ("b" + std::to_string(i)), config, redis.socket,
+                   {"--fleet-sync-ms", std::to_string(sync_ms), "--fleet-lease-ttl-ms",
+                    std::to_string(lease_ttl_ms), "--fleet-slice", std::to_string(slice_units)});
     }
   }
   std::vector<std::size_t> alive() const {
@@ -295,13 +164,6 @@ struct fleet {
 
 const std::string user_request =
     R"({"id":"r","imp":[{"id":"1","banner":{"w":300,"h":250}}],"user":{"id":"user-1"}})";
-
-bool redis_missing() {
-  if (access(redis_binary, X_OK) == 0) return false;
-  std::cout << "BIDDER-TEST-SKIPPED: " << redis_binary << " is not installed (apt install "
-            << "redis-server)\n";
-  return true;
-}
 
 }  // namespace
 
