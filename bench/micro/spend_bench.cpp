@@ -70,9 +70,8 @@ std::shared_ptr<const engine::snapshot> demo_snapshot(bool spend_rules) {
 }
 
 // A bid on the budget's bid path: the eligibility check (room, pacing draw), the reservation,
-// and its release.
-void BM_budget_checks(benchmark::State& state) {
-  spend::account account("c", 60);
+// and its release, on `account`.
+void run_budget_checks(benchmark::State& state, spend::account& account) {
   spend::budget b;
   b.daily = spend::amount_from_units(1e6);
   b.pacing = spend::pacing_mode::even;
@@ -87,6 +86,11 @@ void BM_budget_checks(benchmark::State& state) {
     benchmark::DoNotOptimize(ok);
   }
 }
+
+void BM_budget_checks(benchmark::State& state) {
+  spend::account account("c", 60);
+  run_budget_checks(state, account);
+}
 BENCHMARK(BM_budget_checks);
 
 // The same in fleet mode (docs/fleet.md): the account also checks its lease's room, which the
@@ -94,19 +98,7 @@ BENCHMARK(BM_budget_checks);
 void BM_budget_checks_fleet(benchmark::State& state) {
   spend::account account("c", 60, /*fleet_room=*/0);
   account.add_fleet_room(spend::amount_from_units(1e6));
-  spend::budget b;
-  b.daily = spend::amount_from_units(1e6);
-  b.pacing = spend::pacing_mode::even;
-  const unix_seconds now = wall_now();
-  account.tick(b, now);
-  std::uint32_t draw = 1;
-  for (auto _ : state) {
-    draw = draw * 1664525u + 1013904223u;
-    bool ok = account.room(b, now) > 0 && account.pacing_allows(draw) &&
-              account.try_reserve(b, 2'500'000, now);
-    if (ok) account.release(2'500'000, now);
-    benchmark::DoNotOptimize(ok);
-  }
+  run_budget_checks(state, account);
 }
 BENCHMARK(BM_budget_checks_fleet);
 
