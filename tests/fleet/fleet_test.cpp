@@ -133,6 +133,21 @@ struct fleet {
     return true;
   }
   double bought() const { return static_cast<double>(won.size()) * price_units; }
+  /// Every bidder answers /readyz with 200 (it holds fresh leases).
+  bool all_ready() {
+    for (auto& b : bidders) {
+      if (!poll_until([&] { return get(b.admin_port, "/readyz").status == 200; }, patience)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  /// Bids and wins until `units` are bought (or the patience runs out); what was bought.
+  double buy_until(double units, const std::string& request) {
+    const auto started = steady::now();
+    while (bought() < units && steady::now() - started < patience) round(request);
+    return bought();
+  }
   /// Waits until every live bidder has completed `rounds` more syncs with Redis: then the
   /// charges its notices queued before the call are settled, the reservations of its bids
   /// charged elsewhere are released, and its lease is back to its reservations plus a slice.
@@ -173,13 +188,10 @@ TEST_CASE(
     "[fleet][process]") {
   if (redis_missing()) return;
   fleet f(campaign_json(R"("budget": {"lifetime": 100},)"));
-  for (auto& b : f.bidders) {
-    REQUIRE(poll_until([&] { return get(b.admin_port, "/readyz").status == 200; }, patience));
-  }
+  REQUIRE(f.all_ready());
   const auto started = steady::now();
   // A burst far beyond the budget, until a third of it is bought.
-  while (f.bought() < 30 && steady::now() - started < patience) f.round(user_request);
-  REQUIRE(f.bought() >= 30);
+  REQUIRE(f.buy_until(30, user_request) >= 30);
   const double first_30 = std::chrono::duration<double>(steady::now() - started).count();
   // The victim's notices so far all reached Redis (each charge is settled or found settled);
   // only those it accepts from here on can die with it. How many of those its fleet thread
@@ -242,12 +254,8 @@ TEST_CASE(
     "[fleet][process]") {
   if (redis_missing()) return;
   fleet f(campaign_json(R"("budget": {"lifetime": 100},)"));
-  for (auto& b : f.bidders) {
-    REQUIRE(poll_until([&] { return get(b.admin_port, "/readyz").status == 200; }, patience));
-  }
-  const auto started = steady::now();
-  while (f.bought() < 20 && steady::now() - started < patience) f.round(user_request);
-  REQUIRE(f.bought() >= 20);
+  REQUIRE(f.all_ready());
+  REQUIRE(f.buy_until(20, user_request) >= 20);
   // The bound below is what the leases hold when Redis goes away. Each lease covers its
   // bidder's reservations plus a slice, and a reservation whose bid was charged at another
   // bidder is released only at its issuer's next sync; how many are waiting depends on how
