@@ -216,15 +216,15 @@ notice_result notice_processor::process(const snapshot& snap, notice_kind kind,
   const bool reserved_here = fleet == nullptr || fleet->issued_here(n.id.bid_id);
   if (charges && fleet != nullptr)
     fleet->on_charge(payer, n.id.bid_id, issued, clearing_cost, bid_cost, now);
-  if (!reserved_here) {
-    // nothing to release here
-  } else if ((added & flags::won_reserved) != 0) {
-    payer.release(bid_cost, issued);
-    payer.reserve_unchecked(bid_cost, now);
-  } else if ((added & flags::released) != 0) {
-    payer.release(bid_cost, issued);
-  } else if ((added & flags::bill) != 0 && (before & flags::won_reserved) != 0) {
-    payer.release(bid_cost, issued + spend::win_delay_of(update.before));
+  if (reserved_here) {
+    if ((added & flags::won_reserved) != 0) {
+      payer.release(bid_cost, issued);
+      payer.reserve_unchecked(bid_cost, now);
+    } else if ((added & flags::released) != 0) {
+      payer.release(bid_cost, issued);
+    } else if ((added & flags::bill) != 0 && (before & flags::won_reserved) != 0) {
+      payer.release(bid_cost, issued + spend::win_delay_of(update.before));
+    }
   }
   if ((added & flags::bill) != 0) account.count_bill();
   if ((added & flags::loss) != 0) account.count_loss();
