@@ -167,8 +167,8 @@ struct service::impl {
   std::unique_ptr<http::server> bids;
   std::unique_ptr<http::server> admin;
   std::vector<http::bid_handler*> handlers;
-  std::mutex reload_mutex;  // one reload at a time (SIGHUP and the admin API may race)
-  // The campaign set's revisions (docs/console.md): the API's backend; reloads go through it.
+  // The campaign set's revisions (docs/console.md): the API's backend; reloads go through it,
+  // and its lock makes one reload or change at a time (SIGHUP and the admin API may race).
   std::unique_ptr<campaign_console> console;
   // Fleet mode: the campaign revisions shared through Redis (docs/fleet.md "Distribution").
   std::unique_ptr<fleet::config_sync> config_sync;
@@ -194,19 +194,19 @@ struct service::impl {
     const unix_seconds now = wall_now();
     for (const auto& c : snap->campaigns) {
       if (c.id != id || c.account == nullptr) continue;
-      out.known = true;
-      out.spend_day = spend::units_of(c.account->spent_day(now));
-      out.spend_lifetime = spend::units_of(c.account->spent_lifetime());
+      const spend::amount day = c.account->spent_day(now);
+      const spend::amount lifetime = c.account->spent_lifetime();
       const spend::amount reserved = c.account->reserved();
-      if (c.budget.daily > 0) {
-        out.budget_left_day =
-            spend::units_of(c.budget.daily - c.account->spent_day(now) - reserved);
-      }
+      out.known = true;
+      out.spend_day = spend::units_of(day);
+      out.spend_lifetime = spend::units_of(lifetime);
+      if (c.budget.daily > 0)
+        out.budget_left_day = spend::units_of(c.budget.daily - day - reserved);
       if (c.budget.lifetime > 0) {
-        out.budget_left_lifetime =
-            spend::units_of(c.budget.lifetime - c.account->spent_lifetime() - reserved);
+        out.budget_left_lifetime = spend::units_of(c.budget.lifetime - lifetime - reserved);
       }
       out.pacing = c.account->pacing_rate();
+      return out;  // campaign ids are unique
     }
     return out;
   }
@@ -236,26 +236,26 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   self->options = options;
   if (auto r = models::register_builtin_models(self->models); !r) return r.error();
 
-  impl* const state_early = self.get();
+  impl* const state = self.get();
   auto console = campaign_console::open(
       std::filesystem::path(options.data_dir) / "console",
       campaign_console::hooks{
           .load_file = [path = options.config_path] { return load(path); },
           .compile =
-              [state_early](const config::bidder_config& c) {
-                return compile(c, state_early->models, state_early->options.config_path,
-                               state_early->ledger, state_early->shading);
+              [state](const config::bidder_config& c) {
+                return compile(c, state->models, state->options.config_path, state->ledger,
+                               state->shading);
               },
-          .publish = [state_early](std::shared_ptr<const engine::snapshot> snap,
-                                   const config_ptr& c) { return state_early->publish(snap, *c); },
-          .live = [state_early](std::string_view id) { return state_early->live(id); },
+          .publish = [state](std::shared_ptr<const engine::snapshot> snap,
+                             const config_ptr& c) { return state->publish(std::move(snap), *c); },
+          .live = [state](std::string_view id) { return state->live(id); },
           .file_name = options.config_path ? *options.config_path : "the embedded demo config",
           // Unset until fleet mode starts below: the start's seed is local, then the sync
           // reconciles it with the fleet.
-          .claim = [state_early](std::uint64_t base, std::uint64_t next,
-                                 const std::string& json) -> result<std::optional<std::uint64_t>> {
-            if (!state_early->config_sync) return std::optional<std::uint64_t>();
-            return state_early->config_sync->claim(base, next, json);
+          .claim = [state](std::uint64_t base, std::uint64_t next,
+                           const std::string& json) -> result<std::optional<std::uint64_t>> {
+            if (!state->config_sync) return std::optional<std::uint64_t>();
+            return state->config_sync->claim(base, next, json);
           }});
   if (!console) return console.error();
   self->console = std::move(*console);
@@ -378,7 +378,6 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
         << std::string(hex, end) << "\n";
   }
 
-  impl* state = self.get();
   state->handlers.resize(threads, nullptr);
   // Every bid and accepted notice goes to <data-dir>/events (docs/notices-and-spend.md "Event log
   // and reports").
@@ -517,10 +516,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
 std::uint16_t service::bid_port() const noexcept { return impl_->bids->port(); }
 std::uint16_t service::admin_port() const noexcept { return impl_->admin->port(); }
 
-result<std::string> service::reload() {
-  std::lock_guard lock(impl_->reload_mutex);
-  return impl_->console->reload();
-}
+result<std::string> service::reload() { return impl_->console->reload(); }
 
 void service::flush_conversions() {
   impl_->conversions->flush_touches();
