@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "bidder/core/json_text.hpp"
 #include "bidder/http/audience_api.hpp"
 #include "bidder/http/console_files.hpp"
 
@@ -16,7 +17,9 @@ namespace bhttp = boost::beast::http;
 void json_error(response& res, bhttp::status status, std::string_view message) {
   res.result(status);
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = "{\"error\":\"" + std::string(message) + "\"}\n";  // messages here need no escaping
+  std::string body = "{\"error\":";
+  append_json_string(body, message);
+  res.body() = std::move(body) + "}\n";
 }
 
 constexpr std::string_view session_cookie = "bidder_session";
@@ -166,7 +169,7 @@ void admin_handler::serve_session(request& req, response& res) {
     std::string token, user;
     if (!parse_login(req.body(), token, user)) {
       return json_error(res, bhttp::status::bad_request,
-                        "send {\\\"token\\\":\\\"<admin token>\\\"} as JSON");
+                        R"(send {"token":"<admin token>"} as JSON)");
     }
     if (!actions_.token.empty() && !same_secret(token, actions_.token)) {
       return json_error(res, bhttp::status::unauthorized, "wrong admin token");
