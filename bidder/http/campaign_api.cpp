@@ -113,11 +113,8 @@ struct call {
                                                 "; read them again and redo the change"},
                                   {"revision", r.revision}});
       case campaign_backend::outcome::invalid: {
-        const auto field = config::field_of(r.message);
-        return reply(
-            res, bhttp::status::unprocessable_entity,
-            json::object{{"errors", json::array{json::object{{"field", field.field},
-                                                             {"message", field.message}}}}});
+        auto field = config::field_of(r.message);
+        return invalid_field(std::move(field.field), std::move(field.message));
       }
       case campaign_backend::outcome::failed:
         return error(res, bhttp::status::internal_server_error, r.message);
@@ -128,9 +125,7 @@ struct call {
   std::optional<Campaign> body_campaign() {
     auto c = config::campaign_from_json(req.body());
     if (!c) {
-      reply(res, bhttp::status::unprocessable_entity,
-            json::object{{"errors", json::array{json::object{{"field", "campaign"},
-                                                             {"message", c.error().message}}}}});
+      invalid_field("campaign", c.error().message);
       return std::nullopt;
     }
     return std::move(*c);
