@@ -65,12 +65,46 @@ std::int64_t cpu_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// Holds the first request in its handler until the test has queued a second one behind it, so
+// "the second waited for the first" does not depend on how two sending threads get scheduled
+// (under the sanitizers, a second thread started "at once" may connect after the first is done).
+struct queue_gate {
+  std::atomic<bool> first_started{false};
+  std::atomic<bool> second_queued{false};
+  // Called by the handler; blocks the first call only.
+  void hold_first() {
+    if (first_started.exchange(true)) return;
+    first_started.notify_all();
+    second_queued.wait(false);
+  }
+};
+
+struct replies {
+  bidder::test::http_reply first, second;
+};
+
+// Sends one request; once its handler has begun, writes a second on another connection (the
+// kernel has it, stamped with its arrival) and only then lets the first go on.
+replies send_one_behind_another(std::uint16_t port, queue_gate& gate) {
+  bidder::test::http_client a(port), b(port);
+  replies out;
+  std::thread first([&] { out.first = a.send({.target = "/x", .body = "1"}); });
+  gate.first_started.wait(false);
+  b.write({.target = "/x", .body = "2"});
+  gate.second_queued = true;
+  gate.second_queued.notify_all();
+  out.second = b.read();
+  first.join();
+  return out;
+}
+
 // Serves by spinning `work` of CPU (a slow request), sheds with 204; counts both.
 class slow_handler final : public bidder::http::handler {
  public:
   explicit slow_handler(std::chrono::milliseconds work) : work_(work) {}
   bidder::steady_clock::time_point handle(bidder::http::request&, bidder::steady_clock::time_point,
                                           bidder::http::response& res) noexcept override {
+    gate.hold_first();
     // CPU time, not wall time: the same work however busy the machine is.
     const std::int64_t until = cpu_ns() + std::chrono::nanoseconds(work_).count();
     while (cpu_ns() < until) {
@@ -87,6 +121,7 @@ class slow_handler final : public bidder::http::handler {
   }
   std::atomic<int> served{0};
   std::atomic<int> shed_count{0};
+  queue_gate gate;
 
  private:
   std::chrono::milliseconds work_;
@@ -110,26 +145,21 @@ TEST_CASE("a request read while the worker is still busy with an earlier one is 
                                 return made;
                               });
   REQUIRE(server.start());
-  // Two connections send at once; the worker serves one for 50 ms of CPU, during which the
-  // other waits: read right after a window of ~100 % busy, it is shed.
-  bidder::test::http_client a(server.port()), b(server.port());
-  bidder::test::http_reply reply_a, reply_b;
-  std::thread ta([&] { reply_a = a.send({.target = "/x", .body = "1"}); });
-  std::thread tb([&] { reply_b = b.send({.target = "/x", .body = "2"}); });
-  ta.join();
-  tb.join();
+  // The worker serves the first for 50 ms of CPU, during which the second waits: read right
+  // after a window of ~100 % busy, it is shed.
+  const replies got = send_one_behind_another(server.port(), h->gate);
   CHECK(h->served.load() == 1);
   CHECK(h->shed_count.load() == 1);
-  CHECK(std::min(reply_a.status, reply_b.status) == 200);
-  CHECK(std::max(reply_a.status, reply_b.status) == 204);
+  CHECK(got.first.status == 200);
+  CHECK(got.second.status == 204);
 
   server.drain(1s);
 }
 
 namespace {
 
-// Two requests sent at once to a worker that serves each for `work` of CPU: the second read
-// waits for the first. Returns the handler (served, shed, and each served request's age).
+// Two requests, the second queued while a worker serves the first for `work` of CPU: the second
+// read waits for the first. Returns the handler (served, shed, and each served request's age).
 struct two_at_once {
   std::vector<int> statuses;
   int served = 0;
@@ -145,6 +175,7 @@ class aging_handler final : public bidder::http::handler {
                                           bidder::steady_clock::time_point arrival,
                                           bidder::http::response& res) noexcept override {
     ages.push_back(bidder::steady_clock::now() - arrival);
+    gate.hold_first();
     const std::int64_t until = cpu_ns() + std::chrono::nanoseconds(work_).count();
     while (cpu_ns() < until) {
     }
@@ -161,6 +192,7 @@ class aging_handler final : public bidder::http::handler {
   std::vector<std::chrono::nanoseconds> ages;  // the worker thread's only; read after drain
   int shed_count = 0;
   std::vector<bidder::http::shed_signal> signals;  // of each shed
+  queue_gate gate;
 
  private:
   std::chrono::milliseconds work_;
@@ -176,16 +208,8 @@ two_at_once send_two_at_once(std::chrono::microseconds shed_queued) {
       });
   REQUIRE(server.start());
   two_at_once result;
-  result.statuses.resize(2);
-  {
-    std::vector<std::jthread> senders;
-    for (int i = 0; i < 2; ++i) {
-      senders.emplace_back([&, i] {
-        bidder::test::http_client client(server.port());
-        result.statuses[i] = client.send({.target = "/x", .body = "1"}).status;
-      });
-    }
-  }
+  const replies got = send_one_behind_another(server.port(), h->gate);
+  result.statuses = {static_cast<int>(got.first.status), static_cast<int>(got.second.status)};
   server.drain(1s);
   result.served = static_cast<int>(h->ages.size());
   result.shed = h->shed_count;

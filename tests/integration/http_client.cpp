@@ -40,6 +40,11 @@ http_reply convert(bhttp::response<bhttp::string_body>& res) {
 }  // namespace
 
 http_reply http_client::send(const http_call& call) {
+  write(call);
+  return read();
+}
+
+void http_client::write(const http_call& call) {
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(call.method), call.target,
                                          call.version};
   req.set(bhttp::field::host, "127.0.0.1");
@@ -47,6 +52,9 @@ http_reply http_client::send(const http_call& call) {
   req.body() = call.body;
   req.prepare_payload();
   bhttp::write(impl_->socket, req);
+}
+
+http_reply http_client::read() {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   bhttp::read(impl_->socket, impl_->buffer, parser);

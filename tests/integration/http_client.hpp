@@ -33,6 +33,10 @@ class http_client {
   ~http_client();
   /// Sends one request and reads its answer; throws on connection errors.
   http_reply send(const http_call& call);
+  /// The two halves of send(), for tests that act between them (a request queued behind
+  /// another): write() returns once the bytes are in the kernel's hands.
+  void write(const http_call& call);
+  http_reply read();
   /// Writes raw bytes and reads whatever answer comes (for malformed HTTP).
   http_reply send_raw(const std::string& bytes);
 
