@@ -1,11 +1,11 @@
 #include "bidder/app/config_cli.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string>
 
 #include "bidder/app/admin_client.hpp"
+#include "bidder/core/atomic_file.hpp"
 
 namespace bidder::app {
 namespace {
@@ -58,18 +58,9 @@ int run_config_cli(const std::vector<std::string_view>& args) {
     std::cout << reply->body;
     return 0;
   }
-  // Beside the target, then renamed: an interrupted export never leaves half a config file.
-  const std::string temp = out + ".tmp";
-  {
-    std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    file << reply->body;
-    if (!file.flush()) {
-      std::cerr << "bidder config: cannot write " << temp << "\n";
-      return 1;
-    }
-  }
-  if (std::rename(temp.c_str(), out.c_str()) != 0) {
-    std::cerr << "bidder config: cannot rename " << temp << " to " << out << "\n";
+  // Beside the target, synced, then renamed: an interrupted export never leaves half a file.
+  if (auto written = replace_file_atomically(out, reply->body); !written) {
+    std::cerr << "bidder config: " << written.error().message << "\n";
     return 1;
   }
   std::cerr << "bidder config: wrote " << out << "\n";

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "bidder/config/campaign_json.hpp"
+#include "bidder/core/atomic_file.hpp"
 
 namespace bidder::config {
 namespace {
@@ -38,33 +39,6 @@ bool write_all(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
-}
-
-result<void> sync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_failure(dir, "cannot open the directory");
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return io_failure(dir, "fsync");
-  return {};
-}
-
-// temp file, fsync, rename, fsync of the directory: the file is there whole or not at all.
-result<void> write_atomically(const fs::path& path, std::string_view bytes) {
-  const fs::path temp = path.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_failure(temp, "cannot create");
-  const bool ok = write_all(fd, bytes) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(temp.c_str());
-    return io_failure(temp, "write");
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return io_failure(path, "rename");
-  }
-  return sync_dir(path.parent_path());
 }
 
 std::string hex(std::uint64_t v) {
@@ -146,7 +120,8 @@ result<std::unique_ptr<revision_store>> revision_store::open(fs::path dir) {
   std::set<std::uint64_t> numbers;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.ends_with(".tmp")) {  // a write a crash interrupted: never renamed, never applied
+    // A write a crash interrupted: never renamed, never applied.
+    if (name.ends_with(".tmp") || is_atomic_temporary_name(name)) {
       fs::remove(entry.path(), ec);
       continue;
     }
@@ -200,7 +175,8 @@ result<std::uint64_t> revision_store::append(revision_info info,
   boost::json::array list;
   for (const auto& c : campaigns) list.push_back(boost::json::parse(campaign_json(c)));
   o["campaigns"] = std::move(list);
-  if (auto r = write_atomically(file_of(info.revision), boost::json::serialize(o) + "\n"); !r) {
+  if (auto r = replace_file_atomically(file_of(info.revision), boost::json::serialize(o) + "\n");
+      !r) {
     return r.error();
   }
   history_.push_back(info);

@@ -1,14 +1,13 @@
 #include "bidder/learning/model_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include "bidder/core/atomic_file.hpp"
 
 namespace bidder::learning {
 namespace {
@@ -194,41 +193,7 @@ result<void> write_model_file(const model& m, const std::string& path) {
                           ": the model exceeds the file format's limits (summary, segments "
                           "or table size)");
   }
-  const std::string bytes = serialize_model(m);
-  // A name of our own (two trainings writing one path must not share a temporary file).
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(errc::io_error, temp + ": cannot create: " + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = n < 0 ? std::strerror(errno) : "no progress";
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return make_error(errc::io_error, temp + ": write failed: " + why);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  if (::close(fd) != 0 || !synced) {
-    ::unlink(temp.c_str());
-    return make_error(errc::io_error, temp + ": cannot sync");
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    return make_error(errc::io_error, path + ": cannot rename into place: " + why);
-  }
-  // The rename itself must survive a crash: sync the directory.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-    ::fsync(d);
-    ::close(d);
-  }
-  return {};
+  return replace_file_atomically(path, serialize_model(m));
 }
 
 }  // namespace bidder::learning

@@ -1,8 +1,5 @@
 #include "bidder/shading/shader.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "bidder/core/atomic_file.hpp"
 #include "bidder/core/background_thread.hpp"
 
 namespace bidder::shading {
@@ -273,22 +271,9 @@ result<void> book::save(const std::string& path, unix_seconds now) {
   text += "end ";
   text += sum;
   text += '\n';
-  // A temporary file, flushed to disk, then renamed over the old one: a crash leaves either
-  // the old state or the new one, never half of one.
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(errc::io_error, "cannot write " + temporary);
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n <= 0) break;
-    written += static_cast<std::size_t>(n);
-  }
-  const bool ok = written == text.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    return make_error(errc::io_error, "cannot write " + path);
+  // A crash leaves either the old state or the new one, never half of one.
+  if (auto written = replace_file_atomically(path, text); !written) {
+    return make_error(errc::io_error, "cannot write " + path + ": " + written.error().message);
   }
   return {};
 }

@@ -1,14 +1,13 @@
 #include "bidder/stream/cursor.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "bidder/core/atomic_file.hpp"
 
 namespace bidder::stream {
 namespace {
@@ -54,22 +53,9 @@ result<std::optional<spool_position>> load_cursor(const std::filesystem::path& p
 result<void> save_cursor(const std::filesystem::path& path, const spool_position& p) {
   const std::string text =
       "v1 " + (p.file.empty() ? std::string("-") : p.file) + " " + std::to_string(p.offset) + "\n";
-  std::filesystem::path temporary = path;
-  temporary += ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_failure(temporary, "open");
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const bool synced = written && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) return io_failure(temporary, "write");
-  if (!synced) return io_failure(temporary, "fsync");
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return io_failure(path, "rename");
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return io_failure(dir, "open");
-  const bool dir_synced = ::fsync(dir_fd) == 0;
-  ::close(dir_fd);
-  if (!dir_synced) return io_failure(dir, "fsync");
+  if (auto written = replace_file_atomically(path, text); !written) {
+    return make_error(errc::io_error, "event stream: " + written.error().message);
+  }
   return {};
 }
 

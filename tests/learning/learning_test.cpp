@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -198,7 +200,9 @@ TEST_CASE("model file: written atomically, read back; a missing file is an io_er
   auto m = learning::read_model_file(path);
   REQUIRE(m.has_value());
   CHECK(m->weights.size() == 256);
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  // Only the model: no temporary file left beside it.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path),
+                      std::filesystem::directory_iterator()) == 1);
   auto missing = learning::read_model_file((dir.path / "none.model").string());
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == errc::io_error);

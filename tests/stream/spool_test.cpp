@@ -4,6 +4,7 @@
 #include <fstream>
 #include <string>
 
+#include "bidder/core/atomic_file.hpp"
 #include "bidder/stream/cursor.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -121,7 +122,9 @@ TEST_CASE("the cursor is saved whole and read back; a damaged one is an error na
   REQUIRE(back.has_value());
   REQUIRE(back->has_value());
   CHECK(**back == spool_position{"events-20261122-101530-3.jsonl", 987654});
-  CHECK_FALSE(std::filesystem::exists(dir.path / "stream.cursor.tmp"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path)) {
+    CHECK_FALSE(bidder::is_atomic_temporary_name(entry.path().filename().string()));
+  }
 
   REQUIRE(save_cursor(path, {}));
   back = load_cursor(path);
