@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "bidder/core/background_thread.hpp"
+#include "bidder/events/log_file_name.hpp"
 
 namespace bidder::events {
 namespace {
@@ -29,18 +30,6 @@ constexpr std::size_t max_queue_capacity = std::size_t{1} << 24;
 
 std::int64_t hours_since_epoch(std::chrono::system_clock::time_point t) {
   return std::chrono::floor<std::chrono::hours>(t).time_since_epoch().count();
-}
-
-std::string file_name(std::chrono::system_clock::time_point t, std::uint64_t number) {
-  const std::time_t seconds =
-      std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char name[96];
-  std::snprintf(name, sizeof name, "events-%04d%02d%02d-%02d%02d%02d-%llu.jsonl",
-                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                utc.tm_sec, static_cast<unsigned long long>(number));
-  return name;
 }
 
 void sync_directory(const std::filesystem::path& dir, std::atomic<std::uint64_t>& errors) {
@@ -283,7 +272,8 @@ std::size_t event_log::write_all(const char* data, std::size_t size) {
 
 bool event_log::open_file() {
   for (int attempt = 0; attempt < max_name_attempts; ++attempt) {
-    const std::filesystem::path path = options_.dir / file_name(batch_now_, next_file_number_++);
+    const std::filesystem::path path =
+        options_.dir / format_log_file_name(batch_now_, next_file_number_++);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
       fd_ = fd;

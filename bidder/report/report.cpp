@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "bidder/core/json_text.hpp"
+#include "bidder/events/log_file_name.hpp"
 
 namespace bidder::reporting {
 namespace {
@@ -43,28 +44,6 @@ std::int64_t day_start_ms(sys_days day) {
 
 sys_days day_of_ms(std::int64_t ms) {
   return std::chrono::floor<days>(std::chrono::sys_time<milliseconds>(milliseconds(ms)));
-}
-
-// The open time in "events-YYYYMMDD-HHMMSS-N.jsonl", or nullopt when the name is not ours.
-std::optional<std::chrono::sys_seconds> file_open_time(std::string_view name) {
-  constexpr std::string_view prefix = "events-", suffix = ".jsonl";
-  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
-  const std::string_view stamp = name.substr(prefix.size(), 15);  // YYYYMMDD-HHMMSS
-  if (stamp.size() != 15 || stamp[8] != '-') return std::nullopt;
-  auto number = [&](std::size_t at, std::size_t len) -> std::optional<int> {
-    int v = 0;
-    const auto [end, ec] = std::from_chars(stamp.data() + at, stamp.data() + at + len, v);
-    if (ec != std::errc() || end != stamp.data() + at + len) return std::nullopt;
-    return v;
-  };
-  const auto y = number(0, 4), mo = number(4, 2), d = number(6, 2);
-  const auto h = number(9, 2), mi = number(11, 2), s = number(13, 2);
-  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year(*y),
-                                        std::chrono::month(static_cast<unsigned>(*mo)),
-                                        std::chrono::day(static_cast<unsigned>(*d))};
-  if (!ymd.ok()) return std::nullopt;
-  return sys_days(ymd) + hours(*h) + std::chrono::minutes(*mi) + std::chrono::seconds(*s);
 }
 
 // Integer field: a JSON integer or a string of decimal digits (protobuf prints int64 so).
@@ -874,14 +853,14 @@ result<std::vector<std::filesystem::path>> log_files(const report_query& query, 
   std::filesystem::directory_iterator it(query.dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (!name.starts_with("events-") || !name.ends_with(".jsonl")) continue;
-    if (const auto opened = file_open_time(name)) {
-      const bool too_early = query.from && *opened + file_span_margin < sys_days(*query.from);
-      const bool too_late = query.to && *opened >= *query.to + days(1) + file_late_margin;
-      if (too_early || too_late) {
-        ++stats.files_skipped;
-        continue;
-      }
+    const auto log_file = events::parse_log_file_name(name);
+    if (!log_file) continue;  // not the log's: a temporary file, a cursor, a copy
+    const auto opened = log_file->opened;
+    const bool too_early = query.from && opened + file_span_margin < sys_days(*query.from);
+    const bool too_late = query.to && opened >= *query.to + days(1) + file_late_margin;
+    if (too_early || too_late) {
+      ++stats.files_skipped;
+      continue;
     }
     files.push_back(it->path());
   }

@@ -9,27 +9,14 @@
 #include <cstring>
 #include <system_error>
 
+#include "bidder/events/log_file_name.hpp"
+
 namespace bidder::stream {
 namespace {
 
 // Bytes read with one pread. Event lines are at most a few KiB (a 768-byte queue slot, escaped),
 // so a chunk holds many; a "line" longer than a chunk is damage and is skipped.
 constexpr std::size_t chunk_bytes = 256 * 1024;
-constexpr std::string_view prefix = "events-";
-constexpr std::string_view suffix = ".jsonl";
-// "YYYYMMDD-HHMMSS"
-constexpr std::size_t time_bytes = 15;
-
-std::string_view counter_of(std::string_view name) noexcept {
-  return name.substr(prefix.size() + time_bytes + 1,
-                     name.size() - prefix.size() - time_bytes - 1 - suffix.size());
-}
-
-std::uint64_t number_of(std::string_view digits) noexcept {
-  std::uint64_t n = 0;
-  std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  return n;
-}
 
 }  // namespace
 
@@ -45,24 +32,13 @@ std::string spool_batch::id(std::size_t i, std::string_view source) const {
 }
 
 bool is_spool_file_name(std::string_view name) noexcept {
-  if (name.size() < prefix.size() + time_bytes + 2 + suffix.size()) return false;
-  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return false;
-  const std::string_view time = name.substr(prefix.size(), time_bytes);
-  for (std::size_t i = 0; i < time.size(); ++i) {
-    const bool ok = i == 8 ? time[i] == '-' : (time[i] >= '0' && time[i] <= '9');
-    if (!ok) return false;
-  }
-  if (name[prefix.size() + time_bytes] != '-') return false;
-  const std::string_view counter = counter_of(name);
-  if (counter.empty() || counter.size() > 19) return false;
-  return std::all_of(counter.begin(), counter.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return events::parse_log_file_name(name).has_value();
 }
 
 bool spool_file_before(std::string_view a, std::string_view b) noexcept {
-  const std::string_view ta = a.substr(prefix.size(), time_bytes);
-  const std::string_view tb = b.substr(prefix.size(), time_bytes);
-  if (ta != tb) return ta < tb;
-  return number_of(counter_of(a)) < number_of(counter_of(b));
+  const auto first = events::parse_log_file_name(a), second = events::parse_log_file_name(b);
+  if (!first || !second) return a < b;  // not log files: any fixed order will do
+  return *first < *second;
 }
 
 spool_reader::spool_reader(std::filesystem::path dir, spool_position start)
