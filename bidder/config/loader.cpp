@@ -229,6 +229,9 @@ result<void> check_shading(const v1::Shading& s, const std::string& where) {
   if (s.half_life_seconds() < 60 || s.half_life_seconds() > 30 * 86400) {
     return config_error(where + ".half_life_seconds: must be 60 to 2592000 (30 days)");
   }
+  if (!(s.surplus_tolerance() >= 0 && s.surplus_tolerance() <= 0.5)) {
+    return config_error(where + ".surplus_tolerance: must be in [0, 0.5]");
+  }
   return {};
 }
 
@@ -445,6 +448,7 @@ void apply_defaults(v1::BidderConfig& config) {
     if (!shading.has_exploration_share()) shading.set_exploration_share(0.05);
     if (shading.min_observations() == 0) shading.set_min_observations(200);
     if (shading.half_life_seconds() == 0) shading.set_half_life_seconds(3600);
+    if (!shading.has_surplus_tolerance()) shading.set_surplus_tolerance(0.1);
   }
   if (config.default_exchange().empty()) config.set_default_exchange(config.exchanges(0).id());
   if (config.notice_signing_key().empty() && !config.notice_keys().empty()) {

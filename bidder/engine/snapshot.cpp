@@ -188,6 +188,7 @@ shading::params shading_params_of(const config::v1::Shading& s) {
   if (s.has_exploration_share()) p.exploration_share = std::clamp(s.exploration_share(), 0.0, 1.0);
   if (s.min_observations() > 0) p.min_observations = s.min_observations();
   if (s.half_life_seconds() > 0) p.half_life_seconds = s.half_life_seconds();
+  if (s.has_surplus_tolerance()) p.surplus_tolerance = std::clamp(s.surplus_tolerance(), 0.0, 0.5);
   return p;
 }
 

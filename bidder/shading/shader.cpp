@@ -168,6 +168,7 @@ exchange_state& book::open(std::string_view id, const params& p) {
   exchange_state* found = &find_or_make(id);
   found->min_observations_.store(p.min_observations, std::memory_order_relaxed);
   found->half_life_seconds_.store(p.half_life_seconds, std::memory_order_relaxed);
+  found->surplus_tolerance_.store(p.surplus_tolerance, std::memory_order_relaxed);
   return *found;
 }
 
@@ -203,6 +204,7 @@ void book::recompute(unix_seconds now) {
 void book::publish(exchange_state& x) {
   constexpr auto relaxed = std::memory_order_relaxed;
   const double needed = x.min_observations_.load(relaxed);
+  const double tolerance = x.surplus_tolerance_.load(relaxed);
   outcome_counts pooled;
   std::array<double, factor_arms> pooled_n{}, pooled_surplus{};
   for (const auto& e : x.estimates_) {
@@ -213,7 +215,7 @@ void book::publish(exchange_state& x) {
     }
   }
   std::optional<std::array<std::uint16_t, value_levels>> pooled_table;
-  if (pooled.total() >= needed) pooled_table = factor_table(estimate(pooled));
+  if (pooled.total() >= needed) pooled_table = factor_table(estimate(pooled), tolerance);
   // The arm with the best mean surplus among those with enough outcomes; nullopt: none has.
   auto best = [](const std::array<double, factor_arms>& n,
                  const std::array<double, factor_arms>& surplus) -> std::optional<std::uint8_t> {
@@ -235,7 +237,7 @@ void book::publish(exchange_state& x) {
     const exchange_state::estimate_segment& e = x.estimates_[seg];
     std::optional<std::array<std::uint16_t, value_levels>> table;
     if (e.counts.total() >= needed) {
-      table = factor_table(estimate(e.counts));
+      table = factor_table(estimate(e.counts), tolerance);
     } else {
       table = pooled_table;
     }

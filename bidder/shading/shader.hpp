@@ -54,6 +54,9 @@ struct params {
   double exploration_share = 0.05;
   double min_observations = 200;
   double half_life_seconds = 3600;
+  /// LEARNED: bid the highest price whose expected surplus is within this share of the best
+  /// (best_factor's tolerance).
+  double surplus_tolerance = 0.1;
 };
 
 /// Segments: device class (desktop; phone or generic mobile; anything else) x slot size (under
@@ -158,6 +161,7 @@ class exchange_state {
   std::atomic<std::uint64_t> wins_{0}, losses_{0}, value_won_micros_{0}, paid_micros_{0};
   std::atomic<double> min_observations_{200};
   std::atomic<double> half_life_seconds_{3600};
+  std::atomic<double> surplus_tolerance_{0.1};
   std::array<live_segment, segment_count> live_;
   std::array<estimate_segment, segment_count> estimates_;
 };

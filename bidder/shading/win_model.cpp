@@ -151,25 +151,36 @@ win_curve estimate(const outcome_counts& counts) {
   return curve;
 }
 
-double best_factor(const win_curve& curve, double value) noexcept {
+double best_factor(const win_curve& curve, double value, double tolerance) noexcept {
   if (!(value > 0)) return 1;
+  constexpr int steps = static_cast<int>((1 - search_min_factor) / factor_step + 0.5);
+  std::array<double, steps + 1> surplus{};
   double best = 1, best_surplus = 0;
-  const int steps = static_cast<int>(std::lround((1 - search_min_factor) / factor_step));
   for (int k = 0; k <= steps; ++k) {
     const double f = search_min_factor + factor_step * k;
-    const double surplus = (1 - f) * curve.win_probability(f * value);
-    if (surplus > best_surplus) {
-      best_surplus = surplus;
+    surplus[k] = (1 - f) * curve.win_probability(f * value);
+    if (surplus[k] > best_surplus) {
+      best_surplus = surplus[k];
       best = f;
     }
+  }
+  if (!(tolerance > 0) || !(best_surplus > 0)) return best;
+  // The highest factor still within the tolerance of the best surplus.
+  const double enough = (1 - std::min(tolerance, 1.0)) * best_surplus;
+  for (int k = steps; k >= 0; --k) {
+    const double f = search_min_factor + factor_step * k;
+    if (f <= best) break;
+    if (surplus[k] >= enough) return f;
   }
   return best;
 }
 
-std::array<std::uint16_t, value_levels> factor_table(const win_curve& curve) noexcept {
+std::array<std::uint16_t, value_levels> factor_table(const win_curve& curve,
+                                                     double tolerance) noexcept {
   std::array<std::uint16_t, value_levels> table{};
   for (std::size_t i = 0; i < value_levels; ++i) {
-    table[i] = static_cast<std::uint16_t>(std::lround(best_factor(curve, grid_edge(i)) * 10000));
+    table[i] = static_cast<std::uint16_t>(
+        std::lround(best_factor(curve, grid_edge(i), tolerance) * 10000));
   }
   return table;
 }

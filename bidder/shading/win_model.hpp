@@ -81,12 +81,16 @@ inline constexpr double search_min_factor = 0.05;
 inline constexpr double factor_step = 0.01;
 
 /// The factor f in [search_min_factor, 1] that maximises (1 - f) x P(win | f x value), i.e.
-/// the expected surplus of bidding f x value.
-double best_factor(const win_curve& curve, double value) noexcept;
+/// the expected surplus of bidding f x value. With a `tolerance` t in [0, 1): the highest
+/// factor whose expected surplus is at least (1 - t) x that maximum. The surplus is flat near
+/// its maximum, so a small t gives up little of it (at most t) for many more wins; worth it
+/// when the values shaded are estimates, or when volume matters too (docs/bid-shading.md).
+double best_factor(const win_curve& curve, double value, double tolerance = 0) noexcept;
 
 /// Value levels of a lookup table: the grid's cell edges (level i is grid_edge(i)).
 inline constexpr std::size_t value_levels = grid_cells + 1;
 /// best_factor() at every value level, in 1/10000.
-std::array<std::uint16_t, value_levels> factor_table(const win_curve& curve) noexcept;
+std::array<std::uint16_t, value_levels> factor_table(const win_curve& curve,
+                                                     double tolerance = 0) noexcept;
 
 }  // namespace bidder::shading

@@ -535,6 +535,7 @@ TEST_CASE("an exchange's bid shading: defaults filled in, bad values refused nam
     CHECK(s.exploration_share() == 0.05);
     CHECK(s.min_observations() == 200);
     CHECK(s.half_life_seconds() == 3600);
+    CHECK(s.surplus_tolerance() == 0.1);
     CHECK((*config)->exchanges(1).shading().mode() == bidder::config::v1::Shading::OFF);
   }
   const auto [shading, expected] = GENERATE_REF(table<std::string, std::string>({
@@ -544,6 +545,8 @@ TEST_CASE("an exchange's bid shading: defaults filled in, bad values refused nam
       {R"({"exploration_share": -0.1})", "exchanges[0].shading.exploration_share"},
       {R"({"min_observations": 2000000})", "exchanges[0].shading.min_observations"},
       {R"({"half_life_seconds": 10})", "exchanges[0].shading.half_life_seconds"},
+      {R"({"surplus_tolerance": 0.6})", "exchanges[0].shading.surplus_tolerance: must be in"},
+      {R"({"surplus_tolerance": -0.01})", "exchanges[0].shading.surplus_tolerance"},
       {R"({"mode": "SOMETIMES"})", "SOMETIMES"},
       {R"({"modes": "LEARNED"})", "modes"},
   }));

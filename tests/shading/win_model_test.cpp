@@ -84,3 +84,34 @@ TEST_CASE("the factor table holds best_factor at each value level", "[shading][u
     CHECK(table[i] <= 10000);
   }
 }
+
+TEST_CASE("a surplus tolerance bids the highest price within it of the best surplus",
+          "[shading][unit]") {
+  bidder::test::synthetic_market m;
+  const win_curve curve = estimate(observe_market(m, 5000, true));
+  // The expected surplus of factor f, as a share of the value, by the learned curve.
+  auto surplus = [&](double value, double f) { return (1 - f) * curve.win_probability(f * value); };
+  for (double value : {1.2, 2.0, 3.0, 5.0, 8.0}) {
+    const double best = best_factor(curve, value);
+    CHECK(best_factor(curve, value, 0) == best);
+    for (double tolerance : {0.05, 0.1, 0.3}) {
+      INFO("value " << value << ", tolerance " << tolerance);
+      const double f = best_factor(curve, value, tolerance);
+      // More wins (a higher price), for at most the tolerance of the best surplus...
+      CHECK(f > best);
+      CHECK(curve.win_probability(f * value) > curve.win_probability(best * value));
+      CHECK(surplus(value, f) >= (1 - tolerance) * surplus(value, best) - 1e-12);
+      // ... and the highest such price: every higher factor gives up more.
+      for (double g = f + factor_step; g <= 1 + 1e-9; g += factor_step) {
+        CHECK(surplus(value, g) < (1 - tolerance) * surplus(value, best));
+      }
+      // Against the true curve too, the surplus given up stays near the tolerance.
+      CHECK(m.expected_surplus(value, f * value) >=
+            (1 - tolerance - 0.05) * m.expected_surplus(value, m.best_bid(value)));
+    }
+  }
+  const auto table = factor_table(curve, 0.1);
+  for (std::size_t i = 0; i < value_levels; i += 7) {
+    CHECK(table[i] / 10000.0 == Approx(best_factor(curve, grid_edge(i), 0.1)).margin(1e-4));
+  }
+}
