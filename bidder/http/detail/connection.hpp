@@ -450,7 +450,7 @@ class session : public session_link, public std::enable_shared_from_this<session
   // bounded by continue_request() (bid path) or by a maximum one read above max_header_bytes
   // (admin port, see the constructor), so an oversized header still gets its 431.
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::parser<true, bhttp::string_body, field_allocator<char>>> parser_;
   response res_;
   std::string out_;  // res_ as sent (send_response)
   static constexpr std::size_t kept_output_bytes = 64 * 1024;
