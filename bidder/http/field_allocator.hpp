@@ -1,11 +1,12 @@
 // File: bidder/http/field_allocator.hpp
 //
-// The allocator of the answers' header fields (http::response). Beast allocates every field it
-// sets (an element holding name and value), and the server clears the answer before each
-// request: with std::allocator that was two or three malloc/free pairs per bid request
-// (x-openrtb-version, content-type, Content-Length; bench_bid_handler's allocs/req). This one
-// keeps freed blocks of up to 256 bytes in small per-thread lists by size class, so a worker
-// reuses the same few blocks request after request and the bid path allocates nothing.
+// The allocator of requests' and answers' header fields (http::fields). Beast allocates every
+// field it sets or parses (an element holding name and value), and the server parses a request
+// and clears the answer for each one: with std::allocator that was a malloc/free pair per field
+// (the answer's x-openrtb-version, content-type, Content-Length; bench_bid_handler's
+// allocs/req; the request's Host, Content-Type, Content-Length...). This one keeps freed blocks
+// of up to 256 bytes in small per-thread lists by size class, so a worker reuses the same few
+// blocks request after request and the bid path allocates nothing.
 //
 // Stateless (all instances equal): a block freed on another thread (the admin port's offload
 // thread fills answers too) joins that thread's list. Each list keeps at most `kept` blocks.

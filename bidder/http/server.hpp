@@ -37,13 +37,13 @@
 
 namespace bidder::http {
 
-using request = boost::beast::http::request<boost::beast::http::string_body>;
-/// An answer; its header fields come from field_allocator (no allocation per bid request).
-using response =
-    boost::beast::http::response<boost::beast::http::string_body,
-                                 boost::beast::http::basic_fields<field_allocator<char>>>;
+/// The header fields of requests and answers come from field_allocator: the bid port parses
+/// and answers one request after another without allocating for them.
+using fields = boost::beast::http::basic_fields<field_allocator<char>>;
+using request = boost::beast::http::request<boost::beast::http::string_body, fields>;
+using response = boost::beast::http::response<boost::beast::http::string_body, fields>;
 
-using request_header = boost::beast::http::request_header<>;
+using request_header = boost::beast::http::request_header<fields>;
 
 /// Receives one request's body chunk by chunk, on the worker thread (see handler::open_stream).
 /// finish() runs on the worker's offload thread instead, while the worker serves its other

@@ -30,7 +30,15 @@ class bid_session final : public session {
   }
 
   void read_next() override {
+    // The body's string is kept from request to request (Beast's parser reserves
+    // Content-Length in it: a fresh string was a malloc and a free per request).
+    std::string body;
+    if (parser_ && parser_->get().body().capacity() <= kept_body_bytes) {
+      body = std::move(parser_->get().body());
+      body.clear();
+    }
     parser_.emplace();
+    parser_->get().body() = std::move(body);
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser_->eager(true);
@@ -114,6 +122,7 @@ class bid_session final : public session {
     return ec;
   }
 
+  static constexpr std::size_t kept_body_bytes = 64 * 1024;
   stamped_read_op<bid_session> read_op_;
   bool request_starts_ = false;  // the pending read's bytes begin a request
 };

@@ -173,8 +173,8 @@ class stream_session final : public session {
   }
 
   // stream_bodies only: the header is read first, then the body whole (parser_) or streamed.
-  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  std::optional<bhttp::parser<true, bhttp::empty_body, field_allocator<char>>> header_parser_;
+  std::optional<bhttp::parser<true, bhttp::buffer_body, field_allocator<char>>> stream_parser_;
   std::unique_ptr<body_stream> body_stream_;
   std::vector<char> chunk_;  // where a streamed body is read, stream_chunk_bytes at a time
   std::optional<bhttp::response<bhttp::empty_body>> continue_;

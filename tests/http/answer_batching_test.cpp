@@ -1,0 +1,152 @@
+// The bid port writes the answers of the requests it read in one reactor round back to back at
+// the round's end (connection.hpp, defer_answer), at most max_unsent at a time: one wake-up of
+// a sleeping peer for the lot instead of one per answer. A handler that looks, on the server's
+// thread, whether the answers of the round's earlier requests have reached their clients yet
+// tells the two apart (loopback delivers a write into the peer's socket before send returns).
+#include <sys/socket.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bidder/http/server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// What the handler saw: requests "/r<k>" in the order it handled them, and for each whether
+// the answer of a request handled before it (since the gate opened) had reached its client.
+struct round_probe {
+  std::promise<void> at_gate;  // the worker is in "/gate"
+  std::promise<void> gate;
+  std::size_t expected = 0;
+  std::promise<void> all_handled;  // the test reads no answer before (it would take it away)
+  std::shared_future<void> gate_open = gate.get_future().share();
+  std::vector<int> client_fds;  // by k
+  std::mutex mutex;
+  std::vector<int> handled;
+  std::vector<bool> earlier_answer_arrived;
+};
+
+// "/gate" holds the worker until the test opens it (so the requests written meanwhile are all
+// ready in its next round); "/r<k>" records what round_probe says; anything else just answers.
+class probing_handler final : public bidder::http::handler {
+ public:
+  explicit probing_handler(round_probe& probe) : probe_(probe) {}
+  bidder::steady_clock::time_point handle(bidder::http::request& req,
+                                          bidder::steady_clock::time_point,
+                                          bidder::http::response& res) noexcept override {
+    const std::string target(req.target());
+    if (target == "/gate") {
+      probe_.at_gate.set_value();
+      probe_.gate_open.wait();
+    }
+    if (target.starts_with("/r")) {
+      const int k = std::stoi(target.substr(2));
+      std::lock_guard lock(probe_.mutex);
+      bool arrived = false;
+      for (int earlier : probe_.handled) {
+        char byte;
+        if (::recv(probe_.client_fds[earlier], &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+          arrived = true;
+        }
+      }
+      probe_.handled.push_back(k);
+      probe_.earlier_answer_arrived.push_back(arrived);
+      if (probe_.handled.size() == probe_.expected) probe_.all_handled.set_value();
+    }
+    res.body() = target;
+    return bidder::steady_clock::time_point::max();
+  }
+
+ private:
+  round_probe& probe_;
+};
+
+std::string request(const std::string& target) {
+  return "POST " + target + " HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n";
+}
+
+struct raw_client {
+  asio::io_context io;
+  tcp::socket socket{io};
+  boost::beast::flat_buffer buffer;
+
+  explicit raw_client(std::uint16_t port) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    socket.set_option(tcp::no_delay(true));
+    const timeval bound{10, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  }
+  std::string ask(const std::string& target) {
+    write(target);
+    return read();
+  }
+  void write(const std::string& target) { asio::write(socket, asio::buffer(request(target))); }
+  std::string read() {
+    bhttp::response<bhttp::string_body> res;
+    boost::beast::error_code ec;
+    bhttp::read(socket, buffer, res, ec);
+    return ec ? "error: " + ec.message() : res.body();
+  }
+};
+
+// Runs `ready` requests that all wait in their sockets while the worker is held by "/gate",
+// checks every one is answered, and returns what the handler saw.
+std::vector<bool> run_round(round_probe& probe, int ready) {
+  bidder::http::server server(
+      {.port = 0}, [&probe](unsigned) { return std::make_unique<probing_handler>(probe); });
+  REQUIRE(server.start());
+  raw_client holder(server.port());
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (int k = 0; k < ready; ++k) {
+    clients.push_back(std::make_unique<raw_client>(server.port()));
+    REQUIRE(clients.back()->ask("/warm") == "/warm");  // accepted and read once: registered
+    probe.client_fds.push_back(clients.back()->socket.native_handle());
+  }
+  holder.write("/gate");
+  probe.at_gate.get_future().wait();  // so none of these is read in the round of "/gate"
+  for (int k = 0; k < ready; ++k) clients[k]->write("/r" + std::to_string(k));
+  probe.expected = static_cast<std::size_t>(ready);
+  probe.gate.set_value();
+  probe.all_handled.get_future().wait();
+  CHECK(holder.read() == "/gate");
+  for (int k = 0; k < ready; ++k) CHECK(clients[k]->read() == "/r" + std::to_string(k));
+  server.drain(1s);
+  std::lock_guard lock(probe.mutex);
+  CHECK(probe.handled.size() == static_cast<std::size_t>(ready));
+  return probe.earlier_answer_arrived;
+}
+
+}  // namespace
+
+TEST_CASE("answers of requests read in one round are written after the round", "[http]") {
+  round_probe probe;
+  const std::vector<bool> arrived = run_round(probe, 8);
+  // Were each answer written as soon as it was ready, the first request's answer would be at
+  // its client when the second is handled.
+  CHECK(arrived == std::vector<bool>(8, false));
+}
+
+TEST_CASE("a round with more ready requests than max_unsent writes them in groups", "[http]") {
+  round_probe probe;
+  const std::vector<bool> arrived = run_round(probe, 20);
+  REQUIRE(arrived.size() == 20);
+  // The first 16 wait for each other; from the 17th on, those 16 have been written.
+  CHECK(std::vector<bool>(arrived.begin(), arrived.begin() + 16) == std::vector<bool>(16, false));
+  CHECK(std::vector<bool>(arrived.begin() + 16, arrived.end()) == std::vector<bool>(4, true));
+}
