@@ -994,8 +994,15 @@ TEST_CASE("reach estimates answer over the admin API, exact on the demo store",
       estimate("GET", "/admin/audience/estimate?expr=auto-site-visitor&method=sample");
   CHECK_FALSE(sampled.at("exact").as_bool());
   CHECK(number(sampled.at("sample_rate")) == 64);
-  CHECK(number(sampled.at("low")) <= 2);
-  CHECK(number(sampled.at("high")) >= 2);
+  // The sample's hash seed is random at each open (no key can be aimed at it), so whether one
+  // of the two demo users fell in the 1/64 sample is chance (about 3 %): the interval holds the
+  // estimate whatever the seed, and a sample that caught neither user still allows the true 2.
+  const double low = number(sampled.at("low")), high = number(sampled.at("high"));
+  const double scaled = number(sampled.at("matched"));
+  CHECK(low <= scaled);
+  CHECK(scaled <= high);
+  CHECK(high >= 2);
+  if (scaled == 0) CHECK(low == 0);
 
   struct bad_case {
     std::string method, target, body, error;
