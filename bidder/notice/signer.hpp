@@ -16,7 +16,7 @@
 // verifying) is part of the signed message.
 //
 // A `signer` is immutable and thread-safe; each thread that signs or verifies owns a
-// `signer::context` (OpenSSL MAC contexts are not thread-safe), which allocates nothing per call.
+// `signer::context` (it reuses a message buffer), which allocates nothing per call.
 //
 //   auto signer = notice::signer::from_file("/etc/bidder/notice.key");   // or ::random(),
 //                                                                        // or ::from_keys()

@@ -199,3 +199,42 @@ TEST_CASE("a key ring refuses a short key, a duplicate id and an unknown signing
   REQUIRE_FALSE(unknown.has_value());
   CHECK_THAT(unknown.error().message, Catch::Contains("\"z\""));
 }
+
+// Known answers, computed outside the bidder (Python's hmac over the v3 message layout), so a
+// change of the HMAC's implementation cannot silently change what notices in flight verify as.
+TEST_CASE("signatures match HMAC-SHA256 of the v3 message computed independently",
+          "[notice][unit]") {
+  std::string sig;
+  SECTION("a win with user hashes, 48-byte key") {
+    auto s = signer::from_key(key);
+    REQUIRE(s.has_value());
+    auto mac = s->new_context();
+    bid_identity id = identity();
+    id.purpose = 0;
+    mac.sign(id, sig);
+    CHECK(sig == "WkOJzCXGDGSoAYyW5Z6tqQ");
+  }
+  SECTION("a shaded loss without users") {
+    auto s = signer::from_key(key);
+    REQUIRE(s.has_value());
+    auto mac = s->new_context();
+    bid_identity id = identity();
+    id.purpose = 2;
+    id.users = {};
+    id.shading = "seg.1.2500000";
+    mac.sign(id, sig);
+    CHECK(sig == "cmM8C1b20syqpp55feznSg");
+  }
+  SECTION("a key longer than SHA-256's block is hashed first (RFC 2104)") {
+    std::string long_key(100, '\0');
+    for (std::size_t i = 0; i < long_key.size(); ++i) long_key[i] = static_cast<char>(i);
+    auto s = signer::from_key(long_key);
+    REQUIRE(s.has_value());
+    auto mac = s->new_context();
+    bid_identity id = identity();
+    id.purpose = 1;
+    mac.sign(id, sig);
+    CHECK(sig == "GOg8J-n1BTkXeON42A0tcw");
+    CHECK(mac.verify(id, sig));
+  }
+}
