@@ -580,13 +580,31 @@ TEST_CASE("lists longer than their request_limits are refused", "[openrtb][unit]
 
 TEST_CASE("a partial null or a bad escape is malformed even where it would be skipped",
           "[openrtb][unit]") {
-  const std::string json =
-      GENERATE(std::string(R"({"id":"r","tmax":nul,"imp":[{"id":"1","banner":{}}]})"),
-               std::string(R"({"id":"r","site":nullx,"imp":[{"id":"1","banner":{}}]})"),
-               std::string(R"({"id":"r","zz":"\x","imp":[{"id":"1","banner":{}}]})"),
-               std::string(R"({"id":"r","ext":{"a":[1,tru]},"imp":[{"id":"1","banner":{}}]})"));
+  const std::string json = GENERATE(
+      std::string(R"({"id":"r","tmax":nul,"imp":[{"id":"1","banner":{}}]})"),
+      std::string(R"({"id":"r","site":nullx,"imp":[{"id":"1","banner":{}}]})"),
+      std::string(R"({"id":"r","zz":"\x","imp":[{"id":"1","banner":{}}]})"),
+      std::string(R"({"id":"r","ext":{"a":[1,tru]},"imp":[{"id":"1","banner":{}}]})"),
+      std::string(R"({"id":"r","ext":{"a":["ok","b\q"]},"imp":[{"id":"1","banner":{}}]})"),
+      std::string(R"({"id":"r","zz":"\u12","imp":[{"id":"1","banner":{}}]})"),
+      // A control character unescaped, and bytes that are not UTF-8, in skipped strings.
+      std::string("{\"id\":\"r\",\"zz\":\"a\x01" "b\",\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"),
+      std::string("{\"id\":\"r\",\"zz\":\"a\tb\",\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"),
+      std::string("{\"id\":\"r\",\"zz\":[\"\xc3\x28\"],\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"));
   INFO(json);
   CHECK(decode_error(json).code == errc::malformed_request);
+}
+
+TEST_CASE("skipped strings with good escapes are accepted", "[openrtb][unit]") {
+  bid_request r;
+  const std::string json =
+      R"({"id":"r","zz":"a\"b\\c\u00e9\n","ext":{"k":["\/x",{"q":"\ud83d\ude00"}]},)"
+      R"("imp":[{"id":"1","banner":{}}]})";
+  INFO(json);
+  auto ok = decode(json, r);
+  INFO(error_of(ok));
+  CHECK(ok);
+  CHECK(r.id == "r");
 }
 
 TEST_CASE("ten-thousand-deep nesting inside ext is refused as malformed", "[openrtb][unit]") {
