@@ -17,6 +17,7 @@
 
 #include "bidder/config/campaign_json.hpp"
 #include "bidder/core/atomic_file.hpp"
+#include "bidder/core/codec.hpp"
 
 namespace bidder::config {
 namespace {
@@ -30,20 +31,9 @@ result<void> io_failure(const fs::path& path, std::string_view what) {
                     path.string() + ": " + std::string(what) + ": " + std::strerror(errno));
 }
 
-// Writes all of `bytes` to `fd`.
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 std::string hex(std::uint64_t v) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(v));
+  std::string text;
+  append_hex(text, v, 16);
   return text;
 }
 

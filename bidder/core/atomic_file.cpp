@@ -17,7 +17,8 @@ error failure(const fs::path& path, std::string_view step, int why) {
                     path.string() + ": " + std::string(step) + ": " + std::strerror(why));
 }
 
-// Writes all of `bytes`, retrying short writes and interruptions; false with errno set.
+}  // namespace
+
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -31,8 +32,6 @@ bool write_all(int fd, std::string_view bytes) {
   }
   return true;
 }
-
-}  // namespace
 
 result<void> replace_file_atomically(const fs::path& path, std::string_view bytes) {
   fs::path temp = path;

@@ -17,6 +17,10 @@ namespace bidder {
 /// as it was, and the error names the file, the step and the system's reason.
 result<void> replace_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
+/// Writes all of `bytes` to `fd`, retrying short writes and interruptions; false with errno set
+/// (EIO for a write that made no progress and reported no error).
+bool write_all(int fd, std::string_view bytes);
+
 /// Whether a directory entry's name is such a temporary file (left by a crash mid-write, never
 /// renamed into place): a store that lists its directory skips and removes these.
 bool is_atomic_temporary_name(std::string_view file_name) noexcept;

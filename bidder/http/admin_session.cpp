@@ -3,22 +3,16 @@
 #include <array>
 #include <random>
 
+#include "bidder/core/codec.hpp"
+
 namespace bidder::http {
 
 std::string random_token() {
   // std::random_device reads the kernel's CSPRNG (getrandom / /dev/urandom) on Linux.
   std::random_device device;
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(64);
-  for (int i = 0; i < 8; ++i) {
-    const std::uint32_t word = device();
-    for (int b = 0; b < 4; ++b) {
-      const unsigned byte = (word >> (8 * b)) & 0xff;
-      out += digits[byte >> 4];
-      out += digits[byte & 0xf];
-    }
-  }
+  for (int i = 0; i < 8; ++i) append_hex(out, device(), 8);  // 256 bits
   return out;
 }
 
