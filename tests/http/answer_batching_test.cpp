@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bidder/http/server.hpp"
+#include "tests/support/raw_http_client.hpp"
 
 namespace {
 
@@ -81,29 +82,13 @@ std::string request(const std::string& target) {
   return "POST " + target + " HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n";
 }
 
-struct raw_client {
-  asio::io_context io;
-  tcp::socket socket{io};
-  boost::beast::flat_buffer buffer;
+using client = bidder::test::raw_http_client;
 
-  explicit raw_client(std::uint16_t port) {
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    socket.set_option(tcp::no_delay(true));
-    const timeval bound{10, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
-  }
-  std::string ask(const std::string& target) {
-    write(target);
-    return read();
-  }
-  void write(const std::string& target) { asio::write(socket, asio::buffer(request(target))); }
-  std::string read() {
-    bhttp::response<bhttp::string_body> res;
-    boost::beast::error_code ec;
-    bhttp::read(socket, buffer, res, ec);
-    return ec ? "error: " + ec.message() : res.body();
-  }
-};
+// The body of the answer to a POST of `target` (the probing handler echoes the target).
+std::string ask(client& c, const std::string& target) {
+  c.write(request(target));
+  return c.read().body();
+}
 
 // Runs `ready` requests that all wait in their sockets while the worker is held by "/gate",
 // checks every one is answered, and returns what the handler saw.
@@ -111,21 +96,21 @@ std::vector<bool> run_round(round_probe& probe, int ready) {
   bidder::http::server server(
       {.port = 0}, [&probe](unsigned) { return std::make_unique<probing_handler>(probe); });
   REQUIRE(server.start());
-  raw_client holder(server.port());
-  std::vector<std::unique_ptr<raw_client>> clients;
+  client holder(server.port());
+  std::vector<std::unique_ptr<client>> clients;
   for (int k = 0; k < ready; ++k) {
-    clients.push_back(std::make_unique<raw_client>(server.port()));
-    REQUIRE(clients.back()->ask("/warm") == "/warm");  // accepted and read once: registered
+    clients.push_back(std::make_unique<client>(server.port()));
+    REQUIRE(ask(*clients.back(), "/warm") == "/warm");  // accepted and read once: registered
     probe.client_fds.push_back(clients.back()->socket.native_handle());
   }
-  holder.write("/gate");
+  holder.write(request("/gate"));
   probe.at_gate.get_future().wait();  // so none of these is read in the round of "/gate"
-  for (int k = 0; k < ready; ++k) clients[k]->write("/r" + std::to_string(k));
+  for (int k = 0; k < ready; ++k) clients[k]->write(request("/r" + std::to_string(k)));
   probe.expected = static_cast<std::size_t>(ready);
   probe.gate.set_value();
   probe.all_handled.get_future().wait();
-  CHECK(holder.read() == "/gate");
-  for (int k = 0; k < ready; ++k) CHECK(clients[k]->read() == "/r" + std::to_string(k));
+  CHECK(holder.read().body() == "/gate");
+  for (int k = 0; k < ready; ++k) CHECK(clients[k]->read().body() == "/r" + std::to_string(k));
   server.drain(1s);
   std::lock_guard lock(probe.mutex);
   CHECK(probe.handled.size() == static_cast<std::size_t>(ready));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bidder/http/server.hpp"
+#include "tests/support/raw_http_client.hpp"
 
 namespace {
 
@@ -82,28 +83,7 @@ std::string request(const std::string& target, const std::string& body) {
          body;
 }
 
-// A blocking client connection; reads time out after 10 s rather than hang the suite.
-struct raw_client {
-  asio::io_context io;
-  tcp::socket socket{io};
-  boost::beast::flat_buffer buffer;
-
-  explicit raw_client(std::uint16_t port) {
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    socket.set_option(tcp::no_delay(true));
-    const timeval bound{10, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
-  }
-  void write(const std::string& bytes) { asio::write(socket, asio::buffer(bytes)); }
-  // The next answer; status 0 when the server closed the connection instead.
-  bhttp::response<bhttp::string_body> read() {
-    bhttp::response<bhttp::string_body> res;
-    boost::beast::error_code ec;
-    bhttp::read(socket, buffer, res, ec);
-    if (ec) res.result(0);
-    return res;
-  }
-};
+using raw_client = bidder::test::raw_http_client;
 
 }  // namespace
 
