@@ -42,9 +42,20 @@ class audience_event_service::pixel_sink final : public engine::event_sink {
 audience_event_service::audience_event_service(audience::segment_store& store,
                                                const config::v1::AudienceEvents& config,
                                                audience_event_options options)
-    : store_(store), options_(std::move(options)), queue_(options_.queue_slots) {
+    : store_(store),
+      options_(std::move(options)),
+      durability_(config.post_durability()),
+      queue_(options_.queue_slots) {
   reload(config);
   writer_ = std::thread([this] { run_writer(); });
+  if (durability_ == config::v1::AudienceEvents::SYNC_EVERY_SECOND) {
+    // Its own thread (nice 19): the sync blocks on the disk, so never a bid or admin thread.
+    wal_sync_ = std::make_unique<periodic_task>([this] { return store_.sync_wal(); },
+                                                periodic_task::options{
+                                                    .interval = options_.wal_sync_interval,
+                                                    .clock_ns = options_.clock_ns,
+                                                });
+  }
 }
 
 audience_event_service::~audience_event_service() { stop(); }
@@ -102,8 +113,11 @@ std::pair<unsigned, std::string> audience_event_service::post(std::string_view b
         writes);
   }
   if (!writes.empty()) {
-    // Durable once acknowledged: the memberships are in the synced write-ahead log.
-    if (auto written = store_.add_event_memberships(writes, options_.sync_posts); !written) {
+    // SYNC_EACH_POST: durable once acknowledged (the write-ahead log synced). SYNC_EVERY_SECOND:
+    // in the log, unsynced, when acknowledged (it survives a crash of the bidder); wal_sync_
+    // syncs it within a second (docs/audience-events.md "Durability").
+    const bool sync = durability_ == config::v1::AudienceEvents::SYNC_EACH_POST;
+    if (auto written = store_.add_event_memberships(writes, sync); !written) {
       write_errors_.fetch_add(1);
       std::string answer = "{\"error\":";
       append_json_string(answer, "nothing written: " + written.error().message);
@@ -240,7 +254,13 @@ void audience_event_service::stop() {
     }
     writer_wake_.notify_one();
     if (writer_.joinable()) writer_.join();
+    // After the writer: the last sync covers the last pixel events too.
+    if (wal_sync_) wal_sync_->stop();
   });
+}
+
+void audience_event_service::check_wal_sync() {
+  if (wal_sync_) wal_sync_->wake_and_wait();
 }
 
 void audience_event_service::write_metrics(std::string& out) const {
@@ -283,6 +303,13 @@ void audience_event_service::write_metrics(std::string& out) const {
       "# HELP bidder_audience_event_write_errors_total Failed store writes of browsing events.\n"
       "# TYPE bidder_audience_event_write_errors_total counter\n";
   line("bidder_audience_event_write_errors_total", "", write_errors_.load());
+  const periodic_task::counts syncs = wal_sync_ ? wal_sync_->so_far() : periodic_task::counts{};
+  out +=
+      "# HELP bidder_audience_event_wal_syncs_total Syncs of the audience store's write-ahead "
+      "log by the once-a-second syncer (post_durability SYNC_EVERY_SECOND), by result.\n"
+      "# TYPE bidder_audience_event_wal_syncs_total counter\n";
+  line("bidder_audience_event_wal_syncs_total", "result=\"ok\"", syncs.runs - syncs.failures);
+  line("bidder_audience_event_wal_syncs_total", "result=\"failed\"", syncs.failures);
   out +=
       "# HELP bidder_audience_event_queue_dropped_total Segment pixel events refused because "
       "their queue was full (answered 503).\n"

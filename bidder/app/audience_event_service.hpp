@@ -3,7 +3,9 @@
 // Browsing events in the running bidder (docs/audience-events.md), wiring bidder/browsing to
 // the audience store:
 // - POST /admin/events: the body's lines checked, rate-limited per source, matched against the
-//   rules, and their memberships written in one synced WriteBatch before the answer;
+//   rules, and their memberships written in one WriteBatch before the answer: synced, or with
+//   post_durability SYNC_EVERY_SECOND written unsynced while a periodic_task syncs the
+//   write-ahead log once a second (off the bid threads);
 // - the segment pixel (GET /segment on the bid port): the bid thread copies the event into a
 //   bounded lock-free queue (never a RocksDB call on a bid thread); the writer thread drains it,
 //   matches the rules and writes each batch as one WriteBatch of merge operands;
@@ -32,6 +34,7 @@
 #include "bidder/browsing/ingest.hpp"
 #include "bidder/browsing/rules.hpp"
 #include "bidder/core/bounded_queue.hpp"
+#include "bidder/core/periodic_task.hpp"
 #include "bidder/core/rate_limiter.hpp"
 #include "bidder/engine/event_sink.hpp"
 
@@ -42,9 +45,10 @@ struct audience_event_options {
   std::size_t queue_slots = 4096;
   /// Most pixel events one store write takes.
   std::size_t batch_events = 1024;
-  /// POST writes are synced before the answer (tests may turn it off; never in production).
-  bool sync_posts = true;
-  /// The clock of the sources' rate limits, in nanoseconds (tests inject one).
+  /// With post_durability SYNC_EVERY_SECOND: how often the write-ahead log is synced.
+  std::chrono::nanoseconds wal_sync_interval = std::chrono::seconds(1);
+  /// The clock of the sources' rate limits and of the log's syncs, in nanoseconds (tests
+  /// inject one).
   std::function<std::int64_t()> clock_ns = [] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -62,7 +66,11 @@ class audience_event_service {
   engine::event_sink* sink(engine::event_sink* next);
 
   /// A reloaded config's sources and rules (events being written finish under the old ones).
+  /// post_durability is read at start only: a reload keeps the one the service started with.
   void reload(const config::v1::AudienceEvents& config);
+
+  /// The post_durability the service started with (what a POST's 200 promises).
+  config::v1::AudienceEvents::PostDurability durability() const noexcept { return durability_; }
 
   /// POST /admin/events: the HTTP status and the JSON answer (browsing::to_json, or
   /// {"error":...} with 503 when the store failed and nothing was written).
@@ -73,8 +81,12 @@ class audience_event_service {
 
   /// Waits until the pixel events queued so far are written (tests, tools).
   void flush();
-  /// Writes what is queued and stops the writer thread.
+  /// Writes what is queued and stops the writer thread, then syncs the write-ahead log a last
+  /// time (SYNC_EVERY_SECOND) and stops its thread.
   void stop();
+  /// SYNC_EVERY_SECOND: the syncing thread looks at the clock now, syncing if due, and this
+  /// returns once it has (tests move the injected clock, then call this). Otherwise nothing.
+  void check_wal_sync();
 
  private:
   class pixel_sink;
@@ -96,6 +108,8 @@ class audience_event_service {
 
   audience::segment_store& store_;
   audience_event_options options_;
+  config::v1::AudienceEvents::PostDurability durability_;
+  std::unique_ptr<periodic_task> wal_sync_;  // SYNC_EVERY_SECOND only
   mutable std::mutex rules_mutex_;
   std::shared_ptr<const browsing::rule_set> rules_;  // under rules_mutex_
   std::mutex post_mutex_;  // one POST at a time: the sources' limits below

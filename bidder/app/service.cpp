@@ -181,6 +181,11 @@ struct service::impl {
     if (key_settings_of(config) != key_settings) {
       line += "; the notice keys did not change: they are read at start only, restart to apply";
     }
+    if (config.audience_events().post_durability() != audience_events->durability()) {
+      line +=
+          "; audience_events.post_durability did not change: it is read at start only, restart "
+          "to apply";
+    }
     snapshots->publish(std::move(snap));
     audience_events->reload(config.audience_events());
     return line;

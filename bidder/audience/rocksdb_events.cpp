@@ -65,6 +65,13 @@ result<void> rocksdb_store::add_event_memberships(std::span<const event_membersh
   return {};
 }
 
+result<void> rocksdb_store::sync_wal() {
+  // Syncs every live log file, not only the current one; concurrent writes carry on.
+  const rocksdb::Status s = impl_->db->SyncWAL();
+  if (!s.ok()) return io_error("cannot sync the write-ahead log", s);
+  return {};
+}
+
 result<void> rocksdb_store::flush_for_test() {
   const rocksdb::Status s = impl_->db->Flush(rocksdb::FlushOptions(), impl_->users);
   if (!s.ok()) return io_error("cannot flush", s);

@@ -115,6 +115,8 @@ class rocksdb_store final : public segment_store {
   /// Browsing events' memberships: merge operands in one WriteBatch (rocksdb_events.cpp).
   [[nodiscard]] result<void> add_event_memberships(std::span<const event_membership> memberships,
                                                    bool sync) override;
+  /// The write-ahead log synced (DB::SyncWAL; rocksdb_events.cpp).
+  [[nodiscard]] result<void> sync_wal() override;
   /// Every segment with its figures, sorted by name.
   [[nodiscard]] result<std::vector<segment_info>> segments() override;
   /// A user's memberships (reads the disk if needed; control plane), expired ones excluded.

@@ -108,6 +108,10 @@ class segment_store : public store {
   /// (nothing written). Thread-safe; never waits for a push.
   [[nodiscard]] virtual result<void> add_event_memberships(
       std::span<const event_membership> memberships, bool sync) = 0;
+  /// Syncs the write-ahead log (fsync): every write that returned before the call, unsynced
+  /// event memberships included, survives a power loss once this returns. Thread-safe; blocks
+  /// on the disk, never on a push. Errors: io_error.
+  [[nodiscard]] virtual result<void> sync_wal() = 0;
   /// Every segment with its figures, sorted by name.
   [[nodiscard]] virtual result<std::vector<segment_info>> segments() = 0;
   /// A user's memberships (reads the disk if needed), expired ones excluded.

@@ -67,6 +67,10 @@ result<void> check_actions(const List& actions, const std::string& where) {
 
 result<void> check_audience_events(const v1::AudienceEvents& events) {
   const std::string base = "audience_events.";
+  // Open enums take any number from JSON; only the two modes mean something.
+  if (!v1::AudienceEvents::PostDurability_IsValid(events.post_durability())) {
+    return invalid(base + "post_durability", "SYNC_EACH_POST (the default) or SYNC_EVERY_SECOND");
+  }
   std::set<std::string, std::less<>> sources;
   for (int i = 0; i < events.sources_size(); ++i) {
     const auto& s = events.sources(i);

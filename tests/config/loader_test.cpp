@@ -641,6 +641,10 @@ TEST_CASE("audience events are checked: sources, pixels and every rule, naming t
       {sources + R"(, "rules": [)" + rule_head + R"(, "actions": ["x"], "ttl_days": 4000}])",
        "audience_events.rules[0].ttl_days: at most 3650"},
       {sources + R"(, "rules": [)" + rule_head + R"(, "action": ["x"]}])", "action"},
+      {sources + R"(, "post_durability": 7)",
+       "audience_events.post_durability: SYNC_EACH_POST (the default) or SYNC_EVERY_SECOND"},
+      {sources + R"(, "post_durability": "SOMETIMES")", "post_durability"},
+      {sources + R"(, "post_durability": "sync_every_second")", "post_durability"},
   }));
   CAPTURE(events);
   auto config = parse(
@@ -660,6 +664,22 @@ TEST_CASE("audience events are checked: sources, pixels and every rule, naming t
                    "sources": ["auto"], "hosts": ["example-auto.com"]}]})"),
                     "<test>");
     INFO(error_of(ok));
-    CHECK(ok);
+    REQUIRE(ok);
+    // Acknowledged posts are synced unless the config says otherwise.
+    CHECK((*ok)->audience_events().post_durability() ==
+          bidder::config::v1::AudienceEvents::SYNC_EACH_POST);
+  }
+  SECTION("both post durabilities are accepted by name") {
+    for (const auto& [name, mode] :
+         {std::pair{"SYNC_EACH_POST", bidder::config::v1::AudienceEvents::SYNC_EACH_POST},
+          std::pair{"SYNC_EVERY_SECOND", bidder::config::v1::AudienceEvents::SYNC_EVERY_SECOND}}) {
+      auto ok = parse(
+          config_json({default_campaign("c1")}, "\"audience_events\": {" + sources +
+                                                    ", \"post_durability\": \"" + name + "\"}"),
+          "<test>");
+      INFO(error_of(ok));
+      REQUIRE(ok);
+      CHECK((*ok)->audience_events().post_durability() == mode);
+    }
   }
 }

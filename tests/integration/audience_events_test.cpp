@@ -29,10 +29,12 @@ struct temp_dir : bidder::test::temp_dir {
 
 // One campaign that bids only for users in auto-site-visitor seen within a day; the source
 // "auto" (5 events a second), its pixel (3 a second, page_view only) and two rules.
-std::string write_config(const fs::path& dir) {
+// `durability`: a post_durability line for audience_events ("" for the default).
+std::string write_config(const fs::path& dir, const std::string& durability = "") {
   const fs::path config = dir / "campaigns.json";
   std::ofstream(config) << R"({
-    "audience_events": {
+    "audience_events": {)"
+                        << durability << R"(
       "sources": [{"id": "auto", "max_per_second": 5}],
       "pixels": [{"id": ")"
                         << pixel_id << R"(", "source": "auto", "max_per_second": 3}],
@@ -106,6 +108,24 @@ TEST_CASE("a posted browsing event makes the next bid for that user match its se
     REQUIRE(r.status == 200);
     CHECK(r.body.find("auto-site-visitor") != std::string::npos);
   }
+  svc->stop(std::chrono::seconds(1));
+}
+
+TEST_CASE("with post_durability SYNC_EVERY_SECOND an acknowledged event is seen by the next bid",
+          "[integration][events]") {
+  temp_dir dir;
+  std::ostringstream log;
+  auto svc = bidder::test::start_service(
+      write_config(dir.path, R"("post_durability": "SYNC_EVERY_SECOND",)"), dir.path / "data", log);
+  const std::uint16_t bids = svc->bid_port(), admin = svc->admin_port();
+  CHECK(bid_status(bids, "e1") == 204);
+  const json::object answer =
+      post_events(admin, event_line("buyeruid:e1", "https://example-auto.com/models/suv-9"));
+  CHECK(answer.at("accepted").as_int64() == 1);
+  CHECK(bid_status(bids, "e1") == 200);  // unsynced, but in the memtable: seen at once
+  const http_reply metrics = call(admin, "GET", "/metrics");
+  CHECK(metrics.body.find("bidder_audience_event_wal_syncs_total{result=\"failed\"} 0") !=
+        std::string::npos);
   svc->stop(std::chrono::seconds(1));
 }
 
