@@ -588,7 +588,8 @@ TEST_CASE("a partial null or a bad escape is malformed even where it would be sk
       std::string(R"({"id":"r","ext":{"a":["ok","b\q"]},"imp":[{"id":"1","banner":{}}]})"),
       std::string(R"({"id":"r","zz":"\u12","imp":[{"id":"1","banner":{}}]})"),
       // A control character unescaped, and bytes that are not UTF-8, in skipped strings.
-      std::string("{\"id\":\"r\",\"zz\":\"a\x01" "b\",\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"),
+      std::string("{\"id\":\"r\",\"zz\":\"a\x01"
+                  "b\",\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"),
       std::string("{\"id\":\"r\",\"zz\":\"a\tb\",\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"),
       std::string("{\"id\":\"r\",\"zz\":[\"\xc3\x28\"],\"imp\":[{\"id\":\"1\",\"banner\":{}}]}"));
   INFO(json);
