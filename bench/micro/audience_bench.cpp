@@ -1,6 +1,7 @@
 // Audience store figures for issue 3, on a store built the way pushes build it:
 //   build/bench/bench_audience [--users=10000000] [--cache_mb=2048] [--lookups=2000000]
-//                              [--row_cache_mb=0] [--hyper_clock=1] [--block_size=4096] ...
+//                              [--row_cache_mb=0] [--user_cache_mb=0] [--hyper_clock=1]
+//                              [--block_size=4096] ...
 //                              [Google Benchmark flags, e.g. --benchmark_repetitions=3]
 // Prints the time to push the users (one replace, sorted stream -> SST -> ingest), then the
 // latency of bid-path look-ups (kBlockCacheTier) for hits and misses: mean, p50, p99, p99.9,
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   const double hash_ratio =
       static_cast<double>(flag(argc, argv, "--hash_ratio_percent", 75)) / 100.0;
   const std::uint64_t row_cache_mb = flag(argc, argv, "--row_cache_mb", 0);
+  const std::uint64_t user_cache_mb = flag(argc, argv, "--user_cache_mb", 0);
   const fs::path dir = fs::temp_directory_path() /
                        ("bidder-audience-bench-" + std::to_string(std::random_device{}()));
 
@@ -84,7 +86,8 @@ int main(int argc, char** argv) {
                                      .block_restart_interval = restart_interval,
                                      .data_block_hash_ratio = hash_ratio,
                                      .hyper_clock_cache = hyper_clock,
-                                     .row_cache_bytes = row_cache_mb << 20});
+                                     .row_cache_bytes = row_cache_mb << 20,
+                                     .user_cache_bytes = user_cache_mb << 20});
   if (!opened) {
     std::fprintf(stderr, "%s\n", opened.error().message.c_str());
     return 1;
@@ -136,6 +139,21 @@ int main(int argc, char** argv) {
                 static_cast<double>(usage.row_cache_bytes) / (1 << 20),
                 static_cast<double>(usage.row_cache_capacity) / (1 << 20),
                 static_cast<double>(usage.row_cache_bytes) / static_cast<double>(*warmed));
+  }
+  if (user_cache_mb != 0) {
+    // The push emptied the user cache (it wrote every user): fill it as bids would, one
+    // look-up per user, then report what it holds.
+    const auto fill_start = clock_type::now();
+    std::vector<membership_view> views;
+    for (std::uint64_t i = 0; i < users; ++i) {
+      views.clear();
+      (void)store.lookup(key_of(i), 1'795'000'000, views);
+    }
+    const auto held = store.count_user_cache();
+    std::printf("user cache: %" PRIu64 " MiB, %zu users held of %" PRIu64
+                " (filled by one look-up each in %.2f s)\n",
+                user_cache_mb, held.present, users,
+                std::chrono::duration<double>(clock_type::now() - fill_start).count());
   }
   std::mt19937_64 rng(42);
   std::vector<membership_view> out;

@@ -31,6 +31,7 @@ constexpr std::string_view usage = R"(usage:
   bidder serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
                [--data-dir DIR] [--threads N] [--shed-queued-ms MS] [--shed-busy PERCENT]
                [--audience-cache-mb MB] [--audience-row-cache-mb MB]
+               [--audience-user-cache-mb MB|auto]
                [--request-timeout-ms MS] [--max-connections N] [--drain-delay-ms MS]
                [--redis HOST:PORT|unix:PATH [--fleet-slice UNITS] [--fleet-sync-ms MS]
                 [--fleet-lease-ttl-ms MS]]
@@ -45,8 +46,10 @@ constexpr std::string_view usage = R"(usage:
       after it, so load balancers see /readyz fail before the ports close (a second signal
       ends the wait). See docs/deploy.md.
       Audience memory: --audience-cache-mb 1024 (block cache; give it twice the store's size
-      on disk, about 45 bytes per user) --audience-row-cache-mb 0 (row cache, the fastest
-      look-ups; about 150 bytes per user, see docs/audience.md).
+      on disk, about 45 bytes per user) --audience-row-cache-mb 0 (RocksDB's row cache; about
+      150 bytes per user) --audience-user-cache-mb auto (the lock-free cache in front of
+      RocksDB that bids read first: 128 bytes per stored user, 64 MiB to 4 GiB; 0: none). See
+      docs/audience.md.
       Hostile connections: --request-timeout-ms 1000 (a request must arrive whole within this of
       its first byte, else 408) --max-connections 10000 (per bid thread, lowered to fit the
       descriptor limit; at the cap the connection that has gone longest without completing a
@@ -174,6 +177,18 @@ int serve(const std::vector<std::string_view>& args) {
         return fail_usage(std::string(flag) + " takes milliseconds from 10 to 600000");
       }
       (sync ? options.fleet_sync : options.fleet_lease_ttl) = std::chrono::milliseconds(ms);
+    } else if (flag == "--audience-user-cache-mb") {
+      std::size_t megabytes = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), megabytes);
+      if (value == "auto") {
+        options.audience_user_cache_bytes = audience::user_cache_auto;
+      } else if (ec != std::errc() || end != value.data() + value.size() ||
+                 megabytes > (1u << 20)) {
+        return fail_usage(std::string(flag) +
+                          " takes auto, 0 (none) or a size in MiB up to 1048576");
+      } else {
+        options.audience_user_cache_bytes = megabytes << 20;
+      }
     } else if (flag == "--audience-cache-mb" || flag == "--audience-row-cache-mb") {
       std::size_t megabytes = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), megabytes);

@@ -316,9 +316,11 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   if (fs_error) {
     return make_error(errc::io_error, "cannot create " + store_path + ": " + fs_error.message());
   }
-  auto store = audience::rocksdb_store::open({.path = store_path,
-                                              .block_cache_bytes = options.audience_cache_bytes,
-                                              .row_cache_bytes = options.audience_row_cache_bytes});
+  auto store =
+      audience::rocksdb_store::open({.path = store_path,
+                                     .block_cache_bytes = options.audience_cache_bytes,
+                                     .row_cache_bytes = options.audience_row_cache_bytes,
+                                     .user_cache_bytes = options.audience_user_cache_bytes});
   if (!store) return store.error();
   self->store = std::move(*store);
   auto seeded = seed_demo_users(**config, *self->store);

@@ -17,6 +17,7 @@
 #include <ostream>
 #include <string>
 
+#include "bidder/audience/user_cache.hpp"
 #include "bidder/core/error.hpp"
 
 namespace bidder::app {
@@ -45,6 +46,7 @@ struct serve_options {
   /// The audience store's block cache and row cache (audience::rocksdb_options).
   std::size_t audience_cache_bytes = std::size_t{1} << 30;
   std::size_t audience_row_cache_bytes = 0;
+  std::size_t audience_user_cache_bytes = audience::user_cache_auto;
   /// How often bid shading re-estimates its win curves from the notices (shading::book_keeper).
   std::chrono::milliseconds shading_period{2'000};
   /// Fleet mode (docs/fleet.md): Redis as "host:port" or "unix:/path" (--redis); empty: one

@@ -114,6 +114,14 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   state->users = handles[0];
   state->segments = handles[1];
   remove_empty_old_wals(*state->db, options.path);
+  std::size_t user_cache_bytes = options.user_cache_bytes;
+  if (user_cache_bytes == user_cache_auto) {
+    std::uint64_t keys = 0;
+    state->db->GetIntProperty(state->users, "rocksdb.estimate-num-keys", &keys);
+    user_cache_bytes = static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(keys * 128, std::uint64_t{64} << 20, std::uint64_t{4} << 30));
+  }
+  if (user_cache_bytes > 0) state->users_cache = std::make_unique<user_cache>(user_cache_bytes);
   if (options.reach_sample_rate_log2 >= 0) {
     std::uint64_t seed = options.reach_sample_seed;
     if (seed == 0) seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
@@ -135,20 +143,36 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
 
 lookup_status rocksdb_store::lookup(std::string_view user_key, unix_seconds now,
                                     std::vector<membership_view>& out) noexcept {
+  std::string& copy = tls_value;
+  user_cache* cache = impl_->users_cache.get();
+  user_cache::probe probe;
+  if (cache != nullptr) {
+    probe = cache->find(user_key, copy);
+    if (probe.answer == user_cache::answer::found) {
+      return decode_memberships(copy, now, out) ? lookup_status::found : lookup_status::failed;
+    }
+    if (probe.answer == user_cache::answer::absent) return lookup_status::not_found;
+  }
   rocksdb::ReadOptions read;
   read.read_tier = rocksdb::kBlockCacheTier;  // never block a bid thread on the disk
   rocksdb::PinnableSlice value;
   const rocksdb::Status status =
       impl_->db->Get(read, impl_->users, rocksdb::Slice(user_key.data(), user_key.size()), &value);
-  if (status.IsNotFound()) return lookup_status::not_found;
+  if (status.IsNotFound()) {
+    if (cache != nullptr) cache->fill(probe, nullptr);
+    return lookup_status::not_found;
+  }
   if (status.IsIncomplete()) {
     impl_->to_warm.offer(user_key);  // the warmer reads it from disk for the next bid
     return lookup_status::not_in_memory;
   }
   if (!status.ok()) return lookup_status::failed;
-  std::string& copy = tls_value;
   copy.assign(value.data(), value.size());
   value.Reset();
+  if (cache != nullptr) {
+    const std::string_view bytes(copy);
+    cache->fill(probe, &bytes);
+  }
   if (!decode_memberships(copy, now, out)) return lookup_status::failed;
   return lookup_status::found;
 }
@@ -161,6 +185,7 @@ result<void> rocksdb_store::write_user(std::string_view user_key,
       impl_->db->Put(rocksdb::WriteOptions(), impl_->users,
                      rocksdb::Slice(user_key.data(), user_key.size()), value);
   if (!status.ok()) return io_error("cannot write user", status);
+  if (impl_->users_cache) impl_->users_cache->invalidate(user_key);
   if (impl_->sample && impl_->sample->holds(user_key)) {
     std::vector<membership_view> views;
     if (decode_memberships(value, 0, views)) impl_->sample->put(user_key, views);
@@ -239,6 +264,7 @@ result<bool> rocksdb_store::forget_user(std::string_view user_key) {
   write.sync = true;  // a deletion request must survive a crash once acknowledged
   s = impl_->db->Write(write, &batch);
   if (!s.ok()) return io_error("cannot forget user", s);
+  if (impl_->users_cache) impl_->users_cache->invalidate(user_key);
   if (impl_->sample) impl_->sample->erase(user_key);
   return existed;
 }
@@ -248,6 +274,9 @@ result<void> rocksdb_store::compact() {
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   const rocksdb::Status s = impl_->db->CompactRange(options, impl_->users, nullptr, nullptr);
   if (!s.ok()) return io_error("cannot compact", s);
+  // Bids at the current time see no difference, but a user the filter dropped whole is now
+  // "not found" where the user cache still holds the user's (expired) memberships.
+  impl_->invalidate_all_users();
   return warm_cache();  // the compacted files are new: their blocks are not cached yet
 }
 
@@ -344,7 +373,17 @@ rocksdb_store::cache_usage rocksdb_store::caches() const noexcept {
     usage.row_cache_bytes = impl_->row_cache->GetUsage();
     usage.row_cache_capacity = impl_->row_cache->GetCapacity();
   }
+  if (impl_->users_cache) {
+    usage.user_cache_bytes = impl_->users_cache->memory_bytes();
+    usage.user_cache_capacity = impl_->users_cache->capacity();
+  }
   return usage;
+}
+
+rocksdb_store::user_cache_count rocksdb_store::count_user_cache() const noexcept {
+  if (!impl_->users_cache) return {};
+  const user_cache::usage u = impl_->users_cache->count();
+  return {u.present, u.absent};
 }
 
 }  // namespace bidder::audience

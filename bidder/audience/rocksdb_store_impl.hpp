@@ -34,6 +34,7 @@
 #include "bidder/audience/reach_sample.hpp"
 #include "bidder/audience/rocksdb_plugins.hpp"
 #include "bidder/audience/rocksdb_store.hpp"
+#include "bidder/audience/user_cache.hpp"
 #include "bidder/core/background_thread.hpp"
 #include "bidder/core/codec.hpp"
 #include "bidder/core/names.hpp"
@@ -163,26 +164,53 @@ struct rocksdb_store::impl {
   std::set<std::string, std::less<>> recorded_event_segments;
   warm_queue to_warm;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> rewarm{false};       // set when new files appeared (compaction, flush)
-  std::atomic<bool> rewarm_rows{false};  // set when the row cache should be (re)filled
+  std::atomic<bool> rewarm{false};        // set when new files appeared (compaction, flush)
+  std::atomic<bool> rewarm_rows{false};   // set when the row cache should be (re)filled
+  std::atomic<bool> refill_users{false};  // set when the user cache was emptied
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::shared_ptr<rocksdb::Cache> row_cache;  // null: none
   std::thread warmer;
-  std::unique_ptr<reach_sample> sample;  // null: none (rocksdb_options::reach_sample_rate_log2)
+  std::unique_ptr<reach_sample> sample;     // null: none (rocksdb_options::reach_sample_rate_log2)
+  std::unique_ptr<user_cache> users_cache;  // null: none (rocksdb_options::user_cache_bytes)
+
+  // After a write of these users has returned: their cached answers are dropped (user_cache.hpp:
+  // the store first, then the cache).
+  template <class Keys>
+  void invalidate_users(const Keys& keys) noexcept {
+    if (!users_cache) return;
+    for (const auto& key : keys) users_cache->invalidate(std::string_view(key));
+  }
+  // After a write too large to list: everything is dropped and refilled in the background.
+  void invalidate_all_users() noexcept {
+    if (!users_cache) return;
+    users_cache->invalidate_all();
+    refill_users.store(true, std::memory_order_release);
+  }
 
   // At open, one pass over the users: fills the block cache when `warm` and the store fits in
   // half of it (as warm_all_if_it_fits), and the reach sample (updates cannot run yet).
   bool open_scan(bool warm) {
     if (warm && row_cache) rewarm_rows.store(true, std::memory_order_release);
     const bool fill = warm && fits_in_cache();
-    if (!fill && !sample) return true;
+    // The user cache takes users until it is as full as it usefully gets (three in four ways:
+    // the rest stay free for users bids find missing).
+    const std::size_t user_budget = users_cache && warm ? users_cache->capacity() / 4 * 3 : 0;
+    std::size_t cached_users = 0;
+    if (!fill && !sample && user_budget == 0) return true;
     rocksdb::ReadOptions read;
     read.fill_cache = fill;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, users));
     std::vector<membership_view> views;
+    std::string scratch;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (!sample) continue;
       const std::string_view key(it->key().data(), it->key().size());
+      if (cached_users < user_budget) {
+        // No writer runs yet (open() has not returned), so the scan's values are current.
+        const std::string_view value(it->value().data(), it->value().size());
+        const user_cache::probe p = users_cache->find(key, scratch);
+        cached_users += users_cache->fill(p, &value);
+      }
+      if (!sample) continue;
       if (!sample->holds(key)) continue;
       views.clear();
       if (decode_memberships(std::string_view(it->value().data(), it->value().size()), 0, views)) {
@@ -214,6 +242,7 @@ struct rocksdb_store::impl {
     while (!stopping.load(std::memory_order_acquire)) {
       if (rewarm.exchange(false, std::memory_order_acq_rel)) warm_all_if_it_fits();
       if (rewarm_rows.exchange(false, std::memory_order_acq_rel)) warm_rows(/*background=*/true);
+      if (refill_users.exchange(false, std::memory_order_acq_rel)) refill_user_cache();
       // Idle, it naps: long enough that its wake-ups cost little to a bid thread sharing its
       // core (1 ms naps, each scanning every slot, woke it ~900 times a second for 20-35 us:
       // 1-3 % of the bid core, `perf sched` at 10,000 requests/s), and short against the time
@@ -294,6 +323,36 @@ struct rocksdb_store::impl {
     }
     if (!it->status().ok()) return std::nullopt;
     return read_users;
+  }
+
+  // Refills the user cache after invalidate_all_users(), in the background: a fresh Get per
+  // user after its probe, so a write racing the refill is never undone (user_cache.hpp). Stops
+  // when the cache is three quarters full, or starts over when it was emptied again.
+  void refill_user_cache() {
+    if (!users_cache) return;
+    const std::size_t budget = users_cache->capacity() / 4 * 3;
+    rocksdb::ReadOptions scan;
+    scan.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, users));
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::string value, scratch;
+    std::size_t cached = 0, seen = 0;
+    for (it->SeekToFirst(); it->Valid() && cached < budget; it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const user_cache::probe p = users_cache->find(key, scratch);
+      if (p.answer == user_cache::answer::miss) {
+        const rocksdb::Status got = db->Get(read, users, it->key(), &value);
+        if (got.ok()) {
+          const std::string_view bytes(value);
+          cached += users_cache->fill(p, &bytes);
+        }
+      }
+      if (++seen % 1024 != 0) continue;
+      if (stopping.load(std::memory_order_acquire)) return;
+      if (refill_users.load(std::memory_order_acquire)) return;  // emptied again: start over
+      warm_offered();
+    }
   }
 
   ~impl() {

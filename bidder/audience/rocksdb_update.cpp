@@ -84,6 +84,24 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
     }
     touched.emplace_back(key);
   };
+  // The users whose cached answers this update makes stale, dropped once it is applied. Past a
+  // quarter of what the user cache holds (or a million), the whole cache is dropped instead
+  // and refilled in the background.
+  const std::size_t max_invalidated =
+      impl_->users_cache
+          ? std::min<std::size_t>(std::size_t{1} << 20, impl_->users_cache->capacity() / 4)
+          : 0;
+  std::vector<user_cache::key_hash> invalidated;
+  bool invalidate_all = false;
+  auto note_invalidated = [&](std::string_view key) {
+    if (!impl_->users_cache || invalidate_all) return;
+    if (invalidated.size() == max_invalidated) {
+      invalidate_all = true;
+      std::vector<user_cache::key_hash>().swap(invalidated);
+      return;
+    }
+    invalidated.push_back(impl_->users_cache->hash(key));
+  };
   // The sampled keys this update changes, re-read into the reach sample once it is applied.
   std::vector<std::string> sampled;
   auto note_sampled = [&](std::string_view key) {
@@ -93,6 +111,7 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
     ++entries;
     ++result.written;  // added, or refreshed
     touch(m.key);
+    note_invalidated(m.key);
     note_sampled(m.key);
     const unix_seconds expires = ttl_seconds > 0 ? m.last_seen + ttl_seconds : 0;
     return users_writer.Merge(m.key, add_operand(segment, m.last_seen, expires));
@@ -100,6 +119,7 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
   auto remove = [&](std::string_view key) -> rocksdb::Status {
     ++entries;
     touch(key);
+    note_invalidated(key);
     note_sampled(key);
     return users_writer.Merge(rocksdb::Slice(key.data(), key.size()), remove_operand(segment));
   };
@@ -218,6 +238,11 @@ result<update_result> rocksdb_store::update_segment(std::string_view segment, up
 
   s = db.IngestExternalFiles(ingest);
   if (!s.ok()) return io_error("cannot apply update", s);
+  if (invalidate_all) {
+    impl_->invalidate_all_users();
+  } else if (impl_->users_cache) {
+    for (const user_cache::key_hash& h : invalidated) impl_->users_cache->invalidate(h);
+  }
   impl_->refresh_sample(sampled);
   // Ingested files are not in the block cache, and bids never read the disk. When the store is
   // kept in memory (it fits in the cache), a few users written: a Get of each caches their

@@ -137,6 +137,8 @@ class segment_store : public store {
   struct cache_usage {
     std::size_t block_cache_bytes = 0, block_cache_capacity = 0;
     std::size_t row_cache_bytes = 0, row_cache_capacity = 0;  // 0 when there is no row cache
+    std::size_t user_cache_bytes = 0;                         // the user cache's memory (0: none)
+    std::size_t user_cache_capacity = 0;                      // users it can hold
   };
   /// Bytes held in the caches now (for metrics and benchmarks).
   virtual cache_usage caches() const noexcept = 0;

@@ -277,7 +277,8 @@ steady_clock::time_point admin_handler::handle(request& req, steady_clock::time_
              {std::pair{"cache=\"block\",kind=\"used\"", caches.block_cache_bytes},
               std::pair{"cache=\"block\",kind=\"capacity\"", caches.block_cache_capacity},
               std::pair{"cache=\"row\",kind=\"used\"", caches.row_cache_bytes},
-              std::pair{"cache=\"row\",kind=\"capacity\"", caches.row_cache_capacity}}) {
+              std::pair{"cache=\"row\",kind=\"capacity\"", caches.row_cache_capacity},
+              std::pair{"cache=\"user\",kind=\"capacity\"", caches.user_cache_bytes}}) {
           body += "bidder_audience_cache_bytes{" + std::string(labels) + "} " +
                   std::to_string(bytes) + "\n";
         }

@@ -581,3 +581,110 @@ TEST_CASE("reopening a store leaves no empty write-ahead log behind and loses no
   out.clear();
   CHECK(recovered->lookup("user:a", now, out) == lookup_status::found);
 }
+
+TEST_CASE("with the user cache, look-ups follow every kind of write", "[audience][unit]") {
+  using bidder::audience::event_membership;
+  using bidder::audience::update_mode;
+  temp_dir dir;
+  auto opened = rocksdb_store::open({.path = dir.db(), .user_cache_bytes = std::size_t{1} << 20});
+  REQUIRE(opened);
+  auto& store = **opened;
+  CHECK(store.caches().user_cache_capacity > 0);
+  auto segments_of = [&](std::string_view key) {
+    std::vector<membership_view> out;
+    const lookup_status status = store.lookup(key, now, out);
+    std::vector<std::string> names;
+    for (const membership_view& m : out) names.emplace_back(m.segment);
+    return std::make_pair(status, names);
+  };
+  using answer = std::pair<lookup_status, std::vector<std::string>>;
+  const answer absent{lookup_status::not_found, {}};
+
+  // Each look-up is asked twice: the first fills the cache, the second is answered by it.
+  auto twice = [&](std::string_view key) {
+    const answer first = segments_of(key);
+    CHECK(segments_of(key) == first);
+    return first;
+  };
+  REQUIRE(store.write_user("user:a", std::vector<membership>{{"cars", now - 10}}).has_value());
+  CHECK(twice("user:a") == answer{lookup_status::found, {"cars"}});
+  CHECK(twice("user:z") == absent);
+  CHECK(store.count_user_cache().present == 1);
+  CHECK(store.count_user_cache().absent == 1);
+
+  // write_user: a cached user, then a user cached as absent.
+  REQUIRE(store.write_user("user:a", std::vector<membership>{{"boats", now - 5}}).has_value());
+  CHECK(twice("user:a") == answer{lookup_status::found, {"boats"}});
+  REQUIRE(store.write_user("user:z", std::vector<membership>{{"cars", now - 5}}).has_value());
+  CHECK(twice("user:z") == answer{lookup_status::found, {"cars"}});
+
+  // A push: a member added, one removed by a replace, an absent user who joins.
+  CHECK(twice("user:new") == absent);
+  REQUIRE(store
+              .update_segment("cars", update_mode::replace, 0,
+                              members_named({"user:a", "user:new"}), now)
+              .has_value());
+  CHECK(twice("user:a") == answer{lookup_status::found, {"boats", "cars"}});
+  CHECK(twice("user:new") == answer{lookup_status::found, {"cars"}});
+  CHECK(twice("user:z").second.empty());  // left "cars", its only segment
+
+  // Browsing events, for a cached user and for a user cached as absent.
+  CHECK(twice("user:e") == absent);
+  const std::vector<event_membership> events = {{"user:e", "read-news", now - 1, 0},
+                                                {"user:a", "read-news", now - 1, 0}};
+  REQUIRE(store.add_event_memberships(events, /*sync=*/false).has_value());
+  CHECK(twice("user:e") == answer{lookup_status::found, {"read-news"}});
+  CHECK(twice("user:a") == answer{lookup_status::found, {"boats", "cars", "read-news"}});
+
+  // Forgetting.
+  REQUIRE(store.forget_user("user:a").has_value());
+  CHECK(twice("user:a") == absent);
+}
+
+TEST_CASE("the user cache is filled at open, and refilled after a push too large to list",
+          "[audience][unit]") {
+  using bidder::audience::update_mode;
+  temp_dir dir;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) keys.push_back("user:" + std::to_string(100 + i));
+  {
+    auto first = open_store(dir.db());
+    REQUIRE(first->update_segment("cars", update_mode::replace, 0, members_named(keys), now)
+                .has_value());
+  }
+  // 16 buckets, 48 ways: the open fills three quarters at most, in key order.
+  auto opened = rocksdb_store::open(
+      {.path = dir.db(), .user_cache_bytes = bidder::audience::user_cache::bucket_bytes * 16});
+  REQUIRE(opened);
+  auto& store = **opened;
+  const auto at_open = store.count_user_cache();
+  CHECK(at_open.present > 0);
+  CHECK(at_open.present <= 36);
+  CHECK(at_open.absent == 0);
+
+  // A push of more users than a quarter of the cache holds drops everything; the warmer thread
+  // then refills it with fresh reads.
+  REQUIRE(
+      store
+          .update_segment("boats", update_mode::add, 0,
+                          members_named({"user:100", "user:101", "user:102", "user:103", "user:104",
+                                         "user:105", "user:106", "user:107", "user:108", "user:109",
+                                         "user:110", "user:111", "user:112"}),
+                          now)
+          .has_value());
+  // The warmer thread refills between naps: a bound, not a pause.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.count_user_cache().present == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
+  CHECK(store.count_user_cache().present > 0);
+  for (const std::string& key : keys) {
+    std::vector<membership_view> out;
+    REQUIRE(store.lookup(key, now, out) == lookup_status::found);
+    std::vector<std::string> names;
+    for (const membership_view& m : out) names.emplace_back(m.segment);
+    const bool in_boats = key <= "user:112";
+    CHECK(names == (in_boats ? std::vector<std::string>{"cars", "boats"}
+                             : std::vector<std::string>{"cars"}));
+  }
+}

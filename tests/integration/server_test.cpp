@@ -655,6 +655,8 @@ TEST_CASE("bad serve flags exit 2 with what the flag takes, before anything star
       {{"--audience-cache-mb", "12x"}, "--audience-cache-mb takes a size in MiB"},
       {{"--audience-row-cache-mb", "2000000"}, "--audience-row-cache-mb takes 0 (none)"},
       {{"--audience-row-cache-mb", "-1"}, "--audience-row-cache-mb takes 0 (none)"},
+      {{"--audience-user-cache-mb", "big"}, "--audience-user-cache-mb takes auto, 0 (none)"},
+      {{"--audience-user-cache-mb", "2000000"}, "--audience-user-cache-mb takes auto, 0 (none)"},
       {{"--shed-busy", "30"}, "--shed-busy takes 0 (never shed) or a percentage from 50 to 100"},
       {{"--shed-queued-ms", "-1"}, "--shed-queued-ms takes milliseconds from 0 (never shed)"},
       {{"--shed-queued-ms", "nan"}, "--shed-queued-ms takes milliseconds from 0 (never shed)"},
@@ -1842,6 +1844,9 @@ TEST_CASE("without a row cache /metrics shows it with no capacity", "[integratio
   running_service server;
   CHECK(metric_value(server.admin(),
                      R"(bidder_audience_cache_bytes{cache="row",kind="capacity"})") == 0);
+  // The user cache is on by default, sized from the store: the smallest size for the demo's.
+  CHECK(metric_value(server.admin(),
+                     R"(bidder_audience_cache_bytes{cache="user",kind="capacity"})") == 64 << 20);
   CHECK(metric_value(server.admin(),
                      R"(bidder_audience_cache_bytes{cache="block",kind="capacity"})") == 1 << 30);
 }
