@@ -1,5 +1,7 @@
 #include "bidder/audience/rocksdb_store.hpp"
 
+#include <new>
+
 #include "bidder/audience/rocksdb_store_impl.hpp"
 #include "bidder/expression/program.hpp"
 
@@ -121,7 +123,15 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
     user_cache_bytes = static_cast<std::size_t>(
         std::clamp<std::uint64_t>(keys * 128, std::uint64_t{64} << 20, std::uint64_t{4} << 30));
   }
-  if (user_cache_bytes > 0) state->users_cache = std::make_unique<user_cache>(user_cache_bytes);
+  if (user_cache_bytes > 0) {
+    try {
+      state->users_cache = std::make_unique<user_cache>(user_cache_bytes);
+    } catch (const std::bad_alloc&) {
+      return make_error(errc::io_error,
+                        "cannot reserve " + std::to_string(user_cache_bytes >> 20) +
+                            " MiB for the audience user cache (--audience-user-cache-mb)");
+    }
+  }
   if (options.reach_sample_rate_log2 >= 0) {
     std::uint64_t seed = options.reach_sample_seed;
     if (seed == 0) seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();

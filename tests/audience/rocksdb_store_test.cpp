@@ -688,3 +688,14 @@ TEST_CASE("the user cache is filled at open, and refilled after a push too large
                              : std::vector<std::string>{"cars"}));
   }
 }
+
+TEST_CASE("a user cache larger than the machine can map fails the open with a clear error",
+          "[audience][unit]") {
+  temp_dir dir;
+  // 2^62 bytes: more address space than x86-64 has, so the mapping is refused.
+  auto opened = rocksdb_store::open({.path = dir.db(), .user_cache_bytes = std::size_t{1} << 62});
+  REQUIRE_FALSE(opened);
+  CHECK(opened.error().code == bidder::errc::io_error);
+  CHECK_THAT(opened.error().message,
+             Catch::Contains("cannot reserve") && Catch::Contains("audience user cache"));
+}
