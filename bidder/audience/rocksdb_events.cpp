@@ -52,9 +52,7 @@ result<void> rocksdb_store::add_event_memberships(std::span<const event_membersh
   write.sync = sync;
   const rocksdb::Status s = impl_->db->Write(write, &batch);
   if (!s.ok()) return io_error("cannot add event memberships", s);
-  if (impl_->users_cache) {
-    for (const event_membership& m : memberships) impl_->users_cache->invalidate(m.user_key);
-  }
+  for (const event_membership& m : memberships) impl_->invalidate_user(m.user_key);
   for (std::string_view segment : recorded) impl_->recorded_event_segments.emplace(segment);
   // Reach estimates read the hash sample: the sampled users an event changed are re-read
   // (1 in 64 of them; off the bid path, on the events' writer thread).

@@ -195,7 +195,7 @@ result<void> rocksdb_store::write_user(std::string_view user_key,
       impl_->db->Put(rocksdb::WriteOptions(), impl_->users,
                      rocksdb::Slice(user_key.data(), user_key.size()), value);
   if (!status.ok()) return io_error("cannot write user", status);
-  if (impl_->users_cache) impl_->users_cache->invalidate(user_key);
+  impl_->invalidate_user(user_key);
   if (impl_->sample && impl_->sample->holds(user_key)) {
     std::vector<membership_view> views;
     if (decode_memberships(value, 0, views)) impl_->sample->put(user_key, views);
@@ -274,7 +274,7 @@ result<bool> rocksdb_store::forget_user(std::string_view user_key) {
   write.sync = true;  // a deletion request must survive a crash once acknowledged
   s = impl_->db->Write(write, &batch);
   if (!s.ok()) return io_error("cannot forget user", s);
-  if (impl_->users_cache) impl_->users_cache->invalidate(user_key);
+  impl_->invalidate_user(user_key);
   if (impl_->sample) impl_->sample->erase(user_key);
   return existed;
 }

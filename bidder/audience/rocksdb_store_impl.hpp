@@ -173,12 +173,10 @@ struct rocksdb_store::impl {
   std::unique_ptr<reach_sample> sample;     // null: none (rocksdb_options::reach_sample_rate_log2)
   std::unique_ptr<user_cache> users_cache;  // null: none (rocksdb_options::user_cache_bytes)
 
-  // After a write of these users has returned: their cached answers are dropped (user_cache.hpp:
+  // After a write of this user has returned: its cached answers are dropped (user_cache.hpp:
   // the store first, then the cache).
-  template <class Keys>
-  void invalidate_users(const Keys& keys) noexcept {
-    if (!users_cache) return;
-    for (const auto& key : keys) users_cache->invalidate(std::string_view(key));
+  void invalidate_user(std::string_view key) noexcept {
+    if (users_cache) users_cache->invalidate(key);
   }
   // After a write too large to list: everything is dropped and refilled in the background.
   void invalidate_all_users() noexcept {
