@@ -5,18 +5,16 @@
 // membership of that body.
 #include "bidder/app/audience_event_service.hpp"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "bidder/audience/rocksdb_store.hpp"
+#include "tests/support/killed_child.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -213,9 +211,6 @@ namespace {
 // nothing syncs the log), acknowledges a body, tells the parent through `progress`, and waits
 // to be killed. Never returns.
 [[noreturn]] void run_acknowledger(const std::string& path, int progress, int users) {
-  // Catch2's fatal-signal handlers would report from the child too; the parent reports.
-  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
-  ::alarm(60);  // a hang in the child closes the pipe and fails the parent's read
   auto opened = rocksdb_store::open({.path = path, .clock = [] { return now; }});
   if (!opened) std::_Exit(2);
   recording_store store(**opened);
@@ -238,26 +233,12 @@ TEST_CASE("a browsing event body acknowledged under SYNC_EVERY_SECOND survives a
           "[app][events][integration]") {
   constexpr int users = 500;
   temp_dir dir;
-  std::array<int, 2> pipe_fds{};
-  REQUIRE(::pipe(pipe_fds.data()) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    run_acknowledger(dir.db(), pipe_fds[1], users);
-  }
-  ::close(pipe_fds[1]);
-  char byte = 0;
-  const bool acknowledged = ::read(pipe_fds[0], &byte, 1) == 1;
-  ::kill(child, SIGKILL);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  ::close(pipe_fds[0]);
-  INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
-                            << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-  REQUIRE(acknowledged);
-  REQUIRE(WIFSIGNALED(status));
-  REQUIRE(WTERMSIG(status) == SIGKILL);
+  const auto run = bidder::test::kill_after_progress(
+      1, [&](int progress) { run_acknowledger(dir.db(), progress, users); });
+  INFO(run.describe());
+  REQUIRE(run.forked);
+  REQUIRE(run.progressed);  // the body was acknowledged before the kill
+  REQUIRE(run.killed());
 
   // Reopened, the store replays its write-ahead log: every acknowledged membership is there.
   auto store = open_store(dir.db());

@@ -1,11 +1,8 @@
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -14,6 +11,7 @@
 
 #include "bidder/audience/rocksdb_store.hpp"
 #include "bidder/audience/store.hpp"
+#include "tests/support/killed_child.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -49,9 +47,6 @@ std::vector<member> member_set(char prefix) {
 /// `progress` before each update, until it is killed. Never returns.
 [[noreturn]] void run_pusher(const std::string& path, int progress, const std::vector<member>& a,
                              const std::vector<member>& b) {
-  // Catch2's fatal-signal handlers would report from the child too; the parent reports.
-  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
-  ::alarm(60);  // a hang in the child closes the pipe and fails the parent's read
   auto store = rocksdb_store::open({.path = path});
   if (!store) std::_Exit(2);
   if (!(*store)->update_segment("s", update_mode::replace, 0, a, t0)) std::_Exit(3);
@@ -65,17 +60,6 @@ std::vector<member> member_set(char prefix) {
   }
 }
 
-/// Blocks until `count` bytes came through `fd`; false on end of file.
-bool read_bytes(int fd, std::size_t count) {
-  char buffer[16];
-  while (count > 0) {
-    const ssize_t n = ::read(fd, buffer, std::min(count, sizeof buffer));
-    if (n <= 0) return false;
-    count -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("a pusher killed with SIGKILL mid-push leaves the segment exactly old or new",
@@ -86,25 +70,13 @@ TEST_CASE("a pusher killed with SIGKILL mid-push leaves the segment exactly old 
   for (const std::size_t bytes : {std::size_t{1}, std::size_t{3}, std::size_t{7}}) {
     CAPTURE(bytes);
     temp_dir dir;
-    std::array<int, 2> pipe_fds{};
-    REQUIRE(::pipe(pipe_fds.data()) == 0);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      ::close(pipe_fds[0]);
-      run_pusher(dir.db(), pipe_fds[1], a, b);
-    }
-    ::close(pipe_fds[1]);
-    const bool progressed = read_bytes(pipe_fds[0], bytes);
-    ::kill(child, SIGKILL);  // mid-update: the child writes its byte, then pushes
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    ::close(pipe_fds[0]);
-    INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
-                              << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-    REQUIRE(progressed);
-    REQUIRE(WIFSIGNALED(status));
-    REQUIRE(WTERMSIG(status) == SIGKILL);
+    // Killed mid-update: the child writes its byte, then pushes.
+    const auto run = bidder::test::kill_after_progress(
+        bytes, [&](int progress) { run_pusher(dir.db(), progress, a, b); });
+    INFO(run.describe());
+    REQUIRE(run.forked);
+    REQUIRE(run.progressed);
+    REQUIRE(run.killed());
 
     auto opened = rocksdb_store::open({.path = dir.db()});
     INFO((opened ? std::string() : opened.error().message));

@@ -1,14 +1,13 @@
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <string>
 #include <vector>
 
 #include "bidder/conversions/conversion_store.hpp"
 #include "bidder/conversions/touch.hpp"
 #include "bidder/conversions/touch_recorder.hpp"
+#include "tests/support/killed_child.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -187,13 +186,7 @@ TEST_CASE("committed conversions and their outbox survive a reopen; cleared entr
 TEST_CASE("a process killed right after commit returns loses no conversion",
           "[conversions][crash]") {
   temp_dir dir;
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
-    ::alarm(30);
+  const auto run = bidder::test::kill_after_progress(1, [&](int progress) {
     auto store = conversion_store::open({.dir = dir.path});
     if (!store) std::_Exit(2);
     for (int i = 0; i < 50; ++i) {
@@ -202,16 +195,13 @@ TEST_CASE("a process killed right after commit returns loses no conversion",
       if (!(*store)->commit(std::span(&c, 1))) std::_Exit(3);
     }
     const char byte = 'k';  // "acknowledged": the parent kills us now, without a clean close
-    if (::write(ready[1], &byte, 1) != 1) std::_Exit(4);
+    if (::write(progress, &byte, 1) != 1) std::_Exit(4);
     for (;;) ::pause();
-  }
-  ::close(ready[1]);
-  char byte = 0;
-  REQUIRE(::read(ready[0], &byte, 1) == 1);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ::close(ready[0]);
+  });
+  INFO(run.describe());
+  REQUIRE(run.forked);
+  REQUIRE(run.progressed);
+  REQUIRE(run.killed());
   auto store = conversion_store::open({.dir = dir.path});
   REQUIRE(store.has_value());
   for (int i = 0; i < 50; ++i) {
