@@ -8,6 +8,7 @@
 // streamed to a body_stream).
 #pragma once
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,6 +38,7 @@
 
 #include "bidder/core/background_thread.hpp"
 #include "bidder/http/busy_meter.hpp"
+#include "bidder/http/detail/write_slot.hpp"
 #include "bidder/http/response_bytes.hpp"
 #include "bidder/http/server.hpp"
 
@@ -353,7 +355,10 @@ class session : public session_link, public std::enable_shared_from_this<session
   void write_answer() {
     asio::async_write(
         stream_.socket(), asio::buffer(out_),
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+        asio::bind_allocator(write_slot_.get(),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_write(ec);
+                             }));
   }
 
   // Writes res_ as one buffer (response_bytes.hpp), cut after `timeout`.
@@ -452,7 +457,8 @@ class session : public session_link, public std::enable_shared_from_this<session
   beast::flat_buffer buffer_;
   std::optional<bhttp::parser<true, bhttp::string_body, field_allocator<char>>> parser_;
   response res_;
-  std::string out_;  // res_ as sent (send_response)
+  std::string out_;        // res_ as sent (send_response)
+  write_slot write_slot_;  // the memory of write_answer's operation
   static constexpr std::size_t kept_output_bytes = 64 * 1024;
   steady_clock::time_point deadline_ = steady_clock::time_point::max();
   // The bid path's reads (continue_request) and timeouts (check_deadline).
