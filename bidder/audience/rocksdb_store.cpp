@@ -151,6 +151,10 @@ result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_options
   return store;
 }
 
+void rocksdb_store::prefetch(std::string_view user_key) const noexcept {
+  if (const user_cache* cache = impl_->users_cache.get()) cache->prefetch(user_key);
+}
+
 lookup_status rocksdb_store::lookup(std::string_view user_key, unix_seconds now,
                                     std::vector<membership_view>& out) noexcept {
   std::string& copy = tls_value;

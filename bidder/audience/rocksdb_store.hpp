@@ -91,6 +91,8 @@ class rocksdb_store final : public segment_store {
 
   lookup_status lookup(std::string_view user_key, unix_seconds now,
                        std::vector<membership_view>& out) noexcept override;
+  /// Loads the user cache's bucket of `user_key` into the CPU's caches (user_cache::prefetch).
+  void prefetch(std::string_view user_key) const noexcept override;
   result<void> write_user(std::string_view user_key,
                           std::span<const membership> memberships) override;
   result<bool> is_empty() override;

@@ -62,6 +62,10 @@ class store {
   virtual lookup_status lookup(std::string_view user_key, unix_seconds now,
                                std::vector<membership_view>& out) noexcept = 0;
 
+  /// Bid path: a hint that lookup(user_key) comes soon. A store may start loading what that
+  /// will read (without waiting for it), so that other work hides the memory's latency.
+  virtual void prefetch(std::string_view user_key) const noexcept {}
+
   /// Control plane: replaces every membership of `user_key`. Thread-safe.
   [[nodiscard]] virtual result<void> write_user(std::string_view user_key,
                                                 std::span<const membership> memberships) = 0;

@@ -80,6 +80,10 @@ class user_cache {
   /// Bid path: wait-free. On `found`, `value` holds the cached bytes (its capacity is reused).
   probe find(std::string_view key, std::string& value) const noexcept;
 
+  /// Bid path: starts loading `key`'s bucket into the CPU's caches without waiting for it, so
+  /// that a find() after other work does not stall on memory. Changes nothing.
+  void prefetch(std::string_view key) const noexcept;
+
   /// Caches what the store answered after `p` missed: `value` (stored bytes) or, with
   /// `value == nullptr`, that the user is absent. One attempt; false when the bucket changed
   /// since the probe (a write may have made the answer stale), the value is too long, or an

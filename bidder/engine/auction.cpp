@@ -204,6 +204,15 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
   }
 }
 
+template <class Fn>
+void auction::for_each_wanted_user_key(const snapshot& snap, const openrtb::bid_request& request,
+                                       Fn&& fn) {
+  auto eid_wanted = [&](std::string_view source) {
+    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
+  };
+  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted, fn);
+}
+
 outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
                      const request_context& ctx, openrtb::bid_response& out) {
   out.reset();
@@ -246,7 +255,16 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
 
   audience_allowed_ = audience_data_allowed(request, snap.config.gdpr_vendor_id);
   segments_.clear();
-  if (snap.needs_audience_lookup && store_ != nullptr) {
+  const bool look_up = snap.needs_audience_lookup && store_ != nullptr;
+  // The user's entries start loading from memory now, to arrive while the targeting filter
+  // runs (see store::prefetch).
+  if (look_up && audience_allowed_) {
+    for_each_wanted_user_key(snap, request, [&](std::string_view key) { store_->prefetch(key); });
+  }
+  snap.targeting.filter(request, exchange, audience_allowed_, eligible_, scratch_set_);
+  // No campaign passes the request-level rules: nothing would use the audience.
+  if (eligible_.none()) return {false, no_bid_reason::no_matching_creative};
+  if (look_up) {
     if (audience_allowed_) {
       look_up_audience(snap, request, ctx.wall_now);
       if (ctx.deadline.expired(ctx.now())) return {false, no_bid_reason::deadline};
@@ -269,7 +287,6 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
         segments_.end());
   }
 
-  snap.targeting.filter(request, exchange, audience_allowed_, eligible_, scratch_set_);
   for (const openrtb::imp& imp : request.imps) {
     if (ctx.deadline.expired(ctx.now())) {
       out.bids.clear();
@@ -320,33 +337,28 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
 
 void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
                                unix_seconds now) {
-  auto eid_wanted = [&](std::string_view source) {
-    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
-  };
-  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
-                    [&](std::string_view key) {
-                      stats_.lookups.fetch_add(1, std::memory_order_relaxed);
-                      memberships_.clear();
-                      switch (store_->lookup(key, now, memberships_)) {
-                        case audience::lookup_status::found:
-                          stats_.found.fetch_add(1, std::memory_order_relaxed);
-                          break;
-                        case audience::lookup_status::not_found:
-                          return;
-                        case audience::lookup_status::not_in_memory:
-                          stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
-                          return;
-                        case audience::lookup_status::failed:
-                          stats_.failed.fetch_add(1, std::memory_order_relaxed);
-                          return;
-                      }
-                      // The views die with the next look-up, so segments are interned
-                      // right away; segments no campaign mentions are dropped here.
-                      for (const audience::membership_view& m : memberships_) {
-                        if (auto id = snap.segments.find(m.segment))
-                          segments_.push_back({*id, m.last_seen});
-                      }
-                    });
+  for_each_wanted_user_key(snap, request, [&](std::string_view key) {
+    stats_.lookups.fetch_add(1, std::memory_order_relaxed);
+    memberships_.clear();
+    switch (store_->lookup(key, now, memberships_)) {
+      case audience::lookup_status::found:
+        stats_.found.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case audience::lookup_status::not_found:
+        return;
+      case audience::lookup_status::not_in_memory:
+        stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
+        return;
+      case audience::lookup_status::failed:
+        stats_.failed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    // The views die with the next look-up, so segments are interned
+    // right away; segments no campaign mentions are dropped here.
+    for (const audience::membership_view& m : memberships_) {
+      if (auto id = snap.segments.find(m.segment)) segments_.push_back({*id, m.last_seen});
+    }
+  });
 }
 
 bool auction::audience_matches(const compiled_campaign& c, unix_seconds now) const {

@@ -153,6 +153,9 @@ class auction {
     double value_usd = 0;
   };
 
+  // Calls `fn(key)` for each store key of the request's user that the config looks up.
+  template <class Fn>
+  void for_each_wanted_user_key(const snapshot& snap, const openrtb::bid_request& request, Fn&& fn);
   void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
                         unix_seconds now);
   bool campaign_eligible(const snapshot& snap, std::uint32_t index,

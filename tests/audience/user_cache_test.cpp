@@ -63,6 +63,13 @@ TEST_CASE("the user cache answers what was filled: a value, or that the user is 
   const auto held = cache.count();
   CHECK(held.present == 2);
   CHECK(held.absent == 1);
+
+  // A prefetch is a hint only: the answers and the entries stay as they were.
+  for (std::string_view key : {"user:a", "user:b", "user:never"}) cache.prefetch(key);
+  CHECK(ask(cache, "user:a", &value) == answer::found);
+  CHECK(ask(cache, "user:b") == answer::absent);
+  CHECK(ask(cache, "user:never") == answer::miss);
+  CHECK(cache.count().present == 2);
 }
 
 TEST_CASE("a value longer than a way is not cached", "[audience][unit]") {

@@ -126,8 +126,13 @@ class fake_store final : public bidder::audience::store {
 
   bidder::result<bool> is_empty() override { return users_.empty(); }
 
-  std::vector<std::string> keys;    // every key looked up, in order
-  std::vector<unix_seconds> times;  // the `now` of every look-up, in order
+  void prefetch(std::string_view user_key) const noexcept override {
+    prefetched.emplace_back(user_key);
+  }
+
+  std::vector<std::string> keys;                // every key looked up, in order
+  mutable std::vector<std::string> prefetched;  // every key prefetched, in order
+  std::vector<unix_seconds> times;              // the `now` of every look-up, in order
 
  private:
   std::map<std::string, std::vector<bidder::audience::membership>> users_;
@@ -764,6 +769,37 @@ TEST_CASE("privacy signals stop audience bids without reading the store", "[engi
   SECTION("us_privacy without an opt-out allows audience data") {
     f.request.us_privacy = "1YNN";
     CHECK(f.bid_on(*snap).cid == "audience");
+  }
+}
+
+TEST_CASE("the store is prefetched, then read only when a campaign passes the request's rules",
+          "[engine][unit]") {
+  auto snap = build({with(campaign("us-audience", 8), "targeting",
+                          R"({"countries": ["USA"],
+                              "audience": {"all_of": [{"segment": "auto-site-visitor"}]}})")});
+  fixture f;
+  f.request.user_id = "u-1";
+  f.request.ifa = "ifa-1";
+  f.store.add("user:u-1", {{"auto-site-visitor", now_s - day}});
+  const std::vector<std::string> user_keys{"user:u-1", "ifa:ifa-1"};
+  SECTION("a request the campaign may take: every key prefetched, then looked up") {
+    f.request.country = "USA";
+    CHECK(f.bid_on(*snap).cid == "us-audience");
+    CHECK(f.store.prefetched == user_keys);
+    CHECK(f.store.keys == user_keys);
+  }
+  SECTION("a request no campaign may take: the audience is not read") {
+    f.request.country = "CAN";
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+    CHECK(f.store.keys.empty());
+    CHECK(f.auc.stats().lookups.load() == 0);
+  }
+  SECTION("without consent, nothing is prefetched either") {
+    f.request.country = "USA";
+    f.request.coppa = true;
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+    CHECK(f.store.prefetched.empty());
+    CHECK(f.store.keys.empty());
   }
 }
 
