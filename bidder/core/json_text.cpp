@@ -45,6 +45,11 @@ constexpr bool word_needs_care(std::uint64_t w) noexcept {
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
+  append_json_escaped(out, text);
+  out += '"';
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   std::size_t i = 0;
@@ -92,7 +97,6 @@ void append_json_string(std::string& out, std::string_view text) {
       ++i;
     }
   }
-  out += '"';
 }
 
 }  // namespace bidder

@@ -17,5 +17,8 @@ namespace bidder {
 
 /// Appends `text` as a quoted JSON string to `out`. Never fails; thread-safe.
 void append_json_string(std::string& out, std::string_view text);
+/// The same without the quotes: what goes between them (for text escaped once, kept, and
+/// copied into many strings later, such as a creative's markup).
+void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace bidder

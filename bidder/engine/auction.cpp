@@ -668,6 +668,7 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   out.crid = creative.id;
   out.cid = c.id;
   out.adm = creative.markup;
+  out.adm_json_parts = creative.markup_parts_json;
   out.dealid = winner.deal != nullptr ? winner.deal->id : std::string_view();
   out.bundle = c.advertised_bundle;
   out.adomain = c.advertiser_domains;
@@ -730,15 +731,20 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   signed_url(out.lurl, notice::notice_kind::loss);
   id.users = users;
   if (creative.markup_parts.size() > 1) {
-    signed_url(click_url_, notice::notice_kind::click);
-    if (markup_scratch_.size() <= index) markup_scratch_.resize(index + 1);
+    if (markup_scratch_.size() <= index) {
+      markup_scratch_.resize(index + 1);
+      click_urls_.resize(index + 1);
+    }
+    std::string& click_url = click_urls_[index];
+    signed_url(click_url, notice::notice_kind::click);
     std::string& markup = markup_scratch_[index];
     markup.clear();
     for (std::size_t i = 0; i < creative.markup_parts.size(); ++i) {
-      if (i > 0) markup += click_url_;
+      if (i > 0) markup += click_url;
       markup += creative.markup_parts[i];
     }
     out.adm = markup;
+    out.adm_json_joiner = click_url;
   }
 }
 

@@ -228,8 +228,8 @@ class auction {
   std::vector<bid_origin> bid_origins_;
   std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
   std::string signature_;
-  std::string click_url_;
-  std::string shading_text_;  // the notice URLs' "s" of the bid being filled
+  std::deque<std::string> click_urls_;  // per bid: its signed click URL (no moves)
+  std::string shading_text_;            // the notice URLs' "s" of the bid being filled
   std::vector<audience::membership_view> memberships_;
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;

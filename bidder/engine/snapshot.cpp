@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "bidder/config/audience_expression.hpp"
+#include "bidder/core/json_text.hpp"
 #include "bidder/core/sorted_lists.hpp"
 #include "bidder/openrtb/normalize.hpp"
 
@@ -176,6 +177,10 @@ void split_markup(compiled_creative& creative) {
     rest.remove_prefix(at + config::click_url_macro.size());
   }
   creative.markup_parts.push_back(rest);
+  creative.markup_parts_json.clear();
+  for (std::string_view part : creative.markup_parts) {
+    append_json_escaped(creative.markup_parts_json.emplace_back(), part);
+  }
 }
 
 // The loader fills in the defaults; a config built by hand (tests) may leave zeros.

@@ -51,8 +51,10 @@ struct compiled_creative {
   std::string markup;
   /// The markup cut at each config::click_url_macro; one part (the markup) when it has none.
   std::vector<std::string_view> markup_parts;  // views into `markup`
-  std::vector<std::int32_t> attributes;        // sorted
-  std::string landing_url;                     // empty: no click tracking
+  /// The same parts escaped for a JSON string (append_json_escaped), for JSON answers.
+  std::vector<std::string> markup_parts_json;
+  std::vector<std::int32_t> attributes;  // sorted
+  std::string landing_url;               // empty: no click tracking
 };
 
 struct compiled_campaign {

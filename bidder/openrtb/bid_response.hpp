@@ -27,6 +27,12 @@ struct bid {
   std::string_view crid;
   std::string_view cid;  // campaign id
   std::string_view adm;
+  /// The same markup already escaped for a JSON string, in parts to be joined by
+  /// `adm_json_joiner` (escaped as it is written): the engine escapes each creative's markup
+  /// once per snapshot rather than once per bid. Empty: the JSON writer escapes `adm` itself.
+  /// When set, joining the unescaped parts with the joiner gives `adm`.
+  std::span<const std::string> adm_json_parts;
+  std::string_view adm_json_joiner;
   std::string_view dealid;
   std::string_view bundle;  // advertised app, when the campaign promotes one
   std::string nurl;
@@ -39,7 +45,8 @@ struct bid {
   markup_type mtype = markup_type::banner;
   void reset() {
     id.clear();
-    imp_id = adid = crid = cid = adm = dealid = bundle = {};
+    imp_id = adid = crid = cid = adm = dealid = bundle = adm_json_joiner = {};
+    adm_json_parts = {};
     nurl.clear();
     burl.clear();
     lurl.clear();

@@ -77,7 +77,16 @@ void write_json_response(const bid_response& response, std::string& out) {
     append_string_field(out, "adid", b.adid);
     append_string_field(out, "crid", b.crid);
     append_string_field(out, "cid", b.cid);
-    append_string_field(out, "adm", b.adm);
+    if (b.adm_json_parts.empty()) {
+      append_string_field(out, "adm", b.adm);
+    } else if (!b.adm.empty()) {
+      out += ",\"adm\":\"";
+      for (std::size_t i = 0; i < b.adm_json_parts.size(); ++i) {
+        if (i > 0) append_json_escaped(out, b.adm_json_joiner);
+        out += b.adm_json_parts[i];
+      }
+      out += '"';
+    }
     append_string_field(out, "dealid", b.dealid);
     append_string_field(out, "bundle", b.bundle);
     append_string_field(out, "nurl", b.nurl);

@@ -12,8 +12,10 @@
 
 #include "bidder/audience/store.hpp"
 #include "bidder/config/loader.hpp"
+#include "bidder/core/json_text.hpp"
 #include "bidder/engine/snapshot.hpp"
 #include "bidder/engine/snapshot_holder.hpp"
+#include "bidder/openrtb/json_writer.hpp"
 #include "bidder/pricing/registry.hpp"
 #include "models/builtin.hpp"
 #include "tests/support/snapshot.hpp"
@@ -801,6 +803,33 @@ TEST_CASE("the store is prefetched, then read only when a campaign passes the re
     CHECK(f.store.prefetched.empty());
     CHECK(f.store.keys.empty());
   }
+}
+
+TEST_CASE("each bid's JSON markup carries its own signed click URL", "[engine][unit]") {
+  auto snap = build({with(campaign("clicky", 3), "creatives", R"([{"id": "cr-clicky",
+      "banner": {"sizes": [{"w": 300, "h": 250}]},
+      "markup": "<a href=\"{{CLICK_URL}}\" title=\"say \\\"hi\\\"\">go</a>",
+      "landing_url": "https://shop.example/landing"}])")});
+  fixture f;
+  bidder::openrtb::imp& second = f.request.imps.emplace();
+  second.id = "imp-2";
+  second.banner.present = true;
+  second.banner.formats.push_back({300, 250});
+  REQUIRE(f.run(*snap).is_bid());
+  REQUIRE(f.response.bids.size() == 2);
+  std::string answer;
+  bidder::openrtb::write_json_response(f.response, answer);
+  for (const bidder::openrtb::bid& b : f.response.bids) {
+    CAPTURE(b.adm);
+    CHECK(b.adm.starts_with("<a href=\"https://bid.example/"));
+    CHECK(b.adm.ends_with("\" title=\"say \\\"hi\\\"\">go</a>"));
+    // The JSON answer holds exactly this bid's markup (escaped once per snapshot, joined with
+    // its own click URL when written).
+    std::string escaped = "\"adm\":";
+    bidder::append_json_string(escaped, b.adm);
+    CHECK_THAT(answer, Catch::Contains(escaped));
+  }
+  CHECK(f.response.bids[0].adm != f.response.bids[1].adm);  // two bids, two click URLs
 }
 
 TEST_CASE("audience_data_allowed reads coppa and gdpr with consent and the us_privacy opt-out",

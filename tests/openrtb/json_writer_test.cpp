@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bidder/core/json_text.hpp"
+
 namespace {
 
 namespace json = boost::json;
@@ -152,6 +154,38 @@ TEST_CASE("markup with quotes and backslashes and control characters and unicode
   const json::value& b = doc.at("seatbid").at(0).at("bid").at(0);
   CHECK(str(b.at("adm")) == adm);
   CHECK(str(b.at("crid")) == "quote\"id");
+}
+
+TEST_CASE("markup escaped in advance is written as the writer would escape it", "[openrtb][unit]") {
+  // The engine escapes each creative's markup once per snapshot, in parts cut at the click
+  // macro, and the writer joins them with the bid's click URL; the answer must not differ by a
+  // byte from escaping the joined markup here.
+  const std::vector<std::string> raw_parts = {
+      "<a href=\"", std::string("\">say \"hi\" \\ \n\t") + '\x01' + "caf\xc3\xa9 \xff", "\"/>"};
+  const std::string joiner = GENERATE(std::string("https://n.example/c?a=1&b=%22"),
+                                      std::string("odd\"joiner\\"), std::string());
+  CAPTURE(joiner);
+  std::string adm;
+  std::vector<std::string> escaped;
+  for (std::size_t i = 0; i < raw_parts.size(); ++i) {
+    if (i > 0) adm += joiner;
+    adm += raw_parts[i];
+    bidder::append_json_escaped(escaped.emplace_back(), raw_parts[i]);
+  }
+  bid_response plain = two_bids();
+  plain.bids[0].adm = adm;
+  bid_response ready = two_bids();
+  ready.bids[0].adm = adm;
+  ready.bids[0].adm_json_parts = escaped;
+  ready.bids[0].adm_json_joiner = joiner;
+  std::string plain_out, ready_out;
+  write_json_response(plain, plain_out);
+  write_json_response(ready, ready_out);
+  CHECK(ready_out == plain_out);
+  // What a reader gets back: the markup, with the byte that is not UTF-8 as U+FFFD.
+  std::string expected = adm;
+  expected.replace(expected.find('\xff'), 1, "\xef\xbf\xbd");
+  CHECK(str(parse_json(ready_out).at("seatbid").at(0).at("bid").at(0).at("adm")) == expected);
 }
 
 TEST_CASE("w and h are left out when either is 0", "[openrtb][unit]") {
