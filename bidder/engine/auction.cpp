@@ -204,13 +204,22 @@ void auction::report_bids(const openrtb::bid_request& request, const openrtb::bi
   }
 }
 
-template <class Fn>
-void auction::for_each_wanted_user_key(const snapshot& snap, const openrtb::bid_request& request,
-                                       Fn&& fn) {
-  auto eid_wanted = [&](std::string_view source) {
-    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
-  };
-  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted, fn);
+std::span<const std::string> auction::user_keys(const snapshot& snap,
+                                                const openrtb::bid_request& request) {
+  if (!user_keys_built_) {
+    user_keys_built_ = true;
+    user_key_count_ = 0;
+    auto eid_wanted = [&](std::string_view source) {
+      return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
+    };
+    for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
+                      [&](std::string_view) {
+                        // Kept by a swap: no copy, and the capacities go round.
+                        if (user_keys_.size() == user_key_count_) user_keys_.emplace_back();
+                        std::swap(user_keys_[user_key_count_++], key_scratch_);
+                      });
+  }
+  return {user_keys_.data(), user_key_count_};
 }
 
 outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
@@ -227,6 +236,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   bid_origins_.clear();
   users_hashed_ = false;
   user_count_ = 0;
+  user_keys_built_ = false;
   cancel_bids();  // an earlier run's, if its caller neither reported nor cancelled them
   std::uint32_t exchange = ctx.exchange.value_or(snap.default_exchange);
   if (exchange >= snap.exchanges.size()) exchange = snap.default_exchange;
@@ -259,7 +269,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
   // The user's entries start loading from memory now, to arrive while the targeting filter
   // runs (see store::prefetch).
   if (look_up && audience_allowed_) {
-    for_each_wanted_user_key(snap, request, [&](std::string_view key) { store_->prefetch(key); });
+    for (const std::string& key : user_keys(snap, request)) store_->prefetch(key);
   }
   snap.targeting.filter(request, exchange, audience_allowed_, eligible_, scratch_set_);
   // No campaign passes the request-level rules: nothing would use the audience.
@@ -337,7 +347,7 @@ outcome auction::run(const snapshot& snap, const openrtb::bid_request& request,
 
 void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
                                unix_seconds now) {
-  for_each_wanted_user_key(snap, request, [&](std::string_view key) {
+  for (const std::string& key : user_keys(snap, request)) {
     stats_.lookups.fetch_add(1, std::memory_order_relaxed);
     memberships_.clear();
     switch (store_->lookup(key, now, memberships_)) {
@@ -345,20 +355,20 @@ void auction::look_up_audience(const snapshot& snap, const openrtb::bid_request&
         stats_.found.fetch_add(1, std::memory_order_relaxed);
         break;
       case audience::lookup_status::not_found:
-        return;
+        continue;
       case audience::lookup_status::not_in_memory:
         stats_.not_in_memory.fetch_add(1, std::memory_order_relaxed);
-        return;
+        continue;
       case audience::lookup_status::failed:
         stats_.failed.fetch_add(1, std::memory_order_relaxed);
-        return;
+        continue;
     }
     // The views die with the next look-up, so segments are interned
     // right away; segments no campaign mentions are dropped here.
     for (const audience::membership_view& m : memberships_) {
       if (auto id = snap.segments.find(m.segment)) segments_.push_back({*id, m.last_seen});
     }
-  });
+  }
 }
 
 bool auction::audience_matches(const compiled_campaign& c, unix_seconds now) const {
@@ -596,14 +606,10 @@ void auction::hash_user_ids(const snapshot& snap, const openrtb::bid_request& re
   // The ids whose use privacy signals forbid are not used for capping either; a capped
   // campaign then does not bid (it cannot keep its cap).
   if (!audience_allowed_) return;
-  auto eid_wanted = [&](std::string_view source) {
-    return snap.config.eid_sources.empty() || sorted_contains(snap.config.eid_sources, source);
-  };
-  for_each_user_key(request, snap.config.max_user_ids, key_scratch_, eid_wanted,
-                    [&](std::string_view key) {
-                      if (user_count_ == max_user_hashes) return;
-                      user_hashes_[user_count_++] = spend::hash64(key, services_.user_hash_secret);
-                    });
+  for (const std::string& key : user_keys(snap, request)) {
+    if (user_count_ == max_user_hashes) break;
+    user_hashes_[user_count_++] = spend::hash64(key, services_.user_hash_secret);
+  }
   for (std::size_t i = 0; i < user_count_; ++i) {
     if (i > 0) users_text_ += '.';
     char buffer[16];
@@ -731,13 +737,9 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   signed_url(out.lurl, notice::notice_kind::loss);
   id.users = users;
   if (creative.markup_parts.size() > 1) {
-    if (markup_scratch_.size() <= index) {
-      markup_scratch_.resize(index + 1);
-      click_urls_.resize(index + 1);
-    }
-    std::string& click_url = click_urls_[index];
+    if (clicked_markups_.size() <= index) clicked_markups_.resize(index + 1);
+    auto& [click_url, markup] = clicked_markups_[index];
     signed_url(click_url, notice::notice_kind::click);
-    std::string& markup = markup_scratch_[index];
     markup.clear();
     for (std::size_t i = 0; i < creative.markup_parts.size(); ++i) {
       if (i > 0) markup += click_url;

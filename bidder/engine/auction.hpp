@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -153,9 +154,9 @@ class auction {
     double value_usd = 0;
   };
 
-  // Calls `fn(key)` for each store key of the request's user that the config looks up.
-  template <class Fn>
-  void for_each_wanted_user_key(const snapshot& snap, const openrtb::bid_request& request, Fn&& fn);
+  // The store keys of the request's user that the config uses (for_each_user_key), built once
+  // per request: the prefetch, the audience look-up and the frequency-cap hashes read them.
+  std::span<const std::string> user_keys(const snapshot& snap, const openrtb::bid_request& request);
   void look_up_audience(const snapshot& snap, const openrtb::bid_request& request,
                         unix_seconds now);
   bool campaign_eligible(const snapshot& snap, std::uint32_t index,
@@ -226,14 +227,21 @@ class auction {
     std::string_view model;
   };
   std::vector<bid_origin> bid_origins_;
-  std::deque<std::string> markup_scratch_;  // per bid: markup with its click URL (no moves)
+  // Per bid (a deque: no moves, so the bids' views stay valid): its signed click URL and its
+  // markup with that URL in place.
+  struct clicked_markup {
+    std::string click_url, markup;
+  };
+  std::deque<clicked_markup> clicked_markups_;
   std::string signature_;
-  std::deque<std::string> click_urls_;  // per bid: its signed click URL (no moves)
-  std::string shading_text_;            // the notice URLs' "s" of the bid being filled
+  std::string shading_text_;  // the notice URLs' "s" of the bid being filled
   std::vector<audience::membership_view> memberships_;
   std::vector<segment_membership> segments_;
   bool audience_allowed_ = false;
   std::string key_scratch_;
+  std::vector<std::string> user_keys_;  // user_keys(): the first user_key_count_ are this request's
+  std::size_t user_key_count_ = 0;
+  bool user_keys_built_ = false;
   // Work the pricing models share between the campaigns of one imp (cleared per imp).
   pricing::imp_scratch pricing_scratch_;
   // The segment names of the last run()'s snapshot, for report_bids (the caller keeps the

@@ -8,7 +8,7 @@
 // allocator (asio::bind_allocator); an operation too large, or a second one while the slot is
 // taken, falls back to the heap.
 //
-//   asio::async_write(socket, buffer, asio::bind_allocator(slot.allocator(), handler));
+//   asio::async_write(socket, buffer, asio::bind_allocator(slot.get(), handler));
 //
 // Lifetime: Asio frees an operation's memory after moving its handler out and before calling
 // it (or destroying it), so the handler's hold on the connection keeps the slot alive.
