@@ -201,7 +201,8 @@ class auction {
   // The campaigns the request may reach (targeting_index::filter), those an imp may reach,
   // and working space.
   campaign_set eligible_, slot_set_, scratch_set_;
-  double imp_floor_usd_ = 0;  // the current imp's floor in USD; negative: unconvertible
+  double imp_floor_usd_ = 0;          // the current imp's floor in USD; negative: unconvertible
+  std::uint32_t imp_battr_bits_ = 0;  // the current imp's banner.battr as attribute_bits
   bool below_floor_seen_ = false;
   bool budget_seen_ = false;
   bool pacing_seen_ = false;

@@ -353,8 +353,10 @@ result<std::shared_ptr<const snapshot>> build_snapshot(const config::bidder_conf
       out.creatives.push_back(creative_index);
       if (cr.has_banner()) {
         creative.media = media_kind::banner;
+        std::uint32_t attributes = 0;
+        for (std::int32_t a : creative.attributes) attributes |= attribute_bits(a);
         for (const auto& size : cr.banner().sizes()) {
-          out.banner_sizes.push_back({size.w(), size.h(), creative_index});
+          out.banner_sizes.push_back({size.w(), size.h(), creative_index, attributes});
         }
       } else if (cr.has_video()) {
         creative.media = media_kind::video;

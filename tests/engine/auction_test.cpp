@@ -420,6 +420,33 @@ TEST_CASE("battr blocks a creative with a blocked attribute", "[engine][unit]") 
   }
 }
 
+// Attributes 1..30 are checked as bits; any other value shares one bit and goes to the lists.
+TEST_CASE("battr blocks attributes outside 1..30 by value", "[engine][unit]") {
+  auto snap = build({with(
+      campaign("c1", 2), "creatives",
+      R"([{"id": "odd", "banner": {"sizes": [{"w": 300, "h": 250}]}, "markup": "m", "attributes": [31, 3]}])")});
+  fixture f;
+  SECTION("the same value outside the bits: blocked") {
+    f.imp().banner.battr.push_back(31);
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("another value outside the bits: not blocked") {
+    f.imp().banner.battr.push_back(0);
+    f.imp().banner.battr.push_back(32);
+    f.imp().banner.battr.push_back(-3);
+    CHECK(f.bid_on(*snap).crid == "odd");
+  }
+  SECTION("a value in the bits beside one outside: blocked") {
+    f.imp().banner.battr.push_back(99);
+    f.imp().banner.battr.push_back(3);
+    CHECK(f.no_bid(*snap) == no_bid_reason::no_matching_creative);
+  }
+  SECTION("the highest bit, 30") {
+    f.imp().banner.battr.push_back(30);
+    CHECK(f.bid_on(*snap).crid == "odd");
+  }
+}
+
 TEST_CASE("a banner gets the imp's first format a creative has, creatives in config order",
           "[engine][unit]") {
   auto snap = build({with(campaign("c1", 2), "creatives",
