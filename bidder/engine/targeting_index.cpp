@@ -39,27 +39,40 @@ void add_rank(std::vector<std::uint32_t>& list, std::uint32_t rank) {
   if (list.empty() || list.back() != rank) list.push_back(rank);
 }
 
+// The ranks listed under `value`, or null: one call for both kinds of allow_rule::listed.
+template <class Value>
+const std::vector<std::uint32_t>* find_listed(const flat_string_map<std::vector<std::uint32_t>>& m,
+                                              const Value& value) noexcept {
+  return m.find(value);
+}
+template <class Key, class Value>
+const std::vector<std::uint32_t>* find_listed(
+    const std::unordered_map<Key, std::vector<std::uint32_t>>& m, const Value& value) {
+  auto it = m.find(value);
+  return it == m.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
 template <class Key, class Lookup>
 void targeting_index::apply(const allow_rule<Key>& rule, const Lookup& value, campaign_set& out,
                             campaign_set& scratch) {
   if (!rule.used) return;
-  auto it = rule.listed.find(value);
-  if (it == rule.listed.end()) {
+  const ranks* listed = find_listed(rule.listed, value);
+  if (listed == nullptr) {
     out &= rule.unrestricted;
     return;
   }
   scratch = rule.unrestricted;
-  for (std::uint32_t rank : it->second) scratch.set(rank);
+  for (std::uint32_t rank : *listed) scratch.set(rank);
   out &= scratch;
 }
 
 void targeting_index::remove(const block_rule& rule, std::string_view value, campaign_set& out) {
   if (rule.empty()) return;
-  auto it = rule.find(value);
-  if (it == rule.end()) return;
-  for (std::uint32_t rank : it->second) out.reset(rank);
+  const ranks* listed = rule.find(value);
+  if (listed == nullptr) return;
+  for (std::uint32_t rank : *listed) out.reset(rank);
 }
 
 targeting_index targeting_index::build(const std::vector<compiled_campaign>& campaigns,
@@ -205,10 +218,10 @@ void targeting_index::filter(const openrtb::bid_request& request, std::uint32_t 
   const bool is_app = request.inventory == openrtb::inventory_kind::app;
   if (allow_lists_used_) {
     scratch = no_allow_list_;
-    auto allow = [&](const string_map<ranks>& list, std::string_view value) {
+    auto allow = [&](const flat_string_map<ranks>& list, std::string_view value) {
       if (value.empty()) return;
-      if (auto it = list.find(value); it != list.end()) {
-        for (std::uint32_t rank : it->second) scratch.set(rank);
+      if (const ranks* listed = list.find(value)) {
+        for (std::uint32_t rank : *listed) scratch.set(rank);
       }
     };
     if (is_site) {

@@ -30,7 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bidder/core/string_map.hpp"
+#include "bidder/core/flat_string_map.hpp"
 #include "bidder/engine/campaign_set.hpp"
 #include "bidder/openrtb/bid_request.hpp"
 
@@ -69,12 +69,12 @@ class targeting_index {
   struct allow_rule {
     bool used = false;          // some campaign restricts it
     campaign_set unrestricted;  // campaigns that do not
-    std::conditional_t<std::is_same_v<Key, std::string>, string_map<ranks>,
+    std::conditional_t<std::is_same_v<Key, std::string>, flat_string_map<ranks>,
                        std::unordered_map<Key, ranks>>
         listed;  // value -> ranks of the campaigns that list it
   };
   // Values a request blocks ("bcat: IAB25"): value -> ranks of the campaigns it rules out.
-  using block_rule = string_map<ranks>;
+  using block_rule = flat_string_map<ranks>;
 
   template <class Key, class Lookup>
   static void apply(const allow_rule<Key>& rule, const Lookup& value, campaign_set& out,
@@ -92,7 +92,7 @@ class targeting_index {
   // domain) or app bundle on it.
   bool allow_lists_used_ = false;
   campaign_set no_allow_list_;
-  string_map<ranks> site_allow_, app_allow_;
+  flat_string_map<ranks> site_allow_, app_allow_;
   block_rule site_block_, app_block_;
   block_rule categories_;   // category and each parent ("IAB1" for "IAB1-2") -> campaigns
   block_rule advertisers_;  // domain and each parent domain -> campaigns
