@@ -21,6 +21,7 @@
 #include "bidder/app/config_cli.hpp"
 #include "bidder/app/service.hpp"
 #include "bidder/core/build_info.hpp"
+#include "bidder/http/io_backend.hpp"
 #include "bidder/report/cli.hpp"
 #include "bidder/training/cli.hpp"
 
@@ -286,6 +287,13 @@ int run_cli(int argc, char** argv) {
   if (args.empty()) return fail_usage("no command given");
   const std::string_view command = args.front();
   args.erase(args.begin());
+  if (command == "serve" || command == "audience" || command == "config") {
+    // They serve or call the admin API over Asio's sockets.
+    if (const std::string problem = http::io_backend_problem(); !problem.empty()) {
+      std::cerr << "bidder: " << problem << "\n";
+      return 1;
+    }
+  }
   if (command == "serve") return serve(args);
   if (command == "check-config") return check(args);
   if (command == "audience") return run_audience_cli(args);

@@ -23,6 +23,7 @@
 #include "bidder/fleet/config_sync.hpp"
 #include "bidder/http/admin_handler.hpp"
 #include "bidder/http/bid_handler.hpp"
+#include "bidder/http/io_backend.hpp"
 #include "bidder/http/server.hpp"
 #include "bidder/notice/signer.hpp"
 #include "bidder/report/report_request.hpp"
@@ -510,7 +511,7 @@ result<std::unique_ptr<service>> service::start(const serve_options& options, st
   if (auto r = state->admin->start(); !r) return r.error();
 
   log << "bidder: bid endpoint   POST http://" << bid_address->first << ":" << raw->bid_port()
-      << "/bid (" << threads << " threads)\n";
+      << "/bid (" << threads << " threads, " << http::io_backend_name() << ")\n";
   log << "bidder: admin endpoint http://" << admin_address->first << ":" << raw->admin_port()
       << " (/healthz, /readyz, /metrics, POST /admin/reload, POST /admin/conversions, "
          "POST /admin/events, GET /admin/report, /admin/campaigns)\n";

@@ -131,7 +131,14 @@ TEST_CASE("a round with more ready requests than max_unsent writes them in group
   round_probe probe;
   const std::vector<bool> arrived = run_round(probe, 20);
   REQUIRE(arrived.size() == 20);
-  // The first 16 wait for each other; from the 17th on, those 16 have been written.
+  // The first 16 wait for each other.
   CHECK(std::vector<bool>(arrived.begin(), arrived.begin() + 16) == std::vector<bool>(16, false));
+#ifdef BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
+  // With io_uring the 16 writes are queued on the ring, which Asio submits once the round's
+  // completions have run: every answer of the round leaves after it.
+  CHECK(std::vector<bool>(arrived.begin() + 16, arrived.end()) == std::vector<bool>(4, false));
+#else
+  // With epoll each write is a system call: from the 17th on, those 16 have been written.
   CHECK(std::vector<bool>(arrived.begin() + 16, arrived.end()) == std::vector<bool>(4, true));
+#endif
 }

@@ -11,17 +11,28 @@
 // request (docs/performance.md: System calls per request).
 //
 // It reaches into asio::detail (the socket's reactor registration and reactor_op), which
-// Boost 1.81's epoll reactor defines; other backends (io_uring as default) fail to compile
-// here rather than misbehave. Included by bid_session.hpp only (server.cpp).
+// Boost 1.81's epoll reactor defines. With Asio's io_uring backend (BIDDER_IO_URING, the
+// build's default where the kernel allows it: docs/performance.md) the same read is an
+// io_uring operation instead: a recvmsg submitted to the ring, its receive time in the same
+// control message. Other backends fail to compile here rather than misbehave. Included by
+// bid_session.hpp only (server.cpp).
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <boost/asio/basic_socket.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#ifdef BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
+#include <liburing.h>
+
+#include <boost/asio/detail/io_uring_operation.hpp>
+#include <boost/asio/detail/io_uring_service.hpp>
+#else
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#endif
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -29,8 +40,8 @@
 
 namespace bidder::http::detail {
 
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) || !defined(BOOST_ASIO_HAS_EPOLL)
-#error "stamped_read_op needs Asio's epoll reactor"
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && !defined(BOOST_ASIO_HAS_EPOLL)
+#error "stamped_read_op needs Asio's epoll reactor or its io_uring backend"
 #endif
 
 namespace stamped_read_access {
@@ -44,7 +55,128 @@ struct grant {
 };
 auto& implementation_of(socket_base_type& s);
 template struct grant<&socket_base_type::impl_>;
+
+// How long the bytes `msg` received waited since the kernel stamped their arrival
+// (SCM_TIMESTAMPNS); zero without the control message or with a wall clock that stepped.
+inline std::chrono::nanoseconds waited_since_received(msghdr& msg) noexcept {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec received{};
+    std::memcpy(&received, CMSG_DATA(c), sizeof received);
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const auto waited = std::chrono::seconds(now.tv_sec - received.tv_sec) +
+                        std::chrono::nanoseconds(now.tv_nsec - received.tv_nsec);
+    // A wall clock stepped back (or far forward) between the two readings: no figure.
+    if (waited > std::chrono::nanoseconds::zero() && waited < std::chrono::seconds(10)) {
+      return waited;
+    }
+  }
+  return std::chrono::nanoseconds::zero();
+}
 }  // namespace stamped_read_access
+
+#ifdef BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
+
+/// Owner: as below. The read is a recvmsg submitted to the ring (no system call of its own:
+/// the ring's next submission carries it), completed when bytes arrive.
+template <class Owner>
+class stamped_read_op final : public boost::asio::detail::io_uring_operation {
+ public:
+  explicit stamped_read_op(boost::asio::io_context& io)
+      : io_uring_operation(boost::system::error_code(), &prepare, &perform, &complete),
+        service_(&boost::asio::use_service<boost::asio::detail::io_uring_service>(
+            static_cast<boost::asio::execution_context&>(io))) {}
+  stamped_read_op(const stamped_read_op&) = delete;
+  stamped_read_op& operator=(const stamped_read_op&) = delete;
+
+  /// Reads into `into` once bytes are there; calls owner->on_stamped_read from the io_context
+  /// (never inline). One read at a time.
+  void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<Owner> owner,
+             boost::asio::mutable_buffer into) {
+    auto& impl = stamped_read_access::implementation_of(socket);
+    fd_ = socket.native_handle();
+    iov_ = {into.data(), into.size()};
+    ec_ = {};
+    bytes_transferred_ = 0;
+    queued_ = std::chrono::nanoseconds::zero();
+    poll_first_ = false;
+    owner_ = std::move(owner);
+    service_->start_op(boost::asio::detail::io_uring_service::read_op, impl.io_object_data_, this,
+                       /*is_continuation=*/true);
+  }
+
+ private:
+  void reset_message() noexcept {
+    msg_ = {};
+    msg_.msg_iov = &iov_;
+    msg_.msg_iovlen = 1;
+    msg_.msg_control = control_;
+    msg_.msg_controllen = sizeof control_;
+  }
+
+  static void prepare(io_uring_operation* base, ::io_uring_sqe* sqe) {
+    auto* self = static_cast<stamped_read_op*>(base);
+    if (self->poll_first_) {
+      ::io_uring_prep_poll_add(sqe, self->fd_, POLLIN);
+    } else {
+      self->reset_message();
+      ::io_uring_prep_recvmsg(sqe, self->fd_, &self->msg_, 0);
+    }
+  }
+
+  // after_completion false: the speculative try before submitting, declined (the ring reads).
+  static bool perform(io_uring_operation* base, bool after_completion) {
+    auto* self = static_cast<stamped_read_op*>(base);
+    if (!after_completion) return false;
+    if (self->poll_first_) {
+      // The socket is readable: read it now, without waiting.
+      self->reset_message();
+      ssize_t n = 0;
+      do {
+        n = ::recvmsg(self->fd_, &self->msg_, MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;  // poll again
+      self->ec_ = n < 0 ? boost::system::error_code(errno, boost::system::system_category())
+                        : boost::system::error_code();
+      self->bytes_transferred_ = n < 0 ? 0 : static_cast<std::size_t>(n);
+    } else if (self->ec_ == boost::asio::error::would_block ||
+               self->ec_ == boost::asio::error::try_again) {
+      // A kernel that answers a non-blocking socket's ring read with EAGAIN rather than
+      // waiting: wait for readability on the ring, then read (above).
+      self->ec_ = {};
+      self->poll_first_ = true;
+      return false;
+    }
+    if (self->ec_) return true;
+    if (self->bytes_transferred_ == 0) {
+      self->ec_ = boost::asio::error::eof;
+      return true;
+    }
+    self->queued_ = stamped_read_access::waited_since_received(self->msg_);
+    return true;
+  }
+
+  // `owner` is null when the io_context is destroyed with the read pending: only let go.
+  static void complete(void* owner, boost::asio::detail::operation* base,
+                       const boost::system::error_code&, std::size_t) {
+    auto* self = static_cast<stamped_read_op*>(base);
+    std::shared_ptr<Owner> session = std::move(self->owner_);  // may own *self: nothing after
+    if (owner == nullptr) return;
+    session->on_stamped_read(self->ec_, self->bytes_transferred_, self->queued_);
+  }
+
+  boost::asio::detail::io_uring_service* service_;
+  int fd_ = -1;
+  iovec iov_{};
+  msghdr msg_{};
+  alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(timespec))];
+  bool poll_first_ = false;
+  std::chrono::nanoseconds queued_{0};
+  std::shared_ptr<Owner> owner_;
+};
+
+#else  // Asio's epoll reactor
 
 /// Owner: a session with `void on_stamped_read(boost::system::error_code, std::size_t,
 /// std::chrono::nanoseconds queued)`, held by shared_ptr while a read is pending.
@@ -96,19 +228,7 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
       return done;
     }
     self->bytes_transferred_ = static_cast<std::size_t>(n);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-      timespec received{};
-      std::memcpy(&received, CMSG_DATA(c), sizeof received);
-      timespec now{};
-      ::clock_gettime(CLOCK_REALTIME, &now);
-      const auto waited = std::chrono::seconds(now.tv_sec - received.tv_sec) +
-                          std::chrono::nanoseconds(now.tv_nsec - received.tv_nsec);
-      // A wall clock stepped back (or far forward) between the two readings: no figure.
-      if (waited > std::chrono::nanoseconds::zero() && waited < std::chrono::seconds(10)) {
-        self->queued_ = waited;
-      }
-    }
+    self->queued_ = stamped_read_access::waited_since_received(msg);
     // Less than asked: the socket is drained, and Asio waits for its next edge before trying.
     return static_cast<std::size_t>(n) < self->iov_.iov_len ? done_and_exhausted : done;
   }
@@ -128,5 +248,7 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
   std::chrono::nanoseconds queued_{0};
   std::shared_ptr<Owner> owner_;
 };
+
+#endif  // BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
 
 }  // namespace bidder::http::detail
