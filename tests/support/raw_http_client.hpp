@@ -17,6 +17,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
@@ -38,9 +39,16 @@ struct raw_http_client {
   void write(const std::string& bytes) { boost::asio::write(socket, boost::asio::buffer(bytes)); }
   /// The next answer; status 0 when the server closed the connection (or the read timed out).
   boost::beast::http::response<boost::beast::http::string_body> read() {
-    boost::beast::http::response<boost::beast::http::string_body> res;
+    // A blocking read with SO_RCVTIMEO is not restarted after an interruption, and on io_uring
+    // (BIDDER_IO_URING) this thread is interrupted whenever an operation it submitted for a
+    // server it started (its first accept, timers) completes: read on from where it stopped.
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
     boost::beast::error_code ec;
-    boost::beast::http::read(socket, buffer, res, ec);
+    do {
+      ec = {};
+      boost::beast::http::read(socket, buffer, parser, ec);
+    } while (ec == boost::asio::error::interrupted);
+    auto res = parser.release();
     if (ec) res.result(0);
     return res;
   }

@@ -329,7 +329,9 @@ class session : public session_link, public std::enable_shared_from_this<session
   // wake-up (on loopback about 4 us of this thread's CPU per answer, the client's
   // sock_def_readable); answers written back to back wake it once for the lot, the rest
   // finding it awake. flush_answers() is posted once per round, so it runs after the requests
-  // that were ready with this one; an answer waits at most max_unsent answers' handling.
+  // that were ready with this one; an answer waits at most max_unsent answers' handling. (On
+  // io_uring, BIDDER_IO_URING, a write only queues on the ring, which Asio submits after the
+  // round's completions: the round's answers all leave then, max_unsent or not.)
   static constexpr std::size_t max_unsent = 16;
   void defer_answer() {
     render_response(res_, out_);
