@@ -74,6 +74,38 @@ inline std::chrono::nanoseconds waited_since_received(msghdr& msg) noexcept {
   }
   return std::chrono::nanoseconds::zero();
 }
+
+// What both forms of the read keep, and the steps they share.
+template <class Owner>
+struct read_state {
+  int fd = -1;
+  iovec iov{};
+  std::chrono::nanoseconds queued{0};
+  std::shared_ptr<Owner> owner;
+
+  void begin(boost::asio::ip::tcp::socket& socket, std::shared_ptr<Owner> reader,
+             boost::asio::mutable_buffer into) {
+    fd = socket.native_handle();
+    iov = {into.data(), into.size()};
+    queued = std::chrono::nanoseconds::zero();
+    owner = std::move(reader);
+  }
+  // One recvmsg that does not wait: bytes read, 0 at the end of the stream, -1 with errno.
+  ssize_t read_now(msghdr& msg) const noexcept {
+    ssize_t n = 0;
+    do {
+      n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+  // Gives the finished read to its owner. `io_destroyed`: the io_context went away with the
+  // read pending, so only let go. The owner may own this state: nothing touches it after.
+  void hand_over(bool io_destroyed, const boost::system::error_code& ec, std::size_t bytes) {
+    std::shared_ptr<Owner> session = std::move(owner);
+    if (io_destroyed) return;
+    session->on_stamped_read(ec, bytes, queued);
+  }
+};
 }  // namespace stamped_read_access
 
 #ifdef BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
@@ -95,13 +127,10 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
   void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<Owner> owner,
              boost::asio::mutable_buffer into) {
     auto& impl = stamped_read_access::implementation_of(socket);
-    fd_ = socket.native_handle();
-    iov_ = {into.data(), into.size()};
+    read_.begin(socket, std::move(owner), into);
     ec_ = {};
     bytes_transferred_ = 0;
-    queued_ = std::chrono::nanoseconds::zero();
     poll_first_ = false;
-    owner_ = std::move(owner);
     service_->start_op(boost::asio::detail::io_uring_service::read_op, impl.io_object_data_, this,
                        /*is_continuation=*/true);
   }
@@ -109,7 +138,7 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
  private:
   void reset_message() noexcept {
     msg_ = {};
-    msg_.msg_iov = &iov_;
+    msg_.msg_iov = &read_.iov;
     msg_.msg_iovlen = 1;
     msg_.msg_control = control_;
     msg_.msg_controllen = sizeof control_;
@@ -118,10 +147,10 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
   static void prepare(io_uring_operation* base, ::io_uring_sqe* sqe) {
     auto* self = static_cast<stamped_read_op*>(base);
     if (self->poll_first_) {
-      ::io_uring_prep_poll_add(sqe, self->fd_, POLLIN);
+      ::io_uring_prep_poll_add(sqe, self->read_.fd, POLLIN);
     } else {
       self->reset_message();
-      ::io_uring_prep_recvmsg(sqe, self->fd_, &self->msg_, 0);
+      ::io_uring_prep_recvmsg(sqe, self->read_.fd, &self->msg_, 0);
     }
   }
 
@@ -132,10 +161,7 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
     if (self->poll_first_) {
       // The socket is readable: read it now, without waiting.
       self->reset_message();
-      ssize_t n = 0;
-      do {
-        n = ::recvmsg(self->fd_, &self->msg_, MSG_DONTWAIT);
-      } while (n < 0 && errno == EINTR);
+      const ssize_t n = self->read_.read_now(self->msg_);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;  // poll again
       self->ec_ = n < 0 ? boost::system::error_code(errno, boost::system::system_category())
                         : boost::system::error_code();
@@ -153,27 +179,22 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
       self->ec_ = boost::asio::error::eof;
       return true;
     }
-    self->queued_ = stamped_read_access::waited_since_received(self->msg_);
+    self->read_.queued = stamped_read_access::waited_since_received(self->msg_);
     return true;
   }
 
-  // `owner` is null when the io_context is destroyed with the read pending: only let go.
+  // `owner` is null when the io_context is destroyed with the read pending.
   static void complete(void* owner, boost::asio::detail::operation* base,
                        const boost::system::error_code&, std::size_t) {
     auto* self = static_cast<stamped_read_op*>(base);
-    std::shared_ptr<Owner> session = std::move(self->owner_);  // may own *self: nothing after
-    if (owner == nullptr) return;
-    session->on_stamped_read(self->ec_, self->bytes_transferred_, self->queued_);
+    self->read_.hand_over(owner == nullptr, self->ec_, self->bytes_transferred_);
   }
 
   boost::asio::detail::io_uring_service* service_;
-  int fd_ = -1;
-  iovec iov_{};
+  stamped_read_access::read_state<Owner> read_;
   msghdr msg_{};
   alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(timespec))];
   bool poll_first_ = false;
-  std::chrono::nanoseconds queued_{0};
-  std::shared_ptr<Owner> owner_;
 };
 
 #else  // Asio's epoll reactor
@@ -195,12 +216,9 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
   void start(boost::asio::ip::tcp::socket& socket, std::shared_ptr<Owner> owner,
              boost::asio::mutable_buffer into) {
     auto& impl = stamped_read_access::implementation_of(socket);
-    fd_ = socket.native_handle();
-    iov_ = {into.data(), into.size()};
+    read_.begin(socket, std::move(owner), into);
     ec_ = {};
     bytes_transferred_ = 0;
-    queued_ = std::chrono::nanoseconds::zero();
-    owner_ = std::move(owner);
     reactor_->start_op(boost::asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_,
                        this, /*is_continuation=*/true, /*allow_speculative=*/true);
   }
@@ -210,14 +228,11 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
     auto* self = static_cast<stamped_read_op*>(base);
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
     msghdr msg{};
-    msg.msg_iov = &self->iov_;
+    msg.msg_iov = &self->read_.iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    ssize_t n = 0;
-    do {
-      n = ::recvmsg(self->fd_, &msg, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = self->read_.read_now(msg);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
       self->ec_ = boost::system::error_code(errno, boost::system::system_category());
@@ -228,25 +243,20 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
       return done;
     }
     self->bytes_transferred_ = static_cast<std::size_t>(n);
-    self->queued_ = stamped_read_access::waited_since_received(msg);
+    self->read_.queued = stamped_read_access::waited_since_received(msg);
     // Less than asked: the socket is drained, and Asio waits for its next edge before trying.
-    return static_cast<std::size_t>(n) < self->iov_.iov_len ? done_and_exhausted : done;
+    return static_cast<std::size_t>(n) < self->read_.iov.iov_len ? done_and_exhausted : done;
   }
 
-  // `owner` is null when the io_context is destroyed with the read pending: only let go.
+  // `owner` is null when the io_context is destroyed with the read pending.
   static void complete(void* owner, boost::asio::detail::operation* base,
                        const boost::system::error_code&, std::size_t) {
     auto* self = static_cast<stamped_read_op*>(base);
-    std::shared_ptr<Owner> session = std::move(self->owner_);  // may own *self: nothing after
-    if (owner == nullptr) return;
-    session->on_stamped_read(self->ec_, self->bytes_transferred_, self->queued_);
+    self->read_.hand_over(owner == nullptr, self->ec_, self->bytes_transferred_);
   }
 
   boost::asio::detail::reactor* reactor_;
-  int fd_ = -1;
-  iovec iov_{};
-  std::chrono::nanoseconds queued_{0};
-  std::shared_ptr<Owner> owner_;
+  stamped_read_access::read_state<Owner> read_;
 };
 
 #endif  // BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
