@@ -424,6 +424,39 @@ result<void> check_notice_keys(const v1::BidderConfig& config) {
   return {};
 }
 
+// The base goes as it is into every notice and click URL the bidder writes, in JSON and
+// protobuf answers and inside markup: an absolute http(s) URL of RFC 3986 characters only, and
+// no query or fragment (the bidder appends a path and its own query). Answers then need no
+// escaping of it (openrtb::bid::urls_json_safe).
+result<void> check_notice_base_url(std::string_view url) {
+  constexpr std::size_t max_bytes = 256;
+  const bool http = url.starts_with("http://") || url.starts_with("https://");
+  const std::string_view rest = http ? url.substr(url.find("://") + 3) : std::string_view();
+  if (rest.empty() || rest.front() == '/') {
+    return config_error(
+        "notice_base_url: needs an absolute http:// or https:// URL with a host, got " +
+        quoted(url));
+  }
+  if (url.size() > max_bytes) {
+    return config_error("notice_base_url: at most 256 bytes (every notice URL carries it)");
+  }
+  for (const char c : url) {
+    const bool allowed =
+        std::isalnum(static_cast<unsigned char>(c)) ||
+        std::string_view("-._~:/@!$&'()*+,;=%[]").find(c) != std::string_view::npos;
+    if (!allowed) {
+      const bool query = c == '?' || c == '#';
+      return config_error(
+          "notice_base_url: " +
+          (query ? std::string("no query or fragment: the bidder appends its own")
+                 : "character " + quoted(std::string(1, c)) +
+                       " not allowed (letters, digits and - . _ ~ : / @ ! $ & ' ( ) * + , ; = % "
+                       "[ ] only; percent-encode the rest)"));
+    }
+  }
+  return {};
+}
+
 void apply_defaults(v1::BidderConfig& config) {
   if (config.seat().empty()) config.set_seat("bidder");
   if (config.default_tmax_ms() == 0) config.set_default_tmax_ms(100);
@@ -500,6 +533,7 @@ result<void> check_settings(const v1::BidderConfig& config) {
       return make_error(errc::invalid_config, std::string(name) + ": from 1024 to 67108864 (2^26)");
     }
   }
+  if (auto r = check_notice_base_url(config.notice_base_url()); !r) return r;
   std::set<std::string> exchanges;
   if (auto r = check_exchanges(config, exchanges); !r) return r;
   if (auto r = check_notice_keys(config); !r) return r;

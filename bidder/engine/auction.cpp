@@ -783,6 +783,7 @@ void auction::fill_bid(const snapshot& snap, const candidate& winner,
   id.users = {};
   signed_url(out.lurl, notice::notice_kind::loss);
   id.users = users;
+  out.urls_json_safe = true;  // config checks notice_base_url; the rest are ids and encodings
   if (creative.markup_parts.size() > 1) {
     if (clicked_markups_.size() <= index) clicked_markups_.resize(index + 1);
     auto& [click_url, markup] = clicked_markups_[index];

@@ -38,6 +38,10 @@ struct bid {
   std::string nurl;
   std::string burl;
   std::string lurl;
+  /// nurl, burl, lurl and adm_json_joiner hold only printable ASCII other than '"' and '\\'
+  /// (the engine's notice URLs: a checked base URL, url-safe ids, percent-encoded values), so
+  /// the JSON writer copies them without looking for bytes to escape.
+  bool urls_json_safe = false;
   std::span<const std::string> adomain;  // advertiser domains of the campaign
   std::span<const std::string> cat;      // IAB content categories of the campaign
   std::int32_t w = 0;
@@ -50,6 +54,7 @@ struct bid {
     nurl.clear();
     burl.clear();
     lurl.clear();
+    urls_json_safe = false;
     adomain = {};
     cat = {};
     w = h = 0;

@@ -42,6 +42,16 @@ void append_string_field(std::string& out, std::string_view key, std::string_vie
   append_json_string(out, value);
 }
 
+// For text known to need no escaping (bid::urls_json_safe).
+void append_plain_string_field(std::string& out, std::string_view key, std::string_view value) {
+  if (value.empty()) return;
+  out += ',';
+  append_key(out, key);
+  out += '"';
+  out += value;
+  out += '"';
+}
+
 void append_string_array(std::string& out, std::string_view key,
                          std::span<const std::string> values) {
   if (values.empty()) return;
@@ -82,16 +92,21 @@ void write_json_response(const bid_response& response, std::string& out) {
     } else if (!b.adm.empty()) {
       out += ",\"adm\":\"";
       for (std::size_t i = 0; i < b.adm_json_parts.size(); ++i) {
-        if (i > 0) append_json_escaped(out, b.adm_json_joiner);
+        if (i > 0 && b.urls_json_safe) {
+          out += b.adm_json_joiner;
+        } else if (i > 0) {
+          append_json_escaped(out, b.adm_json_joiner);
+        }
         out += b.adm_json_parts[i];
       }
       out += '"';
     }
     append_string_field(out, "dealid", b.dealid);
     append_string_field(out, "bundle", b.bundle);
-    append_string_field(out, "nurl", b.nurl);
-    append_string_field(out, "burl", b.burl);
-    append_string_field(out, "lurl", b.lurl);
+    const auto append_url = b.urls_json_safe ? append_plain_string_field : append_string_field;
+    append_url(out, "nurl", b.nurl);
+    append_url(out, "burl", b.burl);
+    append_url(out, "lurl", b.lurl);
     append_string_array(out, "adomain", b.adomain);
     append_string_array(out, "cat", b.cat);
     if (b.w > 0 && b.h > 0) {

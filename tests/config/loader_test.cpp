@@ -371,6 +371,13 @@ TEST_CASE("invalid server settings are refused naming the setting", "[config][un
       {"\"default_tmax_ms\": 20000", "default_tmax_ms"},
       {"\"default_tmax_ms\": 50, \"network_allowance_ms\": 50", "network_allowance_ms"},
       {"\"max_user_ids\": 17", "max_user_ids"},
+      {"\"notice_base_url\": \"bid.example\"", "notice_base_url: needs an absolute"},
+      {"\"notice_base_url\": \"https://\"", "notice_base_url: needs an absolute"},
+      {"\"notice_base_url\": \"https:///path\"", "notice_base_url: needs an absolute"},
+      {"\"notice_base_url\": \"https://bid.example/a\\\"b\"", "character \"\"\""},
+      {"\"notice_base_url\": \"https://bid.example/a b\"", "character \" \""},
+      {"\"notice_base_url\": \"https://bid.example/\u00e9\"", "notice_base_url: character"},
+      {"\"notice_base_url\": \"https://bid.example/?a=1\"", "no query or fragment"},
       {"\"demo_users\": [{\"key\": \"user:a\"}, {\"segments\": []}]", "demo_users[1].key"},
   }));
   CAPTURE(top_level);

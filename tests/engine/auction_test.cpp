@@ -256,6 +256,13 @@ TEST_CASE("win, bill and click URLs carry the user's id hashes for attribution; 
   CHECK(users.size() == 16 + 1 + 16);  // two hashes joined by a dot
   CHECK(users_of(bid.burl) == users);
   CHECK(users_of(bid.lurl).empty());
+  // The JSON writer copies URLs the bid marks safe as they are: escaping must change nothing.
+  CHECK(bid.urls_json_safe);
+  for (const std::string* url : {&bid.nurl, &bid.burl, &bid.lurl}) {
+    std::string escaped;
+    bidder::append_json_escaped(escaped, *url);
+    CHECK(escaped == *url);
+  }
 
   SECTION("without consent to use the ids, no URL carries them") {
     fixture g;

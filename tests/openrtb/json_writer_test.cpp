@@ -188,6 +188,27 @@ TEST_CASE("markup escaped in advance is written as the writer would escape it", 
   CHECK(str(parse_json(ready_out).at("seatbid").at(0).at("bid").at(0).at("adm")) == expected);
 }
 
+TEST_CASE("notice URLs a bid marks JSON-safe are written as the writer would escape them",
+          "[openrtb][unit]") {
+  const std::string joiner = "https://n.example:8443/rtb;v=1/click?a=1&b=%22&c=(x)'*";
+  bid_response plain = two_bids();
+  for (bid& b : plain.bids) {
+    b.nurl = b.burl = b.lurl = joiner + "&k=" + std::string(b.id);
+  }
+  const std::vector<std::string> parts = {"<a href=\\\"", "\\\">x</a>"};
+  const std::string adm = "<a href=\"" + joiner + "\">x</a>";
+  plain.bids[0].adm = adm;
+  plain.bids[0].adm_json_parts = parts;
+  plain.bids[0].adm_json_joiner = joiner;
+  bid_response safe = plain;
+  for (bid& b : safe.bids) b.urls_json_safe = true;
+  std::string plain_out, safe_out;
+  write_json_response(plain, plain_out);
+  write_json_response(safe, safe_out);
+  CHECK(safe_out == plain_out);
+  CHECK(str(parse_json(safe_out).at("seatbid").at(0).at("bid").at(0).at("adm")) == adm);
+}
+
 TEST_CASE("w and h are left out when either is 0", "[openrtb][unit]") {
   const auto [w, h] = GENERATE(table<int, int>({{0, 0}, {300, 0}, {0, 250}}));
   CAPTURE(w, h);
