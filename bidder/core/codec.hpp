@@ -88,15 +88,21 @@ constexpr bool url_unreserved(char c) noexcept {
 /// %XX (upper-case hex, as section 2.1 recommends).
 inline void append_percent_encoded(std::string& out, std::string_view in,
                                    std::string_view also_keep = {}) {
-  for (char c : in) {
-    if (url_unreserved(c) || also_keep.find(c) != std::string_view::npos) {
-      out += c;
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += hex_digits_upper[u >> 4];
-      out += hex_digits_upper[u & 15];
+  // Appends runs of kept bytes at once: notice URLs encode ids and hashes that are all kept, and
+  // a per-byte append checks the capacity each time.
+  std::size_t i = 0;
+  while (i < in.size()) {
+    std::size_t run = i;
+    while (run < in.size() &&
+           (url_unreserved(in[run]) || also_keep.find(in[run]) != std::string_view::npos)) {
+      ++run;
     }
+    out.append(in.data() + i, run - i);
+    if (run == in.size()) break;
+    const auto u = static_cast<unsigned char>(in[run]);
+    const char escaped[3] = {'%', hex_digits_upper[u >> 4], hex_digits_upper[u & 15]};
+    out.append(escaped, 3);
+    i = run + 1;
   }
 }
 

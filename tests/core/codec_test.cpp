@@ -47,6 +47,9 @@ TEST_CASE("percent-encoding keeps unreserved bytes and round-trips the rest", "[
   std::string kept;
   bidder::append_percent_encoded(kept, "user:1", ":");
   CHECK(kept == "user:1");
+  std::string edges = "x";  // appends; escapes first, last and back to back
+  bidder::append_percent_encoded(edges, std::string_view("\0/?a&&", 6));
+  CHECK(edges == "x%00%2F%3Fa%26%26");
   std::string decoded;
   REQUIRE(bidder::append_percent_decoded(decoded, encoded, false, bidder::bad_escape::fail));
   CHECK(decoded == "a b/c~d.e_f-g:h\xff");
