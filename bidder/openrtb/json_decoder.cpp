@@ -80,6 +80,20 @@ status read_int(od::value& v, std::int32_t& out) {
       return {};
     }
     case od::json_type::number: {
+      // Most are plain integers: parse them as such (a double's parse is dearer); a failed
+      // get_int64 leaves the value unread, so 300.0, 3e2 and integers beyond int64 go on to
+      // the double path, which decides them as before.
+      std::int64_t i = 0;
+      if (const auto code = v.get_int64().get(i); code == simdjson::SUCCESS) {
+        if (i < std::numeric_limits<std::int32_t>::min() ||
+            i > std::numeric_limits<std::int32_t>::max()) {
+          return wrong_type("an integer");
+        }
+        out = static_cast<std::int32_t>(i);
+        return {};
+      } else if (code != simdjson::INCORRECT_TYPE) {
+        return syntax(code);
+      }
       double d = 0;
       if (auto code = v.get_double().get(d)) return syntax(code);
       if (!(std::isfinite(d) && d == std::floor(d) &&

@@ -432,6 +432,40 @@ TEST_CASE("integers written as doubles and flags as booleans are accepted", "[op
   CHECK(sizes(r.imps[0].banner.formats) == std::vector<std::pair<int, int>>{{300, 250}});
 }
 
+TEST_CASE("integers in every JSON number form read the same, out of range ones are refused",
+          "[openrtb][unit]") {
+  // cattax keeps any integer as read (banner sizes drop those below 1).
+  const auto request = [](const std::string& cattax) {
+    return R"({"id":"r","cattax":)" + cattax + R"(,"imp":[{"id":"1","banner":{}}]})";
+  };
+  const auto [written, expected] = GENERATE(table<std::string, int>({
+      {"300", 300},
+      {"300.0", 300},
+      {"3e2", 300},
+      {"3.0E+2", 300},
+      {"-0", 0},
+      {"-7", -7},
+      {"2147483647", 2147483647},
+      {"-2147483648", -2147483647 - 1},
+  }));
+  CAPTURE(written);
+  bid_request r;
+  auto result = decode(request(written), r);
+  INFO(error_of(result));
+  REQUIRE(result);
+  CHECK(r.cattax == expected);
+
+  const std::string too_big = GENERATE(std::string("2147483648"), std::string("-2147483649"),
+                                       std::string("99999999999999999999"), std::string("3e10"));
+  CAPTURE(too_big);
+  auto refused = decode(request(too_big), r);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == "cattax: expected an integer");
+  auto malformed = decode(request("01"), r);
+  REQUIRE_FALSE(malformed);
+  CHECK(malformed.error().code == errc::malformed_request);
+}
+
 TEST_CASE("malformed requests are refused with their errc and the field path", "[openrtb][unit]") {
   struct bad_case {
     std::string name;
