@@ -149,6 +149,28 @@ TEST_CASE("bench/summarize gives each round's shares of its own floor, and their
   CHECK(rates.output == "1500 500 500\n");
 }
 
+TEST_CASE("bench/summarize puts nginx at the bidder's half rate below the fixed-rate runs",
+          "[bench][integration]") {
+  temp_dir dir;
+  floor_ramp(dir.path);
+  const fs::path half = dir.path / "bidder-half.json";
+  std::ostringstream out, err;
+  const int rc = bidder::bench::run_bidbench(
+      {"--floor", "--rate", "400", "--duration", "300ms", "--warmup", "0", "--connections", "2",
+       "--pool", "20", "--json", half.string()},
+      out, err);
+  INFO(out.str() << err.str());
+  REQUIRE(rc == 0);
+  fs::copy_file(half, dir.path / "nginx-half.json");
+
+  const script_result r = run_script("summarize", {dir.path.string()});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("| half | 400/s |"));
+  CHECK_THAT(r.output, Catch::Contains("| nginx at half | 400/s |"));
+  CHECK(r.output.find("| half |") < r.output.find("| nginx at half |"));
+}
+
 TEST_CASE("bench/summarize refuses a folder without results, naming it", "[bench][unit]") {
   temp_dir dir;
   script_result r = run_script("summarize", {dir.path.string()});
