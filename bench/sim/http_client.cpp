@@ -6,38 +6,16 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
 #include <functional>
 
 #include "bench/load/http_response_reader.hpp"
+#include "bidder/core/asio_wait.hpp"
 
 namespace bidder::sim {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-namespace {
-// Runs `io` until `done` or `deadline`, whichever comes first. Not io_context::run_until:
-// Boost 1.81's io_uring backend (BIDDER_IO_URING) leaves a time-limited wait's timeout in the
-// ring pointing into a finished stack frame, which a later run follows (asio issue 1284); a
-// timer of our own is safe with either backend.
-void run_until(asio::io_context& io, std::chrono::steady_clock::time_point deadline,
-               const bool& done) {
-  asio::steady_timer timer(io, deadline);
-  bool expired = false, timer_ran = false;
-  timer.async_wait([&](const boost::system::error_code& ec) {
-    timer_ran = true;
-    expired = !ec;
-  });
-  io.restart();
-  while (!done && !expired && io.run_one() > 0) {
-  }
-  timer.cancel();
-  while (!timer_ran && io.run_one() > 0) {
-  }
-}
-}  // namespace
 
 namespace {
 
@@ -140,7 +118,7 @@ bool http_client::connect(std::chrono::steady_clock::time_point deadline) {
     done = true;
     ec = e;
   });
-  run_until(io_, deadline, done);
+  bidder::run_until(io_, deadline, done);
   if (!done) {
     close();
     io_.restart();
@@ -229,7 +207,7 @@ http_outcome http_client::attempt(const std::string& request, bool& retry_on_new
                       }
                       read_more();
                     });
-  run_until(io_, deadline, finished);
+  bidder::run_until(io_, deadline, finished);
   if (!finished) {
     close();
     io_.restart();

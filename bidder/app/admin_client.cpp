@@ -3,11 +3,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <optional>
+
+#include "bidder/core/asio_wait.hpp"
 
 namespace bidder::app {
 
@@ -97,20 +98,7 @@ result<admin_reply> admin_upload(const admin_target& target, std::string_view me
         answered = true;
         read_error = ec;
       });
-      // Not io_context::run_for: Boost 1.81's io_uring backend (BIDDER_IO_URING) leaves a
-      // time-limited wait's timeout in the ring pointing into a finished stack frame (asio
-      // issue 1284). A timer of our own is safe with either backend.
-      asio::steady_timer waited(io, continue_wait);
-      bool wait_over = false, timer_ran = false;
-      waited.async_wait([&](const boost::system::error_code& ec) {
-        timer_ran = true;
-        wait_over = !ec;
-      });
-      while (!answered && !wait_over && io.run_one() > 0) {
-      }
-      waited.cancel();
-      while (!timer_ran && io.run_one() > 0) {
-      }
+      run_until(io, std::chrono::steady_clock::now() + continue_wait, answered);
       if (!answered) {
         socket.cancel();  // no answer: an older server that reads the body without a 100
         io.restart();

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <span>
 
 namespace bidder::http::detail {
 
@@ -90,6 +91,15 @@ struct read_state {
     queued = std::chrono::nanoseconds::zero();
     owner = std::move(reader);
   }
+  // A message that reads into `iov`, with `control` for the kernel's receive time stamp.
+  msghdr message(std::span<char> control) noexcept {
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    return msg;
+  }
   // One recvmsg that does not wait: bytes read, 0 at the end of the stream, -1 with errno.
   ssize_t read_now(msghdr& msg) const noexcept {
     ssize_t n = 0;
@@ -136,13 +146,7 @@ class stamped_read_op final : public boost::asio::detail::io_uring_operation {
   }
 
  private:
-  void reset_message() noexcept {
-    msg_ = {};
-    msg_.msg_iov = &read_.iov;
-    msg_.msg_iovlen = 1;
-    msg_.msg_control = control_;
-    msg_.msg_controllen = sizeof control_;
-  }
+  void reset_message() noexcept { msg_ = read_.message(control_); }
 
   static void prepare(io_uring_operation* base, ::io_uring_sqe* sqe) {
     auto* self = static_cast<stamped_read_op*>(base);
@@ -227,11 +231,7 @@ class stamped_read_op final : public boost::asio::detail::reactor_op {
   static status perform_read(reactor_op* base) {
     auto* self = static_cast<stamped_read_op*>(base);
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-    msghdr msg{};
-    msg.msg_iov = &self->read_.iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = self->read_.message(control);
     const ssize_t n = self->read_.read_now(msg);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
